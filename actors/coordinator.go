@@ -1,0 +1,273 @@
+package actors
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/wire"
+)
+
+// inbound is a request that arrived on a connection, for the node's main actor.
+type inbound struct {
+	conn *wire.Conn
+	msg  wire.Message
+}
+
+// peerInfo is one configured participant.
+type peerInfo struct {
+	fixedID string // from --participants id=addr; "" to learn it from the handshake
+	addr    string
+	peer    *wire.Peer
+}
+
+// id is the participant's id: configured, or learned from its handshake, or
+// its address while it has never been reached.
+func (p *peerInfo) id() string {
+	if p.fixedID != "" {
+		return p.fixedID
+	}
+	if id := p.peer.Remote().NodeID; id != "" && wire.CheckID("participant id", id) == nil {
+		return id
+	}
+	return p.addr
+}
+
+// coordTx is what the coordinator keeps of a transaction: the live actor
+// while it runs, and its latest status for queries and retries.
+type coordTx struct {
+	pid     *actor.PID
+	status  wire.TxStatus
+	decided bool
+}
+
+// recoveredTx is a transaction read back from the coordinator's log.
+type recoveredTx struct {
+	protocol wire.Protocol
+	members  []wire.Member
+	decided  bool
+	commit   bool
+	reason   string
+	ended    bool
+}
+
+// coordinatorActor accepts clients' transactions, spawns one supervised txn
+// child per transaction, answers status and outcome queries, and tracks the
+// participant connections.
+type coordinatorActor struct {
+	cfg       protocol.CoordConfig
+	deps      txnDeps
+	peers     []*peerInfo
+	txns      map[string]*coordTx
+	order     []string // transaction ids, oldest first
+	running   int
+	maxActive int
+	recovered map[string]*recoveredTx
+	recOrder  []string
+	logger    *slog.Logger
+}
+
+func (a *coordinatorActor) Receive(c *actor.Context) {
+	switch m := c.Message().(type) {
+	case actor.Started:
+		a.resume(c)
+	case inbound:
+		switch msg := m.msg.(type) {
+		case *wire.Start:
+			a.start(c, m.conn, msg)
+		case *wire.StatusReq:
+			_ = m.conn.Send(a.status(msg.ReqID))
+		case *wire.Query:
+			a.answerQuery(m.conn, msg.TxID)
+		case *wire.Vote:
+			a.lateVote(m.conn, msg)
+		}
+	case txnProgress:
+		if tx := a.txns[m.status.TxID]; tx != nil {
+			tx.status = m.status
+		}
+	case txnDecided:
+		if tx := a.txns[m.id]; tx != nil {
+			tx.decided = true
+			tx.status.State, tx.status.Reason = m.outcome, m.reason
+		}
+	case txnFinished:
+		if tx := a.txns[m.id]; tx != nil && tx.pid != nil {
+			c.Engine().Poison(tx.pid)
+			tx.pid = nil
+			a.running--
+		}
+	}
+}
+
+// resume restarts every transaction the log shows unfinished: a decision
+// without END is delivered again; no decision means abort.
+func (a *coordinatorActor) resume(c *actor.Context) {
+	for _, id := range a.recOrder {
+		r := a.recovered[id]
+		tx := &coordTx{status: wire.TxStatus{TxID: id, Protocol: r.protocol, Participants: map[string]wire.State{}}}
+		for _, m := range r.members {
+			tx.status.Participants[m.ID] = wire.StateUnknown
+		}
+		if r.decided {
+			tx.decided = true
+			tx.status.State, tx.status.Reason = wire.StateAborted, r.reason
+			if r.commit {
+				tx.status.State = wire.StateCommitted
+			}
+		}
+		a.txns[id] = tx
+		a.order = append(a.order, id)
+		if r.ended {
+			for _, m := range r.members {
+				tx.status.Participants[m.ID] = tx.status.State
+			}
+			continue
+		}
+		fsm := protocol.RecoverCoordTxn(a.cfg, id, r.protocol, r.members, r.decided, r.commit, r.reason)
+		a.logger.Info("recovering transaction", "tx", id, "decided", r.decided, "commit", r.commit)
+		a.spawn(c, tx, fsm, nil)
+	}
+	a.recovered, a.recOrder = nil, nil
+}
+
+func (a *coordinatorActor) start(c *actor.Context, conn *wire.Conn, req *wire.Start) {
+	fail := func(code wire.ErrorCode, format string, args ...any) {
+		_ = conn.Send(&wire.Error{ReqID: req.ReqID, Code: code, Msg: fmt.Sprintf(format, args...)})
+	}
+	if err := wire.CheckID("transaction id", req.TxID); err != nil {
+		fail(wire.ErrBadRequest, "%v", err)
+		return
+	}
+	w := clientWaiter{conn: conn, reqID: req.ReqID}
+	if tx := a.txns[req.TxID]; tx != nil {
+		// A known id: answer with its outcome, never run it twice.
+		switch {
+		case tx.decided:
+			_ = conn.Send(&wire.StartResult{ReqID: req.ReqID, TxID: req.TxID, Protocol: tx.status.Protocol,
+				Outcome: tx.status.State, Reason: tx.status.Reason})
+		case tx.pid != nil:
+			c.Send(tx.pid, addWaiter{w})
+		}
+		return
+	}
+	if req.Protocol != wire.TwoPC {
+		fail(wire.ErrBadRequest, "protocol %q is not supported (want 2PC)", req.Protocol)
+		return
+	}
+	if err := wire.CheckOps(req.Ops); err != nil {
+		fail(wire.ErrBadRequest, "%v", err)
+		return
+	}
+	members, ops, err := a.plan(req.Ops)
+	if err != nil {
+		fail(wire.ErrBadRequest, "%v", err)
+		return
+	}
+	if a.running >= a.maxActive {
+		fail(wire.ErrBusy, "coordinator busy: %d transactions in flight; retry later", a.running)
+		return
+	}
+	tx := &coordTx{status: wire.TxStatus{TxID: req.TxID, Protocol: req.Protocol, State: wire.StateInit}}
+	a.txns[req.TxID] = tx
+	a.order = append(a.order, req.TxID)
+	a.spawn(c, tx, protocol.NewCoordTxn(a.cfg, req.TxID, req.Protocol, members, ops), &w)
+}
+
+func (a *coordinatorActor) spawn(c *actor.Context, tx *coordTx, fsm *protocol.CoordTxn, w *clientWaiter) {
+	deps := a.deps
+	deps.started = time.Now()
+	deps.peers = make(map[string]*wire.Peer, 2*len(a.peers))
+	for _, p := range a.peers {
+		deps.peers[p.id()] = p.peer
+		deps.peers[p.addr] = p.peer
+	}
+	tx.status = fsm.Status()
+	tx.pid = c.SpawnChild(newTxnActor(deps, fsm, w), "txn", actor.WithID(fsm.ID()),
+		actor.WithInboxSize(16), actor.WithMiddleware(crashOnPanic(a.logger, deps.fatal)))
+	a.running++
+}
+
+// plan works out which participants a transaction touches and what each
+// runs: an operation without a target runs everywhere.
+func (a *coordinatorActor) plan(ops []wire.Op) ([]wire.Member, map[string][]wire.Op, error) {
+	if len(a.peers) == 0 {
+		return nil, nil, fmt.Errorf("no participants configured")
+	}
+	ids := make([]string, len(a.peers))
+	byID := make(map[string]*peerInfo, len(a.peers))
+	for i, p := range a.peers {
+		ids[i] = p.id()
+		byID[ids[i]] = p
+	}
+	per := map[string][]wire.Op{}
+	for _, op := range ops {
+		if op.Target == "" {
+			for _, id := range ids {
+				per[id] = append(per[id], op)
+			}
+			continue
+		}
+		if byID[op.Target] == nil {
+			return nil, nil, fmt.Errorf("unknown participant %q in %s (cluster: %s)", op.Target, op, a.peerList())
+		}
+		per[op.Target] = append(per[op.Target], op)
+	}
+	var members []wire.Member
+	for i, p := range a.peers {
+		if len(per[ids[i]]) > 0 {
+			members = append(members, wire.Member{ID: ids[i], Addr: p.addr})
+		}
+	}
+	return members, per, nil
+}
+
+func (a *coordinatorActor) peerList() string {
+	ids := make([]string, 0, len(a.peers))
+	for _, p := range a.peers {
+		id := p.id()
+		if id == p.addr {
+			id += " (never connected)"
+		}
+		ids = append(ids, id)
+	}
+	return strings.Join(ids, ", ")
+}
+
+// answerQuery tells a participant the outcome of a transaction it is in
+// doubt about. Unknown means presumed abort: the coordinator never logged a
+// decision for it, so nobody can have committed it.
+func (a *coordinatorActor) answerQuery(conn *wire.Conn, txid string) {
+	tx := a.txns[txid]
+	switch {
+	case tx == nil:
+		_ = conn.Send(&wire.Decision{TxID: txid, Commit: false, Reason: "presumed abort: the coordinator has no record of it"})
+	case tx.decided:
+		_ = conn.Send(&wire.Decision{TxID: txid, Commit: tx.status.State == wire.StateCommitted, Reason: tx.status.Reason})
+	}
+	// Still voting: the participant asks again later.
+}
+
+// lateVote handles a vote for a transaction whose actor is gone: a YES voter
+// holds locks and must be told the outcome.
+func (a *coordinatorActor) lateVote(conn *wire.Conn, v *wire.Vote) {
+	if v.Yes {
+		a.answerQuery(conn, v.TxID)
+	}
+}
+
+func (a *coordinatorActor) status(reqID uint64) *wire.Status {
+	st := &wire.Status{ReqID: reqID, NodeID: a.cfg.NodeID, Role: wire.RoleCoordinator}
+	for _, p := range a.peers {
+		st.Participants = append(st.Participants, wire.PeerStatus{ID: p.id(), Addr: p.addr, Connected: p.peer.Connected()})
+	}
+	for _, id := range a.order {
+		st.Transactions = append(st.Transactions, a.txns[id].status)
+	}
+	return st
+}
+

@@ -1,0 +1,243 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/walstore"
+	"github.com/txd/txd/wire"
+)
+
+// CoordinatorConfig configures a coordinator node.
+type CoordinatorConfig struct {
+	NodeID       string
+	Listen       string        // host:port to listen on
+	Advertise    string        // address participants use to reach us; "" = our port, at the address they see us from
+	Participants []string      // "host:port" or "id=host:port"
+	WAL          string        // log file path
+	Timeout      time.Duration // how long to wait for votes
+	Delay        time.Duration // pause between a durable decision and phase two
+	Retry        time.Duration // retransmission interval for unanswered phase messages
+	MaxInflight  int           // transactions in flight before new ones get "busy"
+	NoSync       bool          // UNSAFE: skip fsync (benchmarks)
+	Logger       *slog.Logger
+	Fatal        func(error) // called when the node must stop (fsync failure, broken invariant)
+}
+
+func (cfg *CoordinatorConfig) setDefaults() {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	if cfg.Retry <= 0 {
+		cfg.Retry = 250 * time.Millisecond
+	}
+	if cfg.MaxInflight <= 0 {
+		cfg.MaxInflight = 10000
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Fatal == nil {
+		cfg.Fatal = func(err error) { panic(err) }
+	}
+}
+
+// Coordinator is a running coordinator node.
+type Coordinator struct {
+	engine *actor.Engine
+	pid    *actor.PID
+	walPID *actor.PID
+	log    *walstore.Log
+	server *wire.Server
+	peers  []*peerInfo
+	Stats  *WALStats
+}
+
+// StartCoordinator replays the log, starts the actors, connects to the
+// participants and starts listening.
+func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
+	cfg.setDefaults()
+	if err := wire.CheckID("node id", cfg.NodeID); err != nil {
+		return nil, err
+	}
+	specs, err := parsePeers(cfg.Participants)
+	if err != nil {
+		return nil, err
+	}
+	recovered := map[string]*recoveredTx{}
+	var order []string
+	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger}, func(r walstore.Record) error {
+		rec, err := decodeRecord(r)
+		if err != nil {
+			return err
+		}
+		rt := recovered[rec.TxID]
+		if rt == nil {
+			rt = &recoveredTx{protocol: rec.Protocol}
+			recovered[rec.TxID] = rt
+			order = append(order, rec.TxID)
+		}
+		switch rec.Kind {
+		case protocol.RecBegin:
+			rt.members = rec.Members
+		case protocol.RecDecision:
+			rt.decided, rt.commit, rt.reason = true, rec.Commit, rec.Reason
+			if rt.members == nil {
+				rt.members = rec.Members
+			}
+		case protocol.RecEnd:
+			rt.ended = true
+		default:
+			return fmt.Errorf("unexpected %v record for %s in a coordinator log", rec.Kind, rec.TxID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	cfg.Logger.Info("wal replayed", "path", cfg.WAL, "records", info.Records, "transactions", len(order))
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		wlog.Close()
+		return nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	engine, err := actor.NewEngine(actor.NewEngineConfig())
+	if err != nil {
+		ln.Close()
+		wlog.Close()
+		return nil, err
+	}
+	n := &Coordinator{engine: engine, log: wlog, Stats: &WALStats{}}
+	mw := actor.WithMiddleware(crashOnPanic(cfg.Logger, cfg.Fatal))
+	n.walPID = engine.Spawn(newWALActor(wlog, n.Stats, cfg.Fatal), "wal", actor.WithID(cfg.NodeID), actor.WithInboxSize(4096), mw)
+
+	// The coordinator's PID is fixed by its kind and id, so connections can
+	// route to it before it is spawned (anything earlier is retransmitted).
+	n.pid = actor.NewPID(engine.Address(), "coord/"+cfg.NodeID)
+	rt := &coordRouter{engine: engine, coord: n.pid, txnKind: n.pid.ID + "/txn/", logger: cfg.Logger}
+	self := wire.Hello{Version: wire.Version, NodeID: cfg.NodeID, Role: wire.RoleCoordinator}
+	for _, s := range specs {
+		addr := s.addr
+		n.peers = append(n.peers, &peerInfo{fixedID: s.id, addr: addr, peer: wire.NewPeer(wire.PeerConfig{
+			Addr: addr, Self: self, Handler: rt, Logger: cfg.Logger,
+			OnState: func(_ *wire.Peer, up bool, remote wire.HelloAck) {
+				cfg.Logger.Info("participant connection", "addr", addr, "id", remote.NodeID, "up", up)
+			},
+		})})
+	}
+
+	advertise := cfg.Advertise
+	if advertise == "" {
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		advertise = ":" + port
+	}
+	engine.Spawn(func() actor.Receiver {
+		return &coordinatorActor{
+			cfg:  protocol.CoordConfig{NodeID: cfg.NodeID, Addr: advertise, Vote: cfg.Timeout, Delay: cfg.Delay},
+			deps: txnDeps{wal: n.walPID, retry: cfg.Retry, logger: cfg.Logger, fatal: cfg.Fatal},
+			peers: n.peers, txns: map[string]*coordTx{}, maxActive: cfg.MaxInflight,
+			recovered: recovered, recOrder: order, logger: cfg.Logger,
+		}
+	}, "coord", actor.WithID(cfg.NodeID), mw)
+
+	n.server = wire.NewServer(ln, wire.ServerConfig{
+		Self:    wire.HelloAck{NodeID: cfg.NodeID, Role: wire.RoleCoordinator},
+		Handler: rt, Logger: cfg.Logger,
+	})
+	go n.server.Serve()
+	return n, nil
+}
+
+// Addr is where the coordinator listens.
+func (n *Coordinator) Addr() string { return n.server.Addr().String() }
+
+// Close stops the node: no new connections, actors stopped, log closed.
+func (n *Coordinator) Close() error {
+	n.server.Close()
+	for _, p := range n.peers {
+		p.peer.Close()
+	}
+	ctxDone(n.engine.Poison(n.pid))
+	ctxDone(n.engine.Poison(n.walPID))
+	return n.log.Close()
+}
+
+// coordRouter delivers what arrives on the coordinator's connections: votes
+// and acks straight to the transaction's session (no hop through the
+// coordinator), everything else to the coordinator actor.
+type coordRouter struct {
+	engine  *actor.Engine
+	coord   *actor.PID
+	txnKind string // "coord/<id>/txn/"
+	logger  *slog.Logger
+}
+
+func (r *coordRouter) HandleMessage(c *wire.Conn, m wire.Message) {
+	var txid, from string
+	switch msg := m.(type) {
+	case *wire.Vote:
+		txid, from = msg.TxID, msg.From
+	case *wire.Ack:
+		txid, from = msg.TxID, msg.From
+	case *wire.Start, *wire.StatusReq, *wire.Query:
+		r.engine.Send(r.coord, inbound{conn: c, msg: m})
+		return
+	default:
+		r.logger.Debug("ignoring message", "type", m.Type().String(), "from", c.Remote().NodeID)
+		return
+	}
+	if wire.CheckID("transaction id", txid) != nil || wire.CheckID("participant id", from) != nil {
+		return
+	}
+	if pid := r.engine.Registry.GetPID(r.txnKind+txid+"/sess", from); pid != nil {
+		r.engine.Send(pid, m)
+		return
+	}
+	r.engine.Send(r.coord, inbound{conn: c, msg: m}) // its transaction is gone: the coordinator answers
+}
+
+func (r *coordRouter) HandleClose(*wire.Conn, error) {}
+
+type peerSpec struct{ id, addr string }
+
+// parsePeers reads --participants entries: "host:port", "http://host:port"
+// or "id=host:port".
+func parsePeers(list []string) ([]peerSpec, error) {
+	var out []peerSpec
+	seen := map[string]bool{}
+	for _, raw := range list {
+		raw = strings.TrimSpace(raw)
+		if raw == "" {
+			continue
+		}
+		var s peerSpec
+		if id, addr, ok := strings.Cut(raw, "="); ok {
+			if err := wire.CheckID("participant id", id); err != nil {
+				return nil, fmt.Errorf("--participants %q: %w", raw, err)
+			}
+			s.id, raw = id, addr
+		}
+		addr, err := wire.NormalizeAddr(raw)
+		if err != nil {
+			return nil, fmt.Errorf("--participants: %w", err)
+		}
+		if seen[addr] {
+			return nil, fmt.Errorf("--participants: %s listed twice", addr)
+		}
+		seen[addr] = true
+		s.addr = addr
+		out = append(out, s)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("--participants: no participant addresses given")
+	}
+	return out, nil
+}

@@ -1,0 +1,174 @@
+package actors
+
+import (
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/wire"
+)
+
+// connClosed tells the participant actor a connection ended.
+type connClosed struct{ conn *wire.Conn }
+
+// partTimer is a participant protocol timer firing.
+type partTimer struct {
+	txid string
+	seq  uint64
+}
+
+// participantActor owns a participant's state machine (store, locks,
+// transactions) and carries out its effects: records to its WAL actor,
+// messages to the coordinator and peers, timers.
+type participantActor struct {
+	fsm    *protocol.Participant
+	self   wire.Hello
+	wal    *actor.PID
+	logger *slog.Logger
+	fatal  func(error)
+	router wire.Handler
+	// conns are live connections by the node id that opened them: the
+	// coordinator dials us, so its votes and acks go back on its own conn.
+	conns map[string]*wire.Conn
+	// dialed are our own connections to nodes that are not connected to us
+	// (a restarted participant asking a coordinator for an outcome).
+	dialed map[string]*wire.Peer
+	timers map[string]*time.Timer
+	pid    *actor.PID
+	engine *actor.Engine
+}
+
+func (a *participantActor) Receive(c *actor.Context) {
+	switch m := c.Message().(type) {
+	case actor.Started:
+		a.pid, a.engine = c.PID(), c.Engine()
+		a.conns = map[string]*wire.Conn{}
+		a.dialed = map[string]*wire.Peer{}
+		a.timers = map[string]*time.Timer{}
+		a.run(a.fsm.Recovered())
+	case actor.Stopped:
+		for _, t := range a.timers {
+			t.Stop()
+		}
+		for _, p := range a.dialed {
+			p.Close()
+		}
+	case inbound:
+		a.handle(m.conn, m.msg)
+	case connClosed:
+		id := m.conn.Remote().NodeID
+		if a.conns[id] == m.conn {
+			delete(a.conns, id)
+		}
+	case walDurable:
+		a.run(a.fsm.Logged(m.Rec))
+	case partTimer:
+		a.run(a.fsm.Timer(m.txid, m.seq))
+	}
+}
+
+func (a *participantActor) handle(conn *wire.Conn, msg wire.Message) {
+	from := conn.Remote().NodeID
+	if conn.Remote().Role != wire.RoleClient {
+		a.conns[from] = conn // the newest connection from a node wins
+	}
+	switch m := msg.(type) {
+	case *wire.Prepare:
+		// The coordinator may advertise only its port: it is at the address
+		// its connection comes from.
+		m.CoordAddr = fillHost(m.CoordAddr, conn.RemoteAddr())
+		a.run(a.fsm.Prepare(m))
+	case *wire.Decision:
+		a.run(a.fsm.Decision(from, m))
+	case *wire.Query:
+		a.run(a.fsm.Query(m))
+	case *wire.StatusReq:
+		store, txs := a.fsm.Status()
+		_ = conn.Send(&wire.Status{ReqID: m.ReqID, NodeID: a.self.NodeID, Role: wire.RoleParticipant, Store: store, Transactions: txs})
+	}
+}
+
+func (a *participantActor) run(effects []protocol.Effect) {
+	for _, eff := range effects {
+		switch e := eff.(type) {
+		case protocol.Send:
+			a.send(e)
+		case protocol.Persist:
+			data, err := encodeRecord(e.Rec)
+			if err != nil {
+				a.fatal(err)
+				return
+			}
+			app := walAppend{Data: data, Rec: e.Rec}
+			if e.Force {
+				app.ReplyTo = a.pid
+			}
+			a.engine.Send(a.wal, app)
+		case protocol.SetTimer:
+			if old := a.timers[e.TxID]; old != nil {
+				old.Stop()
+			}
+			a.timers[e.TxID] = afterFunc(a.engine, a.pid, e.After, partTimer{txid: e.TxID, seq: e.Seq})
+		}
+	}
+}
+
+// send delivers a message to a node: on its own connection to us if it has
+// one, else on ours to its address.
+func (a *participantActor) send(e protocol.Send) {
+	if c := a.conns[e.To]; c != nil {
+		if c.Send(e.Msg) == nil {
+			return
+		}
+		delete(a.conns, e.To)
+	}
+	if e.Addr == "" {
+		a.logger.Debug("no route to node; dropping", "to", e.To, "type", e.Msg.Type().String())
+		return
+	}
+	p := a.dialed[e.Addr]
+	if p == nil {
+		p = wire.NewPeer(wire.PeerConfig{Addr: e.Addr, Self: a.self, Handler: a.router, Logger: a.logger})
+		a.dialed[e.Addr] = p
+	}
+	if err := p.Send(e.Msg); err != nil {
+		a.logger.Debug("send failed; the protocol retries", "to", e.To, "addr", e.Addr, "err", err)
+	}
+}
+
+// fillHost completes an advertised ":port" with the host a connection came from.
+func fillHost(advertised, remote string) string {
+	host, port, err := net.SplitHostPort(advertised)
+	if err != nil {
+		return advertised
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		rhost, _, err := net.SplitHostPort(remote)
+		if err != nil {
+			return advertised
+		}
+		return net.JoinHostPort(rhost, port)
+	}
+	return advertised
+}
+
+// partRouter hands everything that arrives on a participant's connections to
+// the participant actor, in arrival order per connection.
+type partRouter struct {
+	engine *actor.Engine
+	pid    *actor.PID
+}
+
+func (r *partRouter) HandleMessage(c *wire.Conn, m wire.Message) {
+	switch m.(type) {
+	case *wire.Prepare, *wire.Decision, *wire.Query, *wire.StatusReq, *wire.QueryReply:
+		r.engine.Send(r.pid, inbound{conn: c, msg: m})
+	}
+}
+
+func (r *partRouter) HandleClose(c *wire.Conn, _ error) {
+	r.engine.Send(r.pid, connClosed{conn: c})
+}

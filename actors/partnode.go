@@ -1,0 +1,113 @@
+package actors
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/walstore"
+	"github.com/txd/txd/wire"
+)
+
+// ParticipantConfig configures a participant node.
+type ParticipantConfig struct {
+	NodeID  string
+	Listen  string        // host:port to listen on
+	WAL     string        // log file path
+	Timeout time.Duration // how long a READY transaction waits before asking for its outcome
+	NoSync  bool          // UNSAFE: skip fsync (benchmarks)
+	Logger  *slog.Logger
+	Fatal   func(error)
+}
+
+// Participant is a running participant node.
+type Participant struct {
+	engine *actor.Engine
+	pid    *actor.PID
+	walPID *actor.PID
+	log    *walstore.Log
+	server *wire.Server
+	Stats  *WALStats
+}
+
+// StartParticipant replays the log (rebuilding the store, the in-doubt
+// transactions and their locks), starts the actors and starts listening.
+func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 2 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Fatal == nil {
+		cfg.Fatal = func(err error) { panic(err) }
+	}
+	if err := wire.CheckID("node id", cfg.NodeID); err != nil {
+		return nil, err
+	}
+	fsm := protocol.NewParticipant(protocol.ParticipantConfig{NodeID: cfg.NodeID, Timeout: cfg.Timeout})
+	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger}, func(r walstore.Record) error {
+		rec, err := decodeRecord(r)
+		if err != nil {
+			return err
+		}
+		return fsm.Replay(rec)
+	})
+	if err != nil {
+		return nil, err
+	}
+	_, txs := fsm.Status()
+	inDoubt := 0
+	for _, t := range txs {
+		if !t.State.Final() {
+			inDoubt++
+		}
+	}
+	cfg.Logger.Info("wal replayed", "path", cfg.WAL, "records", info.Records, "transactions", len(txs), "in_doubt", inDoubt)
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		wlog.Close()
+		return nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	engine, err := actor.NewEngine(actor.NewEngineConfig())
+	if err != nil {
+		ln.Close()
+		wlog.Close()
+		return nil, err
+	}
+	n := &Participant{engine: engine, log: wlog, Stats: &WALStats{}}
+	mw := actor.WithMiddleware(crashOnPanic(cfg.Logger, cfg.Fatal))
+	n.walPID = engine.Spawn(newWALActor(wlog, n.Stats, cfg.Fatal), "wal", actor.WithID(cfg.NodeID), actor.WithInboxSize(4096), mw)
+	n.pid = actor.NewPID(engine.Address(), "participant/"+cfg.NodeID)
+	router := &partRouter{engine: engine, pid: n.pid}
+	engine.Spawn(func() actor.Receiver {
+		return &participantActor{
+			fsm:  fsm,
+			self: wire.Hello{Version: wire.Version, NodeID: cfg.NodeID, Role: wire.RoleParticipant},
+			wal:  n.walPID, logger: cfg.Logger, fatal: cfg.Fatal, router: router,
+		}
+	}, "participant", actor.WithID(cfg.NodeID), actor.WithInboxSize(1024), mw)
+
+	n.server = wire.NewServer(ln, wire.ServerConfig{
+		Self:    wire.HelloAck{NodeID: cfg.NodeID, Role: wire.RoleParticipant},
+		Handler: router, Logger: cfg.Logger,
+	})
+	go n.server.Serve()
+	return n, nil
+}
+
+// Addr is where the participant listens.
+func (n *Participant) Addr() string { return n.server.Addr().String() }
+
+// Close stops the node.
+func (n *Participant) Close() error {
+	n.server.Close()
+	ctxDone(n.engine.Poison(n.pid))
+	ctxDone(n.engine.Poison(n.walPID))
+	return n.log.Close()
+}

@@ -1,0 +1,287 @@
+package protocol
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/txd/txd/wire"
+)
+
+// CoordConfig is what every coordinator-side transaction needs to know.
+type CoordConfig struct {
+	NodeID string        // the coordinator's id, sent in PREPARE
+	Addr   string        // where participants reach the coordinator ("" host: theirs to fill)
+	Vote   time.Duration // how long to wait for all votes before aborting
+	Delay  time.Duration // pause between a durable decision and phase two (the seed's window)
+}
+
+type coordPhase uint8
+
+const (
+	phVoting     coordPhase = iota + 1 // PREPARE sent, collecting votes
+	phLogging                          // decision handed to the log, not yet durable
+	phDelay                            // decision durable, waiting out --delay
+	phDelivering                       // decision sent, collecting acks
+	phDone                             // every needed ack arrived; END logged
+)
+
+// CoordTxn is the coordinator's side of one presumed-abort 2PC transaction:
+// a pure state machine. Each method takes one event and returns the effects
+// the host must carry out, in order.
+type CoordTxn struct {
+	cfg       CoordConfig
+	id        string
+	protocol  wire.Protocol
+	members   []wire.Member
+	ops       map[string][]wire.Op
+	phase     coordPhase
+	state     map[string]wire.State // each member's state as far as we know
+	need      map[string]bool       // members whose ack of the decision we wait for
+	commit    bool
+	reason    string
+	seq       uint64 // current timer; older fires are ignored
+	recovered bool   // rebuilt from the log after a restart
+}
+
+// NewCoordTxn prepares a fresh transaction. ops maps each member id to the
+// operations it runs; members lists them in a stable order.
+func NewCoordTxn(cfg CoordConfig, id string, proto wire.Protocol, members []wire.Member, ops map[string][]wire.Op) *CoordTxn {
+	t := &CoordTxn{cfg: cfg, id: id, protocol: proto, members: members, ops: ops,
+		state: make(map[string]wire.State, len(members))}
+	for _, m := range members {
+		t.state[m.ID] = wire.StateInit
+	}
+	return t
+}
+
+// RecoverCoordTxn rebuilds a transaction from the log of a restarted
+// coordinator. Without a decision it will be aborted (presumed abort: no
+// participant can have been told to commit); with one, the decision is
+// delivered again to every member.
+func RecoverCoordTxn(cfg CoordConfig, id string, proto wire.Protocol, members []wire.Member, decided, commit bool, reason string) *CoordTxn {
+	t := NewCoordTxn(cfg, id, proto, members, nil)
+	t.recovered = true
+	if decided {
+		t.commit, t.reason = commit, reason
+		t.phase = phLogging // Start moves on as if the record just became durable
+	}
+	return t
+}
+
+// ID returns the transaction id.
+func (t *CoordTxn) ID() string { return t.id }
+
+// Start begins the transaction (or resumes a recovered one).
+func (t *CoordTxn) Start() []Effect {
+	if t.recovered {
+		if t.phase == phLogging {
+			return t.deliver(nil)
+		}
+		return t.decide(false, "coordinator restarted before a decision")
+	}
+	t.phase = phVoting
+	eff := []Effect{Persist{Rec: Record{Kind: RecBegin, TxID: t.id, Protocol: t.protocol, Members: t.members}}}
+	for _, m := range t.members {
+		eff = append(eff, Send{To: m.ID, Addr: m.Addr, Msg: &wire.Prepare{
+			TxID: t.id, Protocol: t.protocol, Ops: t.ops[m.ID],
+			Coord: t.cfg.NodeID, CoordAddr: t.cfg.Addr, Members: t.members,
+		}})
+	}
+	return append(eff, t.timer(t.cfg.Vote))
+}
+
+// Vote handles a participant's vote.
+func (t *CoordTxn) Vote(v *wire.Vote) []Effect {
+	cur, member := t.state[v.From]
+	if !member {
+		return nil
+	}
+	if t.phase == phVoting {
+		if cur != wire.StateInit {
+			return nil // duplicate
+		}
+		if !v.Yes {
+			t.state[v.From] = wire.StateAborted
+			return t.decide(false, fmt.Sprintf("%s: %s", v.From, orDefault(v.Reason, "voted no")))
+		}
+		t.state[v.From] = wire.StateReady
+		for _, s := range t.state {
+			if s != wire.StateReady {
+				return nil
+			}
+		}
+		return t.decide(true, "")
+	}
+	// A late vote. A NO changes nothing. A YES after an ABORT decision means
+	// that participant now holds locks: it must hear the ABORT and ack it.
+	if !v.Yes || cur != wire.StateInit {
+		if !v.Yes && cur == wire.StateInit {
+			t.state[v.From] = wire.StateAborted
+		}
+		return nil
+	}
+	t.state[v.From] = wire.StateReady
+	if t.commit || t.phase == phDone {
+		return nil
+	}
+	if t.phase == phDelivering {
+		t.need[v.From] = true
+		return []Effect{t.decisionTo(v.From)}
+	}
+	return nil // phLogging/phDelay: deliver() will include it
+}
+
+// Ack handles a participant's acknowledgement of the decision.
+func (t *CoordTxn) Ack(a *wire.Ack) []Effect {
+	if _, member := t.state[a.From]; !member || t.phase != phDelivering || !a.State.Final() {
+		return nil
+	}
+	t.state[a.From] = a.State
+	if !t.need[a.From] {
+		return nil
+	}
+	delete(t.need, a.From)
+	return t.finishIfDone()
+}
+
+// Timer handles a timer set by an earlier SetTimer.
+func (t *CoordTxn) Timer(seq uint64) []Effect {
+	if seq != t.seq {
+		return nil
+	}
+	switch t.phase {
+	case phVoting:
+		var missing []string
+		for _, m := range t.members {
+			if t.state[m.ID] == wire.StateInit {
+				missing = append(missing, m.ID)
+			}
+		}
+		return t.decide(false, fmt.Sprintf("no vote from %s within %v", strings.Join(missing, ", "), t.cfg.Vote))
+	case phDelay:
+		return t.deliver(nil)
+	}
+	return nil
+}
+
+// Logged reports that a forced record is durable.
+func (t *CoordTxn) Logged(rec Record) []Effect {
+	if rec.Kind != RecDecision || t.phase != phLogging {
+		return nil
+	}
+	eff := []Effect{Reply{TxID: t.id, Outcome: t.Outcome(), Reason: t.reason}}
+	if t.cfg.Delay > 0 {
+		t.phase = phDelay
+		return append(eff, t.timer(t.cfg.Delay))
+	}
+	return t.deliver(eff)
+}
+
+// decide hands the decision to the log; nothing is sent until it is durable.
+func (t *CoordTxn) decide(commit bool, reason string) []Effect {
+	t.commit, t.reason, t.phase = commit, reason, phLogging
+	t.seq++ // the vote timer is void now
+	return []Effect{Persist{Force: true, Rec: Record{Kind: RecDecision, TxID: t.id,
+		Protocol: t.protocol, Commit: commit, Reason: reason, Members: t.members}}}
+}
+
+// deliver sends the decision. COMMIT must reach every member. ABORT must
+// reach those that voted YES (they hold locks); the others get it once, as a
+// courtesy, and learn it by presumed abort if that is lost. A recovered
+// transaction does not know who voted, so it waits for everyone.
+func (t *CoordTxn) deliver(eff []Effect) []Effect {
+	t.phase = phDelivering
+	t.need = make(map[string]bool, len(t.members))
+	for _, m := range t.members {
+		s := t.state[m.ID]
+		if t.commit || t.recovered || s == wire.StateReady {
+			t.need[m.ID] = true
+		}
+		if s != wire.StateAborted || t.commit {
+			eff = append(eff, t.decisionTo(m.ID))
+		}
+	}
+	return append(eff, t.finishIfDone()...)
+}
+
+func (t *CoordTxn) finishIfDone() []Effect {
+	if len(t.need) > 0 || t.phase == phDone {
+		return nil
+	}
+	t.phase = phDone
+	return []Effect{
+		Persist{Rec: Record{Kind: RecEnd, TxID: t.id}},
+		Finished{TxID: t.id},
+	}
+}
+
+func (t *CoordTxn) decisionTo(id string) Effect {
+	addr := ""
+	for _, m := range t.members {
+		if m.ID == id {
+			addr = m.Addr
+		}
+	}
+	return Send{To: id, Addr: addr, Msg: &wire.Decision{TxID: t.id, Commit: t.commit, Reason: t.reason}}
+}
+
+func (t *CoordTxn) timer(d time.Duration) Effect {
+	t.seq++
+	return SetTimer{TxID: t.id, Seq: t.seq, After: d}
+}
+
+// Decided reports whether the decision is durable, and which it is.
+func (t *CoordTxn) Decided() (decided bool, outcome wire.State, reason string) {
+	if t.phase == phDelay || t.phase == phDelivering || t.phase == phDone {
+		return true, t.Outcome(), t.reason
+	}
+	return false, "", ""
+}
+
+// Outcome is COMMITTED or ABORTED once decided, INIT before.
+func (t *CoordTxn) Outcome() wire.State {
+	switch {
+	case t.phase == phVoting:
+		return wire.StateInit
+	case t.commit:
+		return wire.StateCommitted
+	}
+	return wire.StateAborted
+}
+
+// Status is the transaction as the coordinator sees it.
+func (t *CoordTxn) Status() wire.TxStatus {
+	st := wire.TxStatus{TxID: t.id, Protocol: t.protocol, Reason: t.reason,
+		Participants: make(map[string]wire.State, len(t.state))}
+	if d, out, _ := t.Decided(); d {
+		st.State = out
+	} else {
+		st.State = wire.StateInit
+	}
+	for id, s := range t.state {
+		st.Participants[id] = s
+	}
+	return st
+}
+
+// MemberIDs lists the members' ids, sorted.
+func (t *CoordTxn) MemberIDs() []string {
+	ids := make([]string, 0, len(t.members))
+	for _, m := range t.members {
+		ids = append(ids, m.ID)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// Members lists the transaction's participants in their stable order.
+func (t *CoordTxn) Members() []wire.Member { return t.members }

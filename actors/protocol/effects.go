@@ -1,0 +1,104 @@
+package protocol
+
+import (
+	"time"
+
+	"github.com/txd/txd/wire"
+)
+
+// Effect is something a state machine asks its host to do. Hosts carry
+// effects out in order. The one contract that matters: a Persist with Force
+// must be durable before the host reports it back with a Logged call, and the
+// machines only emit the messages that depend on a record after that call
+// (persist before you send).
+type Effect interface{ effect() }
+
+// Send asks the host to send Msg to node To. Addr, when set, is where To
+// listens (a participant learns its coordinator's address from PREPARE).
+type Send struct {
+	To   string
+	Addr string
+	Msg  wire.Message
+}
+
+// Persist asks the host to append Rec to the node's log. With Force the host
+// calls the machine's Logged method once the record is durable; without it
+// the record rides along with the next forced write (lazy).
+type Persist struct {
+	Rec   Record
+	Force bool
+}
+
+// SetTimer asks the host to call the machine's Timer method with (TxID, Seq)
+// after After. Timers are never cancelled: a machine ignores a timer whose
+// Seq is no longer current, so a late fire is harmless.
+type SetTimer struct {
+	TxID  string
+	Seq   uint64
+	After time.Duration
+}
+
+// Reply asks the coordinator host to answer the transaction's clients: the
+// decision is durable.
+type Reply struct {
+	TxID    string
+	Outcome wire.State
+	Reason  string
+}
+
+// Finished tells the coordinator host that a transaction needs nothing more:
+// every participant that must hear the decision has acknowledged it.
+type Finished struct{ TxID string }
+
+func (Send) effect()     {}
+func (Persist) effect()  {}
+func (SetTimer) effect() {}
+func (Reply) effect()    {}
+func (Finished) effect() {}
+
+// RecKind is a log record's type. The values are part of the on-disk format
+// and must never change; add new kinds at the end. Zero is invalid.
+type RecKind uint8
+
+const (
+	// Coordinator records.
+	RecBegin    RecKind = 1 + iota // a transaction started: its members (lazy)
+	RecDecision                    // COMMIT or ABORT decided (forced before phase two)
+	RecEnd                         // every needed ack arrived (lazy)
+
+	// Participant records.
+	RecPrepared // voted YES: the redo operations and who to ask (forced before the vote)
+	RecCommit   // outcome COMMIT (forced before the ack)
+	RecAbort    // outcome ABORT (forced before the ack; lazy after a NO vote)
+
+	// 3PC.
+	RecPreCommit // coordinator: PRE-COMMIT decided; participant: PRE-COMMIT received
+)
+
+var recNames = [...]string{
+	RecBegin: "BEGIN", RecDecision: "DECISION", RecEnd: "END",
+	RecPrepared: "PREPARED", RecCommit: "COMMIT", RecAbort: "ABORT",
+	RecPreCommit: "PRECOMMIT",
+}
+
+func (k RecKind) String() string {
+	if int(k) < len(recNames) && recNames[k] != "" {
+		return recNames[k]
+	}
+	return "RecKind(?)"
+}
+
+// Record is one log record. One struct serves every kind; unused fields stay
+// empty (msgpack encodes them in a byte each).
+type Record struct {
+	_msgpack  struct{} `msgpack:",as_array"`
+	Kind      RecKind  `msgpack:"-"` // stored as the log's record type byte
+	TxID      string
+	Protocol  wire.Protocol
+	Commit    bool // RecDecision
+	Reason    string
+	Ops       []wire.Op     // RecPrepared: this participant's operations
+	Coord     string        // RecPrepared: coordinator id
+	CoordAddr string        // RecPrepared: where to ask for the outcome
+	Members   []wire.Member // RecBegin, RecPrepared: the transaction's participants
+}

@@ -1,0 +1,308 @@
+package protocol
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/txd/txd/wire"
+)
+
+// ParticipantConfig is what a participant's state machine needs to know.
+type ParticipantConfig struct {
+	NodeID string
+	// Timeout is how long a READY participant waits for the outcome before
+	// it asks the coordinator, and then how often it asks again.
+	Timeout time.Duration
+}
+
+// pending is a forced record of a transaction that is not durable yet.
+type pending uint8
+
+const (
+	pendNone      pending = iota
+	pendPrepared          // PREPARED handed to the log; the YES vote waits for it
+	pendCommitted         // COMMIT handed to the log; apply and ack wait for it
+	pendAborted           // ABORT handed to the log; unlock and ack wait for it
+)
+
+// ptx is one transaction as a participant sees it.
+type ptx struct {
+	id        string
+	protocol  wire.Protocol
+	state     wire.State // StateUnknown until PREPARED is durable
+	pending   pending
+	ops       []wire.Op
+	coord     string
+	coordAddr string
+	members   []wire.Member
+	reason    string
+	seq       uint64 // current timer
+}
+
+// Participant is a participant's whole protocol state: its store, its lock
+// table and every transaction it knows. It is a pure state machine: methods
+// take one event and return the effects the host must carry out, in order.
+type Participant struct {
+	cfg   ParticipantConfig
+	store Store
+	locks map[string]string // key → id of the prepared transaction holding it
+	txns  map[string]*ptx
+	order []string // transaction ids in the order first seen (for status)
+}
+
+// NewParticipant returns an empty participant; feed it its log with Replay.
+func NewParticipant(cfg ParticipantConfig) *Participant {
+	return &Participant{cfg: cfg, store: Store{}, locks: map[string]string{}, txns: map[string]*ptx{}}
+}
+
+// Replay applies one record from the log, during startup.
+func (p *Participant) Replay(rec Record) error {
+	t := p.txns[rec.TxID]
+	switch rec.Kind {
+	case RecPrepared:
+		if t != nil {
+			return nil // a retransmitted PREPARE logged twice; the first counts
+		}
+		t = p.add(rec.TxID, rec.Protocol)
+		t.state, t.ops, t.coord, t.coordAddr, t.members = wire.StateReady, rec.Ops, rec.Coord, rec.CoordAddr, rec.Members
+		p.lock(t)
+	case RecPreCommit:
+		if t != nil && t.state == wire.StateReady {
+			t.state = wire.StatePrecommitted
+		}
+	case RecCommit:
+		if t == nil {
+			t = p.add(rec.TxID, rec.Protocol)
+		}
+		if !t.state.Final() {
+			p.store.apply(t.ops)
+			p.unlock(t)
+			t.state = wire.StateCommitted
+		}
+	case RecAbort:
+		if t == nil {
+			t = p.add(rec.TxID, rec.Protocol)
+		}
+		if !t.state.Final() {
+			p.unlock(t)
+			t.state, t.reason = wire.StateAborted, rec.Reason
+		}
+	default:
+		return fmt.Errorf("participant log: unexpected record %v for %s", rec.Kind, rec.TxID)
+	}
+	return nil
+}
+
+// Recovered is called once after the log is replayed: every in-doubt
+// transaction asks its coordinator for the outcome at once, and keeps asking.
+func (p *Participant) Recovered() []Effect {
+	var eff []Effect
+	for _, id := range p.order {
+		if t := p.txns[id]; t.state == wire.StateReady || t.state == wire.StatePrecommitted {
+			eff = append(eff, p.query(t), p.timer(t))
+		}
+	}
+	return eff
+}
+
+// Prepare handles PREPARE: validate, lock, force PREPARED, then vote YES
+// (from Logged); or vote NO at once.
+func (p *Participant) Prepare(m *wire.Prepare) []Effect {
+	if t := p.txns[m.TxID]; t != nil {
+		switch {
+		case t.pending == pendPrepared:
+			return nil // the vote goes out when PREPARED is durable
+		case t.state == wire.StateReady || t.state == wire.StatePrecommitted:
+			return []Effect{p.vote(t, true, "")}
+		case t.state == wire.StateCommitted:
+			return []Effect{p.voteTo(m, false, "transaction "+m.TxID+" already committed here")}
+		case t.state == wire.StateAborted:
+			return []Effect{p.voteTo(m, false, orDefault(t.reason, "transaction "+m.TxID+" already aborted here"))}
+		}
+		return nil
+	}
+	t := p.add(m.TxID, m.Protocol)
+	t.ops, t.coord, t.coordAddr, t.members = m.Ops, m.Coord, m.CoordAddr, m.Members
+	reason := ""
+	if err := wire.CheckOps(m.Ops); err != nil {
+		reason = err.Error()
+	} else if k, holder := p.conflict(m.Ops); holder != "" {
+		reason = fmt.Sprintf("key %s is locked by %s", k, holder)
+	} else if err := p.store.check(m.Ops); err != nil {
+		reason = err.Error()
+	}
+	if reason != "" {
+		// Voting NO aborts unilaterally. ABORT is logged lazily: if it is
+		// lost, presumed abort gives the same answer.
+		t.state, t.reason = wire.StateAborted, reason
+		return []Effect{
+			Persist{Rec: Record{Kind: RecAbort, TxID: t.id, Protocol: t.protocol, Reason: reason}},
+			p.vote(t, false, reason),
+		}
+	}
+	p.lock(t) // from now on a conflicting PREPARE votes NO
+	t.pending = pendPrepared
+	return []Effect{Persist{Force: true, Rec: Record{Kind: RecPrepared, TxID: t.id, Protocol: t.protocol,
+		Ops: t.ops, Coord: t.coord, CoordAddr: t.coordAddr, Members: t.members}}}
+}
+
+// Decision handles COMMIT/ABORT sent by node from: the coordinator, or a
+// peer answering a query.
+func (p *Participant) Decision(from string, m *wire.Decision) []Effect {
+	t := p.txns[m.TxID]
+	if t == nil {
+		// Never prepared here (PREPARE lost, or it will arrive late). Log the
+		// abort so a late PREPARE votes NO; a COMMIT cannot name a transaction
+		// we never voted YES for, so just ack it.
+		if m.Commit {
+			return []Effect{Send{To: from, Msg: &wire.Ack{TxID: m.TxID, From: p.cfg.NodeID, State: wire.StateUnknown}}}
+		}
+		t = p.add(m.TxID, "")
+		t.state, t.reason = wire.StateAborted, m.Reason
+		return []Effect{Persist{Rec: Record{Kind: RecAbort, TxID: t.id, Reason: m.Reason}},
+			Send{To: from, Msg: &wire.Ack{TxID: m.TxID, From: p.cfg.NodeID, State: wire.StateAborted}}}
+	}
+	if t.pending == pendCommitted || t.pending == pendAborted {
+		return nil // the ack goes out when the outcome is durable
+	}
+	if t.state.Final() {
+		return []Effect{p.ack(t)}
+	}
+	if m.Commit && t.pending == pendPrepared {
+		return nil // impossible: a commit needs our vote, which waits for PREPARED
+	}
+	rec := Record{Kind: RecAbort, TxID: t.id, Protocol: t.protocol, Reason: m.Reason}
+	t.pending = pendAborted
+	if m.Commit {
+		rec.Kind, t.pending = RecCommit, pendCommitted
+	}
+	t.reason = m.Reason
+	return []Effect{Persist{Force: true, Rec: rec}}
+}
+
+// Logged reports that a forced record is durable.
+func (p *Participant) Logged(rec Record) []Effect {
+	t := p.txns[rec.TxID]
+	if t == nil {
+		return nil
+	}
+	switch rec.Kind {
+	case RecPrepared:
+		if t.pending != pendPrepared {
+			return nil // an ABORT overtook it; that path answers
+		}
+		t.pending, t.state = pendNone, wire.StateReady
+		return []Effect{p.vote(t, true, ""), p.timer(t)}
+	case RecCommit:
+		p.store.apply(t.ops)
+		p.unlock(t)
+		t.pending, t.state = pendNone, wire.StateCommitted
+		return []Effect{p.ack(t)}
+	case RecAbort:
+		p.unlock(t)
+		t.pending, t.state = pendNone, wire.StateAborted
+		return []Effect{p.ack(t)}
+	}
+	return nil
+}
+
+// Timer handles a timer: a READY transaction asks its coordinator again.
+func (p *Participant) Timer(txid string, seq uint64) []Effect {
+	t := p.txns[txid]
+	if t == nil || seq != t.seq || t.pending != pendNone {
+		return nil
+	}
+	if t.state != wire.StateReady && t.state != wire.StatePrecommitted {
+		return nil
+	}
+	return []Effect{p.query(t), p.timer(t)}
+}
+
+// Query answers someone asking what we know of a transaction.
+func (p *Participant) Query(q *wire.Query) []Effect {
+	st := wire.StateUnknown
+	if t := p.txns[q.TxID]; t != nil && t.pending == pendNone {
+		st = t.state
+	}
+	return []Effect{Send{To: q.From, Msg: &wire.QueryReply{TxID: q.TxID, From: p.cfg.NodeID, State: st}}}
+}
+
+// Status returns a copy of the store and every transaction's state, oldest
+// first. Transactions whose PREPARED is not yet durable are left out.
+func (p *Participant) Status() (map[string]string, []wire.TxStatus) {
+	store := make(map[string]string, len(p.store))
+	for k, v := range p.store {
+		store[k] = v
+	}
+	txs := make([]wire.TxStatus, 0, len(p.order))
+	for _, id := range p.order {
+		t := p.txns[id]
+		if t.state == wire.StateUnknown {
+			continue
+		}
+		txs = append(txs, wire.TxStatus{TxID: t.id, Protocol: t.protocol, State: t.state, Reason: t.reason})
+	}
+	return store, txs
+}
+
+// Locked lists the locked keys and their holders, sorted by key.
+func (p *Participant) Locked() [][2]string {
+	out := make([][2]string, 0, len(p.locks))
+	for k, id := range p.locks {
+		out = append(out, [2]string{k, id})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	return out
+}
+
+func (p *Participant) add(id string, proto wire.Protocol) *ptx {
+	t := &ptx{id: id, protocol: proto}
+	p.txns[id] = t
+	p.order = append(p.order, id)
+	return t
+}
+
+func (p *Participant) conflict(ops []wire.Op) (key, holder string) {
+	for _, op := range ops {
+		if h, ok := p.locks[op.Key]; ok {
+			return op.Key, h
+		}
+	}
+	return "", ""
+}
+
+func (p *Participant) lock(t *ptx) {
+	for _, k := range keysOf(t.ops) {
+		p.locks[k] = t.id
+	}
+}
+
+func (p *Participant) unlock(t *ptx) {
+	for _, k := range keysOf(t.ops) {
+		if p.locks[k] == t.id {
+			delete(p.locks, k)
+		}
+	}
+}
+
+func (p *Participant) vote(t *ptx, yes bool, reason string) Effect {
+	return Send{To: t.coord, Addr: t.coordAddr, Msg: &wire.Vote{TxID: t.id, From: p.cfg.NodeID, Yes: yes, Reason: reason}}
+}
+
+func (p *Participant) voteTo(m *wire.Prepare, yes bool, reason string) Effect {
+	return Send{To: m.Coord, Addr: m.CoordAddr, Msg: &wire.Vote{TxID: m.TxID, From: p.cfg.NodeID, Yes: yes, Reason: reason}}
+}
+
+func (p *Participant) ack(t *ptx) Effect {
+	return Send{To: t.coord, Addr: t.coordAddr, Msg: &wire.Ack{TxID: t.id, From: p.cfg.NodeID, State: t.state}}
+}
+
+func (p *Participant) query(t *ptx) Effect {
+	return Send{To: t.coord, Addr: t.coordAddr, Msg: &wire.Query{TxID: t.id, From: p.cfg.NodeID}}
+}
+
+func (p *Participant) timer(t *ptx) Effect {
+	t.seq++
+	return SetTimer{TxID: t.id, Seq: t.seq, After: p.cfg.Timeout}
+}

@@ -1,0 +1,46 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+)
+
+// crashOnPanic is the outermost middleware of every actor. hollywood's own
+// restart path rebuilds an actor from its Producer with empty state (and
+// crashes the process after MaxRestarts); a commit protocol with half its
+// state gone is worse than no process. So a panic is reported and the node
+// stops: it is crash-only, and its WAL brings it back consistent.
+func crashOnPanic(logger *slog.Logger, fatal func(error)) actor.MiddlewareFunc {
+	return func(next actor.ReceiveFunc) actor.ReceiveFunc {
+		return func(c *actor.Context) {
+			defer func() {
+				if v := recover(); v != nil {
+					logger.Error("actor panicked", "pid", c.PID().String(), "panic", v, "stack", string(debug.Stack()))
+					fatal(fmt.Errorf("actor %s panicked: %v", c.PID(), v))
+				}
+			}()
+			next(c)
+		}
+	}
+}
+
+// afterFunc delivers msg to pid after d, from a timer goroutine. Timers are
+// never cancelled by the state machines (a stale one is ignored by its
+// sequence number); actors stop the ones they own when they stop.
+func afterFunc(e *actor.Engine, pid *actor.PID, d time.Duration, msg any) *time.Timer {
+	return time.AfterFunc(d, func() { e.Send(pid, msg) })
+}
+
+// ctxDone waits for an actor's stop context, but never forever: hollywood
+// leaves the context of a second stop request open (HOLLYWOOD.md §2.2).
+func ctxDone(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(5 * time.Second):
+	}
+}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"github.com/urfave/cli/v2"
+)
+
+const appDescription = `txcli talks to txd daemons: "start" asks the coordinator to run a
+transaction with two-phase (2PC) or three-phase (3PC) commit and prints its
+outcome; "status" shows a participant (--participant) or the whole cluster
+(--coord): the coordinator, then every participant it knows, best effort.
+
+Flags go before the positional arguments: after the command name is fine,
+after the transaction id is not (everything from the id on is the transaction):
+
+   txcli --json --coord ADDR start TX1 2PC SET balance 1000
+   txcli start --json --coord ADDR TX1 2PC SET balance 1000
+
+Every flag can also be set in the environment: TXCLI_COORD, TXCLI_PARTICIPANT,
+TXCLI_JSON (true/false), TXCLI_TIMEOUT (e.g. 10s).
+
+Exit codes: 0 success (start: COMMITTED), 1 start: ABORTED, 2 any error
+(bad arguments, node unreachable, request refused, outcome unknown).`
+
+// newApp builds the command line: global flags, the start and status
+// commands, and errors routed to report instead of os.Exit.
+func newApp(s streams, dial dialFunc) *cli.App {
+	return &cli.App{
+		Name:            "txcli",
+		Usage:           "run and inspect atomic-commit transactions on a txd cluster",
+		UsageText:       "txcli [--coord ADDR | --participant ADDR] [--json] [--timeout D] COMMAND [ARGS...]",
+		Description:     appDescription,
+		Flags:           globalFlags(),
+		Commands:        []*cli.Command{startCommand(s, dial), statusCommand(s, dial)},
+		Writer:          s.out,
+		ErrWriter:       s.err,
+		HideVersion:     true,
+		HideHelpCommand: true,
+		OnUsageError:    onUsageError,
+		ExitErrHandler:  func(*cli.Context, error) {}, // run reports; never os.Exit here
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return failf("unknown command %q (want start or status; see txcli --help)", c.Args().First())
+			}
+			return failf("no command given (want start or status; see txcli --help)")
+		},
+	}
+}
+
+// onUsageError turns urfave's flag errors (unknown flag, bad value, bad
+// environment variable) into one line and exit code 2.
+func onUsageError(c *cli.Context, err error, isSubcommand bool) error {
+	help := "txcli --help"
+	if isSubcommand && c.Command != nil {
+		help = "txcli " + c.Command.Name + " --help"
+	}
+	return failf("%v (see %s)", err, help)
+}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+
+	"github.com/txd/txd/wire"
+)
+
+// client is what txcli needs of a connection to a node: *wire.Client.
+type client interface {
+	Remote() wire.HelloAck
+	Start(ctx context.Context, txid string, proto wire.Protocol, ops []wire.Op) (*wire.StartResult, error)
+	Status(ctx context.Context) (*wire.Status, error)
+	Close() error
+}
+
+// dialFunc connects to the node at addr ("host:port").
+type dialFunc func(ctx context.Context, addr string) (client, error)
+
+// connect dials addr but gives up when ctx ends even if the dialer does not;
+// a connection that arrives after that is closed.
+func connect(ctx context.Context, dial dialFunc, addr string) (client, error) {
+	type dialed struct {
+		c   client
+		err error
+	}
+	ch := make(chan dialed, 1)
+	go func() {
+		c, err := dial(ctx, addr)
+		ch <- dialed{c, err}
+	}()
+	select {
+	case d := <-ch:
+		return d.c, d.err
+	case <-ctx.Done():
+		go func() {
+			if d := <-ch; d.c != nil {
+				d.c.Close()
+			}
+		}()
+		return nil, ctx.Err()
+	}
+}
+
+// await runs call but returns ctx.Err() as soon as ctx ends, even if call
+// does not: txcli never waits past --timeout. The caller closes the client,
+// which ends an abandoned call.
+func await[T any](ctx context.Context, call func(context.Context) (T, error)) (T, error) {
+	type answer struct {
+		v   T
+		err error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		v, err := call(ctx)
+		ch <- answer{v, err}
+	}()
+	select {
+	case a := <-ch:
+		return a.v, a.err
+	case <-ctx.Done():
+		select {
+		case a := <-ch: // it arrived just in time
+			return a.v, a.err
+		default:
+		}
+		var zero T
+		return zero, ctx.Err()
+	}
+}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"time"
+
+	"github.com/urfave/cli/v2"
+)
+
+const defaultTimeout = 30 * time.Second
+
+// config is what the global flags (and their environment variables) say,
+// common to every command.
+type config struct {
+	coord       string // coordinator address as the user gave it, "" if none
+	participant string // participant address as the user gave it, "" if none
+	json        bool
+	timeout     time.Duration // how long to wait for an answer
+	dial        dialFunc
+}
+
+// globalFlags are txcli's flags before the command name. They alone read
+// the environment, so a command-line flag always beats TXCLI_*.
+func globalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "coord", Usage: "coordinator `ADDR` (host:port or http://host:port)", EnvVars: []string{"TXCLI_COORD"}},
+		&cli.StringFlag{Name: "participant", Usage: "participant `ADDR`, for status of that one participant", EnvVars: []string{"TXCLI_PARTICIPANT"}},
+		&cli.BoolFlag{Name: "json", Usage: "print JSON on stdout instead of tables", EnvVars: []string{"TXCLI_JSON"}},
+		&cli.DurationFlag{Name: "timeout", Usage: "wait at most `D` (e.g. 10s) for an answer", Value: defaultTimeout, EnvVars: []string{"TXCLI_TIMEOUT"}},
+	}
+}
+
+// commandFlags repeat the global flags after the command name
+// ("txcli start --json TX1 ..."); when given there they win.
+func commandFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "coord", Usage: "coordinator `ADDR` (also a global flag; TXCLI_COORD)"},
+		&cli.StringFlag{Name: "participant", Usage: "participant `ADDR` (also a global flag; TXCLI_PARTICIPANT)"},
+		&cli.BoolFlag{Name: "json", Usage: "print JSON on stdout (also a global flag; TXCLI_JSON)"},
+		&cli.DurationFlag{Name: "timeout", Usage: "wait at most `D` for an answer (also a global flag; TXCLI_TIMEOUT)", DefaultText: defaultTimeout.String()},
+	}
+}
+
+// loadConfig reads the flags of a command's context: the command's own
+// when set on its command line, else the global ones (command line,
+// environment, default).
+func loadConfig(c *cli.Context, dial dialFunc) (config, error) {
+	root := c // the app's context: the outermost with a command
+	for _, l := range c.Lineage() {
+		if l.Command != nil {
+			root = l
+		}
+	}
+	pick := func(name string) *cli.Context {
+		if c != root && c.IsSet(name) {
+			return c
+		}
+		return root
+	}
+	cfg := config{
+		coord:       pick("coord").String("coord"),
+		participant: pick("participant").String("participant"),
+		json:        pick("json").Bool("json"),
+		timeout:     pick("timeout").Duration("timeout"),
+		dial:        dial,
+	}
+	if cfg.timeout <= 0 {
+		return config{}, failf("--timeout must be positive, not %v", cfg.timeout)
+	}
+	return cfg, nil
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+
+	"github.com/txd/txd/wire"
+)
+
+// The JSON txcli prints with --json. Field names are a contract with
+// scripts and tests outside the project: never rename; only add.
+
+// startJSON is start's answer.
+type startJSON struct {
+	ID       string `json:"id"`
+	Protocol string `json:"protocol"`
+	Outcome  string `json:"outcome,omitempty"` // COMMITTED, ABORTED or UNKNOWN
+	Reason   string `json:"reason,omitempty"`  // why it aborted
+	Error    string `json:"error,omitempty"`
+	Code     string `json:"code,omitempty"` // the node's error code (busy, bad_request, ...)
+}
+
+// outcomeUnknown is startJSON.Outcome when the answer never arrived.
+const outcomeUnknown = "UNKNOWN"
+
+// participantJSON is a participant's status.
+type participantJSON struct {
+	ID           string            `json:"id"`
+	Role         string            `json:"role"`
+	Store        map[string]string `json:"store"`
+	Transactions []txJSON          `json:"transactions"`
+}
+
+// coordinatorJSON is the coordinator's status, with each participant's own
+// status when it could be fetched.
+type coordinatorJSON struct {
+	ID           string     `json:"id"`
+	Role         string     `json:"role"`
+	Participants []peerJSON `json:"participants"`
+	Transactions []txJSON   `json:"transactions"`
+}
+
+// peerJSON is one participant as the coordinator sees it, plus (additions)
+// what the participant itself reported, or why it could not be reached.
+type peerJSON struct {
+	ID           string            `json:"id"`
+	Addr         string            `json:"addr"`
+	Connected    bool              `json:"connected"`
+	Reachable    *bool             `json:"reachable,omitempty"`
+	Error        string            `json:"error,omitempty"`
+	Store        map[string]string `json:"store,omitzero"`
+	Transactions []txJSON          `json:"transactions,omitzero"`
+}
+
+// txJSON is one transaction as a node sees it. Participants is set for the
+// coordinator only.
+type txJSON struct {
+	ID           string            `json:"id"`
+	Protocol     string            `json:"protocol"`
+	State        string            `json:"state"`
+	Reason       string            `json:"reason,omitempty"`
+	Participants map[string]string `json:"participants,omitzero"`
+}
+
+// peerStatus is a participant's own status as fetched for the cluster view:
+// st when reached, err when not.
+type peerStatus struct {
+	st  *wire.Status
+	err error
+}
+
+func toParticipantJSON(st *wire.Status) participantJSON {
+	return participantJSON{
+		ID:           st.NodeID,
+		Role:         string(st.Role),
+		Store:        storeJSON(st.Store),
+		Transactions: txsJSON(st.Transactions, false),
+	}
+}
+
+// toCoordinatorJSON maps the coordinator's status; peers[i] is
+// st.Participants[i]'s own status (nil: not fetched).
+func toCoordinatorJSON(st *wire.Status, peers []*peerStatus) coordinatorJSON {
+	out := coordinatorJSON{
+		ID:           st.NodeID,
+		Role:         string(st.Role),
+		Participants: make([]peerJSON, 0, len(st.Participants)),
+		Transactions: txsJSON(st.Transactions, true),
+	}
+	for i, p := range st.Participants {
+		pj := peerJSON{ID: p.ID, Addr: p.Addr, Connected: p.Connected}
+		if i < len(peers) && peers[i] != nil {
+			ok := peers[i].err == nil
+			pj.Reachable = &ok
+			if ok {
+				pj.Store = storeJSON(peers[i].st.Store)
+				pj.Transactions = txsJSON(peers[i].st.Transactions, false)
+			} else {
+				pj.Error = oneLine(peers[i].err.Error())
+			}
+		}
+		out.Participants = append(out.Participants, pj)
+	}
+	return out
+}
+
+// storeJSON is never nil: "store" is always an object.
+func storeJSON(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// txsJSON keeps the node's order and is never nil: "transactions" is always
+// an array. withParticipants gives every transaction a "participants" object.
+func txsJSON(txs []wire.TxStatus, withParticipants bool) []txJSON {
+	out := make([]txJSON, 0, len(txs))
+	for _, t := range txs {
+		tj := txJSON{ID: t.TxID, Protocol: string(t.Protocol), State: string(t.State), Reason: t.Reason}
+		if withParticipants {
+			tj.Participants = make(map[string]string, len(t.Participants))
+			for id, s := range t.Participants {
+				tj.Participants[id] = string(s)
+			}
+		}
+		out = append(out, tj)
+	}
+	return out
+}
+
+// writeJSON prints v on one line. encoding/json sorts map keys, so the
+// output is deterministic.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}

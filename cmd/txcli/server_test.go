@@ -1,0 +1,96 @@
+package main
+
+import (
+	"net"
+	"sync"
+	"testing"
+
+	"github.com/txd/txd/wire"
+)
+
+// testNode is a fake txd node on a real wire.Server.
+type testNode struct {
+	self wire.HelloAck
+	// onStart answers a Start; nil answers bad_request.
+	onStart func(c *wire.Conn, m *wire.Start)
+	status  wire.Status
+
+	mu     sync.Mutex
+	starts []wire.Start
+}
+
+func (n *testNode) HandleMessage(c *wire.Conn, m wire.Message) {
+	switch m := m.(type) {
+	case *wire.Start:
+		n.mu.Lock()
+		n.starts = append(n.starts, *m)
+		n.mu.Unlock()
+		if n.onStart == nil {
+			c.Send(&wire.Error{ReqID: m.ReqID, Code: wire.ErrBadRequest, Msg: "not a coordinator"})
+			return
+		}
+		n.onStart(c, m)
+	case *wire.StatusReq:
+		st := n.status
+		st.ReqID = m.ReqID
+		c.Send(&st)
+	}
+}
+
+func (n *testNode) HandleClose(*wire.Conn, error) {}
+
+func (n *testNode) received() []wire.Start {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]wire.Start(nil), n.starts...)
+}
+
+// serve runs n on 127.0.0.1 and returns its address.
+func serve(t *testing.T, n *testNode) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := wire.NewServer(ln, wire.ServerConfig{Self: n.self, Handler: n})
+	go s.Serve()
+	t.Cleanup(func() { s.Close() })
+	return ln.Addr().String()
+}
+
+// closedAddr is a local address nobody listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// coordinator answers every Start with outcome and reason.
+func coordinator(outcome wire.State, reason string) *testNode {
+	return &testNode{
+		self: wire.HelloAck{NodeID: "COORD", Role: wire.RoleCoordinator},
+		onStart: func(c *wire.Conn, m *wire.Start) {
+			c.Send(&wire.StartResult{ReqID: m.ReqID, TxID: m.TxID, Protocol: m.Protocol, Outcome: outcome, Reason: reason})
+		},
+	}
+}
+
+func participantB() *testNode {
+	return &testNode{
+		self: wire.HelloAck{NodeID: "B", Role: wire.RoleParticipant},
+		status: wire.Status{
+			NodeID: "B", Role: wire.RoleParticipant,
+			Store: map[string]string{"balance": "1000", "alpha": "x y"},
+			Transactions: []wire.TxStatus{
+				{TxID: "TX1", Protocol: wire.TwoPC, State: wire.StateCommitted},
+				{TxID: "T2", Protocol: wire.TwoPC, State: wire.StateAborted, Reason: "B: balance would be -200"},
+				{TxID: "T3", Protocol: wire.ThreePC, State: wire.StateReady},
+			},
+		},
+	}
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/txd/txd/actors"
+)
+
+func nodeFlags(role string) []cli.Flag {
+	env := func(s string) []string { return []string{"TXD_" + s} }
+	return append([]cli.Flag{
+		&cli.StringFlag{Name: "id", Required: true, Usage: "this node's id (letters, digits, _ - .)", EnvVars: env("ID")},
+		&cli.IntFlag{Name: "port", Required: true, Usage: "TCP port to listen on", EnvVars: env("PORT")},
+		&cli.StringFlag{Name: "host", Value: "0.0.0.0", Usage: "address to listen on", EnvVars: env("HOST")},
+		&cli.StringFlag{Name: "wal", Required: true, Usage: "write-ahead log file (delete it for a fresh start)", EnvVars: env("WAL")},
+		&cli.BoolFlag{Name: "unsafe-no-fsync", Usage: "UNSAFE: never fsync the log (benchmarks only; a crash can lose decisions)", EnvVars: env("UNSAFE_NO_FSYNC")},
+	}, logFlags()...)
+}
+
+func listenAddr(c *cli.Context) (string, error) {
+	port := c.Int("port")
+	if port <= 0 || port > 65535 {
+		return "", cli.Exit(fmt.Sprintf("--port %d: want 1-65535", port), 2)
+	}
+	return net.JoinHostPort(c.String("host"), strconv.Itoa(port)), nil
+}
+
+func positive(c *cli.Context, name string) (time.Duration, error) {
+	d := c.Duration(name)
+	if d <= 0 {
+		return 0, cli.Exit(fmt.Sprintf("--%s %v: want a positive duration such as 2s", name, d), 2)
+	}
+	return d, nil
+}
+
+// fatal stops the process: the node is crash-only and its log brings it back.
+func fatal(logger *slog.Logger) func(error) {
+	return func(err error) {
+		logger.Error("fatal: stopping the node", "err", err)
+		os.Exit(1)
+	}
+}
+
+func coordinatorCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "coordinator",
+		Usage: "run the coordinator",
+		Flags: append(nodeFlags("coordinator"),
+			&cli.StringFlag{Name: "participants", Required: true, Usage: "comma-separated participant addresses: host:port, http://host:port or id=host:port", EnvVars: []string{"TXD_PARTICIPANTS"}},
+			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Second, Usage: "how long to wait for votes before aborting", EnvVars: []string{"TXD_TIMEOUT"}},
+			&cli.DurationFlag{Name: "delay", Value: 0, Usage: "pause after a decision is durably logged, before phase two (the window to kill -9 the coordinator)", EnvVars: []string{"TXD_DELAY"}},
+			&cli.StringFlag{Name: "advertise", Usage: "address participants use to reach this coordinator (default: this port at the address they see)", EnvVars: []string{"TXD_ADVERTISE"}},
+			&cli.IntFlag{Name: "max-inflight", Value: 10000, Usage: "transactions in flight before new ones are refused as busy", EnvVars: []string{"TXD_MAX_INFLIGHT"}},
+		),
+		Action: func(c *cli.Context) error {
+			logger, err := newLogger(c, c.App.ErrWriter)
+			if err != nil {
+				return err
+			}
+			listen, err := listenAddr(c)
+			if err != nil {
+				return err
+			}
+			timeout, err := positive(c, "timeout")
+			if err != nil {
+				return err
+			}
+			if c.Duration("delay") < 0 {
+				return cli.Exit("--delay: want zero or a positive duration", 2)
+			}
+			logger = logger.With("node", c.String("id"), "role", "coordinator")
+			node, err := actors.StartCoordinator(actors.CoordinatorConfig{
+				NodeID: c.String("id"), Listen: listen, Advertise: c.String("advertise"),
+				Participants: splitList(c.String("participants")), WAL: c.String("wal"),
+				Timeout: timeout, Delay: c.Duration("delay"), MaxInflight: c.Int("max-inflight"),
+				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger),
+			})
+			if err != nil {
+				return cli.Exit(err.Error(), 1)
+			}
+			logger.Info("coordinator listening", "addr", node.Addr(), "wal", c.String("wal"), "delay", c.Duration("delay"), "timeout", timeout)
+			<-c.Done()
+			logger.Info("shutting down")
+			return node.Close()
+		},
+	}
+}
+
+func participantCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "participant",
+		Usage: "run a participant",
+		Flags: append(nodeFlags("participant"),
+			&cli.DurationFlag{Name: "timeout", Value: 2 * time.Second, Usage: "how long a READY transaction waits for its outcome before asking the coordinator (and how often it asks again)", EnvVars: []string{"TXD_TIMEOUT"}},
+		),
+		Action: func(c *cli.Context) error {
+			logger, err := newLogger(c, c.App.ErrWriter)
+			if err != nil {
+				return err
+			}
+			listen, err := listenAddr(c)
+			if err != nil {
+				return err
+			}
+			timeout, err := positive(c, "timeout")
+			if err != nil {
+				return err
+			}
+			logger = logger.With("node", c.String("id"), "role", "participant")
+			node, err := actors.StartParticipant(actors.ParticipantConfig{
+				NodeID: c.String("id"), Listen: listen, WAL: c.String("wal"), Timeout: timeout,
+				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger),
+			})
+			if err != nil {
+				return cli.Exit(err.Error(), 1)
+			}
+			logger.Info("participant listening", "addr", node.Addr(), "wal", c.String("wal"), "timeout", timeout)
+			<-c.Done()
+			logger.Info("shutting down")
+			return node.Close()
+		},
+	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == ',' {
+			if i > start {
+				out = append(out, s[start:i])
+			}
+			start = i + 1
+		}
+	}
+	return out
+}

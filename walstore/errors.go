@@ -1,0 +1,22 @@
+package walstore
+
+import "errors"
+
+// Errors returned by this package are wrapped with the file (and, where it
+// means something, the offset), so test for them with errors.Is.
+var (
+	// ErrCorrupt means a record before the tail of the log is damaged.
+	ErrCorrupt = errors.New("walstore: corrupt record")
+	// ErrLocked means another open Log (in this or another process)
+	// holds the file's lock.
+	ErrLocked = errors.New("walstore: log is locked by another process")
+	// ErrClosed is returned by every method called after Close.
+	ErrClosed = errors.New("walstore: log closed")
+	// ErrTooLarge means a record's payload exceeds Options.MaxRecord.
+	ErrTooLarge = errors.New("walstore: record too large")
+
+	// errBadBatch means a batch passed to Write was not produced by
+	// AppendRecord, or carries record type 0. It is a programming error,
+	// so it is not exported for callers to handle.
+	errBadBatch = errors.New("walstore: malformed batch")
+)

@@ -1,0 +1,318 @@
+package wire
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Handler receives a connection's messages.
+type Handler interface {
+	// HandleMessage runs on the connection's reader goroutine, one message
+	// at a time in arrival order. It must not block: it holds up every
+	// later message of the connection.
+	HandleMessage(c *Conn, m Message)
+	// HandleClose is called exactly once, after the last HandleMessage,
+	// when the connection ends. err is nil after a local Close.
+	HandleClose(c *Conn, err error)
+}
+
+const (
+	defaultQueueLen         = 4096
+	defaultFrameTimeout     = 10 * time.Second
+	defaultHandshakeTimeout = 5 * time.Second
+	// closeFlushTimeout bounds how long a local Close keeps trying to
+	// deliver what was sent before it to a peer that does not read.
+	closeFlushTimeout = time.Second
+	readBufSize       = 32 << 10
+	writeBufSize      = 32 << 10
+	pooledFrameMax    = 64 << 10
+)
+
+// frames recycles encoded frames between Send and the writer.
+var frames = sync.Pool{New: func() any { return new([]byte) }}
+
+// connConfig is what a Conn needs from its Server or dialer.
+type connConfig struct {
+	handler  Handler
+	maxFrame int
+	timeout  time.Duration // to finish a frame once begun, and to write
+	log      *slog.Logger
+}
+
+// Conn is an established (handshaken) connection. One reader goroutine
+// delivers its messages to a Handler in order; one writer goroutine drains a
+// bounded queue of encoded frames into a buffered writer, flushed only when
+// the queue runs dry, so that a burst of frames costs one syscall.
+type Conn struct {
+	nc         net.Conn
+	br         *bufio.Reader
+	remote     Hello
+	remoteAddr string
+	connConfig
+
+	queue    chan *[]byte  // encoded frames for the writer
+	done     chan struct{} // closed when the connection is closed
+	wrote    chan struct{} // closed when the writer has returned
+	finished chan struct{} // closed when HandleClose has returned
+
+	once     sync.Once
+	err      error // why the connection ended: written once, before done closes
+	graceful bool  // a local Close: the writer flushes the queue first
+}
+
+// newConn wraps a handshaken connection and starts its writer. The caller
+// runs readLoop, on a goroutine of its own or one it already has.
+func newConn(nc net.Conn, br *bufio.Reader, remote Hello, cfg connConfig) *Conn {
+	if cfg.handler == nil {
+		cfg.handler = nopHandler{}
+	}
+	if cfg.maxFrame <= 0 {
+		cfg.maxFrame = DefaultMaxFrame
+	}
+	if cfg.timeout <= 0 {
+		cfg.timeout = defaultFrameTimeout
+	}
+	if cfg.log == nil {
+		cfg.log = discard
+	}
+	c := &Conn{
+		nc:         nc,
+		br:         br,
+		remote:     remote,
+		remoteAddr: nc.RemoteAddr().String(),
+		connConfig: cfg,
+		queue:      make(chan *[]byte, defaultQueueLen),
+		done:       make(chan struct{}),
+		wrote:      make(chan struct{}),
+		finished:   make(chan struct{}),
+	}
+	go c.writeLoop()
+	return c
+}
+
+// Send encodes m on the caller's goroutine and queues it. It never blocks:
+// when the queue is full the peer is not keeping up, and it is dropped
+// (the connection closes) rather than let it stall its sender.
+func (c *Conn) Send(m Message) error {
+	select {
+	case <-c.done:
+		return ErrClosed
+	default:
+	}
+	bp := frames.Get().(*[]byte)
+	b, err := AppendFrame((*bp)[:0], m)
+	if err != nil {
+		frames.Put(bp)
+		return err
+	}
+	if n := len(b) - headerLen; n > c.maxFrame {
+		frames.Put(bp)
+		return fmt.Errorf("%w: %s of %d bytes, at most %d", ErrFrameTooLarge, m.Type(), n, c.maxFrame)
+	}
+	*bp = b
+	select {
+	case c.queue <- bp:
+		return nil
+	default:
+		c.fail(ErrQueueFull, false)
+		return ErrQueueFull
+	}
+}
+
+// Remote is the peer's identity as it gave it in the handshake.
+func (c *Conn) Remote() Hello { return c.remote }
+
+// RemoteAddr is the peer's network address.
+func (c *Conn) RemoteAddr() string { return c.remoteAddr }
+
+// Done is closed when the connection is closed; Send fails from then on.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Close closes the connection. Frames already sent are still flushed
+// (for at most a second), so that e.g. an Error followed by Close reaches
+// the peer. It does not wait for the reader goroutine, since a Handler may
+// call it from there.
+func (c *Conn) Close() error {
+	c.fail(nil, true)
+	return nil
+}
+
+// wait blocks until HandleClose has returned. Not to be called from the
+// Handler.
+func (c *Conn) wait() { <-c.finished }
+
+// fail closes the connection for reason err; the first call wins.
+func (c *Conn) fail(err error, graceful bool) {
+	c.once.Do(func() {
+		c.err = err
+		c.graceful = graceful
+		close(c.done)
+		if graceful {
+			// The writer closes the socket once the queue is flushed.
+			c.nc.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
+		} else {
+			c.nc.Close()
+		}
+	})
+}
+
+func (c *Conn) readLoop() {
+	var err error
+	for {
+		var m Message
+		if m, err = c.readFrame(); err != nil {
+			break
+		}
+		c.handler.HandleMessage(c, m)
+	}
+	select {
+	case <-c.done: // closed here, or by the writer: that reason stands
+	default:
+		c.logEnd(err)
+		c.fail(lost(err), false)
+	}
+	<-c.wrote
+	c.handler.HandleClose(c, c.err)
+	close(c.finished)
+}
+
+// readFrame waits for a frame as long as it takes (an idle peer is fine;
+// TCP keepalive finds dead ones), but once the frame has begun the rest must
+// come within c.timeout: a peer that sends half a frame and goes silent
+// would otherwise hold the connection forever.
+func (c *Conn) readFrame() (Message, error) {
+	if _, err := c.br.Peek(1); err != nil {
+		return nil, err
+	}
+	armed := !c.frameBuffered()
+	if armed {
+		c.nc.SetReadDeadline(time.Now().Add(c.timeout))
+	}
+	m, err := ReadFrame(c.br, c.maxFrame)
+	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			err = fmt.Errorf("wire: frame not completed within %v: %w", c.timeout, err)
+		}
+		return nil, err
+	}
+	if armed {
+		c.nc.SetReadDeadline(time.Time{})
+	}
+	return m, nil
+}
+
+// frameBuffered reports whether a whole frame is already buffered, which
+// spares setting and clearing a deadline for it.
+func (c *Conn) frameBuffered() bool {
+	n := c.br.Buffered()
+	if n < headerLen {
+		return false
+	}
+	hdr, _ := c.br.Peek(headerLen)
+	return uint64(n-headerLen) >= uint64(binary.BigEndian.Uint32(hdr))
+}
+
+func (c *Conn) writeLoop() {
+	defer close(c.wrote)
+	defer c.nc.Close()
+	bw := bufio.NewWriterSize(deadlineWriter{c}, writeBufSize)
+	for {
+		select {
+		case bp := <-c.queue:
+			if err := c.writeBatch(bw, bp); err != nil {
+				c.fail(fmt.Errorf("%w: write: %w", ErrConnectionLost, err), false)
+				return
+			}
+		case <-c.done:
+			if c.graceful {
+				c.flushQueue(bw)
+			}
+			return
+		}
+	}
+}
+
+// writeBatch writes bp and whatever else is queued, then flushes once.
+func (c *Conn) writeBatch(bw *bufio.Writer, bp *[]byte) error {
+	for {
+		_, err := bw.Write(*bp)
+		if cap(*bp) <= pooledFrameMax {
+			frames.Put(bp)
+		}
+		if err != nil {
+			return err
+		}
+		select {
+		case bp = <-c.queue:
+			continue
+		default:
+		}
+		return bw.Flush()
+	}
+}
+
+// flushQueue delivers, on a local Close, what was sent before it.
+func (c *Conn) flushQueue(bw *bufio.Writer) {
+	select {
+	case bp := <-c.queue:
+		c.writeBatch(bw, bp) //nolint:errcheck // closing anyway
+	default:
+		bw.Flush() //nolint:errcheck // closing anyway
+	}
+}
+
+// deadlineWriter gives every write syscall its own deadline: a peer that
+// stops reading cannot hold the writer forever, while a long busy stream
+// that keeps making progress is never cut.
+type deadlineWriter struct{ c *Conn }
+
+func (w deadlineWriter) Write(p []byte) (int, error) {
+	d := w.c.timeout
+	select {
+	case <-w.c.done:
+		d = closeFlushTimeout
+	default:
+	}
+	w.c.nc.SetWriteDeadline(time.Now().Add(d))
+	return w.c.nc.Write(p)
+}
+
+// logEnd logs why the peer's side ended the connection: a protocol
+// violation or stall as a warning, a plain disconnect as debug.
+func (c *Conn) logEnd(err error) {
+	attrs := []any{"remote", c.remoteAddr, "peer", c.remote.NodeID, "err", err}
+	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || isReset(err) {
+		c.log.Debug("wire: connection closed by peer", attrs...)
+		return
+	}
+	c.log.Warn("wire: dropping connection", attrs...)
+}
+
+// lost wraps an error that ended the connection: anything but a protocol
+// violation means the connection was lost.
+func lost(err error) error {
+	if errors.Is(err, ErrMalformed) || errors.Is(err, ErrFrameTooLarge) || errors.Is(err, ErrUnknownType) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrConnectionLost, err)
+}
+
+func isReset(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+type nopHandler struct{}
+
+func (nopHandler) HandleMessage(*Conn, Message) {}
+func (nopHandler) HandleClose(*Conn, error)     {}
+
+var discard = slog.New(slog.DiscardHandler)

@@ -1,0 +1,114 @@
+package wire
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+)
+
+// Dial connects to addr ("host:port", "http://host:port" or ":port"),
+// introduces itself with self (a zero Version means this build's Version)
+// and waits for the peer's HelloAck, within ctx and at most 5 s. A peer that
+// refuses answers with an Error frame: Dial returns it as a *RemoteError,
+// which matches ErrHandshake with errors.Is. h receives the connection's
+// messages; maxFrame <= 0 means DefaultMaxFrame.
+func Dial(ctx context.Context, addr string, self Hello, h Handler, maxFrame int) (*Conn, error) {
+	return dial(ctx, addr, self, h, maxFrame, nil)
+}
+
+func dial(ctx context.Context, addr string, self Hello, h Handler, maxFrame int, log *slog.Logger) (*Conn, error) {
+	a, err := NormalizeAddr(addr)
+	if err != nil {
+		return nil, err
+	}
+	if self.Version == 0 {
+		self.Version = Version
+	}
+	d := net.Dialer{Timeout: defaultHandshakeTimeout}
+	nc, err := d.DialContext(ctx, "tcp", a)
+	if err != nil {
+		return nil, fmt.Errorf("wire: dial %s: %w", a, err)
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		tc.SetNoDelay(true) // Go's default, but latency is the point here
+	}
+
+	deadline := time.Now().Add(defaultHandshakeTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	nc.SetDeadline(deadline)
+	// Cancelling ctx must interrupt a handshake blocked in a read.
+	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
+	br := bufio.NewReaderSize(nc, readBufSize)
+	ack, err := sendHello(nc, br, self, maxFrame)
+	if !stop() && err == nil {
+		err = ctx.Err() // cancelled just now: the deadline is poisoned
+	}
+	if err != nil {
+		nc.Close()
+		if cerr := ctxErr(ctx); cerr != nil {
+			err = cerr
+		}
+		return nil, fmt.Errorf("wire: handshake with %s: %w", a, err)
+	}
+	nc.SetDeadline(time.Time{})
+
+	remote := Hello{Version: ack.Version, NodeID: ack.NodeID, Role: ack.Role}
+	c := newConn(nc, br, remote, connConfig{handler: h, maxFrame: maxFrame, log: log})
+	go c.readLoop()
+	return c, nil
+}
+
+// ctxErr is ctx.Err(), or DeadlineExceeded as soon as the deadline has
+// passed: a read that timed out at ctx's deadline may return before ctx's
+// own timer has fired.
+func ctxErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// sendHello runs the dialer's side of the handshake.
+func sendHello(nc net.Conn, br *bufio.Reader, self Hello, maxFrame int) (*HelloAck, error) {
+	b, err := AppendFrame(nil, &self)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := nc.Write(b); err != nil {
+		return nil, err
+	}
+	m, err := ReadFrame(br, maxFrame)
+	if err != nil {
+		return nil, err
+	}
+	switch m := m.(type) {
+	case *HelloAck:
+		if m.Version != self.Version {
+			return nil, handshakeErrorf("protocol version mismatch: %s %q speaks version %d, we speak %d",
+				m.Role, m.NodeID, m.Version, self.Version)
+		}
+		return m, nil
+	case *Error:
+		return nil, &RemoteError{Code: m.Code, Msg: m.Msg}
+	}
+	return nil, handshakeErrorf("expected HelloAck, got %s", m.Type())
+}
+
+// handshakeError is a handshake failure detected on this side; it matches
+// ErrHandshake.
+type handshakeError struct{ msg string }
+
+func handshakeErrorf(format string, args ...any) error {
+	return &handshakeError{fmt.Sprintf(format, args...)}
+}
+
+func (e *handshakeError) Error() string { return e.msg }
+func (e *handshakeError) Unwrap() error { return ErrHandshake }

@@ -1,0 +1,335 @@
+package wire
+
+import "fmt"
+
+// Version is the protocol version exchanged in the handshake. Peers with a
+// different version refuse each other with a clear error.
+const Version uint16 = 1
+
+// Type tags a frame's payload. The values are part of the wire format and
+// must never change; add new types at the end. Zero is invalid.
+type Type uint8
+
+const (
+	TypeHello       Type = 1 + iota // first frame on every connection, from the dialer
+	TypeHelloAck                    // the listener's answer to Hello
+	TypeError                       // a request failed, or the handshake was refused
+	TypeStart                       // client → coordinator: run a transaction
+	TypeStartResult                 // coordinator → client: its outcome
+	TypeStatusReq                   // client → any node: report your state
+	TypeStatus                      // node → client
+	TypePrepare                     // coordinator → participant: 2PC PREPARE / 3PC CAN-COMMIT
+	TypeVote                        // participant → coordinator
+	TypeDecision                    // COMMIT (2PC) / DO-COMMIT (3PC) or ABORT
+	TypeAck                         // participant → coordinator: decision or pre-commit applied
+	TypeQuery                       // participant → coordinator or peer: what was decided?
+	TypePreCommit                   // coordinator → participant (3PC)
+	TypeQueryReply                  // answer to Query: the sender's state of that transaction
+
+	typeLimit // one past the last valid type
+)
+
+var typeNames = [...]string{
+	TypeHello: "Hello", TypeHelloAck: "HelloAck", TypeError: "Error",
+	TypeStart: "Start", TypeStartResult: "StartResult",
+	TypeStatusReq: "StatusReq", TypeStatus: "Status",
+	TypePrepare: "Prepare", TypeVote: "Vote", TypeDecision: "Decision",
+	TypeAck: "Ack", TypeQuery: "Query", TypePreCommit: "PreCommit",
+	TypeQueryReply: "QueryReply",
+}
+
+func (t Type) String() string {
+	if t > 0 && t < typeLimit {
+		return typeNames[t]
+	}
+	return fmt.Sprintf("Type(%d)", uint8(t))
+}
+
+// Message is any frame payload.
+type Message interface{ Type() Type }
+
+// Role says what a connection's peer is.
+type Role string
+
+const (
+	RoleCoordinator Role = "coordinator"
+	RoleParticipant Role = "participant"
+	RoleClient      Role = "client"
+)
+
+// Protocol is the commit protocol a transaction runs.
+type Protocol string
+
+const (
+	TwoPC   Protocol = "2PC"
+	ThreePC Protocol = "3PC"
+)
+
+// ParseProtocol accepts 2PC/3PC in any case.
+func ParseProtocol(s string) (Protocol, error) {
+	switch s {
+	case "2PC", "2pc":
+		return TwoPC, nil
+	case "3PC", "3pc":
+		return ThreePC, nil
+	}
+	return "", fmt.Errorf("unknown protocol %q (want 2PC or 3PC)", s)
+}
+
+// State is a transaction's state as one node sees it. The strings are part of
+// txcli's JSON contract.
+type State string
+
+const (
+	StateUnknown      State = ""             // never heard of it (or forgotten: presumed abort)
+	StateInit         State = "INIT"         // coordinator: sent PREPARE, no vote yet
+	StateReady        State = "READY"        // voted YES, outcome unknown
+	StatePrecommitted State = "PRECOMMITTED" // 3PC: PRE-COMMIT received and logged
+	StateCommitted    State = "COMMITTED"
+	StateAborted      State = "ABORTED"
+)
+
+// Final reports whether no later message can change the state.
+func (s State) Final() bool { return s == StateCommitted || s == StateAborted }
+
+// OpKind is an operation's verb.
+type OpKind string
+
+const (
+	OpSet OpKind = "SET" // Key = Value
+	OpAdd OpKind = "ADD" // Key += Delta (signed 64-bit; a missing key counts as 0)
+	OpDel OpKind = "DEL" // remove Key
+)
+
+// Op is one operation of a transaction. An empty Target means every
+// participant of the cluster runs it; otherwise only the named one does.
+type Op struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	Target   string
+	Kind     OpKind
+	Key      string
+	Value    string
+	Delta    int64
+}
+
+func (o Op) String() string {
+	p := ""
+	if o.Target != "" {
+		p = o.Target + ":"
+	}
+	switch o.Kind {
+	case OpSet:
+		return fmt.Sprintf("%s%s %s %s", p, o.Kind, o.Key, o.Value)
+	case OpAdd:
+		return fmt.Sprintf("%s%s %s %d", p, o.Kind, o.Key, o.Delta)
+	}
+	return fmt.Sprintf("%s%s %s", p, o.Kind, o.Key)
+}
+
+// Member names one participant of a transaction and where it listens, so a
+// participant can reach its peers (termination protocols) and the coordinator.
+type Member struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	ID       string
+	Addr     string
+}
+
+// Hello opens every connection: the dialer says who it is.
+type Hello struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	Version  uint16
+	NodeID   string
+	Role     Role
+}
+
+// HelloAck accepts a Hello: the listener says who it is.
+type HelloAck struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	Version  uint16
+	NodeID   string
+	Role     Role
+}
+
+// Error answers a request that failed (ReqID 0: the connection itself, e.g.
+// a refused handshake; the sender closes the connection after it).
+type Error struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	ReqID    uint64
+	Code     ErrorCode
+	Msg      string
+}
+
+// ErrorCode classifies an Error for programs.
+type ErrorCode string
+
+const (
+	ErrBadRequest ErrorCode = "bad_request" // the request is malformed or names unknown things
+	ErrBusy       ErrorCode = "busy"        // too many transactions in flight; retry later
+	ErrShutdown   ErrorCode = "shutdown"    // the node is stopping
+	ErrHandshake  ErrorCode = "handshake"   // version or role mismatch
+	ErrInternal   ErrorCode = "internal"
+)
+
+// Start asks the coordinator to run a transaction and answer with its outcome.
+type Start struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	ReqID    uint64
+	TxID     string
+	Protocol Protocol
+	Ops      []Op
+}
+
+// StartResult is a transaction's outcome, sent once the decision is durable.
+type StartResult struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	ReqID    uint64
+	TxID     string
+	Protocol Protocol
+	Outcome  State // StateCommitted or StateAborted
+	Reason   string
+}
+
+// StatusReq asks a node for its state.
+type StatusReq struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	ReqID    uint64
+}
+
+// PeerStatus is one participant as the coordinator sees it.
+type PeerStatus struct {
+	_msgpack  struct{} `msgpack:",as_array"`
+	ID        string
+	Addr      string
+	Connected bool
+}
+
+// TxStatus is one transaction as a node sees it. Participants is set by the
+// coordinator only: each participant's state as far as it knows.
+type TxStatus struct {
+	_msgpack     struct{} `msgpack:",as_array"`
+	TxID         string
+	Protocol     Protocol
+	State        State
+	Reason       string
+	Participants map[string]State
+}
+
+// Status is a node's answer to StatusReq.
+type Status struct {
+	_msgpack     struct{} `msgpack:",as_array"`
+	ReqID        uint64
+	NodeID       string
+	Role         Role
+	Store        map[string]string // participant only
+	Participants []PeerStatus      // coordinator only
+	Transactions []TxStatus
+}
+
+// Prepare is 2PC's PREPARE and 3PC's CAN-COMMIT. Ops are the operations this
+// participant runs; Members lists every participant of the transaction.
+type Prepare struct {
+	_msgpack  struct{} `msgpack:",as_array"`
+	TxID      string
+	Protocol  Protocol
+	Ops       []Op
+	Coord     string // coordinator node id
+	CoordAddr string // where the coordinator listens, for outcome queries
+	Members   []Member
+}
+
+// Vote answers Prepare. Reason explains a NO.
+type Vote struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	TxID     string
+	From     string
+	Yes      bool
+	Reason   string
+}
+
+// Decision carries the outcome: 2PC COMMIT/ABORT, 3PC DO-COMMIT/ABORT.
+type Decision struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	TxID     string
+	Commit   bool
+	Reason   string
+}
+
+// PreCommit is 3PC's second phase.
+type PreCommit struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	TxID     string
+}
+
+// Ack confirms a Decision (State final) or a PreCommit (StatePrecommitted).
+type Ack struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	TxID     string
+	From     string
+	State    State
+}
+
+// Query asks what the receiver knows about a transaction.
+type Query struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	TxID     string
+	From     string
+}
+
+// QueryReply answers Query with the sender's state of the transaction
+// (StateUnknown: never heard of it).
+type QueryReply struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	TxID     string
+	From     string
+	State    State
+}
+
+func (*Hello) Type() Type       { return TypeHello }
+func (*HelloAck) Type() Type    { return TypeHelloAck }
+func (*Error) Type() Type       { return TypeError }
+func (*Start) Type() Type       { return TypeStart }
+func (*StartResult) Type() Type { return TypeStartResult }
+func (*StatusReq) Type() Type   { return TypeStatusReq }
+func (*Status) Type() Type      { return TypeStatus }
+func (*Prepare) Type() Type     { return TypePrepare }
+func (*Vote) Type() Type        { return TypeVote }
+func (*Decision) Type() Type    { return TypeDecision }
+func (*Ack) Type() Type         { return TypeAck }
+func (*Query) Type() Type       { return TypeQuery }
+func (*PreCommit) Type() Type   { return TypePreCommit }
+func (*QueryReply) Type() Type  { return TypeQueryReply }
+
+// New returns an empty message of type t, or nil for an unknown type.
+func New(t Type) Message {
+	switch t {
+	case TypeHello:
+		return new(Hello)
+	case TypeHelloAck:
+		return new(HelloAck)
+	case TypeError:
+		return new(Error)
+	case TypeStart:
+		return new(Start)
+	case TypeStartResult:
+		return new(StartResult)
+	case TypeStatusReq:
+		return new(StatusReq)
+	case TypeStatus:
+		return new(Status)
+	case TypePrepare:
+		return new(Prepare)
+	case TypeVote:
+		return new(Vote)
+	case TypeDecision:
+		return new(Decision)
+	case TypeAck:
+		return new(Ack)
+	case TypeQuery:
+		return new(Query)
+	case TypePreCommit:
+		return new(PreCommit)
+	case TypeQueryReply:
+		return new(QueryReply)
+	}
+	return nil
+}

@@ -1,0 +1,176 @@
+package wire
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// Reconnection backoff: quick after a blip, bounded when the peer stays
+// away.
+const (
+	minBackoff = 50 * time.Millisecond
+	maxBackoff = 2 * time.Second
+)
+
+// PeerConfig configures a Peer.
+type PeerConfig struct {
+	Addr string
+	Self Hello
+	// Handler gets the peer's messages; its HandleClose runs once per
+	// connection.
+	Handler Handler
+	// OnState, if set, is called on the Peer's goroutine after each connect
+	// (up) and disconnect (!up), with the identity the peer gave.
+	OnState  func(p *Peer, up bool, remote HelloAck)
+	Logger   *slog.Logger
+	MaxFrame int // 0: DefaultMaxFrame
+}
+
+// Peer is a persistent connection to one node: it dials, and redials with
+// exponential backoff and jitter whenever the connection is lost, until
+// Close.
+type Peer struct {
+	cfg    PeerConfig
+	log    *slog.Logger
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelFunc
+	done   chan struct{} // closed when run returns
+
+	mu     sync.Mutex // protects following
+	conn   *Conn      // nil while down
+	remote HelloAck
+}
+
+// NewPeer starts connecting at once, in its own goroutine.
+func NewPeer(cfg PeerConfig) *Peer {
+	log := cfg.Logger
+	if log == nil {
+		log = discard
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &Peer{cfg: cfg, log: log, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	go p.run()
+	return p
+}
+
+// Send queues m on the current connection; ErrNotConnected when there is
+// none. It never blocks.
+func (p *Peer) Send(m Message) error {
+	p.mu.Lock()
+	c := p.conn
+	p.mu.Unlock()
+	if c == nil {
+		return ErrNotConnected
+	}
+	err := c.Send(m)
+	if errors.Is(err, ErrClosed) {
+		return ErrNotConnected // lost just now; run is about to redial
+	}
+	return err
+}
+
+// Connected reports whether a connection is up.
+func (p *Peer) Connected() bool {
+	p.mu.Lock()
+	c := p.conn
+	p.mu.Unlock()
+	if c == nil {
+		return false
+	}
+	select {
+	case <-c.Done():
+		return false
+	default:
+		return true
+	}
+}
+
+// Remote is the peer's identity from its last HelloAck (zero before the
+// first connection).
+func (p *Peer) Remote() HelloAck {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.remote
+}
+
+// Addr is the address the Peer dials.
+func (p *Peer) Addr() string { return p.cfg.Addr }
+
+// Close stops reconnecting, closes the current connection and waits until
+// its HandleClose and the final OnState have run.
+func (p *Peer) Close() {
+	p.cancel()
+	<-p.done
+}
+
+func (p *Peer) run() {
+	defer close(p.done)
+	backoff := minBackoff
+	for {
+		c, err := dial(p.ctx, p.cfg.Addr, p.cfg.Self, p.cfg.Handler, p.cfg.MaxFrame, p.log)
+		if err != nil {
+			if p.ctx.Err() != nil {
+				return
+			}
+			p.log.Debug("wire: peer unreachable", "addr", p.cfg.Addr, "err", err, "retry", backoff)
+			if !p.sleep(backoff) {
+				return
+			}
+			backoff = min(2*backoff, maxBackoff)
+			continue
+		}
+
+		up := time.Now()
+		remote := HelloAck{Version: c.remote.Version, NodeID: c.remote.NodeID, Role: c.remote.Role}
+		p.mu.Lock()
+		p.conn, p.remote = c, remote
+		p.mu.Unlock()
+		p.log.Info("wire: peer connected", "addr", p.cfg.Addr, "peer", remote.NodeID)
+		if p.cfg.OnState != nil {
+			p.cfg.OnState(p, true, remote)
+		}
+
+		select {
+		case <-c.finished:
+		case <-p.ctx.Done():
+			c.Close()
+			c.wait()
+		}
+		p.mu.Lock()
+		p.conn = nil
+		p.mu.Unlock()
+		p.log.Info("wire: peer disconnected", "addr", p.cfg.Addr, "peer", remote.NodeID)
+		if p.cfg.OnState != nil {
+			p.cfg.OnState(p, false, remote)
+		}
+
+		// A peer that accepts and then drops us at once must not be
+		// redialled in a tight loop: only a connection that lasted
+		// resets the backoff.
+		if time.Since(up) >= maxBackoff {
+			backoff = minBackoff
+		}
+		if !p.sleep(backoff) {
+			return
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// sleep waits about d (jittered to 50-100%, so that peers cut off together
+// do not redial in lockstep); false when Close came first.
+func (p *Peer) sleep(d time.Duration) bool {
+	d = d/2 + rand.N(d/2+1)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-p.ctx.Done():
+		return false
+	}
+}
