@@ -100,6 +100,15 @@ func (a *coordinatorActor) Receive(c *actor.Context) {
 			c.Engine().Poison(tx.pid)
 			tx.pid = nil
 			a.running--
+			if tx.status.State == wire.StateAborted {
+				// Participants that never voted were not waited for: by
+				// presumed abort they abort too (or already have).
+				for id, s := range tx.status.Participants {
+					if !s.Final() {
+						tx.status.Participants[id] = wire.StateAborted
+					}
+				}
+			}
 		}
 	}
 }

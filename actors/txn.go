@@ -116,6 +116,7 @@ func (t *txnActor) run(c *actor.Context, effects []protocol.Effect) {
 	if len(effects) == 0 {
 		return
 	}
+	finished := false
 	for _, eff := range effects {
 		switch e := eff.(type) {
 		case protocol.Send:
@@ -138,10 +139,15 @@ func (t *txnActor) run(c *actor.Context, effects []protocol.Effect) {
 		case protocol.Reply:
 			t.reply(c, e)
 		case protocol.Finished:
-			c.Send(c.Parent(), txnFinished{id: e.TxID})
+			finished = true
 		}
 	}
+	// Progress first: the coordinator must see the final states before it
+	// hears the transaction is finished (same sender, so FIFO).
 	c.Send(c.Parent(), txnProgress{status: t.fsm.Status()})
+	if finished {
+		c.Send(c.Parent(), txnFinished{id: t.fsm.ID()})
+	}
 }
 
 func (t *txnActor) reply(c *actor.Context, r protocol.Reply) {

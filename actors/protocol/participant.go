@@ -167,6 +167,12 @@ func (p *Participant) Decision(from string, m *wire.Decision) []Effect {
 		return nil // the ack goes out when the outcome is durable
 	}
 	if t.state.Final() {
+		// Answer the sender when the coordinator is not known here: a
+		// transaction first heard of through an ABORT, or one replayed from
+		// an ABORT record alone (a NO vote), has none.
+		if t.coord == "" {
+			return []Effect{Send{To: from, Msg: &wire.Ack{TxID: t.id, From: p.cfg.NodeID, State: t.state}}}
+		}
 		return []Effect{p.ack(t)}
 	}
 	if m.Commit && t.pending == pendPrepared {
@@ -221,8 +227,10 @@ func (p *Participant) Timer(txid string, seq uint64) []Effect {
 
 // Query answers someone asking what we know of a transaction.
 func (p *Participant) Query(q *wire.Query) []Effect {
+	// t.state only changes once a record is durable: it is StateUnknown
+	// while PREPARED is pending, and still READY while the outcome is.
 	st := wire.StateUnknown
-	if t := p.txns[q.TxID]; t != nil && t.pending == pendNone {
+	if t := p.txns[q.TxID]; t != nil {
 		st = t.state
 	}
 	return []Effect{Send{To: q.From, Msg: &wire.QueryReply{TxID: q.TxID, From: p.cfg.NodeID, State: st}}}

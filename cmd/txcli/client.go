@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"github.com/txd/txd/wire"
 )
@@ -16,6 +17,15 @@ type client interface {
 
 // dialFunc connects to the node at addr ("host:port").
 type dialFunc func(ctx context.Context, addr string) (client, error)
+
+// dialWire is the real dialFunc.
+func dialWire(ctx context.Context, addr string) (client, error) {
+	c, err := wire.DialClient(ctx, addr)
+	if err != nil {
+		return nil, err // not a non-nil interface holding a nil *wire.Client
+	}
+	return c, nil
+}
 
 // connect dials addr but gives up when ctx ends even if the dialer does not;
 // a connection that arrives after that is closed.
@@ -43,8 +53,8 @@ func connect(ctx context.Context, dial dialFunc, addr string) (client, error) {
 }
 
 // await runs call but returns ctx.Err() as soon as ctx ends, even if call
-// does not: txcli never waits past --timeout. The caller closes the client,
-// which ends an abandoned call.
+// does not: txcli never waits past --timeout. The caller releases the
+// client, which ends an abandoned call.
 func await[T any](ctx context.Context, call func(context.Context) (T, error)) (T, error) {
 	type answer struct {
 		v   T
@@ -66,5 +76,24 @@ func await[T any](ctx context.Context, call func(context.Context) (T, error)) (T
 		}
 		var zero T
 		return zero, ctx.Err()
+	}
+}
+
+// closeTimeout bounds how long closing a connection may delay txcli's exit.
+const closeTimeout = 500 * time.Millisecond
+
+// release closes c, waiting at most closeTimeout: a peer that stopped
+// reading must not keep txcli past --timeout.
+func release(c client) {
+	done := make(chan struct{})
+	go func() {
+		c.Close()
+		close(done)
+	}()
+	t := time.NewTimer(closeTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
 	}
 }

@@ -126,7 +126,7 @@ func runStart(ctx context.Context, sc startConfig, s streams) error {
 	if err != nil {
 		return sc.failed(s, startJSON{}, "cannot reach coordinator at %s: %s", sc.coord, describe(ctx, err, sc.timeout))
 	}
-	defer c.Close()
+	defer release(c)
 	if r := c.Remote(); r.Role != "" && r.Role != wire.RoleCoordinator {
 		return sc.failed(s, startJSON{}, "%s is %s %s, not a coordinator", sc.coord, r.Role, r.NodeID)
 	}
@@ -135,7 +135,7 @@ func runStart(ctx context.Context, sc startConfig, s streams) error {
 		return c.Start(ctx, sc.txid, sc.proto, sc.ops)
 	})
 	if re, ok := remoteError(err); ok {
-		msg := oneLine(re.Msg)
+		msg := re.Msg
 		if msg == "" {
 			msg = string(re.Code)
 		}
@@ -160,7 +160,7 @@ func runStart(ctx context.Context, sc startConfig, s streams) error {
 	switch res.Outcome {
 	case wire.StateCommitted:
 	case wire.StateAborted:
-		out.Reason = oneLine(res.Reason)
+		out.Reason = res.Reason
 		code = exitAborted
 	default:
 		return sc.failed(s, out, "coordinator answered %q for %s, neither COMMITTED nor ABORTED", res.Outcome, sc.txid)
@@ -172,7 +172,7 @@ func runStart(ctx context.Context, sc startConfig, s streams) error {
 	} else {
 		line := fmt.Sprintf("%s (%s): %s", out.ID, out.Protocol, out.Outcome)
 		if out.Reason != "" {
-			line += " (" + out.Reason + ")"
+			line += " (" + oneLine(out.Reason) + ")"
 		}
 		fmt.Fprintln(s.out, line)
 	}

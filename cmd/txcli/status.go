@@ -117,7 +117,7 @@ func fetchStatus(ctx context.Context, dial dialFunc, kind, given, addr string, t
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach %s at %s: %s", kind, given, describe(ctx, err, timeout))
 	}
-	defer c.Close()
+	defer release(c)
 	st, err := await(ctx, func(ctx context.Context) (*wire.Status, error) { return c.Status(ctx) })
 	if re, ok := remoteError(err); ok {
 		return nil, fmt.Errorf("%s at %s refused the status request: %s", kind, given, refusal(re))
@@ -159,7 +159,7 @@ func fetchPeer(ctx context.Context, dial dialFunc, coordHost string, p wire.Peer
 	}
 	timeout := peerTimeout
 	if d, ok := ctx.Deadline(); ok {
-		timeout = min(timeout, time.Until(d).Round(time.Millisecond))
+		timeout = max(0, min(timeout, time.Until(d).Round(time.Millisecond)))
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

@@ -1,0 +1,146 @@
+package wire
+
+import (
+	"errors"
+	"net"
+	"testing"
+	"time"
+)
+
+type peerState struct {
+	up     bool
+	remote HelloAck
+}
+
+func TestPeerReconnects(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	h1 := &coordinator{got: make(chan Message, 10)}
+	s1 := serveOn(t, ln, ServerConfig{Self: HelloAck{NodeID: "coord", Role: RoleCoordinator}, Handler: h1})
+
+	states := make(chan peerState, 10)
+	ph := &coordinator{closed: make(chan error, 10)}
+	p := NewPeer(PeerConfig{
+		Addr:    addr,
+		Self:    Hello{NodeID: "A", Role: RoleParticipant},
+		Handler: ph,
+		OnState: func(_ *Peer, up bool, remote HelloAck) { states <- peerState{up, remote} },
+	})
+	defer p.Close()
+
+	if st := recv(t, states); !st.up || st.remote.NodeID != "coord" || st.remote.Role != RoleCoordinator {
+		t.Fatalf("first OnState %+v", st)
+	}
+	eventually(t, p.Connected, "Connected()")
+	if p.Remote().NodeID != "coord" || p.Addr() != addr {
+		t.Fatalf("Remote() = %+v, Addr() = %s", p.Remote(), p.Addr())
+	}
+	if err := p.Send(&Vote{TxID: "tx", From: "A", Yes: true}); err != nil {
+		t.Fatal(err)
+	}
+	if v := recv(t, h1.got).(*Vote); v.From != "A" {
+		t.Fatalf("server got %+v", v)
+	}
+
+	// The server goes away: the Peer notices.
+	s1.Close()
+	if st := recv(t, states); st.up || st.remote.NodeID != "coord" {
+		t.Fatalf("OnState after the server closed: %+v", st)
+	}
+	if err := recv(t, ph.closed); !errors.Is(err, ErrConnectionLost) {
+		t.Fatalf("HandleClose(%v)", err)
+	}
+	if p.Connected() {
+		t.Fatal("Connected() after the disconnect")
+	}
+	if err := p.Send(&Vote{}); !errors.Is(err, ErrNotConnected) {
+		t.Fatalf("Send while down: %v", err)
+	}
+
+	// It comes back on the same address, as another node: the Peer redials.
+	var ln2 net.Listener
+	eventually(t, func() bool {
+		ln2, err = net.Listen("tcp", addr)
+		return err == nil
+	}, "to listen on %s again: %v", addr, err)
+	h2 := &coordinator{got: make(chan Message, 10)}
+	serveOn(t, ln2, ServerConfig{Self: HelloAck{NodeID: "coord2", Role: RoleCoordinator}, Handler: h2})
+	if st := recv(t, states); !st.up || st.remote.NodeID != "coord2" {
+		t.Fatalf("OnState after the restart: %+v", st)
+	}
+	eventually(t, p.Connected, "Connected() after the restart")
+	if p.Remote().NodeID != "coord2" {
+		t.Fatalf("Remote() = %+v", p.Remote())
+	}
+	if err := p.Send(&Ack{TxID: "tx", From: "A", State: StateCommitted}); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, h2.got)
+
+	p.Close()
+	if st := recv(t, states); st.up {
+		t.Fatalf("OnState at Close: %+v", st)
+	}
+	if err := recv(t, ph.closed); err != nil {
+		t.Fatalf("HandleClose(%v) at a local Close", err)
+	}
+	if p.Connected() {
+		t.Fatal("Connected() after Close")
+	}
+	p.Close() // idempotent
+}
+
+// TestPeerUnreachable: a Peer whose node is down reports so, and closes
+// promptly in the middle of its backoff.
+func TestPeerUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+
+	p := NewPeer(PeerConfig{Addr: addr, Self: Hello{NodeID: "A"}})
+	if p.Connected() {
+		t.Fatal("connected to nothing")
+	}
+	if err := p.Send(&Vote{}); !errors.Is(err, ErrNotConnected) {
+		t.Fatalf("got %v", err)
+	}
+	if p.Remote() != (HelloAck{}) {
+		t.Fatalf("Remote() = %+v before any connection", p.Remote())
+	}
+	closed := make(chan struct{})
+	go func() { p.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close hung")
+	}
+}
+
+// TestPeerRefused: a refusing node is retried, never reported up.
+func TestPeerRefused(t *testing.T) {
+	refusals := make(chan struct{}, 100)
+	s := serve(t, ServerConfig{Accept: func(*Hello) error {
+		refusals <- struct{}{}
+		return errors.New("go away")
+	}})
+	up := make(chan bool, 10)
+	p := NewPeer(PeerConfig{
+		Addr:    s.Addr().String(),
+		Self:    Hello{NodeID: "A"},
+		OnState: func(_ *Peer, u bool, _ HelloAck) { up <- u },
+	})
+	recv(t, refusals)
+	recv(t, refusals) // it retried
+	p.Close()
+	select {
+	case u := <-up:
+		t.Fatalf("OnState(%v) for a refused peer", u)
+	default:
+	}
+}
