@@ -279,4 +279,3 @@ func (a *coordinatorActor) status(reqID uint64) *wire.Status {
 	}
 	return st
 }
-

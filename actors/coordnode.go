@@ -141,8 +141,8 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 	}
 	engine.Spawn(func() actor.Receiver {
 		return &coordinatorActor{
-			cfg:  protocol.CoordConfig{NodeID: cfg.NodeID, Addr: advertise, Vote: cfg.Timeout, Delay: cfg.Delay},
-			deps: txnDeps{wal: n.walPID, retry: cfg.Retry, logger: cfg.Logger, fatal: cfg.Fatal},
+			cfg:   protocol.CoordConfig{NodeID: cfg.NodeID, Addr: advertise, Vote: cfg.Timeout, Delay: cfg.Delay},
+			deps:  txnDeps{wal: n.walPID, retry: cfg.Retry, logger: cfg.Logger, fatal: cfg.Fatal},
 			peers: n.peers, txns: map[string]*coordTx{}, maxActive: cfg.MaxInflight,
 			recovered: recovered, recOrder: order, logger: cfg.Logger,
 		}
