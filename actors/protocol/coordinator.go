@@ -123,8 +123,13 @@ func (t *CoordTxn) Vote(v *wire.Vote) []Effect {
 		return nil
 	}
 	t.state[v.From] = wire.StateReady
-	if t.commit || t.phase == phDone {
+	if t.commit {
 		return nil
+	}
+	if t.phase == phDone {
+		// Finished: nothing more is awaited, but it holds locks; tell it
+		// now rather than when it asks.
+		return []Effect{t.decisionTo(v.From)}
 	}
 	if t.phase == phDelivering {
 		t.need[v.From] = true
@@ -243,7 +248,7 @@ func (t *CoordTxn) Decided() (decided bool, outcome wire.State, reason string) {
 // Outcome is COMMITTED or ABORTED once decided, INIT before.
 func (t *CoordTxn) Outcome() wire.State {
 	switch {
-	case t.phase == phVoting:
+	case t.phase == 0 || t.phase == phVoting:
 		return wire.StateInit
 	case t.commit:
 		return wire.StateCommitted

@@ -1,0 +1,156 @@
+// Package bench measures txd on a real loopback cluster: a coordinator and two
+// participants in this process, speaking the real wire protocol over TCP, with
+// real WAL files (fsync on unless a benchmark says otherwise), driven through
+// the same client path txcli uses.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/txd/txd/actors"
+	"github.com/txd/txd/wire"
+)
+
+type cluster struct {
+	coord *actors.Coordinator
+	parts []*actors.Participant
+}
+
+func startCluster(tb testing.TB, noSync bool) *cluster {
+	tb.Helper()
+	dir := tb.TempDir()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	fatal := func(err error) { tb.Errorf("node stopped: %v", err) }
+	c := &cluster{}
+	var addrs []string
+	for _, id := range []string{"B", "C"} {
+		p, err := actors.StartParticipant(actors.ParticipantConfig{NodeID: id, Listen: "127.0.0.1:0",
+			WAL: filepath.Join(dir, id+".wal"), NoSync: noSync, Logger: logger, Fatal: fatal})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		c.parts = append(c.parts, p)
+		addrs = append(addrs, id+"="+p.Addr())
+	}
+	co, err := actors.StartCoordinator(actors.CoordinatorConfig{NodeID: "COORD", Listen: "127.0.0.1:0",
+		Participants: addrs, WAL: filepath.Join(dir, "coord.wal"), NoSync: noSync, Logger: logger, Fatal: fatal,
+		MaxInflight: 1 << 20})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c.coord = co
+	tb.Cleanup(func() {
+		co.Close()
+		for _, p := range c.parts {
+			p.Close()
+		}
+	})
+	// Wait until both participants are connected.
+	cl := c.client(tb)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := cl.Status(context.Background())
+		if err == nil && len(st.Participants) == 2 && st.Participants[0].Connected && st.Participants[1].Connected {
+			break
+		}
+		if time.Now().After(deadline) {
+			tb.Fatal("participants did not connect")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return c
+}
+
+func (c *cluster) client(tb testing.TB) *wire.Client {
+	cl, err := wire.DialClient(context.Background(), c.coord.Addr())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { cl.Close() })
+	return cl
+}
+
+var runID atomic.Int64
+
+// run drives b.N transactions at the given concurrency over one client
+// connection and reports latency percentiles and throughput.
+func run(b *testing.B, c *cluster, concurrency int) {
+	cl := c.client(b)
+	prefix := fmt.Sprintf("r%d-", runID.Add(1))
+	lat := make([]time.Duration, b.N)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	f0 := [3]int64{c.coord.Stats.Fsyncs.Load(), c.parts[0].Stats.Fsyncs.Load(), c.parts[1].Stats.Fsyncs.Load()}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for w := 0; w < concurrency; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(b.N) {
+					return
+				}
+				// A key per transaction: the client is answered when the
+				// decision is durable, before the participants have applied
+				// it and released their locks, so a worker reusing its key
+				// would race its own previous commit.
+				txid := fmt.Sprintf("%s%d", prefix, i)
+				ops := []wire.Op{{Kind: wire.OpAdd, Key: txid, Delta: 1}}
+				t0 := time.Now()
+				res, err := cl.Start(context.Background(), txid, wire.TwoPC, ops)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				if res.Outcome != wire.StateCommitted {
+					b.Errorf("%s: %s (%s)", res.TxID, res.Outcome, res.Reason)
+					return
+				}
+				lat[i] = time.Since(t0)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) }
+	b.ReportMetric(pct(0.50), "p50-µs")
+	b.ReportMetric(pct(0.99), "p99-µs")
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "tx/s")
+	n := float64(b.N)
+	b.ReportMetric(float64(c.coord.Stats.Fsyncs.Load()-f0[0])/n, "coord-fsyncs/tx")
+	b.ReportMetric(float64(c.parts[0].Stats.Fsyncs.Load()-f0[1])/n, "B-fsyncs/tx")
+}
+
+// BenchmarkCommit2PC: 2PC commits on a loopback cluster with fsync on, at
+// several concurrencies.
+func BenchmarkCommit2PC(b *testing.B) {
+	for _, conc := range []int{1, 16, 64, 256} {
+		b.Run(fmt.Sprintf("c%d", conc), func(b *testing.B) {
+			run(b, startCluster(b, false), conc)
+		})
+	}
+}
+
+// BenchmarkCommit2PCNoSync: the same without fsync (UNSAFE; CPU cost apart
+// from the disk).
+func BenchmarkCommit2PCNoSync(b *testing.B) {
+	for _, conc := range []int{1, 64} {
+		b.Run(fmt.Sprintf("c%d", conc), func(b *testing.B) {
+			run(b, startCluster(b, true), conc)
+		})
+	}
+}
