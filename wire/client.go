@@ -15,9 +15,10 @@ type Client struct {
 	conn   *Conn
 	nextID atomic.Uint64
 
-	mu      sync.Mutex // protects following
-	pending map[uint64]chan Message
-	err     error // why the connection ended; nil while it is up
+	mu       sync.Mutex // protects following
+	pending  map[uint64]chan Message
+	farewell *RemoteError // an Error with ReqID 0: why the node is about to close
+	err      error        // why the connection ended; nil while it is up
 }
 
 // DialClient connects to a node as a client ("txcli-<pid>").
@@ -128,6 +129,12 @@ func (cl *Client) HandleMessage(_ *Conn, m Message) {
 		id = m.ReqID
 	case *Error:
 		id = m.ReqID
+		if id == 0 {
+			cl.mu.Lock()
+			cl.farewell = &RemoteError{Code: m.Code, Msg: m.Msg}
+			cl.mu.Unlock()
+			return
+		}
 	default:
 		return // nothing a client asked for
 	}
@@ -143,7 +150,15 @@ func (cl *Client) HandleMessage(_ *Conn, m Message) {
 // HandleClose fails every call in flight: the connection that would have
 // carried their replies is gone.
 func (cl *Client) HandleClose(c *Conn, err error) {
+	cl.mu.Lock()
+	fw := cl.farewell
+	cl.mu.Unlock()
 	switch {
+	case fw != nil:
+		// The node's own reason beats "EOF". Its code is wrapped, not the
+		// *RemoteError: errors.As must not mistake a lost connection (outcome
+		// unknown) for a refusal (certainly not run).
+		err = fmt.Errorf("%w: %s: %s (%w)", ErrConnectionLost, c.RemoteAddr(), fw.Msg, fw.Code)
 	case err == nil:
 		err = fmt.Errorf("%w: %s: %w", ErrConnectionLost, c.RemoteAddr(), ErrClosed)
 	case errors.Is(err, ErrConnectionLost):

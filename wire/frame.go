@@ -165,7 +165,7 @@ func decodeBody(b []byte) (Message, error) {
 		return nil, fmt.Errorf("%w: %d", ErrUnknownType, b[0])
 	}
 	if err := CheckMsgpack(b[1:], frameDepth); err != nil {
-		return nil, fmt.Errorf("%s: %w", t, err)
+		return nil, fmt.Errorf("%w (in a %s frame)", err, t)
 	}
 	d := decoders.Get().(*frameDecoder)
 	d.r.Reset(b[1:])

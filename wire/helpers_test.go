@@ -20,7 +20,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // coordinator is a fake coordinator's Handler: it answers Start with a
 // StartResult echoing the request, and StatusReq with a Status. A Start
 // whose TxID is "hold" is never answered; "refuse" gets an Error and the
-// connection closed.
+// connection closed; "bye" closes it with a connection-level Error.
 type coordinator struct {
 	mu     sync.Mutex // protects following
 	msgs   []Message
@@ -41,6 +41,9 @@ func (h *coordinator) HandleMessage(c *Conn, m Message) {
 	case *Start:
 		switch m.TxID {
 		case "hold":
+		case "bye": // a node shutting down says why, then closes
+			c.Send(&Error{Code: ErrShutdown, Msg: "node stopping"})
+			c.Close()
 		case "refuse":
 			c.Send(&Error{ReqID: m.ReqID, Code: ErrShutdown, Msg: "going away"})
 			c.Close()

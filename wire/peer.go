@@ -24,7 +24,8 @@ type PeerConfig struct {
 	// connection.
 	Handler Handler
 	// OnState, if set, is called on the Peer's goroutine after each connect
-	// (up) and disconnect (!up), with the identity the peer gave.
+	// (up) and disconnect (!up), with the identity the peer gave. It must
+	// not call Close (Close waits for that goroutine).
 	OnState  func(p *Peer, up bool, remote HelloAck)
 	Logger   *slog.Logger
 	MaxFrame int // 0: DefaultMaxFrame

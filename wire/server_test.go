@@ -142,6 +142,21 @@ func TestErrorThenClose(t *testing.T) {
 	}
 }
 
+// TestFarewell: a connection-level Error before the close tells pending
+// calls why their connection was lost.
+func TestFarewell(t *testing.T) {
+	s := serve(t, ServerConfig{Handler: &coordinator{}})
+	cl := dialClient(t, s)
+	_, err := cl.Start(ctxT(t), "bye", TwoPC, []Op{{Kind: OpDel, Key: "k"}})
+	if !errors.Is(err, ErrConnectionLost) || !errors.Is(err, ErrShutdown) || !strings.Contains(err.Error(), "node stopping") {
+		t.Fatalf("got %v", err)
+	}
+	var re *RemoteError
+	if errors.As(err, &re) {
+		t.Fatalf("%v passes for a refusal, but its outcome is unknown", err)
+	}
+}
+
 func TestCallContextCancelled(t *testing.T) {
 	s := serve(t, ServerConfig{Handler: &coordinator{}})
 	cl := dialClient(t, s)

@@ -35,6 +35,7 @@ func CheckMsgpack(b []byte, maxDepth int) error {
 		if i >= len(b) {
 			return malformed("msgpack truncated at byte %d", i)
 		}
+		at := i // where this value starts, for error messages
 		c := b[i]
 		i++
 		var (
@@ -56,7 +57,7 @@ func CheckMsgpack(b []byte, maxDepth int) error {
 			switch c {
 			case 0xc0, 0xc2, 0xc3: // nil, false, true
 			case 0xc1:
-				return malformed("reserved msgpack byte 0xc1 at byte %d", i-1)
+				return malformed("reserved msgpack byte 0xc1 at byte %d", at)
 			case 0xc4, 0xd9: // bin8, str8
 				n, i, err = readLen(b, i, 1)
 				skip = n
@@ -104,14 +105,14 @@ func CheckMsgpack(b []byte, maxDepth int) error {
 		}
 		rest := uint64(len(b) - i)
 		if skip > rest {
-			return malformed("msgpack value at byte %d declares %d bytes, only %d left", i, skip, rest)
+			return malformed("msgpack value at byte %d declares %d bytes, only %d left", at, skip, rest)
 		}
 		i += int(skip)
 		if !isCon {
 			continue
 		}
 		if count > rest {
-			return malformed("msgpack container at byte %d declares %d values, only %d bytes left", i, count, rest)
+			return malformed("msgpack container at byte %d declares %d values, only %d bytes left", at, count, rest)
 		}
 		// len(left) is the depth the new container would sit at.
 		if len(left) > maxDepth {

@@ -177,7 +177,7 @@ func (t *CoordTxn) Logged(rec Record) []Effect {
 		return nil
 	}
 	eff := []Effect{Reply{TxID: t.id, Outcome: t.Outcome(), Reason: t.reason}}
-	if t.cfg.Delay > 0 {
+	if t.cfg.Delay > 0 && !t.recovered { // the delay is a window for a crash, not for recovery
 		t.phase = phDelay
 		return append(eff, t.timer(t.cfg.Delay))
 	}

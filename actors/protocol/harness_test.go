@@ -26,7 +26,6 @@ import (
 	"fmt"
 	"math/rand"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -348,8 +347,11 @@ func (s *sim) checkSend(from string, e Send) {
 			if !log.has(false, recIs(RecPrepared, m.TxID)) {
 				s.t.Errorf("%s voted YES on %s before PREPARED was durable", from, m.TxID)
 			}
-			if log.has(true, recIs(RecAbort, m.TxID)) || log.has(true, recIs(RecCommit, m.TxID)) {
-				s.t.Errorf("%s voted YES on %s after logging its outcome", from, m.TxID)
+			// A READY participant re-answers a duplicate PREPARE with YES
+			// while its outcome is still being written; once the outcome
+			// is durable it must never vote YES again.
+			if log.has(false, recIs(RecAbort, m.TxID)) || log.has(false, recIs(RecCommit, m.TxID)) {
+				s.t.Errorf("%s voted YES on %s after its outcome was durable", from, m.TxID)
 			}
 		} else if m.Reason == "" {
 			s.t.Errorf("%s voted NO on %s without a reason", from, m.TxID)
@@ -637,6 +639,17 @@ func (s *sim) crash(id string) {
 	}
 }
 
+// syncThenCrash makes node id's written records durable and crashes it
+// before the host can call Logged: the window between fsync and send.
+func (s *sim) syncThenCrash(id string) {
+	n := s.nodes[id]
+	for _, p := range n.log.buf {
+		n.log.durable = append(n.log.durable, p.Rec)
+	}
+	n.log.buf = nil
+	s.crash(id)
+}
+
 // restart rebuilds node id from its durable log and runs its recovery.
 func (s *sim) restart(id string) {
 	s.t.Helper()
@@ -800,10 +813,10 @@ func (s *sim) trace() string {
 
 // --- op constructors and effect helpers for the tests ---
 
-func set(k, v string) wire.Op        { return wire.Op{Kind: wire.OpSet, Key: k, Value: v} }
-func add(k string, d int64) wire.Op  { return wire.Op{Kind: wire.OpAdd, Key: k, Delta: d} }
-func del(k string) wire.Op           { return wire.Op{Kind: wire.OpDel, Key: k} }
-func ops(o ...wire.Op) []wire.Op     { return o }
+func set(k, v string) wire.Op       { return wire.Op{Kind: wire.OpSet, Key: k, Value: v} }
+func add(k string, d int64) wire.Op { return wire.Op{Kind: wire.OpAdd, Key: k, Delta: d} }
+func del(k string) wire.Op          { return wire.Op{Kind: wire.OpDel, Key: k} }
+func ops(o ...wire.Op) []wire.Op    { return o }
 func opsFor(ids []string, o ...wire.Op) map[string][]wire.Op {
 	m := map[string][]wire.Op{}
 	for _, id := range ids {
@@ -875,13 +888,4 @@ func kinds(effs []Effect) []string {
 		}
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

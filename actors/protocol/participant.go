@@ -201,11 +201,17 @@ func (p *Participant) Logged(rec Record) []Effect {
 		t.pending, t.state = pendNone, wire.StateReady
 		return []Effect{p.vote(t, true, ""), p.timer(t)}
 	case RecCommit:
+		if t.pending != pendCommitted {
+			return nil // reported twice: the store must change once
+		}
 		p.store.apply(t.ops)
 		p.unlock(t)
 		t.pending, t.state = pendNone, wire.StateCommitted
 		return []Effect{p.ack(t)}
 	case RecAbort:
+		if t.pending != pendAborted {
+			return nil
+		}
 		p.unlock(t)
 		t.pending, t.state = pendNone, wire.StateAborted
 		return []Effect{p.ack(t)}
