@@ -86,6 +86,7 @@ func (a *coordinatorActor) Receive(c *actor.Context) {
 		case *wire.Vote:
 			a.lateVote(m.conn, msg)
 		}
+		// Late acks and query replies for finished transactions need nothing.
 	case txnProgress:
 		if tx := a.txns[m.status.TxID]; tx != nil {
 			tx.status = m.status
@@ -164,8 +165,8 @@ func (a *coordinatorActor) start(c *actor.Context, conn *wire.Conn, req *wire.St
 		}
 		return
 	}
-	if req.Protocol != wire.TwoPC {
-		fail(wire.ErrBadRequest, "protocol %q is not supported (want 2PC)", req.Protocol)
+	if req.Protocol != wire.TwoPC && req.Protocol != wire.ThreePC {
+		fail(wire.ErrBadRequest, "unknown protocol %q (want 2PC or 3PC)", req.Protocol)
 		return
 	}
 	if err := wire.CheckOps(req.Ops); err != nil {
@@ -249,7 +250,9 @@ func (a *coordinatorActor) peerList() string {
 
 // answerQuery tells a participant the outcome of a transaction it is in
 // doubt about. Unknown means presumed abort: the coordinator never logged a
-// decision for it, so nobody can have committed it.
+// decision for it, so nobody can have committed it. Undecided: the
+// coordinator says it is alive, so a 3PC participant does not run its
+// termination protocol behind a working coordinator's back.
 func (a *coordinatorActor) answerQuery(conn *wire.Conn, txid string) {
 	tx := a.txns[txid]
 	switch {
@@ -257,8 +260,9 @@ func (a *coordinatorActor) answerQuery(conn *wire.Conn, txid string) {
 		_ = conn.Send(&wire.Decision{TxID: txid, Commit: false, Reason: "presumed abort: the coordinator has no record of it"})
 	case tx.decided:
 		_ = conn.Send(&wire.Decision{TxID: txid, Commit: tx.status.State == wire.StateCommitted, Reason: tx.status.Reason})
+	default:
+		_ = conn.Send(&wire.QueryReply{TxID: txid, From: a.cfg.NodeID, State: tx.status.State})
 	}
-	// Still voting: the participant asks again later.
 }
 
 // lateVote handles a vote for a transaction whose actor is gone: a YES voter

@@ -94,6 +94,10 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 			}
 		case protocol.RecEnd:
 			rt.ended = true
+		case protocol.RecPreCommit:
+			if rt.members == nil {
+				rt.members = rec.Members
+			}
 		default:
 			return fmt.Errorf("unexpected %v record for %s in a coordinator log", rec.Kind, rec.TxID)
 		}
@@ -186,6 +190,8 @@ func (r *coordRouter) HandleMessage(c *wire.Conn, m wire.Message) {
 	case *wire.Vote:
 		txid, from = msg.TxID, msg.From
 	case *wire.Ack:
+		txid, from = msg.TxID, msg.From
+	case *wire.QueryReply:
 		txid, from = msg.TxID, msg.From
 	case *wire.Start, *wire.StatusReq, *wire.Query:
 		r.engine.Send(r.coord, inbound{conn: c, msg: m})

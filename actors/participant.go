@@ -83,8 +83,12 @@ func (a *participantActor) handle(conn *wire.Conn, msg wire.Message) {
 		a.run(a.fsm.Prepare(m))
 	case *wire.Decision:
 		a.run(a.fsm.Decision(from, m))
+	case *wire.PreCommit:
+		a.run(a.fsm.PreCommit(from, m))
 	case *wire.Query:
 		a.run(a.fsm.Query(m))
+	case *wire.QueryReply:
+		a.run(a.fsm.QueryReply(m))
 	case *wire.StatusReq:
 		store, txs := a.fsm.Status()
 		_ = conn.Send(&wire.Status{ReqID: m.ReqID, NodeID: a.self.NodeID, Role: wire.RoleParticipant, Store: store, Transactions: txs})
@@ -164,7 +168,7 @@ type partRouter struct {
 
 func (r *partRouter) HandleMessage(c *wire.Conn, m wire.Message) {
 	switch m.(type) {
-	case *wire.Prepare, *wire.Decision, *wire.Query, *wire.StatusReq, *wire.QueryReply:
+	case *wire.Prepare, *wire.PreCommit, *wire.Decision, *wire.Query, *wire.QueryReply, *wire.StatusReq:
 		r.engine.Send(r.pid, inbound{conn: c, msg: m})
 	}
 }

@@ -17,7 +17,8 @@ type sessionRetry struct{ epoch uint64 }
 
 // session is one participant's side of one transaction. It sends the current
 // phase message and resends it every retry interval until the participant
-// answers it (a vote answers PREPARE, a final ack answers a decision), so a
+// answers it (a vote answers PREPARE, an ack answers PRE-COMMIT, a final ack
+// answers a decision, a query reply answers a query), so a
 // lost frame or a reconnecting peer costs one interval, not the transaction.
 // Replies are routed here straight from the connection's reader and passed
 // up to the transaction, which sorts out duplicates.
@@ -55,7 +56,17 @@ func (s *session) Receive(c *actor.Context) {
 		}
 		c.Send(c.Parent(), m)
 	case *wire.Ack:
-		if _, ok := s.pending.(*wire.Decision); ok && m.State.Final() {
+		switch s.pending.(type) {
+		case *wire.PreCommit:
+			s.pending = nil // any answer: the transaction decides what it means
+		case *wire.Decision:
+			if m.State.Final() {
+				s.pending = nil
+			}
+		}
+		c.Send(c.Parent(), m)
+	case *wire.QueryReply:
+		if _, ok := s.pending.(*wire.Query); ok {
 			s.pending = nil
 		}
 		c.Send(c.Parent(), m)

@@ -95,6 +95,8 @@ func (t *txnActor) Receive(c *actor.Context) {
 		t.run(c, t.fsm.Vote(m))
 	case *wire.Ack:
 		t.run(c, t.fsm.Ack(m))
+	case *wire.QueryReply:
+		t.run(c, t.fsm.QueryReply(m))
 	case walDurable:
 		t.run(c, t.fsm.Logged(m.Rec))
 	case txnTimer:

@@ -25,11 +25,17 @@ const (
 	phDelay                            // decision durable, waiting out --delay
 	phDelivering                       // decision sent, collecting acks
 	phDone                             // every needed ack arrived; END logged
+
+	// 3PC only (coordinator3pc.go).
+	phPreLogging // PRE-COMMIT handed to the log
+	phPreDelay   // PRE-COMMIT durable, waiting out --delay
+	phPreAcking  // PRE-COMMIT sent, collecting acks
+	phQuerying   // recovered without a decision: asking the participants
 )
 
-// CoordTxn is the coordinator's side of one presumed-abort 2PC transaction:
-// a pure state machine. Each method takes one event and returns the effects
-// the host must carry out, in order.
+// CoordTxn is the coordinator's side of one transaction, presumed-abort 2PC
+// or 3PC: a pure state machine. Each method takes one event and returns the
+// effects the host must carry out, in order.
 type CoordTxn struct {
 	cfg       CoordConfig
 	id        string
@@ -43,6 +49,7 @@ type CoordTxn struct {
 	reason    string
 	seq       uint64 // current timer; older fires are ignored
 	recovered bool   // rebuilt from the log after a restart
+	replies   map[string]wire.State // 3PC recovery: what each participant said
 }
 
 // NewCoordTxn prepares a fresh transaction. ops maps each member id to the
@@ -57,9 +64,11 @@ func NewCoordTxn(cfg CoordConfig, id string, proto wire.Protocol, members []wire
 }
 
 // RecoverCoordTxn rebuilds a transaction from the log of a restarted
-// coordinator. Without a decision it will be aborted (presumed abort: no
-// participant can have been told to commit); with one, the decision is
-// delivered again to every member.
+// coordinator. With a decision, the decision is delivered again to every
+// member. Without one, a 2PC transaction is aborted (presumed abort: no
+// participant can have been told to commit); a 3PC one may have been decided
+// by the participants' termination protocol meanwhile, so the coordinator
+// asks them and follows the same rules rather than impose its own log.
 func RecoverCoordTxn(cfg CoordConfig, id string, proto wire.Protocol, members []wire.Member, decided, commit bool, reason string) *CoordTxn {
 	t := NewCoordTxn(cfg, id, proto, members, nil)
 	t.recovered = true
@@ -78,6 +87,9 @@ func (t *CoordTxn) Start() []Effect {
 	if t.recovered {
 		if t.phase == phLogging {
 			return t.deliver(nil)
+		}
+		if t.protocol == wire.ThreePC {
+			return t.startQuery()
 		}
 		return t.decide(false, "coordinator restarted before a decision")
 	}
@@ -112,6 +124,9 @@ func (t *CoordTxn) Vote(v *wire.Vote) []Effect {
 				return nil
 			}
 		}
+		if t.protocol == wire.ThreePC {
+			return t.preDecide()
+		}
 		return t.decide(true, "")
 	}
 	// A late vote. A NO changes nothing. A YES after an ABORT decision means
@@ -123,7 +138,7 @@ func (t *CoordTxn) Vote(v *wire.Vote) []Effect {
 		return nil
 	}
 	t.state[v.From] = wire.StateReady
-	if t.commit {
+	if t.commit || t.phase > phDone {
 		return nil
 	}
 	if t.phase == phDone {
@@ -140,6 +155,9 @@ func (t *CoordTxn) Vote(v *wire.Vote) []Effect {
 
 // Ack handles a participant's acknowledgement of the decision.
 func (t *CoordTxn) Ack(a *wire.Ack) []Effect {
+	if t.phase == phPreAcking {
+		return t.preAck(a)
+	}
 	if _, member := t.state[a.From]; !member || t.phase != phDelivering || !a.State.Final() {
 		return nil
 	}
@@ -167,12 +185,23 @@ func (t *CoordTxn) Timer(seq uint64) []Effect {
 		return t.decide(false, fmt.Sprintf("no vote from %s within %v", strings.Join(missing, ", "), t.cfg.Vote))
 	case phDelay:
 		return t.deliver(nil)
+	case phPreDelay:
+		return t.sendPreCommit()
+	case phPreAcking:
+		// Everyone voted YES; a participant that missed PRE-COMMIT learns
+		// the outcome from the retransmitted decision or by recovery.
+		return t.decide(true, "")
+	case phQuerying:
+		return t.queryTimeout()
 	}
 	return nil
 }
 
 // Logged reports that a forced record is durable.
 func (t *CoordTxn) Logged(rec Record) []Effect {
+	if rec.Kind == RecPreCommit && t.phase == phPreLogging {
+		return t.preLogged()
+	}
 	if rec.Kind != RecDecision || t.phase != phLogging {
 		return nil
 	}
@@ -201,7 +230,7 @@ func (t *CoordTxn) deliver(eff []Effect) []Effect {
 	t.need = make(map[string]bool, len(t.members))
 	for _, m := range t.members {
 		s := t.state[m.ID]
-		if t.commit || t.recovered || s == wire.StateReady {
+		if t.commit || t.recovered || s == wire.StateReady || s == wire.StatePrecommitted {
 			t.need[m.ID] = true
 		}
 		if s != wire.StateAborted || t.commit {
@@ -245,25 +274,28 @@ func (t *CoordTxn) Decided() (decided bool, outcome wire.State, reason string) {
 	return false, "", ""
 }
 
-// Outcome is COMMITTED or ABORTED once decided, INIT before.
+// Outcome is COMMITTED or ABORTED once decided (or being logged),
+// PRECOMMITTED in 3PC's middle phase, INIT before.
 func (t *CoordTxn) Outcome() wire.State {
-	switch {
-	case t.phase == 0 || t.phase == phVoting:
-		return wire.StateInit
-	case t.commit:
-		return wire.StateCommitted
+	switch t.phase {
+	case phLogging, phDelay, phDelivering, phDone:
+		if t.commit {
+			return wire.StateCommitted
+		}
+		return wire.StateAborted
+	case phPreDelay, phPreAcking:
+		return wire.StatePrecommitted
 	}
-	return wire.StateAborted
+	return wire.StateInit
 }
 
 // Status is the transaction as the coordinator sees it.
 func (t *CoordTxn) Status() wire.TxStatus {
 	st := wire.TxStatus{TxID: t.id, Protocol: t.protocol, Reason: t.reason,
 		Participants: make(map[string]wire.State, len(t.state))}
-	if d, out, _ := t.Decided(); d {
-		st.State = out
-	} else {
-		st.State = wire.StateInit
+	st.State = t.Outcome()
+	if t.phase == phLogging {
+		st.State = wire.StateInit // not durable yet
 	}
 	for id, s := range t.state {
 		st.Participants[id] = s

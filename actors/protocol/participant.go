@@ -24,6 +24,7 @@ const (
 	pendPrepared          // PREPARED handed to the log; the YES vote waits for it
 	pendCommitted         // COMMIT handed to the log; apply and ack wait for it
 	pendAborted           // ABORT handed to the log; unlock and ack wait for it
+	pendPrecommitted      // 3PC: PRECOMMIT handed to the log; the ack waits for it
 )
 
 // ptx is one transaction as a participant sees it.
@@ -38,6 +39,14 @@ type ptx struct {
 	members   []wire.Member
 	reason    string
 	seq       uint64 // current timer
+
+	// Termination (termination.go).
+	round      map[string]wire.State // peers' answers in the current round
+	roundOpen  bool                  // a round of queries is out
+	coordAlive bool                  // the coordinator answered since the round began
+	announce   bool                  // we lead: tell every member our outcome once durable
+	preFrom    string                // who sent the PRE-COMMIT being logged
+	queriers   []string              // nodes waiting for our answer until a record is durable
 }
 
 // Participant is a participant's whole protocol state: its store, its lock
@@ -178,12 +187,17 @@ func (p *Participant) Decision(from string, m *wire.Decision) []Effect {
 	if m.Commit && t.pending == pendPrepared {
 		return nil // impossible: a commit needs our vote, which waits for PREPARED
 	}
-	rec := Record{Kind: RecAbort, TxID: t.id, Protocol: t.protocol, Reason: m.Reason}
+	return p.settle(t, m.Commit, m.Reason)
+}
+
+// settle forces the outcome; apply, unlock and ack follow in Logged.
+func (p *Participant) settle(t *ptx, commit bool, reason string) []Effect {
+	rec := Record{Kind: RecAbort, TxID: t.id, Protocol: t.protocol, Reason: reason}
 	t.pending = pendAborted
-	if m.Commit {
+	if commit {
 		rec.Kind, t.pending = RecCommit, pendCommitted
 	}
-	t.reason = m.Reason
+	t.reason = reason
 	return []Effect{Persist{Force: true, Rec: rec}}
 }
 
@@ -207,39 +221,71 @@ func (p *Participant) Logged(rec Record) []Effect {
 		p.store.apply(t.ops)
 		p.unlock(t)
 		t.pending, t.state = pendNone, wire.StateCommitted
-		return []Effect{p.ack(t)}
+		return p.settled(t)
 	case RecAbort:
 		if t.pending != pendAborted {
 			return nil
 		}
 		p.unlock(t)
 		t.pending, t.state = pendNone, wire.StateAborted
-		return []Effect{p.ack(t)}
+		return p.settled(t)
+	case RecPreCommit:
+		if t.pending != pendPrecommitted {
+			return nil // a decision overtook it
+		}
+		t.pending, t.state = pendNone, wire.StatePrecommitted
+		eff := []Effect{p.timer(t)}
+		if t.preFrom != "" && t.preFrom != p.cfg.NodeID {
+			eff = append(eff, p.ackTo(t, t.preFrom))
+		}
+		return eff
 	}
 	return nil
 }
 
-// Timer handles a timer: a READY transaction asks its coordinator again.
-func (p *Participant) Timer(txid string, seq uint64) []Effect {
-	t := p.txns[txid]
-	if t == nil || seq != t.seq || t.pending != pendNone {
-		return nil
+// settled: the outcome is durable. Ack the coordinator, answer whoever
+// asked meanwhile, and, as a termination leader, tell every member.
+func (p *Participant) settled(t *ptx) []Effect {
+	var eff []Effect
+	if t.coord != "" {
+		eff = append(eff, p.ack(t))
 	}
-	if t.state != wire.StateReady && t.state != wire.StatePrecommitted {
-		return nil
+	for _, q := range t.queriers {
+		eff = append(eff, Send{To: q, Msg: &wire.QueryReply{TxID: t.id, From: p.cfg.NodeID, State: t.state}})
 	}
-	return []Effect{p.query(t), p.timer(t)}
+	t.queriers = nil
+	if t.announce {
+		t.announce = false
+		for _, m := range t.members {
+			if m.ID != p.cfg.NodeID {
+				eff = append(eff, Send{To: m.ID, Addr: m.Addr, Msg: &wire.Decision{
+					TxID: t.id, Commit: t.state == wire.StateCommitted, Reason: t.reason}})
+			}
+		}
+	}
+	return eff
 }
 
-// Query answers someone asking what we know of a transaction.
+// Query answers someone asking what we know of a transaction: the
+// coordinator after a restart, or a peer running a termination protocol.
 func (p *Participant) Query(q *wire.Query) []Effect {
-	// t.state only changes once a record is durable: it is StateUnknown
-	// while PREPARED is pending, and still READY while the outcome is.
-	st := wire.StateUnknown
-	if t := p.txns[q.TxID]; t != nil {
-		st = t.state
+	t := p.txns[q.TxID]
+	if t == nil {
+		// Never voted: abort it here, so that it can never be prepared
+		// later, and say so once that is durable. This is what lets a peer
+		// in doubt conclude ABORT ("anyone not yet voted").
+		t = p.add(q.TxID, "")
+		t.queriers = append(t.queriers, q.From)
+		return p.settle(t, false, "asked by "+q.From+" before it was prepared here")
 	}
-	return []Effect{Send{To: q.From, Msg: &wire.QueryReply{TxID: q.TxID, From: p.cfg.NodeID, State: st}}}
+	switch t.pending {
+	case pendPrepared:
+		return nil // our vote is on its way; the asker asks again
+	case pendCommitted, pendAborted:
+		t.queriers = append(t.queriers, q.From)
+		return nil
+	}
+	return []Effect{Send{To: q.From, Msg: &wire.QueryReply{TxID: q.TxID, From: p.cfg.NodeID, State: t.state}}}
 }
 
 // Status returns a copy of the store and every transaction's state, oldest
@@ -310,6 +356,13 @@ func (p *Participant) voteTo(m *wire.Prepare, yes bool, reason string) Effect {
 
 func (p *Participant) ack(t *ptx) Effect {
 	return Send{To: t.coord, Addr: t.coordAddr, Msg: &wire.Ack{TxID: t.id, From: p.cfg.NodeID, State: t.state}}
+}
+
+func (p *Participant) ackTo(t *ptx, to string) Effect {
+	if to == t.coord {
+		return p.ack(t)
+	}
+	return Send{To: to, Msg: &wire.Ack{TxID: t.id, From: p.cfg.NodeID, State: t.state}}
 }
 
 func (p *Participant) query(t *ptx) Effect {
