@@ -47,8 +47,8 @@ type CoordTxn struct {
 	need      map[string]bool       // members whose ack of the decision we wait for
 	commit    bool
 	reason    string
-	seq       uint64 // current timer; older fires are ignored
-	recovered bool   // rebuilt from the log after a restart
+	seq       uint64                // current timer; older fires are ignored
+	recovered bool                  // rebuilt from the log after a restart
 	replies   map[string]wire.State // 3PC recovery: what each participant said
 }
 

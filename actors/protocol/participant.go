@@ -20,11 +20,11 @@ type ParticipantConfig struct {
 type pending uint8
 
 const (
-	pendNone      pending = iota
-	pendPrepared          // PREPARED handed to the log; the YES vote waits for it
-	pendCommitted         // COMMIT handed to the log; apply and ack wait for it
-	pendAborted           // ABORT handed to the log; unlock and ack wait for it
-	pendPrecommitted      // 3PC: PRECOMMIT handed to the log; the ack waits for it
+	pendNone         pending = iota
+	pendPrepared             // PREPARED handed to the log; the YES vote waits for it
+	pendCommitted            // COMMIT handed to the log; apply and ack wait for it
+	pendAborted              // ABORT handed to the log; unlock and ack wait for it
+	pendPrecommitted         // 3PC: PRECOMMIT handed to the log; the ack waits for it
 )
 
 // ptx is one transaction as a participant sees it.
