@@ -52,8 +52,16 @@ type demo struct {
 	dir   string
 	delay time.Duration
 	ports map[string]int // node id → port
-	procs map[string]*exec.Cmd
+	procs map[string]*proc
 }
+
+// proc is one running node.
+type proc struct {
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when the process has exited
+}
+
+func (p *proc) pid() int { return p.cmd.Process.Pid }
 
 func newDemo(out io.Writer, delay time.Duration) (*demo, error) {
 	exe, err := os.Executable()
@@ -64,7 +72,7 @@ func newDemo(out io.Writer, delay time.Duration) (*demo, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &demo{out: out, exe: exe, dir: dir, delay: delay, ports: map[string]int{}, procs: map[string]*exec.Cmd{}}
+	d := &demo{out: out, exe: exe, dir: dir, delay: delay, ports: map[string]int{}, procs: map[string]*proc{}}
 	for _, id := range []string{"COORD", "B", "C"} {
 		if d.ports[id], err = freePort(); err != nil {
 			os.RemoveAll(dir)
@@ -114,7 +122,7 @@ func (d *demo) run(ctx context.Context) error {
 		return err
 	}
 	d.say("The decision (COMMIT) is durable in the coordinator's log; it now waits %v before sending it.", d.delay)
-	d.say("$ kill -9 %d   # the coordinator, during its execution delay", d.procs["COORD"].Process.Pid)
+	d.say("$ kill -9 %d   # the coordinator, during its execution delay", d.procs["COORD"].pid())
 	d.kill("COORD")
 	if err := d.waitStates(ctx, "TX2", wire.StateReady); err != nil {
 		return err
@@ -137,7 +145,10 @@ func (d *demo) run(ctx context.Context) error {
 	}
 	d.showParticipants(ctx, "TX2")
 	d.say("\nAfter the restart balance is 1500 on both: TX2 applied exactly once, on both or neither.")
-	d.say("Done; stopping the cluster.")
+	if err := d.threePC(ctx); err != nil {
+		return err
+	}
+	d.say("\nDone; stopping the cluster.")
 	return nil
 }
 
@@ -159,37 +170,57 @@ func (d *demo) start(id, role string, extra ...string) error {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Children die with the demo, even if it is killed itself.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if old := d.procs[id]; old != nil {
+		return fmt.Errorf("start %s: already running as pid %d", id, old.pid())
+	}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", id, err)
 	}
-	d.procs[id] = cmd
+	p := &proc{cmd: cmd, exited: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.exited) }()
+	d.procs[id] = p
 	d.say("started %-11s %-5s pid %-7d on %s", role, id, cmd.Process.Pid, d.addr(id))
+	// A node that cannot start (port taken, bad log) exits at once.
+	if err := poll(context.Background(), 5*time.Second, func() (bool, error) {
+		select {
+		case <-p.exited:
+			delete(d.procs, id)
+			return false, fmt.Errorf("%s exited at start: see %s", id, filepath.Join(d.dir, id+".log"))
+		default:
+		}
+		c, err := net.DialTimeout("tcp", d.addr(id), time.Second)
+		if err != nil {
+			return false, nil
+		}
+		c.Close()
+		return true, nil
+	}); err != nil {
+		return err
+	}
 	return nil
 }
 
 // kill sends SIGKILL: no shutdown code runs, like a power cut.
 func (d *demo) kill(id string) {
-	if cmd := d.procs[id]; cmd != nil {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+	if p := d.procs[id]; p != nil {
+		_ = p.cmd.Process.Kill()
+		<-p.exited
 		delete(d.procs, id)
 	}
 }
 
 // stop asks a node to shut down cleanly.
 func (d *demo) stop(id string) error {
-	cmd := d.procs[id]
-	if cmd == nil {
+	p := d.procs[id]
+	if p == nil {
 		return nil
 	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-done:
+	case <-p.exited:
 	case <-time.After(5 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
+		_ = p.cmd.Process.Kill()
+		<-p.exited
 	}
 	delete(d.procs, id)
 	d.say("stopped %s (SIGTERM, clean shutdown)", id)
@@ -209,22 +240,26 @@ func (d *demo) cleanup(keep bool) {
 
 // transaction runs one transaction the way txcli does and prints it.
 func (d *demo) transaction(ctx context.Context, txid string, words ...string) error {
+	return d.transactionProto(ctx, wire.TwoPC, txid, words...)
+}
+
+func (d *demo) transactionProto(ctx context.Context, proto wire.Protocol, txid string, words ...string) error {
 	ops, err := wire.ParseOps(words)
 	if err != nil {
 		return err
 	}
-	d.say("$ txcli --coord %s start %s 2PC %s", d.addr("COORD"), txid, strings.Join(words, " "))
+	d.say("$ txcli --coord %s start %s %s %s", d.addr("COORD"), txid, proto, strings.Join(words, " "))
 	cl, err := wire.DialClient(ctx, d.addr("COORD"))
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
 	start := time.Now()
-	res, err := cl.Start(ctx, txid, wire.TwoPC, ops)
+	res, err := cl.Start(ctx, txid, proto, ops)
 	if err != nil {
 		return err
 	}
-	d.say("%s (2PC): %s in %v", res.TxID, res.Outcome, time.Since(start).Round(10*time.Microsecond))
+	d.say("%s (%s): %s in %v", res.TxID, proto, res.Outcome, time.Since(start).Round(10*time.Microsecond))
 	return nil
 }
 
@@ -282,7 +317,9 @@ func (d *demo) showParticipants(ctx context.Context, txid string) {
 func explain(s wire.State) string {
 	switch s {
 	case wire.StateReady:
-		return "READY (voted yes, outcome unknown: blocked)"
+		return "READY (voted yes, outcome unknown)"
+	case wire.StatePrecommitted:
+		return "PRECOMMITTED (3PC: everyone voted yes)"
 	case wire.StateCommitted:
 		return "COMMITTED"
 	case wire.StateAborted:
