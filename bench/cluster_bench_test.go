@@ -83,7 +83,7 @@ var runID atomic.Int64
 
 // run drives b.N transactions at the given concurrency over one client
 // connection and reports latency percentiles and throughput.
-func run(b *testing.B, c *cluster, concurrency int) {
+func run(b *testing.B, c *cluster, proto wire.Protocol, concurrency int) {
 	cl := c.client(b)
 	prefix := fmt.Sprintf("r%d-", runID.Add(1))
 	lat := make([]time.Duration, b.N)
@@ -109,7 +109,7 @@ func run(b *testing.B, c *cluster, concurrency int) {
 				txid := fmt.Sprintf("%s%d", prefix, i)
 				ops := []wire.Op{{Kind: wire.OpAdd, Key: txid, Delta: 1}}
 				t0 := time.Now()
-				res, err := cl.Start(context.Background(), txid, wire.TwoPC, ops)
+				res, err := cl.Start(context.Background(), txid, proto, ops)
 				if err != nil {
 					b.Error(err)
 					return
@@ -140,7 +140,17 @@ func run(b *testing.B, c *cluster, concurrency int) {
 func BenchmarkCommit2PC(b *testing.B) {
 	for _, conc := range []int{1, 16, 64, 256} {
 		b.Run(fmt.Sprintf("c%d", conc), func(b *testing.B) {
-			run(b, startCluster(b, false), conc)
+			run(b, startCluster(b, false), wire.TwoPC, conc)
+		})
+	}
+}
+
+// BenchmarkCommit3PC: the same for 3PC (one more round trip and forced
+// write on each node before the client is answered).
+func BenchmarkCommit3PC(b *testing.B) {
+	for _, conc := range []int{1, 64} {
+		b.Run(fmt.Sprintf("c%d", conc), func(b *testing.B) {
+			run(b, startCluster(b, false), wire.ThreePC, conc)
 		})
 	}
 }
@@ -150,7 +160,7 @@ func BenchmarkCommit2PC(b *testing.B) {
 func BenchmarkCommit2PCNoSync(b *testing.B) {
 	for _, conc := range []int{1, 64} {
 		b.Run(fmt.Sprintf("c%d", conc), func(b *testing.B) {
-			run(b, startCluster(b, true), conc)
+			run(b, startCluster(b, true), wire.TwoPC, conc)
 		})
 	}
 }
