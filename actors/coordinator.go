@@ -69,11 +69,13 @@ type coordinatorActor struct {
 	recovered map[string]*recoveredTx
 	recOrder  []string
 	logger    *slog.Logger
+	engine    *actor.Engine
 }
 
 func (a *coordinatorActor) Receive(c *actor.Context) {
 	switch m := c.Message().(type) {
 	case actor.Started:
+		a.engine = c.Engine()
 		a.resume(c)
 	case inbound:
 		switch msg := m.msg.(type) {
@@ -88,7 +90,9 @@ func (a *coordinatorActor) Receive(c *actor.Context) {
 		}
 		// Late acks and query replies for finished transactions need nothing.
 	case txnProgress:
-		if tx := a.txns[m.status.TxID]; tx != nil {
+		// A finished transaction's status is final (late votes may still
+		// reach its actor before it stops).
+		if tx := a.txns[m.status.TxID]; tx != nil && tx.pid != nil {
 			tx.status = m.status
 		}
 	case txnDecided:
@@ -258,6 +262,9 @@ func (a *coordinatorActor) answerQuery(conn *wire.Conn, txid string) {
 	switch {
 	case tx == nil:
 		_ = conn.Send(&wire.Decision{TxID: txid, Commit: false, Reason: "presumed abort: the coordinator has no record of it"})
+	case tx.pid != nil:
+		// Running: the transaction knows whether phase two has begun.
+		a.engine.Send(tx.pid, inbound{conn: conn, msg: &wire.Query{TxID: txid, From: conn.Remote().NodeID}})
 	case tx.decided:
 		_ = conn.Send(&wire.Decision{TxID: txid, Commit: tx.status.State == wire.StateCommitted, Reason: tx.status.Reason})
 	default:

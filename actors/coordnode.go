@@ -146,7 +146,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 	engine.Spawn(func() actor.Receiver {
 		return &coordinatorActor{
 			cfg:   protocol.CoordConfig{NodeID: cfg.NodeID, Addr: advertise, Vote: cfg.Timeout, Delay: cfg.Delay},
-			deps:  txnDeps{wal: n.walPID, retry: cfg.Retry, logger: cfg.Logger, fatal: cfg.Fatal},
+			deps:  txnDeps{nodeID: cfg.NodeID, wal: n.walPID, retry: cfg.Retry, logger: cfg.Logger, fatal: cfg.Fatal},
 			peers: n.peers, txns: map[string]*coordTx{}, maxActive: cfg.MaxInflight,
 			recovered: recovered, recOrder: order, logger: cfg.Logger,
 		}

@@ -41,6 +41,7 @@ type txnFinished struct{ id string }
 
 // txnDeps is what a transaction actor needs from its node.
 type txnDeps struct {
+	nodeID  string
 	wal     *actor.PID
 	peers   map[string]*wire.Peer // member id and address → connection
 	retry   time.Duration         // session retransmission interval
@@ -97,6 +98,15 @@ func (t *txnActor) Receive(c *actor.Context) {
 		t.run(c, t.fsm.Ack(m))
 	case *wire.QueryReply:
 		t.run(c, t.fsm.QueryReply(m))
+	case inbound:
+		// A participant asks about us (forwarded by the coordinator).
+		if q, ok := m.msg.(*wire.Query); ok {
+			if eff := t.fsm.Query(q.From); len(eff) > 0 {
+				t.run(c, eff)
+				return
+			}
+			_ = m.conn.Send(&wire.QueryReply{TxID: q.TxID, From: t.deps.nodeID, State: t.fsm.Status().State})
+		}
 	case walDurable:
 		t.run(c, t.fsm.Logged(m.Rec))
 	case txnTimer:
@@ -115,9 +125,6 @@ func (t *txnActor) Receive(c *actor.Context) {
 // run carries out effects in order. Forced records come back as walDurable
 // and only then does the state machine emit what depends on them.
 func (t *txnActor) run(c *actor.Context, effects []protocol.Effect) {
-	if len(effects) == 0 {
-		return
-	}
 	finished := false
 	for _, eff := range effects {
 		switch e := eff.(type) {

@@ -169,6 +169,21 @@ func (t *CoordTxn) Ack(a *wire.Ack) []Effect {
 	return t.finishIfDone()
 }
 
+// Query answers a participant asking about the transaction: the decision
+// once phase two has begun. Before that (still voting, logging, or waiting
+// out --delay) it returns nothing, and the host says "undecided, alive": the
+// delay is the seed's window in which the coordinator has decided but no
+// participant can know it.
+func (t *CoordTxn) Query(from string) []Effect {
+	if _, member := t.state[from]; !member {
+		return nil
+	}
+	if t.phase == phDelivering || t.phase == phDone {
+		return []Effect{t.decisionTo(from)}
+	}
+	return nil
+}
+
 // Timer handles a timer set by an earlier SetTimer.
 func (t *CoordTxn) Timer(seq uint64) []Effect {
 	if seq != t.seq {
@@ -224,7 +239,9 @@ func (t *CoordTxn) decide(commit bool, reason string) []Effect {
 // deliver sends the decision. COMMIT must reach every member. ABORT must
 // reach those that voted YES (they hold locks); the others get it once, as a
 // courtesy, and learn it by presumed abort if that is lost. A recovered
-// transaction does not know who voted, so it waits for everyone.
+// transaction does not know who voted, so it waits for everyone, and so it
+// sends to everyone, even a member known to be ABORTED (from a NO vote or a
+// 3PC query reply): that member's ack is awaited too.
 func (t *CoordTxn) deliver(eff []Effect) []Effect {
 	t.phase = phDelivering
 	t.need = make(map[string]bool, len(t.members))
@@ -233,7 +250,7 @@ func (t *CoordTxn) deliver(eff []Effect) []Effect {
 		if t.commit || t.recovered || s == wire.StateReady || s == wire.StatePrecommitted {
 			t.need[m.ID] = true
 		}
-		if s != wire.StateAborted || t.commit {
+		if s != wire.StateAborted || t.commit || t.recovered {
 			eff = append(eff, t.decisionTo(m.ID))
 		}
 	}

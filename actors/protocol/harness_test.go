@@ -14,9 +14,17 @@ package protocol
 //   - SetTimer effects are recorded; tests fire them by hand.
 //   - crash throws a node's memory, unsynced log tail, timers and pending
 //     syncs away; restart rebuilds it from its durable log.
-//   - The coordinator host answers Query the way a real host would: with
-//     the durable decision, presumed abort for a transaction it never heard
-//     of, and nothing while undecided.
+//   - The coordinator host answers Query the way the real host
+//     (actors/coordinator.go) does: with the durable decision, presumed
+//     abort for a transaction it never heard of, and, while undecided, a
+//     QueryReply with its state (INIT or PRECOMMITTED): "alive, deciding".
+//   - Participants message each other (termination protocols): Query,
+//     QueryReply, a leader's PreCommit and Decision. An Ack that reaches a
+//     participant (the answer to a leader's PreCommit) is dropped, as the
+//     real participant host does.
+//   - Links can be cut (split, isolate) to model partitions; a message on a
+//     cut link is lost when it would be delivered. kill crashes a node and
+//     loses every message in flight to or from it.
 //
 // While effects are applied the harness checks the protocol's invariants
 // (persist before send, acks before Finished, no send to nowhere) and fails
@@ -79,6 +87,8 @@ func describe(m wire.Message) string {
 		return "QUERY " + m.TxID
 	case *wire.QueryReply:
 		return "QUERY-REPLY " + m.TxID + " " + string(m.State)
+	case *wire.PreCommit:
+		return "PRECOMMIT " + m.TxID
 	}
 	return fmt.Sprintf("%T", m)
 }
@@ -96,6 +106,8 @@ func txOf(m wire.Message) string {
 	case *wire.Query:
 		return m.TxID
 	case *wire.QueryReply:
+		return m.TxID
+	case *wire.PreCommit:
 		return m.TxID
 	}
 	return ""
@@ -179,8 +191,10 @@ type sim struct {
 	t     testing.TB
 	ccfg  CoordConfig
 	pcfg  ParticipantConfig
-	ids   []string // participants, in member order
+	ids   []string      // participants, in member order
+	proto wire.Protocol // what begin starts (2PC unless a test says otherwise)
 	nodes map[string]*node
+	cut   map[[2]string]bool // links (from, to) that lose every message
 
 	queue  []event
 	held   []envelope
@@ -203,7 +217,9 @@ func newSim(t testing.TB, ids ...string) *sim {
 		ccfg:     CoordConfig{NodeID: coordID, Addr: coordAddr, Vote: voteAfter},
 		pcfg:     ParticipantConfig{Timeout: askAfter},
 		ids:      ids,
+		proto:    wire.TwoPC,
 		nodes:    map[string]*node{},
+		cut:      map[[2]string]bool{},
 		finished: map[string]int{},
 	}
 	s.nodes[coordID] = &node{id: coordID, up: true, txns: map[string]*CoordTxn{}}
@@ -278,7 +294,7 @@ func (s *sim) beginWith(tx string, ids []string, ops map[string][]wire.Op) *Coor
 	if c.txns[tx] != nil {
 		s.t.Fatalf("transaction %s exists", tx)
 	}
-	ct := NewCoordTxn(s.ccfg, tx, wire.TwoPC, s.members(ids), ops)
+	ct := NewCoordTxn(s.ccfg, tx, s.proto, s.members(ids), ops)
 	c.txns[tx] = ct
 	c.order = append(c.order, tx)
 	s.apply(coordID, ct.Start())
@@ -369,17 +385,96 @@ func (s *sim) checkSend(from string, e Send) {
 			if !log.has(true, recIs(RecAbort, m.TxID)) {
 				s.t.Errorf("%s acked ABORT of %s without logging ABORT", from, m.TxID)
 			}
+		case wire.StatePrecommitted:
+			if !log.has(false, recIs(RecPreCommit, m.TxID)) {
+				s.t.Errorf("%s acked PRE-COMMIT of %s before PRECOMMIT was durable", from, m.TxID)
+			}
 		}
 	case *wire.Decision:
 		if from != coordID {
-			s.t.Errorf("participant %s sent a decision", from)
+			// A 3PC termination leader announces its outcome once it is
+			// durable in its own log.
+			if s.protoOf(m.TxID) != wire.ThreePC {
+				s.t.Errorf("participant %s sent a decision for 2PC %s", from, m.TxID)
+			}
+			kind := RecAbort
+			if m.Commit {
+				kind = RecCommit
+			}
+			if !log.has(false, recIs(kind, m.TxID)) {
+				s.t.Errorf("%s sent %s before its own %v was durable", from, describe(m), kind)
+			}
+			if log.has(true, recIs(RecCommit, m.TxID)) && log.has(true, recIs(RecAbort, m.TxID)) {
+				s.t.Errorf("%s logged both COMMIT and ABORT of %s", from, m.TxID)
+			}
+			return
 		}
 		s.checkDecisionDurable(m.TxID, m.Commit, "Decision to "+e.To)
 	case *wire.Prepare:
 		if from != coordID {
 			s.t.Errorf("participant %s sent PREPARE", from)
 		}
+	case *wire.PreCommit:
+		if s.protoOf(m.TxID) != wire.ThreePC {
+			s.t.Errorf("%s sent PRE-COMMIT for 2PC %s", from, m.TxID)
+		}
+		if from == coordID && !log.has(false, recIs(RecPreCommit, m.TxID)) {
+			s.t.Errorf("coordinator sent PRE-COMMIT of %s before PRECOMMIT was durable", m.TxID)
+		}
+		if from == coordID && log.has(true, func(r Record) bool { return r.Kind == RecDecision && r.TxID == m.TxID }) {
+			s.t.Errorf("coordinator sent PRE-COMMIT of %s after deciding", m.TxID)
+		}
+	case *wire.Query:
+		if m.From != from {
+			s.t.Errorf("%s sent a query signed %q", from, m.From)
+		}
+	case *wire.QueryReply:
+		if m.From != from {
+			s.t.Errorf("%s sent a query reply signed %q", from, m.From)
+		}
+		if from == coordID {
+			return
+		}
+		// A participant reports only what its log makes durable.
+		prep := log.has(false, recIs(RecPrepared, m.TxID))
+		pre := log.has(false, recIs(RecPreCommit, m.TxID))
+		com := log.has(false, recIs(RecCommit, m.TxID))
+		abo := log.has(false, recIs(RecAbort, m.TxID))
+		ok := false
+		switch m.State {
+		case wire.StateReady:
+			ok = prep && !pre && !com && !abo
+		case wire.StatePrecommitted:
+			ok = pre && !com && !abo
+		case wire.StateCommitted:
+			ok = com
+		case wire.StateAborted:
+			ok = log.has(true, recIs(RecAbort, m.TxID)) && !com // lazy after a NO vote
+		}
+		if !ok {
+			s.t.Errorf("%s answered %s, which its log does not say", from, describe(m))
+		}
 	}
+}
+
+// protoOf finds tx's protocol in any node's log or in the coordinator.
+func (s *sim) protoOf(tx string) wire.Protocol {
+	for _, n := range s.nodes {
+		for _, r := range n.log.durable {
+			if r.TxID == tx && r.Protocol != "" {
+				return r.Protocol
+			}
+		}
+		for _, p := range n.log.buf {
+			if p.Rec.TxID == tx && p.Rec.Protocol != "" {
+				return p.Rec.Protocol
+			}
+		}
+		if ct := n.txns[tx]; ct != nil {
+			return ct.protocol
+		}
+	}
+	return s.proto
 }
 
 // checkDecisionDurable: COMMIT may only leave the coordinator once a COMMIT
@@ -528,7 +623,7 @@ func (s *sim) syncNode(id string, inc int) {
 func (s *sim) deliverMsg(e envelope) {
 	s.t.Helper()
 	n := s.nodes[e.to]
-	if n == nil || !n.up {
+	if n == nil || !n.up || s.cut[[2]string{e.from, e.to}] {
 		s.dropped = append(s.dropped, e)
 		return
 	}
@@ -543,7 +638,16 @@ func (s *sim) deliverMsg(e envelope) {
 		case *wire.Query:
 			s.apply(e.to, p.Query(m))
 		case *wire.QueryReply:
-			// 2PC participants do not ask peers.
+			s.apply(e.to, p.QueryReply(m))
+		case *wire.PreCommit:
+			s.apply(e.to, p.PreCommit(e.from, m))
+		case *wire.Ack:
+			// A peer's answer to a termination leader's PRE-COMMIT: the
+			// participant host has no use for it (the leader learns the
+			// state from its next round of queries).
+			if e.from == coordID {
+				s.t.Errorf("participant %s got %s from the coordinator", e.to, describe(e.msg))
+			}
 		default:
 			s.t.Errorf("participant %s got %s", e.to, describe(e.msg))
 		}
@@ -559,6 +663,10 @@ func (s *sim) deliverMsg(e envelope) {
 		if ct != nil {
 			s.apply(e.to, ct.Ack(m))
 		}
+	case *wire.QueryReply:
+		if ct != nil {
+			s.apply(e.to, ct.QueryReply(m))
+		}
 	case *wire.Query:
 		s.answerQuery(ct, m)
 	default:
@@ -567,8 +675,8 @@ func (s *sim) deliverMsg(e envelope) {
 }
 
 // answerQuery is the coordinator host's part: tell a participant in doubt
-// the durable decision, presumed abort if the transaction is unknown, and
-// nothing while it is undecided.
+// the durable decision, presumed abort if the transaction is unknown, and,
+// while it is undecided, that the coordinator is alive (its state).
 func (s *sim) answerQuery(ct *CoordTxn, q *wire.Query) {
 	s.t.Helper()
 	d := &wire.Decision{TxID: q.TxID, Reason: "presumed abort"}
@@ -576,6 +684,11 @@ func (s *sim) answerQuery(ct *CoordTxn, q *wire.Query) {
 	case ct != nil:
 		decided, out, reason := ct.Decided()
 		if !decided {
+			st := ct.Status().State
+			if st != wire.StateInit && st != wire.StatePrecommitted {
+				s.t.Errorf("undecided coordinator reports %q for %s", st, q.TxID)
+			}
+			s.apply(coordID, []Effect{Send{To: q.From, Msg: &wire.QueryReply{TxID: q.TxID, From: coordID, State: st}}})
 			return
 		}
 		d.Commit, d.Reason = out == wire.StateCommitted, reason
@@ -650,6 +763,47 @@ func (s *sim) syncThenCrash(id string) {
 	s.crash(id)
 }
 
+// kill crashes node id and loses every message in flight to or from it
+// (queued or held): the coordinator "dies".
+func (s *sim) kill(id string) {
+	s.crash(id)
+	s.queue = slices.DeleteFunc(s.queue, func(ev event) bool {
+		return ev.kind == evMsg && (ev.env.from == id || ev.env.to == id)
+	})
+	s.held = slices.DeleteFunc(s.held, func(e envelope) bool { return e.from == id || e.to == id })
+}
+
+// split partitions the network: nodes in different groups cannot reach each
+// other; a node in no group reaches nobody.
+func (s *sim) split(groups ...[]string) {
+	group := map[string]int{}
+	for i, g := range groups {
+		for _, id := range g {
+			group[id] = i + 1
+		}
+	}
+	for a := range s.nodes {
+		for b := range s.nodes {
+			if a != b && (group[a] == 0 || group[a] != group[b]) {
+				s.cut[[2]string{a, b}] = true
+			}
+		}
+	}
+}
+
+// isolate cuts node id off from everyone, both ways.
+func (s *sim) isolate(id string) {
+	for b := range s.nodes {
+		if b != id {
+			s.cut[[2]string{id, b}] = true
+			s.cut[[2]string{b, id}] = true
+		}
+	}
+}
+
+// heal restores every link.
+func (s *sim) heal() { clear(s.cut) }
+
 // restart rebuilds node id from its durable log and runs its recovery.
 func (s *sim) restart(id string) {
 	s.t.Helper()
@@ -684,7 +838,7 @@ func (s *sim) restart(id string) {
 			order = append(order, r.TxID)
 		}
 		switch r.Kind {
-		case RecBegin:
+		case RecBegin, RecPreCommit:
 			in.members, in.proto = r.Members, r.Protocol
 		case RecDecision:
 			in.members, in.proto = r.Members, r.Protocol
@@ -788,9 +942,29 @@ func (s *sim) checkAtomic(tx string) {
 	if len(committed) > 0 && len(aborted) > 0 {
 		s.t.Errorf("%s is committed on %v but aborted on %v", tx, committed, aborted)
 	}
-	if len(committed) > 0 && !s.nodes[coordID].log.has(false, func(r Record) bool {
-		return r.Kind == RecDecision && r.TxID == tx && r.Commit
-	}) {
+	clog := &s.nodes[coordID].log
+	commitDecided := clog.has(false, func(r Record) bool { return r.Kind == RecDecision && r.TxID == tx && r.Commit })
+	abortDecided := clog.has(false, func(r Record) bool { return r.Kind == RecDecision && r.TxID == tx && !r.Commit })
+	if commitDecided && abortDecided {
+		s.t.Errorf("the coordinator logged both COMMIT and ABORT for %s", tx)
+	}
+	if s.protoOf(tx) == wire.ThreePC {
+		// The participants may decide without the coordinator, but a
+		// commit anywhere means everyone voted YES and PRE-COMMIT was
+		// durable on the coordinator; and the coordinator's decision, if
+		// it made one, agrees with theirs.
+		if len(committed) > 0 && !clog.has(false, recIs(RecPreCommit, tx)) {
+			s.t.Errorf("%s committed on %v without a durable PRE-COMMIT on the coordinator", tx, committed)
+		}
+		if len(committed) > 0 && abortDecided {
+			s.t.Errorf("%s committed on %v but the coordinator decided ABORT", tx, committed)
+		}
+		if len(aborted) > 0 && commitDecided {
+			s.t.Errorf("%s aborted on %v but the coordinator decided COMMIT", tx, aborted)
+		}
+		return
+	}
+	if len(committed) > 0 && !commitDecided {
 		s.t.Errorf("%s committed on %v without a durable COMMIT decision", tx, committed)
 	}
 }

@@ -3,6 +3,7 @@ package protocol
 import (
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -76,9 +77,10 @@ func TestParticipantPrepareYes(t *testing.T) {
 	if l := p.Locked(); !slices.Equal(l, [][2]string{{"balance", "TX1"}}) {
 		t.Fatalf("locks %v", l)
 	}
-	if st := queryState(t, p, "TX1"); st != wire.StateUnknown {
-		t.Fatalf("Query while PREPARED pending = %q, want unknown", st)
-	}
+	// A Query while PREPARED is pending gets no answer at all: the YES vote
+	// is on its way, and answering "unknown" would let a peer abort while we
+	// vote yes. Nor may it abort the transaction. The asker asks again.
+	wantKinds(t, "Query while PREPARED pending", p.Query(&wire.Query{TxID: "TX1", From: "X"}))
 	if _, txs := p.Status(); len(txs) != 0 {
 		t.Fatalf("Status lists a transaction whose PREPARED is not durable: %v", txs)
 	}
@@ -200,15 +202,17 @@ func TestParticipantCommit(t *testing.T) {
 	}
 	// A duplicate COMMIT while the first is pending: no second record, no ack yet.
 	wantKinds(t, "duplicate COMMIT while pending", p.Decision(coordID, commitMsg("TX1")))
-	// Query while COMMIT is pending: still READY (it voted YES, durably).
-	if st := queryState(t, p, "TX1"); st != wire.StateReady {
-		t.Fatalf("Query while COMMIT pending = %q, want READY", st)
-	}
+	// Query while COMMIT is pending: the asker waits for the outcome, which
+	// goes out once it is durable.
+	wantKinds(t, "Query while COMMIT pending", p.Query(&wire.Query{TxID: "TX1", From: "X"}))
 	// The READY timer fires meanwhile: no query, the outcome is known.
 	wantKinds(t, "Timer while COMMIT pending", p.Timer("TX1", 1))
 
 	effs = p.Logged(rec)
-	wantKinds(t, "Logged(COMMIT)", effs, "send TC ACK TX1 COMMITTED")
+	wantKinds(t, "Logged(COMMIT)", effs, "send TC ACK TX1 COMMITTED", "send X QUERY-REPLY TX1 COMMITTED")
+	if r := effs[1].(Send).Msg.(*wire.QueryReply); r.From != "B" || r.State != wire.StateCommitted {
+		t.Fatalf("query reply %+v", r)
+	}
 	if s := effs[0].(Send); s.Addr != coordAddr {
 		t.Fatalf("ack addr %q", s.Addr)
 	}
@@ -273,9 +277,9 @@ func TestParticipantAbortWhilePreparePending(t *testing.T) {
 			arec := effs[0].(Persist).Rec
 			wantKinds(t, "duplicate PREPARE", p.Prepare(m))
 			wantKinds(t, "COMMIT (impossible) while ABORT pending", p.Decision(coordID, commitMsg("TX1")))
-			if st := queryState(t, p, "TX1"); st != wire.StateUnknown {
-				t.Fatalf("Query = %q, want unknown (nothing durable says READY)", st)
-			}
+			// ABORT is pending: the asker is answered once it is durable
+			// (nothing durable says READY, and the outcome is coming).
+			wantKinds(t, "Query while ABORT pending", p.Query(&wire.Query{TxID: "TX1", From: "X"}))
 			var all []Effect
 			if order == "prepared first" {
 				all = append(all, p.Logged(prec)...)
@@ -288,7 +292,7 @@ func TestParticipantAbortWhilePreparePending(t *testing.T) {
 				all = append(all, p.Logged(arec)...)
 				all = append(all, p.Logged(prec)...)
 			}
-			wantKinds(t, "Logged", all, "send TC ACK TX1 ABORTED")
+			wantKinds(t, "Logged", all, "send TC ACK TX1 ABORTED", "send X QUERY-REPLY TX1 ABORTED")
 			p.noLocksT(t)
 			wantKinds(t, "PREPARE after", p.Prepare(m), "send TC VOTE-NO TX1 (no vote from B within 1s)")
 			wantKinds(t, "timer", p.Timer("TX1", 0))
@@ -308,12 +312,18 @@ func TestParticipantDecisionUnknownTxn(t *testing.T) {
 		if a := effs[0].(Send).Msg.(*wire.Ack); a.State != wire.StateUnknown || a.From != "B" {
 			t.Fatalf("ack %+v", a)
 		}
-		if st := queryState(t, p, "TX9"); st != wire.StateUnknown {
-			t.Fatalf("COMMIT for an unknown transaction created state %q", st)
+		if store, txs := p.Status(); len(store) != 0 || len(txs) != 0 || len(p.txns) != 0 {
+			t.Fatalf("COMMIT for an unknown transaction created state: %v %v", store, txs)
 		}
-		if store, txs := p.Status(); len(store) != 0 || len(txs) != 0 {
-			t.Fatalf("status %v %v", store, txs)
-		}
+		// Asked about it afterwards, it still knows nothing of it: it
+		// forces an ABORT (so it can never be prepared) and answers ABORTED
+		// once that is durable.
+		effs = p.Query(&wire.Query{TxID: "TX9", From: "X"})
+		wantKinds(t, "Query", effs, "persist forced ABORT TX9")
+		wantKinds(t, "Logged", p.Logged(effs[0].(Persist).Rec), "send X QUERY-REPLY TX9 ABORTED")
+		wantKinds(t, "late PREPARE", p.Prepare(prepareMsg("TX9", add("k", 1))),
+			"send TC VOTE-NO TX9 (asked by X before it was prepared here)")
+		p.noLocksT(t)
 	})
 	t.Run("abort", func(t *testing.T) {
 		p := newPart(t, map[string]string{"k": "1"})
@@ -352,9 +362,11 @@ func TestParticipantTimer(t *testing.T) {
 		{"TX1", 0, nil},
 		{"TX1", 2, nil},
 		{"nope", 1, nil},
-		{"TX1", 1, []string{"send TC QUERY TX1", "timer TX1 #2"}},
+		// Each round asks the coordinator and every other member (C; not
+		// B itself).
+		{"TX1", 1, []string{"send TC QUERY TX1", "send C QUERY TX1", "timer TX1 #2"}},
 		{"TX1", 1, nil}, // stale now
-		{"TX1", 2, []string{"send TC QUERY TX1", "timer TX1 #3"}},
+		{"TX1", 2, []string{"send TC QUERY TX1", "send C QUERY TX1", "timer TX1 #3"}},
 	}
 	for i, tc := range tests {
 		effs := p.Timer(tc.tx, tc.seq)
@@ -362,10 +374,20 @@ func TestParticipantTimer(t *testing.T) {
 			t.Fatalf("step %d Timer(%s,%d) = %q, want %q", i, tc.tx, tc.seq, got, tc.want)
 		}
 		for _, s := range sends(effs) {
-			if q := s.Msg.(*wire.Query); q.From != "B" || s.Addr != coordAddr {
-				t.Fatalf("query %+v to %q", q, s.Addr)
+			want := coordAddr
+			if s.To == "C" {
+				want = addrOf("C")
+			}
+			if q := s.Msg.(*wire.Query); q.From != "B" || q.TxID != "TX1" || s.Addr != want {
+				t.Fatalf("query %+v to %s at %q", q, s.To, s.Addr)
 			}
 		}
+	}
+	// A 2PC participant never decides by itself, however many silent
+	// rounds go by.
+	for seq := uint64(3); seq < 20; seq++ {
+		wantKinds(t, "silent round", p.Timer("TX1", seq), "send TC QUERY TX1", "send C QUERY TX1",
+			"timer TX1 #"+strconv.FormatUint(seq+1, 10))
 	}
 	// A NO voter never sets a timer and ignores any.
 	effs := p.Prepare(prepareMsg("TX2", add("k", 1)))
@@ -392,20 +414,46 @@ func TestParticipantQuery(t *testing.T) {
 
 	tests := []struct {
 		tx   string
-		want wire.State
+		want []string // the Query's effects
 	}{
-		{"never", wire.StateUnknown},
-		{"PEND", wire.StateUnknown}, // PREPARED not durable: as if never seen
-		{"READY", wire.StateReady},
-		{"COMMITTING", wire.StateReady}, // voted YES durably; outcome not durable yet
-		{"ABORTING", wire.StateReady},
-		{"DONE", wire.StateCommitted},
-		{"NO", wire.StateAborted},
-		{"AB", wire.StateAborted},
+		// Never voted: abort it so it can never be prepared; answer later.
+		{"never", []string{"persist forced ABORT never"}},
+		{"PEND", nil}, // PREPARED not durable: the YES vote is on its way; silence
+		{"READY", []string{"send X QUERY-REPLY READY READY"}},
+		{"COMMITTING", nil}, // the outcome is being written: answered from Logged
+		{"ABORTING", nil},
+		{"DONE", []string{"send X QUERY-REPLY DONE COMMITTED"}},
+		{"NO", []string{"send X QUERY-REPLY NO ABORTED"}}, // lazy ABORT of a NO vote
+		{"AB", []string{"send X QUERY-REPLY AB ABORTED"}},
 	}
+	var neverRec Record
 	for _, tc := range tests {
-		if got := queryState(t, p, tc.tx); got != tc.want {
-			t.Errorf("Query(%s) = %q, want %q", tc.tx, got, tc.want)
+		effs := p.Query(&wire.Query{TxID: tc.tx, From: "X"})
+		wantKinds(t, "Query("+tc.tx+")", effs, tc.want...)
+		if tc.tx == "never" {
+			neverRec = effs[0].(Persist).Rec
+			if neverRec.Reason != "asked by X before it was prepared here" {
+				t.Fatalf("ABORT record %+v", neverRec)
+			}
+		}
+	}
+	// Asked twice before it is durable: both askers are answered once.
+	wantKinds(t, "second query", p.Query(&wire.Query{TxID: "never", From: "Y"}))
+	wantKinds(t, "Logged(ABORT never)", p.Logged(neverRec),
+		"send X QUERY-REPLY never ABORTED", "send Y QUERY-REPLY never ABORTED")
+	wantKinds(t, "Logged(COMMIT COMMITTING)", p.Logged(Record{Kind: RecCommit, TxID: "COMMITTING"}),
+		"send TC ACK COMMITTING COMMITTED", "send X QUERY-REPLY COMMITTING COMMITTED")
+	wantKinds(t, "Logged(ABORT ABORTING)", p.Logged(Record{Kind: RecAbort, TxID: "ABORTING"}),
+		"send TC ACK ABORTING ABORTED", "send X QUERY-REPLY ABORTING ABORTED")
+	// Nobody is left waiting: a second Logged answers nobody again.
+	wantKinds(t, "Logged again", p.Logged(neverRec))
+	// PEND's vote goes out when PREPARED is durable; X is not answered.
+	wantKinds(t, "Logged(PREPARED PEND)", p.Logged(Record{Kind: RecPrepared, TxID: "PEND"}),
+		"send TC VOTE-YES PEND", "timer PEND #1")
+	for tx, want := range map[string]wire.State{"PEND": wire.StateReady, "never": wire.StateAborted,
+		"COMMITTING": wire.StateCommitted, "ABORTING": wire.StateAborted} {
+		if got := queryState(t, p, tx); got != want {
+			t.Errorf("Query(%s) = %q, want %q", tx, got, want)
 		}
 	}
 	_, txs := p.Status()
@@ -413,10 +461,14 @@ func TestParticipantQuery(t *testing.T) {
 	for _, s := range txs {
 		ids = append(ids, s.TxID+"="+string(s.State))
 	}
-	want := []string{"READY=READY", "COMMITTING=READY", "ABORTING=READY", "DONE=COMMITTED", "NO=ABORTED", "AB=ABORTED"}
+	want := []string{"PEND=READY", "READY=READY", "COMMITTING=COMMITTED", "ABORTING=ABORTED", "DONE=COMMITTED",
+		"NO=ABORTED", "AB=ABORTED", "never=ABORTED"}
 	if !slices.Equal(ids, want) {
 		t.Fatalf("Status transactions %v, want %v", ids, want)
 	}
+	// "never" can no longer be prepared here.
+	wantKinds(t, "PREPARE after the query", p.Prepare(prepareMsg("never", set("n", "1"))),
+		"send TC VOTE-NO never (asked by X before it was prepared here)")
 }
 
 func TestParticipantLocking(t *testing.T) {

@@ -326,11 +326,16 @@ func TestSimPersistBeforeSend(t *testing.T) {
 		if len(s.sentOf(coordID, "", wire.TypeDecision, "TX1")) != 0 || len(s.replies) != 0 {
 			t.Fatalf("sent before durable:\n%s", s.trace())
 		}
-		// A participant asking meanwhile gets no answer: undecided.
+		// A participant asking meanwhile is told only that the coordinator
+		// is alive and undecided (INIT), and stays READY.
 		s.fire("A", "TX1")
 		s.run()
 		if len(s.sentOf("A", coordID, wire.TypeQuery, "TX1")) != 1 || s.state("A", "TX1") != wire.StateReady {
 			t.Fatal("A's query went unexpectedly")
+		}
+		if r := s.sentOf(coordID, "A", wire.TypeQueryReply, "TX1"); len(r) != 1 || r[0].(*wire.QueryReply).State != wire.StateInit ||
+			len(s.sentOf(coordID, "A", wire.TypeDecision, "TX1")) != 0 {
+			t.Fatalf("undecided coordinator answered %v", r)
 		}
 		s.sync(coordID)
 		s.run()

@@ -39,6 +39,7 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() er
 	start := time.Now()
 	if err := Poll(context.Background(), timeout, cond); err != nil {
 		t.Fatalf("%s: %v", what, err)
+		return
 	}
 	t.Logf("%s: after %v", what, time.Since(start).Round(time.Millisecond))
 }
@@ -54,6 +55,7 @@ func Consistently(t testing.TB, d time.Duration, what string, cond func() error)
 		if err := cond(); err != nil {
 			t.Fatalf("%s: stopped holding after %d checks (%v before the end of %v): %v",
 				what, checks, time.Until(deadline).Round(time.Millisecond), d, err)
+			return
 		}
 		checks++
 		if !time.Now().Before(deadline) {
@@ -62,4 +64,18 @@ func Consistently(t testing.TB, d time.Duration, what string, cond func() error)
 		time.Sleep(min(PollInterval, time.Until(deadline))) // inside the poll loop
 	}
 	t.Logf("%s: held for %v (%d checks)", what, d, checks)
+}
+
+// Expect is Eventually that reports a timeout with t.Errorf instead of
+// ending the test, and returns whether cond was met: for a check whose
+// failure should not hide what the rest of the test finds.
+func Expect(t testing.TB, timeout time.Duration, what string, cond func() error) bool {
+	t.Helper()
+	start := time.Now()
+	if err := Poll(context.Background(), timeout, cond); err != nil {
+		t.Errorf("%s: %v", what, err)
+		return false
+	}
+	t.Logf("%s: after %v", what, time.Since(start).Round(time.Millisecond))
+	return true
 }
