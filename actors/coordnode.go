@@ -65,11 +65,11 @@ type Coordinator struct {
 func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 	cfg.setDefaults()
 	if err := wire.CheckID("node id", cfg.NodeID); err != nil {
-		return nil, err
+		return nil, &ConfigError{err}
 	}
 	specs, err := parsePeers(cfg.Participants)
 	if err != nil {
-		return nil, err
+		return nil, &ConfigError{err}
 	}
 	recovered := map[string]*recoveredTx{}
 	var order []string

@@ -47,7 +47,7 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 		cfg.Fatal = func(err error) { panic(err) }
 	}
 	if err := wire.CheckID("node id", cfg.NodeID); err != nil {
-		return nil, err
+		return nil, &ConfigError{err}
 	}
 	fsm := protocol.NewParticipant(protocol.ParticipantConfig{NodeID: cfg.NodeID, Timeout: cfg.Timeout})
 	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger}, func(r walstore.Record) error {

@@ -261,7 +261,7 @@ func TestTerminationRound2PC(t *testing.T) {
 		wantKinds(t, "B", p.QueryReply(qr("B", wire.StateReady)))
 		wantKinds(t, "C", p.QueryReply(qr("C", wire.StateReady)))
 	}
-	if st := queryState(t, p, "TX1"); st != wire.StateReady || len(p.Locked()) != 1 {
+	if st := p.txns["TX1"].state; st != wire.StateReady || len(p.Locked()) != 1 {
 		t.Fatalf("state %q, locks %v", st, p.Locked())
 	}
 	// A peer that knows the outcome resolves it.
@@ -475,6 +475,12 @@ func TestSim3PCCoordinatorDies(t *testing.T) {
 						}
 						sc.build(s)
 						s.filter = nil
+						// A Finished before the kill does not count: END is
+						// lazy and died with the coordinator.
+						if s.records(coordID, RecEnd, "TX1") != 0 {
+							t.Fatal("END durable")
+						}
+						s.finished["TX1"] = 0
 						got := map[string]wire.State{}
 						for i, id := range ids {
 							got[id] = s.state(id, "TX1")
@@ -775,8 +781,10 @@ func TestSim2PCCooperativeTermination(t *testing.T) {
 				t.Fatalf("%s asked %d times", id, n)
 			}
 		}
-		if n := len(s.sentOf("", "", wire.TypeDecision, "TX1")) + len(s.sentOf("", "", wire.TypePreCommit, "TX1")); n != 0 {
-			t.Fatalf("%d decisions sent", n)
+		for _, id := range s.ids {
+			if n := len(s.sentOf(id, "", wire.TypeDecision, "TX1")) + len(s.sentOf(id, "", wire.TypePreCommit, "TX1")); n != 0 {
+				t.Fatalf("%s sent %d decisions", id, n)
+			}
 		}
 		s.wantBalance("1000", s.ids...)
 		// The coordinator returns with its COMMIT.
@@ -803,6 +811,11 @@ func TestSim2PCCooperativeTermination(t *testing.T) {
 	})
 }
 
+func isFinalAck(e envelope) bool {
+	a, ok := e.msg.(*wire.Ack)
+	return ok && e.to == coordID && a.State.Final()
+}
+
 // Late, duplicated and stale messages around a coordinator that was cut
 // off (alive, but its messages were delayed) while the participants ran the
 // termination protocol.
@@ -812,9 +825,10 @@ func TestSim3PCStaleMessages(t *testing.T) {
 		for _, id := range s.ids {
 			s.seed(id, "balance", "1000")
 		}
-		// Everything the coordinator sends after CAN-COMMIT is delayed.
+		// Everything the coordinator sends after CAN-COMMIT is delayed, and
+		// so are the acks of the participants' outcome.
 		s.filter = func(e envelope) verdict {
-			if e.from == coordID && e.msg.Type() != wire.TypePrepare {
+			if e.from == coordID && e.msg.Type() != wire.TypePrepare || isFinalAck(e) {
 				return hold
 			}
 			return deliver
@@ -826,22 +840,35 @@ func TestSim3PCStaleMessages(t *testing.T) {
 		}
 		s.settle("TX1", 3) // its "alive" answers are delayed too
 		s.wantAll("TX1", wire.StateAborted)
-		// Now the coordinator's PRE-COMMITs (and old answers) arrive.
+		if s.coord("TX1").Outcome() != wire.StatePrecommitted {
+			t.Fatal("coordinator moved on")
+		}
+		// Now the coordinator's PRE-COMMITs arrive.
 		s.filter = nil
-		if s.release(nil, false) == 0 {
-			t.Fatal("nothing held")
+		if s.release(isMsg(coordID, "", wire.TypePreCommit), false) != 2 {
+			t.Fatal("PRE-COMMITs not held")
 		}
 		s.run()
 		for _, id := range s.ids {
+			// The termination's ack (held), the PRE-COMMIT's, maybe the
+			// coordinator's ABORT's: all ABORTED.
 			acks := s.sentOf(id, coordID, wire.TypeAck, "TX1")
-			if len(acks) == 0 || acks[len(acks)-1].(*wire.Ack).State != wire.StateAborted {
-				t.Errorf("%s acked %v", id, acks)
+			if len(acks) < 2 {
+				t.Errorf("%s acked %d times", id, len(acks))
+			}
+			for _, a := range acks {
+				if a.(*wire.Ack).State != wire.StateAborted {
+					t.Errorf("%s acked %+v", id, a)
+				}
 			}
 		}
 		if r := s.replyFor("TX1"); len(r) != 1 || r[0].Outcome != wire.StateAborted ||
-			!strings.HasSuffix(r[0].Reason, ": aborted by the termination protocol") {
+			r[0].Reason != "A: aborted by the termination protocol" {
 			t.Fatalf("coordinator replied %+v", r)
 		}
+		// The rest: its old answers, the termination's acks.
+		s.release(nil, false)
+		s.run()
 		s.wantOutcome("TX1", wire.StateAborted, s.ids...)
 		s.wantAll("TX1", wire.StateAborted)
 	})
@@ -852,9 +879,11 @@ func TestSim3PCStaleMessages(t *testing.T) {
 			s.seed(id, "balance", "1000")
 		}
 		// PRE-COMMIT reaches A; the rest of what the coordinator sends
-		// (PRE-COMMIT to B, its answers) is delayed.
+		// (PRE-COMMIT to B, its answers) is delayed, and so are the acks of
+		// the participants' outcome.
 		s.filter = func(e envelope) verdict {
-			if e.from == coordID && e.msg.Type() != wire.TypePrepare && !(e.to == "A" && e.msg.Type() == wire.TypePreCommit) {
+			if e.from == coordID && e.msg.Type() != wire.TypePrepare && !(e.to == "A" && e.msg.Type() == wire.TypePreCommit) ||
+				isFinalAck(e) {
 				return hold
 			}
 			return deliver
@@ -866,15 +895,22 @@ func TestSim3PCStaleMessages(t *testing.T) {
 		}
 		s.settle("TX1", 4)
 		s.wantAll("TX1", wire.StateCommitted)
-		if d, _, _ := s.coord("TX1").Decided(); d {
-			t.Fatal("coordinator decided meanwhile")
+		if s.coord("TX1").Outcome() != wire.StatePrecommitted {
+			t.Fatal("coordinator moved on")
 		}
 		s.filter = nil
-		s.release(nil, false)
+		if s.release(isMsg(coordID, "B", wire.TypePreCommit), false) != 1 {
+			t.Fatal("PRE-COMMIT to B not held")
+		}
 		s.run()
+		if a := s.sentOf("B", coordID, wire.TypeAck, "TX1"); len(a) < 2 || a[1].(*wire.Ack).State != wire.StateCommitted {
+			t.Fatalf("B acked %d times", len(a))
+		}
 		if r := s.replyFor("TX1"); len(r) != 1 || r[0].Outcome != wire.StateCommitted {
 			t.Fatalf("coordinator replied %+v", r)
 		}
+		s.release(nil, false)
+		s.run()
 		// Its DO-COMMIT came late to participants that had committed: they
 		// ack again; the store changed once.
 		s.wantOutcome("TX1", wire.StateCommitted, s.ids...)
@@ -1020,6 +1056,9 @@ func runRandom3(t *testing.T, seed int64) {
 		s.run()
 		quiet()
 	}
+	if hook != nil {
+		hook(s)
+	}
 	want := int64(1000)
 	for _, tx := range txs {
 		s.checkAtomic(tx.id)
@@ -1061,3 +1100,5 @@ func runRandom3(t *testing.T, seed int64) {
 		t.Logf("trace:\n%s", s.trace())
 	}
 }
+
+var hook func(*sim)

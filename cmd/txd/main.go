@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,6 +20,7 @@ func main() {
 
 // run is main without the exit, for tests.
 func run(args []string, stdout, stderr io.Writer) int {
+	unknownCommand := false
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	app := &cli.App{
@@ -32,13 +34,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 			demoCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // run reports errors itself
+		CommandNotFound: func(c *cli.Context, name string) {
+			fmt.Fprintf(stderr, "txd: unknown command %q (want coordinator, participant or demo)\n", name)
+			unknownCommand = true
+		},
 	}
-	if err := app.RunContext(ctx, args); err != nil {
-		fmt.Fprintf(stderr, "txd: %v\n", err)
-		if code, ok := err.(cli.ExitCoder); ok && code.ExitCode() != 0 {
-			return code.ExitCode()
-		}
-		return 1
+	err := app.RunContext(ctx, args)
+	if unknownCommand {
+		return 2
 	}
-	return 0
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "txd: %v\n", err)
+	// Actions return cli.Exit with 1 for a node that failed at run time and
+	// 2 for bad configuration; anything else comes from flag parsing.
+	var code cli.ExitCoder
+	if errors.As(err, &code) && code.ExitCode() != 0 {
+		return code.ExitCode()
+	}
+	return 2
 }

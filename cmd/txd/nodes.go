@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -83,7 +84,7 @@ func coordinatorCommand() *cli.Command {
 				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger),
 			})
 			if err != nil {
-				return cli.Exit(err.Error(), 1)
+				return startError(err)
 			}
 			logger.Info("coordinator listening", "addr", node.Addr(), "wal", c.String("wal"), "delay", c.Duration("delay"), "timeout", timeout)
 			<-c.Done()
@@ -119,7 +120,7 @@ func participantCommand() *cli.Command {
 				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger),
 			})
 			if err != nil {
-				return cli.Exit(err.Error(), 1)
+				return startError(err)
 			}
 			logger.Info("participant listening", "addr", node.Addr(), "wal", c.String("wal"), "timeout", timeout)
 			<-c.Done()
@@ -127,6 +128,16 @@ func participantCommand() *cli.Command {
 			return node.Close()
 		},
 	}
+}
+
+// startError maps a node that could not start to an exit code: 2 for bad
+// configuration, 1 for anything else (a busy port, a corrupt log).
+func startError(err error) error {
+	var ce *actors.ConfigError
+	if errors.As(err, &ce) {
+		return cli.Exit(err.Error(), 2)
+	}
+	return cli.Exit(err.Error(), 1)
 }
 
 func splitList(s string) []string {
