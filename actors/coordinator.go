@@ -70,38 +70,39 @@ type coordinatorActor struct {
 	recOrder  []string
 	logger    *slog.Logger
 	engine    *actor.Engine
+	gathers   map[uint64]*statusGather
+	gatherSeq uint64
 }
 
 func (a *coordinatorActor) Receive(c *actor.Context) {
 	switch m := c.Message().(type) {
 	case actor.Started:
 		a.engine = c.Engine()
+		a.gathers = map[uint64]*statusGather{}
+		a.deps.peers = a.peerFor
 		a.resume(c)
 	case inbound:
 		switch msg := m.msg.(type) {
 		case *wire.Start:
 			a.start(c, m.conn, msg)
 		case *wire.StatusReq:
-			_ = m.conn.Send(a.status(msg.ReqID))
+			a.startStatus(c, m.conn, msg.ReqID)
 		case *wire.Query:
 			a.answerQuery(m.conn, msg.TxID)
 		case *wire.Vote:
 			a.lateVote(m.conn, msg)
 		}
 		// Late acks and query replies for finished transactions need nothing.
-	case txnProgress:
-		// A finished transaction's status is final (late votes may still
-		// reach its actor before it stops).
-		if tx := a.txns[m.status.TxID]; tx != nil && tx.pid != nil {
+	case statusAnswer:
+		a.statusAnswer(m)
+	case txnDecided:
+		if tx := a.txns[m.status.TxID]; tx != nil {
+			tx.decided = true
 			tx.status = m.status
 		}
-	case txnDecided:
-		if tx := a.txns[m.id]; tx != nil {
-			tx.decided = true
-			tx.status.State, tx.status.Reason = m.outcome, m.reason
-		}
 	case txnFinished:
-		if tx := a.txns[m.id]; tx != nil && tx.pid != nil {
+		if tx := a.txns[m.status.TxID]; tx != nil && tx.pid != nil {
+			tx.status = m.status
 			c.Engine().Poison(tx.pid)
 			tx.pid = nil
 			a.running--
@@ -195,11 +196,6 @@ func (a *coordinatorActor) start(c *actor.Context, conn *wire.Conn, req *wire.St
 func (a *coordinatorActor) spawn(c *actor.Context, tx *coordTx, fsm *protocol.CoordTxn, w *clientWaiter) {
 	deps := a.deps
 	deps.started = time.Now()
-	deps.peers = make(map[string]*wire.Peer, 2*len(a.peers))
-	for _, p := range a.peers {
-		deps.peers[p.id()] = p.peer
-		deps.peers[p.addr] = p.peer
-	}
 	tx.status = fsm.Status()
 	tx.pid = c.SpawnChild(newTxnActor(deps, fsm, w), "txn", actor.WithID(fsm.ID()),
 		actor.WithInboxSize(16), actor.WithMiddleware(crashOnPanic(a.logger, deps.fatal)))
@@ -252,6 +248,24 @@ func (a *coordinatorActor) peerList() string {
 	return strings.Join(ids, ", ")
 }
 
+// peerFor finds a member's connection by id, or by address for a
+// transaction recovered before its participant reconnected. It runs on
+// transaction actors' goroutines: a.peers never changes after start, and
+// Peer's methods are safe for concurrent use.
+func (a *coordinatorActor) peerFor(m wire.Member) *wire.Peer {
+	for _, p := range a.peers {
+		if p.id() == m.ID {
+			return p.peer
+		}
+	}
+	for _, p := range a.peers {
+		if m.Addr != "" && p.addr == m.Addr {
+			return p.peer
+		}
+	}
+	return nil
+}
+
 // answerQuery tells a participant the outcome of a transaction it is in
 // doubt about. Unknown means presumed abort: the coordinator never logged a
 // decision for it, so nobody can have committed it. Undecided: the
@@ -278,15 +292,4 @@ func (a *coordinatorActor) lateVote(conn *wire.Conn, v *wire.Vote) {
 	if v.Yes {
 		a.answerQuery(conn, v.TxID)
 	}
-}
-
-func (a *coordinatorActor) status(reqID uint64) *wire.Status {
-	st := &wire.Status{ReqID: reqID, NodeID: a.cfg.NodeID, Role: wire.RoleCoordinator}
-	for _, p := range a.peers {
-		st.Participants = append(st.Participants, wire.PeerStatus{ID: p.id(), Addr: p.addr, Connected: p.peer.Connected()})
-	}
-	for _, id := range a.order {
-		st.Transactions = append(st.Transactions, a.txns[id].status)
-	}
-	return st
 }

@@ -126,7 +126,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 	// The coordinator's PID is fixed by its kind and id, so connections can
 	// route to it before it is spawned (anything earlier is retransmitted).
 	n.pid = actor.NewPID(engine.Address(), "coord/"+cfg.NodeID)
-	rt := &coordRouter{engine: engine, coord: n.pid, txnKind: n.pid.ID + "/txn/", logger: cfg.Logger}
+	rt := &coordRouter{engine: engine, coord: n.pid, txnKind: n.pid.ID + "/txn", logger: cfg.Logger}
 	self := wire.Hello{Version: wire.Version, NodeID: cfg.NodeID, Role: wire.RoleCoordinator}
 	for _, s := range specs {
 		addr := s.addr
@@ -174,13 +174,13 @@ func (n *Coordinator) Close() error {
 	return n.log.Close()
 }
 
-// coordRouter delivers what arrives on the coordinator's connections: votes
-// and acks straight to the transaction's session (no hop through the
-// coordinator), everything else to the coordinator actor.
+// coordRouter delivers what arrives on the coordinator's connections: votes,
+// acks and query replies straight to their transaction's actor (no hop
+// through the coordinator), everything else to the coordinator actor.
 type coordRouter struct {
 	engine  *actor.Engine
 	coord   *actor.PID
-	txnKind string // "coord/<id>/txn/"
+	txnKind string // "coord/<id>/txn": transaction actors' kind
 	logger  *slog.Logger
 }
 
@@ -203,7 +203,7 @@ func (r *coordRouter) HandleMessage(c *wire.Conn, m wire.Message) {
 	if wire.CheckID("transaction id", txid) != nil || wire.CheckID("participant id", from) != nil {
 		return
 	}
-	if pid := r.engine.Registry.GetPID(r.txnKind+txid+"/sess", from); pid != nil {
+	if pid := r.engine.Registry.GetPID(r.txnKind, txid); pid != nil {
 		r.engine.Send(pid, m)
 		return
 	}

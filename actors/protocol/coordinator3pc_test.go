@@ -367,8 +367,16 @@ func TestCoord3PCRecover(t *testing.T) {
 	})
 	t.Run("a 2PC transaction is not queried", func(t *testing.T) {
 		c := RecoverCoordTxn(cfg, "TX1", wire.TwoPC, ms, false, false, "")
-		wantKinds(t, "Start", c.Start(), "persist forced DECISION TX1")
+		effs := c.Start()
+		wantKinds(t, "Start", effs, "persist forced DECISION TX1")
 		wantKinds(t, "query reply", c.QueryReply(qr("A", wire.StateCommitted)))
+		// A NO from before the crash arrives meanwhile: a recovered
+		// transaction waits for everyone's ack, so that member must be
+		// sent the ABORT too, or it would never finish.
+		wantKinds(t, "late NO", c.Vote(&wire.Vote{TxID: "TX1", From: "B", Reason: "no"}))
+		wantKinds(t, "Logged", c.Logged(decision(t, effs)), "reply TX1 ABORTED", "send A ABORT TX1", "send B ABORT TX1")
+		wantKinds(t, "ack A", c.Ack(ack("A", wire.StateAborted)))
+		wantKinds(t, "ack B", c.Ack(ack("B", wire.StateAborted)), "persist lazy END TX1", "finished TX1")
 	})
 }
 
@@ -417,6 +425,73 @@ func TestTerminationRule(t *testing.T) {
 			if c, r := TerminationRule(tc.states); c != commit || r != reason {
 				t.Fatalf("TerminationRule(%v) not deterministic", tc.states)
 			}
+		}
+	}
+}
+
+// CoordTxn.Query: the decision only once phase two has begun; nothing
+// (the host then says "alive") while voting, pre-committing, logging or
+// waiting out --delay; nothing for a stranger.
+func TestCoordQuery(t *testing.T) {
+	for _, proto := range []wire.Protocol{wire.TwoPC, wire.ThreePC} {
+		t.Run(string(proto), func(t *testing.T) {
+			c := newCoord(t, time.Second, "A", "B")
+			c.protocol = proto
+			c.Start()
+			wantKinds(t, "voting", c.Query("A"))
+			c.Vote(yes("A"))
+			effs := c.Vote(yes("B"))
+			wantKinds(t, "logging", c.Query("A"))
+			if proto == wire.ThreePC {
+				wantKinds(t, "PRECOMMIT delay", c.Logged(preRec(t, effs)), "timer TX1 #3")
+				wantKinds(t, "pre-delay", c.Query("A"))
+				c.Timer(3)
+				wantKinds(t, "pre-acking", c.Query("A"))
+				c.Ack(ack("A", wire.StatePrecommitted))
+				effs = c.Ack(ack("B", wire.StatePrecommitted))
+				wantKinds(t, "logging", c.Query("A"))
+			}
+			effs = c.Logged(decision(t, effs))
+			tm := timersOf(effs)
+			if len(tm) != 1 {
+				t.Fatalf("Logged %q", kinds(effs))
+			}
+			wantKinds(t, "delay", c.Query("A"))
+			if st := c.Status().State; st != wire.StateCommitted {
+				t.Fatalf("status during the delay %q", st)
+			}
+			c.Timer(tm[0].Seq)
+			effs = c.Query("A")
+			wantKinds(t, "delivering", effs, "send A COMMIT TX1")
+			if s := effs[0].(Send); s.Addr != addrOf("A") {
+				t.Fatalf("addr %q", s.Addr)
+			}
+			wantKinds(t, "stranger", c.Query("Z"))
+			c.Ack(ack("A", wire.StateCommitted))
+			c.Ack(ack("B", wire.StateCommitted))
+			wantKinds(t, "done", c.Query("B"), "send B COMMIT TX1")
+		})
+	}
+	t.Run("3PC recovery querying", func(t *testing.T) {
+		c := RecoverCoordTxn(CoordConfig{NodeID: coordID, Vote: voteAfter}, "TX1", wire.ThreePC,
+			[]wire.Member{{ID: "A"}, {ID: "B"}}, false, false, "")
+		c.Start()
+		wantKinds(t, "querying", c.Query("A"))
+	})
+}
+
+// The coordinator's QueryReply only says it is alive, whatever state it
+// carries (during --delay the host reports the withheld outcome): a
+// participant never adopts it.
+func TestParticipantIgnoresCoordinatorState(t *testing.T) {
+	for _, st := range []wire.State{wire.StateCommitted, wire.StateAborted, wire.StatePrecommitted} {
+		p := newPartAs(t, "A", nil)
+		prepared3(t, p, "TX1", abc, set("k", "v"))
+		p.Timer("TX1", 1)
+		wantKinds(t, "coordinator "+string(st), p.QueryReply(&wire.QueryReply{TxID: "TX1", From: coordID, State: st}))
+		wantKinds(t, "alive", p.Timer("TX1", 2), roundKinds("A", 3)...)
+		if s := p.txns["TX1"].state; s != wire.StateReady {
+			t.Fatalf("state %q", s)
 		}
 	}
 }

@@ -674,24 +674,28 @@ func (s *sim) deliverMsg(e envelope) {
 	}
 }
 
-// answerQuery is the coordinator host's part: tell a participant in doubt
-// the durable decision, presumed abort if the transaction is unknown, and,
-// while it is undecided, that the coordinator is alive (its state).
+// answerQuery is the coordinator host's part (actors/coordinator.go and
+// txn.go): a running transaction answers with the decision once phase two
+// has begun (CoordTxn.Query); before that (voting, logging, --delay) the
+// host answers a QueryReply with the transaction's state: alive, and no
+// decision to be had. A transaction it has no record of is presumed
+// aborted.
 func (s *sim) answerQuery(ct *CoordTxn, q *wire.Query) {
 	s.t.Helper()
 	d := &wire.Decision{TxID: q.TxID, Reason: "presumed abort"}
 	switch {
 	case ct != nil:
-		decided, out, reason := ct.Decided()
-		if !decided {
-			st := ct.Status().State
-			if st != wire.StateInit && st != wire.StatePrecommitted {
-				s.t.Errorf("undecided coordinator reports %q for %s", st, q.TxID)
-			}
-			s.apply(coordID, []Effect{Send{To: q.From, Msg: &wire.QueryReply{TxID: q.TxID, From: coordID, State: st}}})
+		if eff := ct.Query(q.From); len(eff) > 0 {
+			s.apply(coordID, eff)
 			return
 		}
-		d.Commit, d.Reason = out == wire.StateCommitted, reason
+		st := ct.Status()
+		decided, _, _ := ct.Decided()
+		if st.State != wire.StateInit && st.State != wire.StatePrecommitted && !decided {
+			s.t.Errorf("undecided coordinator reports %q for %s", st.State, q.TxID)
+		}
+		s.apply(coordID, []Effect{Send{To: q.From, Msg: &wire.QueryReply{TxID: q.TxID, From: coordID, State: st.State}}})
+		return
 	default:
 		for _, r := range s.nodes[coordID].log.durable {
 			if r.Kind == RecDecision && r.TxID == q.TxID {

@@ -759,6 +759,17 @@ func TestSim2PCCooperativeTermination(t *testing.T) {
 		if r := s.part("B").txns["TX1"].reason; r != "asked by A before it was prepared here" {
 			t.Errorf("B's reason %q", r)
 		}
+		// That ABORT was forced: after a restart, the PREPARE that was
+		// still on its way gets a NO.
+		s.crash("B")
+		s.restart("B")
+		s.post(envelope{from: coordID, to: "B", msg: &wire.Prepare{TxID: "TX1", Protocol: wire.TwoPC,
+			Ops: ops(add("balance", -100)), Coord: coordID, CoordAddr: coordAddr, Members: s.members(s.ids)}})
+		s.run()
+		if v := s.sentOf("B", coordID, wire.TypeVote, "TX1"); len(v) != 1 || v[0].(*wire.Vote).Yes {
+			t.Fatalf("B's late vote %v", v)
+		}
+		s.wantAll("TX1", wire.StateAborted)
 	})
 	t.Run("all READY: blocked until the coordinator returns", func(t *testing.T) {
 		s := start(t, holdIf(isMsg(coordID, "", wire.TypeDecision)), nil)
@@ -1016,14 +1027,22 @@ func runRandom3(t *testing.T, seed int64) {
 		id    string
 		delta int64
 	}{{"TX1", -100}, {"TX2", -200}}
+	txKey := map[string]string{"TX1": "balance", "TX2": "balance"}
+	if rng.Intn(2) == 0 {
+		txKey["TX2"] = "other" // no lock conflict
+	}
 	for _, tx := range txs {
-		o := opsFor(ids, add("balance", tx.delta))
-		if rng.Intn(4) == 0 {
+		o := opsFor(ids, add(txKey[tx.id], tx.delta))
+		if tx.id == "TX2" && txKey["TX2"] == "other" {
+			o = opsFor(ids, set("other", "x"))
+		}
+		if rng.Intn(5) == 0 {
 			o[ids[rng.Intn(n)]] = ops(add("balance", -5000))
 		}
 		s.begin(tx.id, o)
 	}
 	crashes := 1 + rng.Intn(2)
+	crashOdds := 20 + rng.Intn(100)
 	quiet := func() {
 		// A quiet network: the coordinator's timers, then every
 		// participant's round, then maybe the coordinator comes back.
@@ -1041,7 +1060,7 @@ func runRandom3(t *testing.T, seed int64) {
 		}
 	}
 	for i := 0; i < 400; i++ {
-		if crashes > 0 && s.nodes[coordID].up && rng.Intn(60) == 0 {
+		if crashes > 0 && s.nodes[coordID].up && rng.Intn(crashOdds) == 0 {
 			s.kill(coordID)
 			crashes--
 		}
@@ -1055,9 +1074,6 @@ func runRandom3(t *testing.T, seed int64) {
 	for range 10 {
 		s.run()
 		quiet()
-	}
-	if hook != nil {
-		hook(s)
 	}
 	want := int64(1000)
 	for _, tx := range txs {
@@ -1075,7 +1091,14 @@ func runRandom3(t *testing.T, seed int64) {
 				}
 			}
 		}
-		if committed {
+		if committed && txKey[tx.id] == "other" {
+			for _, id := range ids {
+				if v := s.store(id)["other"]; v != "x" {
+					t.Errorf("%s: other=%q after %s committed", id, v, tx.id)
+				}
+			}
+		}
+		if committed && txKey[tx.id] == "balance" {
 			want += tx.delta
 			for _, id := range ids {
 				if s.state(id, tx.id) != wire.StateCommitted {
@@ -1101,4 +1124,117 @@ func runRandom3(t *testing.T, seed int64) {
 	}
 }
 
-var hook func(*sim)
+// The termination leader makes its outcome durable and dies before it can
+// announce it. The next lowest live id leads and, applying the same rule to
+// the same states, decides the same; the old leader comes back final.
+func TestSim3PCLeaderDiesBeforeAnnouncing(t *testing.T) {
+	for _, pre := range []bool{false, true} {
+		for _, backAt := range []int{0, 2} { // rounds after its death
+			t.Run(fmt.Sprintf("precommitted=%v/back%d", pre, backAt), func(t *testing.T) {
+				s := newSim3(t, abc...)
+				for _, id := range abc {
+					s.seed(id, "balance", "1000")
+				}
+				s.filter = func(e envelope) verdict {
+					if e.to == coordID && e.msg.Type() == wire.TypeAck || !pre && e.msg.Type() == wire.TypePreCommit {
+						return drop
+					}
+					return deliver
+				}
+				s.begin("TX1", opsFor(abc, add("balance", -100)))
+				s.run()
+				s.kill(coordID)
+				s.filter = nil
+				want := wire.StateAborted
+				if pre {
+					want = wire.StateCommitted
+				}
+				s.nodes["A"].log.manual = true
+				s.tick("TX1") // round 1: everyone asks
+				s.tick("TX1") // A leads; its outcome is written, not durable
+				if len(s.nodes["A"].log.buf) != 1 {
+					t.Fatalf("A's log tail: %+v", s.nodes["A"].log.buf)
+				}
+				s.syncThenCrash("A")
+				s.nodes["A"].log.manual = false
+				if s.records("A", map[bool]RecKind{true: RecCommit, false: RecAbort}[pre], "TX1") != 1 {
+					t.Fatal("A's outcome not durable")
+				}
+				for i := 0; ; i++ {
+					if i == backAt {
+						s.restart("A")
+						s.run()
+					}
+					if i >= backAt && s.state("B", "TX1").Final() && s.state("C", "TX1").Final() {
+						break
+					}
+					if i > 6 {
+						t.Fatalf("not settled: %v", s.states("TX1"))
+					}
+					s.tick("TX1")
+				}
+				s.wantAll("TX1", want)
+				if backAt > 0 {
+					// B led, not A: A never got to announce.
+					if n := len(s.sentOf("A", "", wire.TypeDecision, "TX1")); n != 0 {
+						t.Errorf("A announced %d times", n)
+					}
+					if r := s.part("C").txns["TX1"].reason; !strings.Contains(r, "led by B") {
+						t.Errorf("C's reason %q", r)
+					}
+				}
+			})
+		}
+	}
+}
+
+// The only PRECOMMITTED participant crashes along with the coordinator (a
+// crash, not a partition: it cannot commit meanwhile). The others, READY,
+// abort; when it comes back it asks and adopts their outcome; if it comes
+// back before they decide, everyone commits instead. Either way, one
+// outcome.
+func TestSim3PCPrecommittedParticipantCrashes(t *testing.T) {
+	for _, backAt := range []int{0, 1, 2, 3, 5} {
+		t.Run(fmt.Sprintf("back%d", backAt), func(t *testing.T) {
+			s := newSim3(t, abc...)
+			for _, id := range abc {
+				s.seed(id, "balance", "1000")
+			}
+			s.filter = func(e envelope) verdict {
+				if e.from == coordID && e.msg.Type() == wire.TypePreCommit && e.to != "A" || e.to == coordID && e.msg.Type() == wire.TypeAck {
+					return drop
+				}
+				return deliver
+			}
+			s.begin("TX1", opsFor(abc, add("balance", -100)))
+			s.run()
+			s.filter = nil
+			if s.state("A", "TX1") != wire.StatePrecommitted {
+				t.Fatal("set-up")
+			}
+			s.kill(coordID)
+			s.kill("A")
+			for i := 0; i < backAt; i++ {
+				s.tick("TX1")
+			}
+			s.restart("A")
+			s.run()
+			s.settle("TX1", 6)
+			outcome := s.state("A", "TX1")
+			if backAt >= 2 && outcome != wire.StateAborted {
+				t.Errorf("B and C decided while A was down; A must follow them: %q", outcome)
+			}
+			if backAt == 0 && outcome != wire.StateCommitted {
+				t.Errorf("A was back in time to lead: %q", outcome)
+			}
+			s.wantAll("TX1", outcome)
+			// The coordinator comes back and agrees.
+			s.restart(coordID)
+			s.run()
+			if r := s.replyFor("TX1"); len(r) != 1 || r[0].Outcome != outcome || s.finished["TX1"] != 1 {
+				t.Fatalf("recovered coordinator: replies %+v, finished %d", r, s.finished["TX1"])
+			}
+			s.wantAll("TX1", outcome)
+		})
+	}
+}

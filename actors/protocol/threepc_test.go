@@ -347,15 +347,21 @@ func TestSim3PCAliveCoordinatorSuppressesTermination(t *testing.T) {
 	if d, out, _ := s.coord("TX1").Decided(); !d || out != wire.StateCommitted {
 		t.Fatal("not decided")
 	}
-	// In the delay before DO-COMMIT: a query is answered with the decision
-	// itself.
-	s.tick("TX1")
+	// In the delay before DO-COMMIT the decision is durable but withheld:
+	// queries only hear "alive", and the PRECOMMITTED participants, though
+	// they would commit by themselves, do nothing.
+	for range 4 {
+		s.tick("TX1")
+	}
 	for _, id := range s.ids {
-		if st := s.state(id, "TX1"); st != wire.StateCommitted {
-			t.Fatalf("%s: %q", id, st)
+		if st := s.state(id, "TX1"); st != wire.StatePrecommitted {
+			t.Fatalf("%s: %q during the delay", id, st)
 		}
 	}
-	s.fire(coordID, "TX1") // DO-COMMIT, acked again
+	if d := s.sentOf(coordID, "", wire.TypeDecision, "TX1"); len(d) != 0 {
+		t.Fatalf("decision sent during the delay: %v", d)
+	}
+	s.fire(coordID, "TX1") // DO-COMMIT
 	s.run()
 	s.wantOutcome("TX1", wire.StateCommitted, s.ids...)
 	if n := s.records("A", RecCommit, "TX1"); n != 1 {

@@ -365,20 +365,40 @@ func TestSimPersistBeforeSend(t *testing.T) {
 		s.run()
 		s.wantOutcome("TX1", wire.StateCommitted, "A", "B")
 	})
-	t.Run("delay: a participant that asks meanwhile is told", func(t *testing.T) {
+	t.Run("delay: a participant that asks meanwhile is not told; after it, it is", func(t *testing.T) {
 		s := newSim(t, "A", "B")
 		s.ccfg.Delay = 3 * time.Second
 		s.begin("TX1", opsFor(s.ids, set("k", "v")))
 		s.run()
+		// The delay withholds the decision from queries too: the
+		// coordinator only says it is alive.
 		s.fire("A", "TX1")
 		s.run()
-		if s.state("A", "TX1") != wire.StateCommitted || s.state("B", "TX1") != wire.StateReady {
-			t.Fatal("query during the delay not answered")
+		if s.state("A", "TX1") != wire.StateReady || s.state("B", "TX1") != wire.StateReady {
+			t.Fatal("the decision leaked during the delay")
+		}
+		if d := s.sentOf(coordID, "A", wire.TypeDecision, "TX1"); len(d) != 0 {
+			t.Fatalf("decision sent during the delay: %v", d)
+		}
+		if r := s.sentOf(coordID, "A", wire.TypeQueryReply, "TX1"); len(r) != 1 {
+			t.Fatalf("query not answered: %v", r)
 		}
 		if s.finished["TX1"] != 0 {
 			t.Fatal("finished during the delay")
 		}
+		// Phase two begins; A's COMMIT is lost, so A asks, and now it is told.
+		s.filter = func(e envelope) verdict {
+			if isMsg(coordID, "A", wire.TypeDecision)(e) && len(s.sentOf(coordID, "A", wire.TypeDecision, "TX1")) == 1 {
+				return drop
+			}
+			return deliver
+		}
 		s.fire(coordID, "TX1")
+		s.run()
+		if s.state("A", "TX1") != wire.StateReady || s.state("B", "TX1") != wire.StateCommitted {
+			t.Fatal("set-up")
+		}
+		s.fire("A", "TX1")
 		s.run()
 		s.wantOutcome("TX1", wire.StateCommitted, "A", "B")
 		if c := s.records("A", RecCommit, "TX1"); c != 1 {
