@@ -101,12 +101,7 @@ func (a *participantActor) run(effects []protocol.Effect) {
 		case protocol.Send:
 			a.send(e)
 		case protocol.Persist:
-			data, err := encodeRecord(e.Rec)
-			if err != nil {
-				a.fatal(err)
-				return
-			}
-			app := walAppend{Data: data, Rec: e.Rec}
+			app := walAppend{Rec: e.Rec}
 			if e.Force {
 				app.ReplyTo = a.pid
 			}

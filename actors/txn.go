@@ -163,12 +163,7 @@ func (t *txnActor) run(c *actor.Context, effects []protocol.Effect) {
 		case protocol.Send:
 			t.send(e)
 		case protocol.Persist:
-			data, err := encodeRecord(e.Rec)
-			if err != nil {
-				t.deps.fatal(err)
-				return
-			}
-			app := walAppend{Data: data, Rec: e.Rec}
+			app := walAppend{Rec: e.Rec}
 			if e.Force {
 				app.ReplyTo = t.self
 			}

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"bytes"
 	"fmt"
 	"sync/atomic"
 
@@ -12,9 +13,9 @@ import (
 )
 
 // walAppend asks the WAL actor to log one record. With ReplyTo set, the
-// actor answers walDurable{Rec} once the record is on disk.
+// actor answers walDurable{Rec} once the record is on disk. The WAL actor
+// encodes it straight into its batch buffer: no buffer per record.
 type walAppend struct {
-	Data    []byte // one record, encoded by encodeRecord
 	Rec     protocol.Record
 	ReplyTo *actor.PID
 }
@@ -22,8 +23,9 @@ type walAppend struct {
 // walDurable says Rec is durable.
 type walDurable struct{ Rec protocol.Record }
 
-// walFlushed is the flusher goroutine telling the WAL actor it is idle again.
-type walFlushed struct{}
+// walFlushed is the flusher goroutine telling the WAL actor it is idle
+// again, and handing back the batch's buffers for reuse.
+type walFlushed struct{ spare walBatch }
 
 // WALStats counts the log's work; safe to read from any goroutine.
 type WALStats struct {
@@ -54,6 +56,9 @@ type walActor struct {
 	stats *WALStats
 	fatal func(error)
 	next  walBatch
+	spare walBatch // the last flushed batch's buffers, reused
+	enc   *msgpack.Encoder
+	buf   bytes.Buffer
 	busy  bool
 	jobs  chan walBatch
 	done  chan struct{}
@@ -68,6 +73,7 @@ func newWALActor(log *walstore.Log, stats *WALStats, fatal func(error)) actor.Pr
 func (w *walActor) Receive(c *actor.Context) {
 	switch m := c.Message().(type) {
 	case actor.Started:
+		w.enc = msgpack.NewEncoder(&w.buf)
 		w.jobs = make(chan walBatch, 1)
 		w.done = make(chan struct{})
 		go w.flusher(c.Engine(), c.PID())
@@ -77,7 +83,12 @@ func (w *walActor) Receive(c *actor.Context) {
 			<-w.done
 		}
 	case walAppend:
-		w.next.data = append(w.next.data, m.Data...)
+		w.buf.Reset()
+		if err := w.enc.Encode(&m.Rec); err != nil {
+			w.fatal(fmt.Errorf("encode %v record for %s: %w", m.Rec.Kind, m.Rec.TxID, err))
+			return
+		}
+		w.next.data = walstore.AppendRecord(w.next.data, walstore.RecordType(m.Rec.Kind), w.buf.Bytes())
 		w.next.records++
 		if m.ReplyTo != nil {
 			w.next.waiters = append(w.next.waiters, walWaiter{m.ReplyTo, m.Rec})
@@ -87,6 +98,7 @@ func (w *walActor) Receive(c *actor.Context) {
 		}
 	case walFlushed:
 		w.busy = false
+		w.spare = m.spare
 		if w.next.records > 0 {
 			w.dispatch()
 		}
@@ -96,7 +108,8 @@ func (w *walActor) Receive(c *actor.Context) {
 // dispatch hands the gathered batch to the flusher and starts a new one.
 func (w *walActor) dispatch() {
 	b := w.next
-	w.next = walBatch{}
+	w.next = walBatch{data: w.spare.data[:0], waiters: w.spare.waiters[:0]}
+	w.spare = walBatch{}
 	w.busy = true
 	w.jobs <- b // never blocks: at most one batch is outstanding
 }
@@ -121,20 +134,12 @@ func (w *walActor) flusher(e *actor.Engine, self *actor.PID) {
 		for _, wt := range b.waiters {
 			e.Send(wt.pid, walDurable{Rec: wt.rec})
 		}
-		e.Send(self, walFlushed{})
+		clear(b.waiters) // drop the PIDs and records for the collector
+		e.Send(self, walFlushed{spare: walBatch{data: b.data, waiters: b.waiters}})
 	}
 }
 
-// encodeRecord turns a protocol record into one log record.
-func encodeRecord(rec protocol.Record) ([]byte, error) {
-	payload, err := msgpack.Marshal(&rec)
-	if err != nil {
-		return nil, fmt.Errorf("encode %v record for %s: %w", rec.Kind, rec.TxID, err)
-	}
-	return walstore.AppendRecord(nil, walstore.RecordType(rec.Kind), payload), nil
-}
-
-// decodeRecord is encodeRecord's inverse, for replay.
+// decodeRecord reads a protocol record back from the log, for replay.
 func decodeRecord(r walstore.Record) (protocol.Record, error) {
 	var rec protocol.Record
 	if err := msgpack.Unmarshal(r.Payload, &rec); err != nil {

@@ -15,9 +15,10 @@ package protocol
 //   - crash throws a node's memory, unsynced log tail, timers and pending
 //     syncs away; restart rebuilds it from its durable log.
 //   - The coordinator host answers Query the way the real host
-//     (actors/coordinator.go) does: with the durable decision, presumed
-//     abort for a transaction it never heard of, and, while undecided, a
-//     QueryReply with its state (INIT or PRECOMMITTED): "alive, deciding".
+//     (actors/coordinator.go, txn.go) does: with the decision once phase
+//     two has begun (CoordTxn.Query), presumed abort for a transaction it
+//     has no record of, and otherwise (voting, pre-committing, logging,
+//     --delay) a QueryReply with its state: "alive, no decision for you".
 //   - Participants message each other (termination protocols): Query,
 //     QueryReply, a leader's PreCommit and Decision. An Ack that reaches a
 //     participant (the answer to a leader's PreCommit) is dropped, as the

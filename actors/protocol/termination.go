@@ -113,9 +113,17 @@ func (p *Participant) lead(t *ptx) []Effect {
 	}
 	commit, reason := TerminationRule(live)
 	if commit {
+		// In a stable order (itself, then the members'), not the map's: the
+		// same events must give the same effects.
+		ids := []string{p.cfg.NodeID}
+		for _, m := range t.members {
+			if m.ID != p.cfg.NodeID {
+				ids = append(ids, m.ID)
+			}
+		}
 		var eff []Effect
-		for id, s := range live {
-			if s != wire.StateReady {
+		for _, id := range ids {
+			if s, ok := live[id]; !ok || s != wire.StateReady {
 				continue
 			}
 			if id == p.cfg.NodeID {
