@@ -145,7 +145,13 @@ func (a *coordinatorActor) resume(c *actor.Context) {
 		}
 		fsm := protocol.RecoverCoordTxn(a.cfg, id, r.protocol, r.members, r.decided, r.commit, r.reason)
 		a.logger.Info("recovering transaction", "tx", id, "decided", r.decided, "commit", r.commit)
+		logged := tx.status
 		a.spawn(c, tx, fsm, nil)
+		if tx.decided {
+			// The log's decision stands (spawn took the status from before
+			// the transaction resumed, which says INIT).
+			tx.status.State, tx.status.Reason = logged.State, logged.Reason
+		}
 	}
 	a.recovered, a.recOrder = nil, nil
 }

@@ -132,7 +132,13 @@ func (t *txnActor) Receive(c *actor.Context) {
 				t.run(c, eff)
 				return
 			}
-			_ = m.conn.Send(&wire.QueryReply{TxID: q.TxID, From: t.deps.nodeID, State: t.fsm.Status().State})
+			// Undecided, or decided but not yet in phase two (--delay):
+			// "alive, ask again", without the outcome.
+			st := t.fsm.Status().State
+			if st.Final() {
+				st = wire.StateInit
+			}
+			_ = m.conn.Send(&wire.QueryReply{TxID: q.TxID, From: t.deps.nodeID, State: st})
 		}
 	case walDurable:
 		t.run(c, t.fsm.Logged(m.Rec))
