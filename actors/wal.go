@@ -79,6 +79,11 @@ func (w *walActor) Receive(c *actor.Context) {
 		go w.flusher(c.Engine(), c.PID())
 	case actor.Stopped:
 		if w.jobs != nil {
+			// The flusher is idle or busy with one batch, so the channel
+			// has room for the last one (lazy records included).
+			if w.next.records > 0 {
+				w.jobs <- w.next
+			}
 			close(w.jobs)
 			<-w.done
 		}
@@ -93,17 +98,24 @@ func (w *walActor) Receive(c *actor.Context) {
 		if m.ReplyTo != nil {
 			w.next.waiters = append(w.next.waiters, walWaiter{m.ReplyTo, m.Rec})
 		}
-		if !w.busy {
+		if !w.busy && w.due() {
 			w.dispatch()
 		}
 	case walFlushed:
 		w.busy = false
 		w.spare = m.spare
-		if w.next.records > 0 {
+		if w.due() {
 			w.dispatch()
 		}
 	}
 }
+
+// due reports whether the gathered batch should go to disk now: whenever
+// the flusher is free. Lazy records (BEGIN, END) are written at once too,
+// unsynced: that costs a write, but a kill -9 then keeps them (the page
+// cache survives a process crash), so a restarted coordinator still knows
+// every transaction it started and aborts it visibly, everywhere.
+func (w *walActor) due() bool { return w.next.records > 0 }
 
 // dispatch hands the gathered batch to the flusher and starts a new one.
 func (w *walActor) dispatch() {
