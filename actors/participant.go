@@ -14,6 +14,13 @@ import (
 // connClosed tells the participant actor a connection ended.
 type connClosed struct{ conn *wire.Conn }
 
+// peerUp tells the participant actor its own connection to addr is up.
+type peerUp struct{ addr string }
+
+// outboxMax bounds what waits for one dialed connection to come up: the
+// protocol retries anything that matters, so old messages may be dropped.
+const outboxMax = 256
+
 // partTimer is a participant protocol timer firing.
 type partTimer struct {
 	txid string
@@ -36,6 +43,10 @@ type participantActor struct {
 	// dialed are our own connections to nodes that are not connected to us
 	// (a restarted participant asking a coordinator for an outcome).
 	dialed map[string]*wire.Peer
+	// outbox holds messages for a dialed connection that is not up yet: the
+	// first query a restarted participant sends its peers must not be lost
+	// to the dial, or a termination round would count them as dead.
+	outbox map[string][]wire.Message
 	timers map[string]*time.Timer
 	pid    *actor.PID
 	engine *actor.Engine
@@ -47,6 +58,7 @@ func (a *participantActor) Receive(c *actor.Context) {
 		a.pid, a.engine = c.PID(), c.Engine()
 		a.conns = map[string]*wire.Conn{}
 		a.dialed = map[string]*wire.Peer{}
+		a.outbox = map[string][]wire.Message{}
 		a.timers = map[string]*time.Timer{}
 		a.run(a.fsm.Recovered())
 	case actor.Stopped:
@@ -63,6 +75,13 @@ func (a *participantActor) Receive(c *actor.Context) {
 		if a.conns[id] == m.conn {
 			delete(a.conns, id)
 		}
+	case peerUp:
+		if p := a.dialed[m.addr]; p != nil {
+			for _, msg := range a.outbox[m.addr] {
+				_ = p.Send(msg)
+			}
+		}
+		delete(a.outbox, m.addr)
 	case walDurable:
 		a.run(a.fsm.Logged(m.Rec))
 	case partTimer:
@@ -130,11 +149,20 @@ func (a *participantActor) send(e protocol.Send) {
 	}
 	p := a.dialed[e.Addr]
 	if p == nil {
-		p = wire.NewPeer(wire.PeerConfig{Addr: e.Addr, Self: a.self, Handler: a.router, Logger: a.logger})
+		addr, engine, pid := e.Addr, a.engine, a.pid
+		p = wire.NewPeer(wire.PeerConfig{Addr: e.Addr, Self: a.self, Handler: a.router, Logger: a.logger,
+			OnState: func(_ *wire.Peer, up bool, _ wire.HelloAck) {
+				if up {
+					engine.Send(pid, peerUp{addr: addr})
+				}
+			}})
 		a.dialed[e.Addr] = p
 	}
 	if err := p.Send(e.Msg); err != nil {
-		a.logger.Debug("send failed; the protocol retries", "to", e.To, "addr", e.Addr, "err", err)
+		if q := a.outbox[e.Addr]; len(q) < outboxMax {
+			a.outbox[e.Addr] = append(q, e.Msg)
+		}
+		a.logger.Debug("not connected yet; queued", "to", e.To, "addr", e.Addr, "err", err)
 	}
 }
 

@@ -129,6 +129,13 @@ func (t *txnActor) Receive(c *actor.Context) {
 		// A participant asks about us (forwarded by the coordinator).
 		if q, ok := m.msg.(*wire.Query); ok {
 			if eff := t.fsm.Query(q.From); len(eff) > 0 {
+				// Answer on the asker's own connection too: ours to it may
+				// be down (it restarted; we are still backing off).
+				for _, e := range eff {
+					if s, ok := e.(protocol.Send); ok {
+						_ = m.conn.Send(s.Msg)
+					}
+				}
 				t.run(c, eff)
 				return
 			}
