@@ -21,8 +21,9 @@ import (
 )
 
 type cluster struct {
-	coord *actors.Coordinator
-	parts []*actors.Participant
+	coord  *actors.Coordinator
+	parts  []*actors.Participant
+	noSync bool
 }
 
 func startCluster(tb testing.TB, noSync bool) *cluster {
@@ -30,7 +31,7 @@ func startCluster(tb testing.TB, noSync bool) *cluster {
 	dir := tb.TempDir()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	fatal := func(err error) { tb.Errorf("node stopped: %v", err) }
-	c := &cluster{}
+	c := &cluster{noSync: noSync}
 	var addrs []string
 	for _, id := range []string{"B", "C"} {
 		p, err := actors.StartParticipant(actors.ParticipantConfig{NodeID: id, Listen: "127.0.0.1:0",
@@ -128,6 +129,10 @@ func run(b *testing.B, c *cluster, proto wire.Protocol, concurrency int) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) }
 	b.ReportMetric(pct(0.50), "p50-µs")
+	if !c.noSync {
+		fsync, rtt := measureFloor(b)
+		b.ReportMetric(pct(0.50)/float64((2*fsync+2*rtt).Microseconds()), "p50/floor")
+	}
 	b.ReportMetric(pct(0.99), "p99-µs")
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "tx/s")
 	n := float64(b.N)
