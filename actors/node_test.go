@@ -191,10 +191,13 @@ func TestCoordinatorRestartKeepsOutcomes(t *testing.T) {
 	if err != nil || res.Outcome != wire.StateCommitted {
 		t.Fatalf("retry of TX1 after restart: %v %v", res, err)
 	}
-	st, err := tc.status(tc.parts[0].Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The client hears COMMITTED once the decision is durable; the
+	// participant applies it a moment later. Then it must stay applied once.
+	var st *wire.Status
+	waitFor(t, 5*time.Second, func() bool {
+		st, err = tc.status(tc.parts[0].Addr())
+		return err == nil && st.Store["a"] != ""
+	})
 	if st.Store["a"] != "5" {
 		t.Fatalf("a = %q after a retried TX1, want 5 (applied once)", st.Store["a"])
 	}

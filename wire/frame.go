@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"reflect"
 	"sync"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -79,7 +80,15 @@ func AppendFrame(dst []byte, m Message) ([]byte, error) {
 
 	e := encoders.Get().(*frameEncoder)
 	e.w.b = dst
-	err := e.enc.Encode(m)
+	var err error
+	// Hot types have hand-written codecs (codec_*.go): call them directly,
+	// sparing the encoder's per-type cache lookup. Their value receivers
+	// cannot take a typed nil; reflection encodes it as nil, as it always has.
+	if c, ok := m.(msgpack.CustomEncoder); ok && !reflect.ValueOf(m).IsNil() {
+		err = c.EncodeMsgpack(e.enc)
+	} else {
+		err = e.enc.Encode(m)
+	}
 	dst = e.w.b
 	e.w.b = nil
 	encoders.Put(e)
@@ -169,7 +178,12 @@ func decodeBody(b []byte) (Message, error) {
 	}
 	d := decoders.Get().(*frameDecoder)
 	d.r.Reset(b[1:])
-	err := d.dec.Decode(m)
+	var err error
+	if c, ok := m.(msgpack.CustomDecoder); ok {
+		err = c.DecodeMsgpack(d.dec)
+	} else {
+		err = d.dec.Decode(m)
+	}
 	d.r.Reset(nil)
 	decoders.Put(d)
 	if err != nil {

@@ -1,0 +1,77 @@
+package protocol
+
+import (
+	"github.com/txd/txd/wire"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// A hand-written msgpack codec for Record: the WAL encodes one per logged
+// step, and msgpack's reflection path was a large share of a node's CPU.
+// The bytes are exactly those of the reflection encoding (an as_array
+// struct: its fields in declaration order, Kind excluded), so existing log
+// files replay unchanged; see wire/codec_kit.go for the rules and
+// record_codec_test.go for the check against reflection.
+
+// recordFields are Record's msgpack fields in declaration order (Kind is
+// the log's record type byte, not part of the payload).
+var recordFields = []string{"TxID", "Protocol", "Commit", "Reason", "Ops", "Coord", "CoordAddr", "Members"}
+
+// EncodeMsgpack has a value receiver so that reflection can still encode a
+// Record it cannot address.
+func (r Record) EncodeMsgpack(e *msgpack.Encoder) error {
+	if err := e.EncodeArrayLen(len(recordFields)); err != nil {
+		return err
+	}
+	if err := e.EncodeString(r.TxID); err != nil {
+		return err
+	}
+	if err := e.EncodeString(string(r.Protocol)); err != nil {
+		return err
+	}
+	if err := e.EncodeBool(r.Commit); err != nil {
+		return err
+	}
+	if err := e.EncodeString(r.Reason); err != nil {
+		return err
+	}
+	if err := wire.EncodeOps(e, r.Ops); err != nil {
+		return err
+	}
+	if err := e.EncodeString(r.Coord); err != nil {
+		return err
+	}
+	if err := e.EncodeString(r.CoordAddr); err != nil {
+		return err
+	}
+	return wire.EncodeMembers(e, r.Members)
+}
+
+// DecodeMsgpack decodes what EncodeMsgpack (or reflection) wrote. A nil,
+// empty or short array resets the whole record, Kind included, as
+// reflection resets it for nil and empty; replay sets Kind afterwards. On
+// error r holds whatever was decoded so far.
+func (r *Record) DecodeMsgpack(d *msgpack.Decoder) error {
+	return wire.DecodeArrayStruct(d, recordFields, func() { *r = Record{} }, func(i int) (err error) {
+		switch i {
+		case 0:
+			r.TxID, err = d.DecodeString()
+		case 1:
+			var s string
+			s, err = d.DecodeString()
+			r.Protocol = wire.Protocol(s)
+		case 2:
+			r.Commit, err = d.DecodeBool()
+		case 3:
+			r.Reason, err = d.DecodeString()
+		case 4:
+			r.Ops, err = wire.DecodeOps(d)
+		case 5:
+			r.Coord, err = d.DecodeString()
+		case 6:
+			r.CoordAddr, err = d.DecodeString()
+		default:
+			r.Members, err = wire.DecodeMembers(d)
+		}
+		return err
+	})
+}

@@ -1,0 +1,296 @@
+package wire
+
+// Building blocks for the hand-written msgpack codecs of the hot message
+// types (codec_ops.go, codec_msgs.go, and protocol.Record in actors).
+//
+// Why hand-written: msgpack's reflection path looks every struct up in a
+// sync.Map keyed by (type, tag) and walks fields through reflect.Value; on a
+// busy node that was about a quarter of all CPU. The codecs here call the
+// Encoder/Decoder primitives directly.
+//
+// The contract is the reflection encoding, byte for byte: a struct tagged
+// as_array is an array of its fields in declaration order; strings are
+// EncodeString, bools EncodeBool, int64/uint64 fields the fixed 9-byte
+// EncodeInt64/EncodeUint64 (reflection's default without UseCompactInts), a
+// nil slice is nil (0xc0) and an empty one an empty array (0x90). WAL files
+// and peers running the reflection codec read and write the same bytes;
+// codec_test.go checks it against reflection for random values.
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
+)
+
+// maxPrealloc caps the capacity reserved up front for a decoded slice. The
+// declared length is the sender's word (an array32 header can claim 4G
+// elements in five bytes); beyond the cap the slice grows by append as
+// elements actually arrive.
+const maxPrealloc = 256
+
+// maxSkipDepth bounds the nesting of values skipped as unknown (fields from
+// a newer version): Skip itself recurses without limit.
+const maxSkipDepth = frameDepth
+
+var errSkipDepth = errors.New("msgpack: skipped value nested too deeply")
+
+// DecodeArrayStruct decodes a struct that reflection would encode with the
+// as_array tag. fields lists the msgpack field names in declaration order;
+// field(i), for i in [0, len(fields)), decodes the i-th of them from d;
+// reset zeroes the whole struct.
+//
+// It accepts everything msgpack's reflection decoder accepts, with the same
+// result:
+//   - nil or an empty array: the zero value (reset);
+//   - an array of len(fields) elements: one per field, in order;
+//   - a map from field names to values (the default struct encoding): the
+//     named fields are decoded, unknown names skipped, the rest left as they
+//     were.
+//
+// And, where reflection fails with "number of fields has changed", it is
+// lenient so that fields can be added later: a shorter array resets the
+// struct and fills the fields it has; a longer one fills every field and
+// skips the extra elements.
+func DecodeArrayStruct(d *msgpack.Decoder, fields []string, reset func(), field func(i int) error) error {
+	c, err := d.PeekCode()
+	if err != nil {
+		return err
+	}
+	switch {
+	case c == msgpcode.Nil:
+		reset()
+		return d.DecodeNil()
+	case msgpcode.IsFixedMap(c) || c == msgpcode.Map16 || c == msgpcode.Map32:
+		return decodeStructMap(d, fields, field)
+	}
+	n, err := d.DecodeArrayLen()
+	if err != nil {
+		return err
+	}
+	if n < 0 { // an array32 length that overflows int (32-bit platforms)
+		return fmt.Errorf("msgpack: array of %d elements", uint32(n))
+	}
+	if n < len(fields) {
+		reset()
+	}
+	for i := 0; i < n; i++ {
+		if i < len(fields) {
+			err = field(i)
+		} else {
+			err = skipValue(d, 0)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodeStructMap decodes the map form of a struct, as reflection does.
+func decodeStructMap(d *msgpack.Decoder, fields []string, field func(i int) error) error {
+	n, err := d.DecodeMapLen()
+	if err != nil {
+		return err
+	}
+	for k := 0; k < n; k++ {
+		name, err := d.DecodeString()
+		if err != nil {
+			return err
+		}
+		i := 0
+		for i < len(fields) && fields[i] != name {
+			i++
+		}
+		if i < len(fields) {
+			err = field(i)
+		} else {
+			err = skipValue(d, 0)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// skipValue skips one value of any type, refusing nesting deeper than
+// maxSkipDepth. Containers are walked here rather than by d.Skip so the
+// depth is bounded; the rest has nothing nested and goes to d.Skip.
+func skipValue(d *msgpack.Decoder, depth int) error {
+	c, err := d.PeekCode()
+	if err != nil {
+		return err
+	}
+	var n, per int // n entries of per values each
+	switch {
+	case msgpcode.IsFixedArray(c) || c == msgpcode.Array16 || c == msgpcode.Array32:
+		n, err = d.DecodeArrayLen()
+		per = 1
+	case msgpcode.IsFixedMap(c) || c == msgpcode.Map16 || c == msgpcode.Map32:
+		n, err = d.DecodeMapLen()
+		per = 2
+	default:
+		return d.Skip()
+	}
+	if err != nil {
+		return err
+	}
+	if depth >= maxSkipDepth {
+		return errSkipDepth
+	}
+	// A lying length costs nothing: the loop stops at the end of the data.
+	for i := 0; i < n; i++ {
+		for j := 0; j < per; j++ {
+			if err := skipValue(d, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// decodeString decodes a string into any string type, leaving *p alone on
+// error (as reflection does).
+func decodeString[S ~string](d *msgpack.Decoder, p *S) error {
+	s, err := d.DecodeString()
+	if err == nil {
+		*p = S(s)
+	}
+	return err
+}
+
+func decodeBool(d *msgpack.Decoder, p *bool) error {
+	b, err := d.DecodeBool()
+	if err == nil {
+		*p = b
+	}
+	return err
+}
+
+func decodeUint64(d *msgpack.Decoder, p *uint64) error {
+	n, err := d.DecodeUint64()
+	if err == nil {
+		*p = n
+	}
+	return err
+}
+
+// elemCodec is a slice element type with a hand-written codec: *T encodes
+// without copying and decodes in place.
+type elemCodec[T any] interface {
+	*T
+	encode(e *msgpack.Encoder) error
+	msgpack.CustomDecoder
+}
+
+// encodeSlice encodes s as reflection does: nil is nil, otherwise an array.
+func encodeSlice[T any, P elemCodec[T]](e *msgpack.Encoder, s []T) error {
+	if s == nil {
+		return e.EncodeNil()
+	}
+	if err := e.EncodeArrayLen(len(s)); err != nil {
+		return err
+	}
+	for i := range s {
+		if err := P(&s[i]).encode(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodeSlice decodes a slice as reflection does into a zero slice: nil
+// gives nil, an empty array a non-nil empty slice. The declared length
+// reserves at most maxPrealloc elements.
+func decodeSlice[T any, P elemCodec[T]](d *msgpack.Decoder) ([]T, error) {
+	n, err := d.DecodeArrayLen()
+	if err != nil {
+		return nil, err
+	}
+	if n == -1 {
+		return nil, nil
+	}
+	if n < 0 { // an array32 length that overflows int (32-bit platforms)
+		return nil, fmt.Errorf("msgpack: array of %d elements", uint32(n))
+	}
+	s := make([]T, 0, min(n, maxPrealloc))
+	for i := 0; i < n; i++ {
+		var zero T
+		s = append(s, zero)
+		if err := P(&s[i]).DecodeMsgpack(d); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// EncodeOps encodes ops as reflection encodes a []Op field. It is for the
+// hand-written codecs of types that carry operations (protocol.Record).
+func EncodeOps(e *msgpack.Encoder, ops []Op) error { return encodeSlice(e, ops) }
+
+// DecodeOps is EncodeOps's inverse.
+func DecodeOps(d *msgpack.Decoder) ([]Op, error) { return decodeSlice[Op](d) }
+
+// EncodeMembers encodes members as reflection encodes a []Member field.
+func EncodeMembers(e *msgpack.Encoder, members []Member) error { return encodeSlice(e, members) }
+
+// DecodeMembers is EncodeMembers's inverse.
+func DecodeMembers(d *msgpack.Decoder) ([]Member, error) { return decodeSlice[Member](d) }
+
+// structWriter encodes a struct's fields one call each, keeping the first
+// error and writing nothing after it, so that codecs read as a field list.
+type structWriter struct {
+	e   *msgpack.Encoder
+	err error
+}
+
+func (w *structWriter) arrayLen(n int) {
+	if w.err == nil {
+		w.err = w.e.EncodeArrayLen(n)
+	}
+}
+
+func (w *structWriter) str(s string) {
+	if w.err == nil {
+		w.err = w.e.EncodeString(s)
+	}
+}
+
+func (w *structWriter) bool(b bool) {
+	if w.err == nil {
+		w.err = w.e.EncodeBool(b)
+	}
+}
+
+// Integer fields take the fixed-size forms, as reflection writes them.
+func (w *structWriter) uint16(n uint16) {
+	if w.err == nil {
+		w.err = w.e.EncodeUint16(n)
+	}
+}
+
+func (w *structWriter) uint64(n uint64) {
+	if w.err == nil {
+		w.err = w.e.EncodeUint64(n)
+	}
+}
+
+func (w *structWriter) int64(n int64) {
+	if w.err == nil {
+		w.err = w.e.EncodeInt64(n)
+	}
+}
+
+func (w *structWriter) ops(ops []Op) {
+	if w.err == nil {
+		w.err = EncodeOps(w.e, ops)
+	}
+}
+
+func (w *structWriter) members(members []Member) {
+	if w.err == nil {
+		w.err = EncodeMembers(w.e, members)
+	}
+}
