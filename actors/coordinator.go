@@ -45,16 +45,6 @@ type coordTx struct {
 	decided bool
 }
 
-// recoveredTx is a transaction read back from the coordinator's log.
-type recoveredTx struct {
-	protocol wire.Protocol
-	members  []wire.Member
-	decided  bool
-	commit   bool
-	reason   string
-	ended    bool
-}
-
 // coordinatorActor accepts clients' transactions, spawns one supervised txn
 // child per transaction, answers status and outcome queries, and tracks the
 // participant connections.
@@ -66,18 +56,33 @@ type coordinatorActor struct {
 	order     []string // transaction ids, oldest first
 	running   int
 	maxActive int
-	recovered map[string]*recoveredTx
-	recOrder  []string
+	recovered []protocol.LoggedTx // the log at start-up, consumed by resume
+	keep      int                 // finished transactions to remember
+	finished  int                 // finished entries in order
 	logger    *slog.Logger
 	engine    *actor.Engine
 	gathers   map[uint64]*statusGather
 	gatherSeq uint64
+	self      *actor.PID
+	forget    map[string][]string // member id → ended transactions to tell it about
+	forgetDue bool                // a forgetFlush is on its way
 }
+
+// forgetFlush sends the gathered Forget lists.
+type forgetFlush struct{}
+
+// forgetBatch is how many ended transactions make a Forget go at once;
+// otherwise they go every forgetEvery.
+const (
+	forgetBatch = 256
+	forgetEvery = 100 * time.Millisecond
+)
 
 func (a *coordinatorActor) Receive(c *actor.Context) {
 	switch m := c.Message().(type) {
 	case actor.Started:
-		a.engine = c.Engine()
+		a.engine, a.self = c.Engine(), c.PID()
+		a.forget = map[string][]string{}
 		a.gathers = map[uint64]*statusGather{}
 		a.deps.peers = a.peerFor
 		a.resume(c)
@@ -115,6 +120,12 @@ func (a *coordinatorActor) Receive(c *actor.Context) {
 					}
 				}
 			}
+			a.ended(tx.status)
+		}
+	case forgetFlush:
+		a.forgetDue = false
+		for id := range a.forget {
+			a.sendForget(id)
 		}
 	}
 }
@@ -122,29 +133,30 @@ func (a *coordinatorActor) Receive(c *actor.Context) {
 // resume restarts every transaction the log shows unfinished: a decision
 // without END is delivered again; no decision means abort.
 func (a *coordinatorActor) resume(c *actor.Context) {
-	for _, id := range a.recOrder {
-		r := a.recovered[id]
-		tx := &coordTx{status: wire.TxStatus{TxID: id, Protocol: r.protocol, Participants: map[string]wire.State{}}}
-		for _, m := range r.members {
+	for _, r := range a.recovered {
+		id := r.ID
+		tx := &coordTx{status: wire.TxStatus{TxID: id, Protocol: r.Protocol, Participants: map[string]wire.State{}}}
+		for _, m := range r.Members {
 			tx.status.Participants[m.ID] = wire.StateUnknown
 		}
-		if r.decided {
+		if r.Decided {
 			tx.decided = true
-			tx.status.State, tx.status.Reason = wire.StateAborted, r.reason
-			if r.commit {
+			tx.status.State, tx.status.Reason = wire.StateAborted, r.Reason
+			if r.Commit {
 				tx.status.State = wire.StateCommitted
 			}
 		}
 		a.txns[id] = tx
 		a.order = append(a.order, id)
-		if r.ended {
-			for _, m := range r.members {
+		if r.Ended {
+			for _, m := range r.Members {
 				tx.status.Participants[m.ID] = tx.status.State
 			}
+			a.finished++
 			continue
 		}
-		fsm := protocol.RecoverCoordTxn(a.cfg, id, r.protocol, r.members, r.decided, r.commit, r.reason)
-		a.logger.Info("recovering transaction", "tx", id, "decided", r.decided, "commit", r.commit)
+		fsm := protocol.RecoverCoordTxn(a.cfg, id, r.Protocol, r.Members, r.Decided, r.Commit, r.Reason)
+		a.logger.Info("recovering transaction", "tx", id, "decided", r.Decided, "commit", r.Commit)
 		logged := tx.status
 		a.spawn(c, tx, fsm, nil)
 		if tx.decided {
@@ -153,7 +165,7 @@ func (a *coordinatorActor) resume(c *actor.Context) {
 			tx.status.State, tx.status.Reason = logged.State, logged.Reason
 		}
 	}
-	a.recovered, a.recOrder = nil, nil
+	a.recovered = nil
 }
 
 func (a *coordinatorActor) start(c *actor.Context, conn *wire.Conn, req *wire.Start) {

@@ -26,6 +26,8 @@ type CoordinatorConfig struct {
 	Delay        time.Duration // pause between a durable decision and phase two
 	Retry        time.Duration // retransmission interval for unanswered phase messages
 	MaxInflight  int           // transactions in flight before new ones get "busy"
+	KeepOutcomes int           // finished transactions remembered (retries of their ids, status)
+	CompactBytes int64         // checkpoint the log after this many bytes appended
 	NoSync       bool          // UNSAFE: skip fsync (benchmarks)
 	Logger       *slog.Logger
 	Fatal        func(error) // called when the node must stop (fsync failure, broken invariant)
@@ -40,6 +42,12 @@ func (cfg *CoordinatorConfig) setDefaults() {
 	}
 	if cfg.MaxInflight <= 0 {
 		cfg.MaxInflight = 10000
+	}
+	if cfg.KeepOutcomes <= 0 {
+		cfg.KeepOutcomes = 100000
+	}
+	if cfg.CompactBytes == 0 {
+		cfg.CompactBytes = 64 << 20
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -71,42 +79,24 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 	if err != nil {
 		return nil, &ConfigError{err}
 	}
-	recovered := map[string]*recoveredTx{}
-	var order []string
+	clog := protocol.NewCoordLog(cfg.KeepOutcomes)
 	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger}, func(r walstore.Record) error {
 		rec, err := decodeRecord(r)
 		if err != nil {
 			return err
 		}
-		rt := recovered[rec.TxID]
-		if rt == nil {
-			rt = &recoveredTx{protocol: rec.Protocol}
-			recovered[rec.TxID] = rt
-			order = append(order, rec.TxID)
-		}
-		switch rec.Kind {
-		case protocol.RecBegin:
-			rt.members = rec.Members
-		case protocol.RecDecision:
-			rt.decided, rt.commit, rt.reason = true, rec.Commit, rec.Reason
-			if rt.members == nil {
-				rt.members = rec.Members
-			}
-		case protocol.RecEnd:
-			rt.ended = true
-		case protocol.RecPreCommit:
-			if rt.members == nil {
-				rt.members = rec.Members
-			}
-		default:
-			return fmt.Errorf("unexpected %v record for %s in a coordinator log", rec.Kind, rec.TxID)
-		}
-		return nil
+		return clog.Apply(rec)
 	})
 	if err != nil {
 		return nil, err
 	}
-	cfg.Logger.Info("wal replayed", "path", cfg.WAL, "records", info.Records, "transactions", len(order))
+	// The coordinator actor resumes from a copy: from now on the log model
+	// belongs to the WAL actor, which keeps it current for checkpoints.
+	var recovered []protocol.LoggedTx
+	for _, t := range clog.All() {
+		recovered = append(recovered, *t)
+	}
+	cfg.Logger.Info("wal replayed", "path", cfg.WAL, "records", info.Records, "transactions", len(recovered))
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -121,7 +111,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 	}
 	n := &Coordinator{engine: engine, log: wlog, Stats: &WALStats{}}
 	mw := actor.WithMiddleware(crashOnPanic(cfg.Logger, cfg.Fatal))
-	n.walPID = engine.Spawn(newWALActor(wlog, n.Stats, cfg.Fatal), "wal", actor.WithID(cfg.NodeID), actor.WithInboxSize(4096), mw)
+	n.walPID = engine.Spawn(newWALActor(wlog, n.Stats, cfg.Fatal, clog, cfg.CompactBytes), "wal", actor.WithID(cfg.NodeID), actor.WithInboxSize(4096), mw)
 
 	// The coordinator's PID is fixed by its kind and id, so connections can
 	// route to it before it is spawned (anything earlier is retransmitted).
@@ -148,7 +138,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 			cfg:   protocol.CoordConfig{NodeID: cfg.NodeID, Addr: advertise, Vote: cfg.Timeout, Delay: cfg.Delay},
 			deps:  txnDeps{nodeID: cfg.NodeID, wal: n.walPID, retry: cfg.Retry, logger: cfg.Logger, fatal: cfg.Fatal},
 			peers: n.peers, txns: map[string]*coordTx{}, maxActive: cfg.MaxInflight,
-			recovered: recovered, recOrder: order, logger: cfg.Logger,
+			recovered: recovered, keep: cfg.KeepOutcomes, logger: cfg.Logger,
 		}
 	}, "coord", actor.WithID(cfg.NodeID), mw)
 

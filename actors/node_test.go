@@ -20,20 +20,27 @@ import (
 // with kill -9, live in cmd/txd.
 
 type testCluster struct {
-	coord *Coordinator
-	parts []*Participant
-	dir   string
+	coord   *Coordinator
+	parts   []*Participant
+	dir     string
+	compact int64
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func startTestCluster(t *testing.T, ids ...string) *testCluster {
+	return startTestClusterCompact(t, 0, ids...)
+}
+
+// startTestClusterCompact starts a cluster whose nodes checkpoint their
+// logs every compact bytes (0: the default).
+func startTestClusterCompact(t *testing.T, compact int64, ids ...string) *testCluster {
 	t.Helper()
-	tc := &testCluster{dir: t.TempDir()}
+	tc := &testCluster{dir: t.TempDir(), compact: compact}
 	fatal := func(err error) { t.Errorf("node stopped: %v", err) }
 	var addrs []string
 	for _, id := range ids {
-		p, err := StartParticipant(ParticipantConfig{NodeID: id, Listen: "127.0.0.1:0",
+		p, err := StartParticipant(ParticipantConfig{NodeID: id, Listen: "127.0.0.1:0", CompactBytes: compact,
 			WAL: filepath.Join(tc.dir, id+".wal"), Timeout: 200 * time.Millisecond, Logger: quietLogger(), Fatal: fatal})
 		if err != nil {
 			t.Fatal(err)
@@ -43,7 +50,7 @@ func startTestCluster(t *testing.T, ids ...string) *testCluster {
 	}
 	c, err := StartCoordinator(CoordinatorConfig{NodeID: "COORD", Listen: "127.0.0.1:0", Participants: addrs,
 		WAL: filepath.Join(tc.dir, "coord.wal"), Timeout: 2 * time.Second, Retry: 50 * time.Millisecond,
-		Logger: quietLogger(), Fatal: fatal})
+		CompactBytes: compact, KeepOutcomes: 500, Logger: quietLogger(), Fatal: fatal})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,6 +85,7 @@ func (a *participantActor) Receive(c *actor.Context) {
 	case walDurable:
 		a.run(a.fsm.Logged(m.Rec))
 	case partTimer:
+		delete(a.timers, m.txid) // fired; the machine sets a new one if it still waits
 		a.run(a.fsm.Timer(m.txid, m.seq))
 	}
 }
@@ -108,6 +109,8 @@ func (a *participantActor) handle(conn *wire.Conn, msg wire.Message) {
 		a.run(a.fsm.Query(m))
 	case *wire.QueryReply:
 		a.run(a.fsm.QueryReply(m))
+	case *wire.Forget:
+		a.run(a.fsm.Forget(m.TxIDs))
 	case *wire.StatusReq:
 		store, txs := a.fsm.Status()
 		_ = conn.Send(&wire.Status{ReqID: m.ReqID, NodeID: a.self.NodeID, Role: wire.RoleParticipant, Store: store, Transactions: txs})
@@ -191,7 +194,7 @@ type partRouter struct {
 
 func (r *partRouter) HandleMessage(c *wire.Conn, m wire.Message) {
 	switch m.(type) {
-	case *wire.Prepare, *wire.PreCommit, *wire.Decision, *wire.Query, *wire.QueryReply, *wire.StatusReq:
+	case *wire.Prepare, *wire.PreCommit, *wire.Decision, *wire.Query, *wire.QueryReply, *wire.Forget, *wire.StatusReq:
 		r.engine.Send(r.pid, inbound{conn: c, msg: m})
 	}
 }

@@ -19,9 +19,13 @@ type ParticipantConfig struct {
 	Listen  string        // host:port to listen on
 	WAL     string        // log file path
 	Timeout time.Duration // how long a READY transaction waits before asking for its outcome
-	NoSync  bool          // UNSAFE: skip fsync (benchmarks)
-	Logger  *slog.Logger
-	Fatal   func(error)
+	// CompactBytes: checkpoint the log after this many bytes appended (0:
+	// 64 MiB; negative: never). The checkpoint keeps a second copy of the
+	// store in memory (the WAL actor's model of the log).
+	CompactBytes int64
+	NoSync       bool // UNSAFE: skip fsync (benchmarks)
+	Logger       *slog.Logger
+	Fatal        func(error)
 }
 
 // Participant is a running participant node.
@@ -49,11 +53,24 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 	if err := wire.CheckID("node id", cfg.NodeID); err != nil {
 		return nil, &ConfigError{err}
 	}
-	fsm := protocol.NewParticipant(protocol.ParticipantConfig{NodeID: cfg.NodeID, Timeout: cfg.Timeout})
+	if cfg.CompactBytes == 0 {
+		cfg.CompactBytes = 64 << 20
+	}
+	pcfg := protocol.ParticipantConfig{NodeID: cfg.NodeID, Timeout: cfg.Timeout}
+	fsm := protocol.NewParticipant(pcfg)
+	var shadow walShadow
+	if cfg.CompactBytes > 0 {
+		shadow = participantShadow{protocol.NewParticipant(pcfg)}
+	}
 	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger}, func(r walstore.Record) error {
 		rec, err := decodeRecord(r)
 		if err != nil {
 			return err
+		}
+		if shadow != nil {
+			if err := shadow.Apply(rec); err != nil {
+				return err
+			}
 		}
 		return fsm.Replay(rec)
 	})
@@ -82,7 +99,7 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 	}
 	n := &Participant{engine: engine, log: wlog, Stats: &WALStats{}}
 	mw := actor.WithMiddleware(crashOnPanic(cfg.Logger, cfg.Fatal))
-	n.walPID = engine.Spawn(newWALActor(wlog, n.Stats, cfg.Fatal), "wal", actor.WithID(cfg.NodeID), actor.WithInboxSize(4096), mw)
+	n.walPID = engine.Spawn(newWALActor(wlog, n.Stats, cfg.Fatal, shadow, cfg.CompactBytes), "wal", actor.WithID(cfg.NodeID), actor.WithInboxSize(4096), mw)
 	n.pid = actor.NewPID(engine.Address(), "participant/"+cfg.NodeID)
 	router := &partRouter{engine: engine, pid: n.pid}
 	engine.Spawn(func() actor.Receiver {

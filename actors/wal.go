@@ -29,10 +29,27 @@ type walFlushed struct{ spare walBatch }
 
 // WALStats counts the log's work; safe to read from any goroutine.
 type WALStats struct {
-	Fsyncs  atomic.Int64 // fsync calls
-	Records atomic.Int64 // records made durable
-	Bytes   atomic.Int64 // bytes written
+	Fsyncs      atomic.Int64 // fsync calls
+	Records     atomic.Int64 // records made durable
+	Bytes       atomic.Int64 // bytes written
+	Checkpoints atomic.Int64 // compactions
+	LogBytes    atomic.Int64 // the log file's logical size now
 }
+
+// walShadow is the logical content of a node's log, kept up to date with
+// every record written, so that a checkpoint can replace the log with
+// exactly what it says (see CoordLog; a participant uses a second
+// protocol.Participant fed by replay).
+type walShadow interface {
+	Apply(protocol.Record) error
+	Snapshot() []protocol.Record
+}
+
+// participantShadow adapts a replay-only Participant.
+type participantShadow struct{ p *protocol.Participant }
+
+func (s participantShadow) Apply(r protocol.Record) error { return s.p.Replay(r) }
+func (s participantShadow) Snapshot() []protocol.Record   { return s.p.Snapshot() }
 
 type walWaiter struct {
 	pid *actor.PID
@@ -40,9 +57,10 @@ type walWaiter struct {
 }
 
 type walBatch struct {
-	data    []byte
-	waiters []walWaiter
-	records int
+	data       []byte
+	waiters    []walWaiter
+	records    int
+	checkpoint []walstore.Record // non-nil: replace the log with these instead of appending data
 }
 
 // walActor is the only writer of a node's log, and it group-commits: while
@@ -55,18 +73,24 @@ type walActor struct {
 	log   *walstore.Log
 	stats *WALStats
 	fatal func(error)
-	next  walBatch
-	spare walBatch // the last flushed batch's buffers, reused
-	enc   *msgpack.Encoder
-	buf   bytes.Buffer
-	busy  bool
-	jobs  chan walBatch
-	done  chan struct{}
+	// Compaction: with a shadow, once compactAt bytes were appended since
+	// the last checkpoint, the next batch replaces the log with a snapshot.
+	shadow    walShadow
+	compactAt int64
+	appended  int64
+	next      walBatch
+	spare     walBatch // the last flushed batch's buffers, reused
+	enc       *msgpack.Encoder
+	buf       bytes.Buffer
+	busy      bool
+	jobs      chan walBatch
+	done      chan struct{}
 }
 
-func newWALActor(log *walstore.Log, stats *WALStats, fatal func(error)) actor.Producer {
+func newWALActor(log *walstore.Log, stats *WALStats, fatal func(error), shadow walShadow, compactAt int64) actor.Producer {
 	return func() actor.Receiver {
-		return &walActor{log: log, stats: stats, fatal: fatal}
+		stats.LogBytes.Store(log.End())
+		return &walActor{log: log, stats: stats, fatal: fatal, shadow: shadow, compactAt: compactAt}
 	}
 }
 
@@ -93,8 +117,16 @@ func (w *walActor) Receive(c *actor.Context) {
 			w.fatal(fmt.Errorf("encode %v record for %s: %w", m.Rec.Kind, m.Rec.TxID, err))
 			return
 		}
+		n := len(w.next.data)
 		w.next.data = walstore.AppendRecord(w.next.data, walstore.RecordType(m.Rec.Kind), w.buf.Bytes())
+		w.appended += int64(len(w.next.data) - n)
 		w.next.records++
+		if w.shadow != nil {
+			if err := w.shadow.Apply(m.Rec); err != nil {
+				w.fatal(fmt.Errorf("wal: record %v for %s does not fit the log: %w", m.Rec.Kind, m.Rec.TxID, err))
+				return
+			}
+		}
 		if m.ReplyTo != nil {
 			w.next.waiters = append(w.next.waiters, walWaiter{m.ReplyTo, m.Rec})
 		}
@@ -119,6 +151,13 @@ func (w *walActor) due() bool { return w.next.records > 0 }
 
 // dispatch hands the gathered batch to the flusher and starts a new one.
 func (w *walActor) dispatch() {
+	if w.shadow != nil && w.compactAt > 0 && w.appended >= w.compactAt {
+		// The shadow has applied every gathered record, so the snapshot
+		// holds them; the batch's waiters are acknowledged once the
+		// snapshot is durable, and its bytes are not written.
+		w.appended = 0
+		w.next.checkpoint = w.snapshot()
+	}
 	b := w.next
 	w.next = walBatch{data: w.spare.data[:0], waiters: w.spare.waiters[:0]}
 	w.spare = walBatch{}
@@ -129,12 +168,20 @@ func (w *walActor) dispatch() {
 func (w *walActor) flusher(e *actor.Engine, self *actor.PID) {
 	defer close(w.done)
 	for b := range w.jobs {
-		err := w.log.Write(b.data)
-		if err == nil && len(b.waiters) > 0 {
-			// Lazy-only batches skip the fsync: they ride on the next one.
-			err = w.log.Sync()
+		var err error
+		if b.checkpoint != nil {
+			err = w.log.Rewrite(b.checkpoint) // fsyncs the new file and the directory
+			w.stats.Checkpoints.Add(1)
 			w.stats.Fsyncs.Add(1)
+		} else {
+			err = w.log.Write(b.data)
+			if err == nil && len(b.waiters) > 0 {
+				// Lazy-only batches skip the fsync: they ride on the next one.
+				err = w.log.Sync()
+				w.stats.Fsyncs.Add(1)
+			}
 		}
+		w.stats.LogBytes.Store(w.log.End())
 		if err != nil {
 			// A failed fsync leaves the page cache in an unknown state;
 			// retrying is unsafe. Acknowledge nothing and stop the node.
@@ -147,8 +194,23 @@ func (w *walActor) flusher(e *actor.Engine, self *actor.PID) {
 			e.Send(wt.pid, walDurable{Rec: wt.rec})
 		}
 		clear(b.waiters) // drop the PIDs and records for the collector
-		e.Send(self, walFlushed{spare: walBatch{data: b.data, waiters: b.waiters}})
+		e.Send(self, walFlushed{spare: walBatch{data: b.data[:0], waiters: b.waiters}})
 	}
+}
+
+// snapshot encodes the shadow's snapshot as log records.
+func (w *walActor) snapshot() []walstore.Record {
+	recs := w.shadow.Snapshot()
+	out := make([]walstore.Record, 0, max(len(recs), 1))
+	for _, r := range recs {
+		payload, err := msgpack.Marshal(&r)
+		if err != nil {
+			w.fatal(fmt.Errorf("wal: encode checkpoint record %v for %s: %w", r.Kind, r.TxID, err))
+			return nil
+		}
+		out = append(out, walstore.Record{Type: walstore.RecordType(r.Kind), Payload: payload})
+	}
+	return out
 }
 
 // decodeRecord reads a protocol record back from the log, for replay.

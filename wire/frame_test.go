@@ -42,6 +42,7 @@ func samples() []Message {
 		&Query{TxID: "tx-3", From: "C"},
 		&PreCommit{TxID: "tx-3"},
 		&QueryReply{TxID: "tx-3", From: "A", State: StateAborted},
+		&Forget{TxIDs: []string{"tx-1", "tx-2"}},
 	}
 }
 

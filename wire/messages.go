@@ -25,6 +25,7 @@ const (
 	TypeQuery                       // participant → coordinator or peer: what was decided?
 	TypePreCommit                   // coordinator → participant (3PC)
 	TypeQueryReply                  // answer to Query: the sender's state of that transaction
+	TypeForget                      // coordinator → participant: these transactions ended; drop them
 
 	typeLimit // one past the last valid type
 )
@@ -35,7 +36,7 @@ var typeNames = [...]string{
 	TypeStatusReq: "StatusReq", TypeStatus: "Status",
 	TypePrepare: "Prepare", TypeVote: "Vote", TypeDecision: "Decision",
 	TypeAck: "Ack", TypeQuery: "Query", TypePreCommit: "PreCommit",
-	TypeQueryReply: "QueryReply",
+	TypeQueryReply: "QueryReply", TypeForget: "Forget",
 }
 
 func (t Type) String() string {
@@ -275,6 +276,14 @@ type Query struct {
 	From     string
 }
 
+// Forget tells a participant that the coordinator logged END for these
+// transactions: every member that had to learn the outcome acknowledged it,
+// so nobody can be in doubt about them any more and they can be dropped.
+type Forget struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	TxIDs    []string
+}
+
 // QueryReply answers Query with the sender's state of the transaction
 // (StateUnknown: never heard of it).
 type QueryReply struct {
@@ -298,6 +307,7 @@ func (*Ack) Type() Type         { return TypeAck }
 func (*Query) Type() Type       { return TypeQuery }
 func (*PreCommit) Type() Type   { return TypePreCommit }
 func (*QueryReply) Type() Type  { return TypeQueryReply }
+func (*Forget) Type() Type      { return TypeForget }
 
 // New returns an empty message of type t, or nil for an unknown type.
 func New(t Type) Message {
@@ -330,6 +340,8 @@ func New(t Type) Message {
 		return new(PreCommit)
 	case TypeQueryReply:
 		return new(QueryReply)
+	case TypeForget:
+		return new(Forget)
 	}
 	return nil
 }

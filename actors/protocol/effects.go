@@ -73,12 +73,16 @@ const (
 
 	// 3PC.
 	RecPreCommit // coordinator: PRE-COMMIT decided; participant: PRE-COMMIT received
+
+	// Checkpoints (compaction).
+	RecStore  // participant: part of the store, as SET operations in Ops
+	RecForget // participant: the coordinator ended this transaction; drop it (lazy)
 )
 
 var recNames = [...]string{
 	RecBegin: "BEGIN", RecDecision: "DECISION", RecEnd: "END",
 	RecPrepared: "PREPARED", RecCommit: "COMMIT", RecAbort: "ABORT",
-	RecPreCommit: "PRECOMMIT",
+	RecPreCommit: "PRECOMMIT", RecStore: "STORE", RecForget: "FORGET",
 }
 
 func (k RecKind) String() string {

@@ -57,7 +57,9 @@ type Participant struct {
 	store Store
 	locks map[string]string // key → id of the prepared transaction holding it
 	txns  map[string]*ptx
-	order []string // transaction ids in the order first seen (for status)
+	order []*ptx  // transactions in the order first seen (for status); dropped ones are skipped
+	live  int     // entries of order still in txns
+	gone  history // recently forgotten transactions, for status and queries
 }
 
 // NewParticipant returns an empty participant; feed it its log with Replay.
@@ -97,6 +99,10 @@ func (p *Participant) Replay(rec Record) error {
 			p.unlock(t)
 			t.state, t.reason = wire.StateAborted, rec.Reason
 		}
+	case RecStore:
+		p.store.apply(rec.Ops)
+	case RecForget:
+		p.drop(rec.TxID)
 	default:
 		return fmt.Errorf("participant log: unexpected record %v for %s", rec.Kind, rec.TxID)
 	}
@@ -107,8 +113,8 @@ func (p *Participant) Replay(rec Record) error {
 // transaction asks its coordinator for the outcome at once, and keeps asking.
 func (p *Participant) Recovered() []Effect {
 	var eff []Effect
-	for _, id := range p.order {
-		if t := p.txns[id]; t.state == wire.StateReady || t.state == wire.StatePrecommitted {
+	for _, t := range p.order {
+		if p.txns[t.id] == t && (t.state == wire.StateReady || t.state == wire.StatePrecommitted) {
 			eff = append(eff, p.query(t), p.timer(t))
 		}
 	}
@@ -271,6 +277,10 @@ func (p *Participant) settled(t *ptx) []Effect {
 func (p *Participant) Query(q *wire.Query) []Effect {
 	t := p.txns[q.TxID]
 	if t == nil {
+		if s, ok := p.gone.get(q.TxID); ok {
+			// Finished and forgotten: the answer is still known.
+			return []Effect{Send{To: q.From, Msg: &wire.QueryReply{TxID: q.TxID, From: p.cfg.NodeID, State: s.State}}}
+		}
 		// Never voted: abort it here, so that it can never be prepared
 		// later, and say so once that is durable. This is what lets a peer
 		// in doubt conclude ABORT ("anyone not yet voted").
@@ -295,15 +305,18 @@ func (p *Participant) Status() (map[string]string, []wire.TxStatus) {
 	for k, v := range p.store {
 		store[k] = v
 	}
-	txs := make([]wire.TxStatus, 0, len(p.order))
-	for _, id := range p.order {
-		t := p.txns[id]
-		if t.state == wire.StateUnknown {
+	txs := p.gone.list()
+	for _, t := range p.order {
+		if p.txns[t.id] != t || t.state == wire.StateUnknown {
 			continue
 		}
-		txs = append(txs, wire.TxStatus{TxID: t.id, Protocol: t.protocol, State: t.state, Reason: t.reason})
+		txs = append(txs, t.status())
 	}
 	return store, txs
+}
+
+func (t *ptx) status() wire.TxStatus {
+	return wire.TxStatus{TxID: t.id, Protocol: t.protocol, State: t.state, Reason: t.reason}
 }
 
 // Locked lists the locked keys and their holders, sorted by key.
@@ -319,7 +332,8 @@ func (p *Participant) Locked() [][2]string {
 func (p *Participant) add(id string, proto wire.Protocol) *ptx {
 	t := &ptx{id: id, protocol: proto}
 	p.txns[id] = t
-	p.order = append(p.order, id)
+	p.order = append(p.order, t)
+	p.live++
 	return t
 }
 

@@ -1,0 +1,119 @@
+package protocol
+
+import (
+	"fmt"
+
+	"github.com/txd/txd/wire"
+)
+
+// CoordLog is the logical content of a coordinator's log: every transaction
+// it knows, what was logged for it, and (for a bounded number of ended ones)
+// the outcome, which answers retries and queries. It is built by replaying
+// the log at start-up and kept up to date by the WAL actor with every record
+// it writes, so that a checkpoint (Snapshot) is always exactly what the log
+// says: the coordinator actor's own view lags its transactions' actors.
+type CoordLog struct {
+	txns  map[string]*LoggedTx
+	order []*LoggedTx // first seen first; ended ones trimmed from the front
+	keep  int         // ended transactions to remember
+	ended int         // ended entries in order
+}
+
+// LoggedTx is one transaction as the coordinator's log knows it.
+type LoggedTx struct {
+	ID           string
+	Protocol     wire.Protocol
+	Members      []wire.Member
+	PreCommitted bool
+	Decided      bool
+	Commit       bool
+	Reason       string
+	Ended        bool
+}
+
+// NewCoordLog returns an empty log model remembering up to keep ended
+// transactions (the idempotency window for retried ids).
+func NewCoordLog(keep int) *CoordLog {
+	if keep < 1 {
+		keep = 1
+	}
+	return &CoordLog{txns: map[string]*LoggedTx{}, keep: keep}
+}
+
+// Apply adds one record.
+func (l *CoordLog) Apply(rec Record) error {
+	t := l.txns[rec.TxID]
+	if t == nil {
+		t = &LoggedTx{ID: rec.TxID, Protocol: rec.Protocol}
+		l.txns[rec.TxID] = t
+		l.order = append(l.order, t)
+	}
+	if t.Protocol == "" {
+		t.Protocol = rec.Protocol
+	}
+	if t.Members == nil && rec.Members != nil {
+		t.Members = rec.Members
+	}
+	switch rec.Kind {
+	case RecBegin:
+	case RecPreCommit:
+		t.PreCommitted = true
+	case RecDecision:
+		t.Decided, t.Commit, t.Reason = true, rec.Commit, rec.Reason
+	case RecEnd:
+		if !t.Ended {
+			t.Ended = true
+			l.ended++
+			l.trim()
+		}
+	default:
+		return fmt.Errorf("unexpected %v record for %s in a coordinator log", rec.Kind, rec.TxID)
+	}
+	return nil
+}
+
+// trim forgets the oldest ended transactions beyond the window. Unended
+// ones are never forgotten, wherever they are in the order. It runs when
+// the window is a quarter over, so its pass over the order is amortized.
+func (l *CoordLog) trim() {
+	if l.ended <= l.keep+l.keep/4 {
+		return
+	}
+	kept := l.order[:0]
+	drop := l.ended - l.keep
+	for _, t := range l.order {
+		if drop > 0 && t.Ended {
+			delete(l.txns, t.ID)
+			l.ended--
+			drop--
+			continue
+		}
+		kept = append(kept, t)
+	}
+	clear(l.order[len(kept):])
+	l.order = kept
+}
+
+// Get returns what the log knows of a transaction.
+func (l *CoordLog) Get(id string) *LoggedTx { return l.txns[id] }
+
+// All lists every remembered transaction, oldest first.
+func (l *CoordLog) All() []*LoggedTx { return l.order }
+
+// Snapshot returns records that replay to the same CoordLog.
+func (l *CoordLog) Snapshot() []Record {
+	recs := make([]Record, 0, 2*len(l.order))
+	for _, t := range l.order {
+		recs = append(recs, Record{Kind: RecBegin, TxID: t.ID, Protocol: t.Protocol, Members: t.Members})
+		if t.PreCommitted {
+			recs = append(recs, Record{Kind: RecPreCommit, TxID: t.ID, Protocol: t.Protocol})
+		}
+		if t.Decided {
+			recs = append(recs, Record{Kind: RecDecision, TxID: t.ID, Protocol: t.Protocol, Commit: t.Commit, Reason: t.Reason})
+		}
+		if t.Ended {
+			recs = append(recs, Record{Kind: RecEnd, TxID: t.ID})
+		}
+	}
+	return recs
+}

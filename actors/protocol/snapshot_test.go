@@ -1,0 +1,161 @@
+package protocol
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/txd/txd/wire"
+)
+
+// A participant's snapshot replays to the same participant: store, locks,
+// every transaction's state, including records still pending in the log.
+func TestParticipantSnapshotReplays(t *testing.T) {
+	p := NewParticipant(ParticipantConfig{NodeID: "B"})
+	prep := func(id string, ops ...wire.Op) {
+		p.Prepare(&wire.Prepare{TxID: id, Protocol: wire.ThreePC, Ops: ops, Coord: "C0", CoordAddr: "h:1",
+			Members: []wire.Member{{ID: "B", Addr: "h:2"}}})
+	}
+	set := func(k, v string) wire.Op { return wire.Op{Kind: wire.OpSet, Key: k, Value: v} }
+	durable := func(kind RecKind, id string) { p.Logged(Record{Kind: kind, TxID: id}) }
+
+	prep("committed", set("a", "1"))
+	durable(RecPrepared, "committed")
+	p.Decision("C0", &wire.Decision{TxID: "committed", Commit: true})
+	durable(RecCommit, "committed")
+
+	prep("aborted", set("b", "1"))
+	durable(RecPrepared, "aborted")
+	p.Decision("C0", &wire.Decision{TxID: "aborted", Reason: "no"})
+	durable(RecAbort, "aborted")
+
+	prep("ready", set("c", "1"))
+	durable(RecPrepared, "ready")
+
+	prep("precommitted", set("d", "1"))
+	durable(RecPrepared, "precommitted")
+	p.PreCommit("C0", &wire.PreCommit{TxID: "precommitted"})
+	durable(RecPreCommit, "precommitted")
+
+	prep("pending-prepare", set("e", "1")) // PREPARED handed to the log, not durable
+
+	prep("pending-commit", set("f", "1"))
+	durable(RecPrepared, "pending-commit")
+	p.Decision("C0", &wire.Decision{TxID: "pending-commit", Commit: true}) // COMMIT not durable
+
+	prep("pending-precommit", set("g", "1"))
+	durable(RecPrepared, "pending-precommit")
+	p.PreCommit("C0", &wire.PreCommit{TxID: "pending-precommit"}) // PRECOMMIT not durable
+
+	p.Prepare(&wire.Prepare{TxID: "no-vote", Ops: []wire.Op{{Kind: wire.OpAdd, Key: "z", Delta: -5}}, Coord: "C0"})
+
+	q := NewParticipant(ParticipantConfig{NodeID: "B"})
+	for _, r := range p.Snapshot() {
+		if err := q.Replay(r); err != nil {
+			t.Fatalf("replay %v %s: %v", r.Kind, r.TxID, err)
+		}
+	}
+	// What replay of the full log would give: pending records count as
+	// written (the snapshot replaces them), so apply them to p the way
+	// replay would before comparing.
+	full := NewParticipant(ParticipantConfig{NodeID: "B"})
+	for _, r := range []Record{
+		{Kind: RecPrepared, TxID: "committed", Ops: []wire.Op{set("a", "1")}}, {Kind: RecCommit, TxID: "committed"},
+		{Kind: RecPrepared, TxID: "aborted", Ops: []wire.Op{set("b", "1")}}, {Kind: RecAbort, TxID: "aborted", Reason: "no"},
+		{Kind: RecPrepared, TxID: "ready", Ops: []wire.Op{set("c", "1")}},
+		{Kind: RecPrepared, TxID: "precommitted", Ops: []wire.Op{set("d", "1")}}, {Kind: RecPreCommit, TxID: "precommitted"},
+		{Kind: RecPrepared, TxID: "pending-prepare", Ops: []wire.Op{set("e", "1")}},
+		{Kind: RecPrepared, TxID: "pending-commit", Ops: []wire.Op{set("f", "1")}}, {Kind: RecCommit, TxID: "pending-commit"},
+		{Kind: RecPrepared, TxID: "pending-precommit", Ops: []wire.Op{set("g", "1")}}, {Kind: RecPreCommit, TxID: "pending-precommit"},
+		{Kind: RecAbort, TxID: "no-vote", Reason: "z would be -5"},
+	} {
+		r.Protocol = wire.ThreePC
+		if err := full.Replay(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gotStore, gotTxs := q.Status()
+	wantStore, wantTxs := full.Status()
+	if !reflect.DeepEqual(gotStore, wantStore) {
+		t.Errorf("store %v, want %v", gotStore, wantStore)
+	}
+	states := func(txs []wire.TxStatus) map[string]wire.State {
+		m := map[string]wire.State{}
+		for _, s := range txs {
+			m[s.TxID] = s.State
+		}
+		return m
+	}
+	if got, want := states(gotTxs), states(wantTxs); !reflect.DeepEqual(got, want) {
+		t.Errorf("states %v, want %v", got, want)
+	}
+	if got, want := q.Locked(), full.Locked(); !reflect.DeepEqual(got, want) {
+		t.Errorf("locks %v, want %v", got, want)
+	}
+}
+
+// Forgetting drops only finished transactions, keeps answering queries
+// about them truthfully, and keeps them out of the next snapshot.
+func TestParticipantForget(t *testing.T) {
+	p := NewParticipant(ParticipantConfig{NodeID: "B"})
+	for _, id := range []string{"T1", "T2"} {
+		p.Prepare(&wire.Prepare{TxID: id, Ops: []wire.Op{{Kind: wire.OpSet, Key: id, Value: "v"}}, Coord: "C0"})
+		p.Logged(Record{Kind: RecPrepared, TxID: id})
+	}
+	p.Decision("C0", &wire.Decision{TxID: "T1", Commit: true})
+	p.Logged(Record{Kind: RecCommit, TxID: "T1"})
+	eff := p.Forget([]string{"T1", "T2", "nope"})
+	if len(eff) != 1 {
+		t.Fatalf("Forget effects %v, want one FORGET record (T1 only: T2 is in doubt)", eff)
+	}
+	if p.txns["T1"] != nil || p.txns["T2"] == nil {
+		t.Fatal("T1 must be dropped, T2 kept")
+	}
+	reply := p.Query(&wire.Query{TxID: "T1", From: "C"})
+	if len(reply) != 1 || reply[0].(Send).Msg.(*wire.QueryReply).State != wire.StateCommitted {
+		t.Fatalf("query about forgotten T1: %v, want COMMITTED", reply)
+	}
+	for _, r := range p.Snapshot() {
+		if r.TxID == "T1" {
+			t.Fatalf("forgotten T1 in the snapshot: %+v", r)
+		}
+	}
+	if _, txs := p.Status(); len(txs) != 2 {
+		t.Fatalf("status lists %d transactions, want 2 (T1 from history, T2)", len(txs))
+	}
+}
+
+// The coordinator's log model: a snapshot replays to the same model, and
+// ended transactions beyond the window are forgotten, never unended ones.
+func TestCoordLogSnapshotAndWindow(t *testing.T) {
+	l := NewCoordLog(4)
+	ms := []wire.Member{{ID: "B", Addr: "b:1"}}
+	for i := 0; i < 20; i++ {
+		id := string(rune('a' + i))
+		l.Apply(Record{Kind: RecBegin, TxID: id, Protocol: wire.TwoPC, Members: ms})
+		if i%5 == 4 {
+			continue // left open: never forgotten
+		}
+		l.Apply(Record{Kind: RecDecision, TxID: id, Commit: i%2 == 0})
+		l.Apply(Record{Kind: RecEnd, TxID: id})
+	}
+	open, ended := 0, 0
+	for _, t := range l.All() {
+		if t.Ended {
+			ended++
+		} else {
+			open++
+		}
+	}
+	if open != 4 || ended > 5 || ended < 4 {
+		t.Fatalf("open %d ended %d, want 4 open and the window (4, up to a quarter more) ended", open, ended)
+	}
+	m := NewCoordLog(4)
+	for _, r := range l.Snapshot() {
+		if err := m.Apply(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !reflect.DeepEqual(m.All(), l.All()) {
+		t.Fatalf("snapshot replays to %+v, want %+v", m.All(), l.All())
+	}
+}
