@@ -26,16 +26,24 @@ type cluster struct {
 	noSync bool
 }
 
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
 func startCluster(tb testing.TB, noSync bool) *cluster {
+	return startClusterWith(tb, noSync, 0, 0)
+}
+
+// startClusterWith: keep is the coordinator's outcome window and compact
+// the checkpoint threshold (0: the defaults).
+func startClusterWith(tb testing.TB, noSync bool, keep int, compact int64) *cluster {
 	tb.Helper()
 	dir := tb.TempDir()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logger := quietLogger()
 	fatal := func(err error) { tb.Errorf("node stopped: %v", err) }
 	c := &cluster{noSync: noSync}
 	var addrs []string
 	for _, id := range []string{"B", "C"} {
 		p, err := actors.StartParticipant(actors.ParticipantConfig{NodeID: id, Listen: "127.0.0.1:0",
-			WAL: filepath.Join(dir, id+".wal"), NoSync: noSync, Logger: logger, Fatal: fatal})
+			WAL: filepath.Join(dir, id+".wal"), NoSync: noSync, CompactBytes: compact, Logger: logger, Fatal: fatal})
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -44,7 +52,7 @@ func startCluster(tb testing.TB, noSync bool) *cluster {
 	}
 	co, err := actors.StartCoordinator(actors.CoordinatorConfig{NodeID: "COORD", Listen: "127.0.0.1:0",
 		Participants: addrs, WAL: filepath.Join(dir, "coord.wal"), NoSync: noSync, Logger: logger, Fatal: fatal,
-		MaxInflight: 1 << 20})
+		MaxInflight: 1 << 20, KeepOutcomes: keep, CompactBytes: compact})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -22,6 +22,7 @@ func nodeFlags(role string) []cli.Flag {
 		&cli.StringFlag{Name: "host", Value: "0.0.0.0", Usage: "address to listen on", EnvVars: env("HOST")},
 		&cli.StringFlag{Name: "wal", Required: true, Usage: "write-ahead log file (delete it for a fresh start)", EnvVars: env("WAL")},
 		&cli.BoolFlag{Name: "unsafe-no-fsync", Usage: "UNSAFE: never fsync the log (benchmarks only; a crash can lose decisions)", EnvVars: env("UNSAFE_NO_FSYNC")},
+		&cli.Int64Flag{Name: "compact-bytes", Value: 64 << 20, Usage: "checkpoint the log after this many bytes are appended (negative: never)", EnvVars: env("COMPACT_BYTES")},
 	}, logFlags()...)
 }
 
@@ -59,6 +60,7 @@ func coordinatorCommand() *cli.Command {
 			&cli.DurationFlag{Name: "delay", Value: 0, Usage: "pause after a decision is durably logged, before phase two (the window to kill -9 the coordinator)", EnvVars: []string{"TXD_DELAY"}},
 			&cli.StringFlag{Name: "advertise", Usage: "address participants use to reach this coordinator (default: this port at the address they see)", EnvVars: []string{"TXD_ADVERTISE"}},
 			&cli.IntFlag{Name: "max-inflight", Value: 10000, Usage: "transactions in flight before new ones are refused as busy", EnvVars: []string{"TXD_MAX_INFLIGHT"}},
+			&cli.IntFlag{Name: "keep-outcomes", Value: 100000, Usage: "finished transactions whose outcome is remembered: a retried id within this window gets it back instead of running again", EnvVars: []string{"TXD_KEEP_OUTCOMES"}},
 		),
 		Action: func(c *cli.Context) error {
 			logger, err := newLogger(c, c.App.ErrWriter)
@@ -81,6 +83,7 @@ func coordinatorCommand() *cli.Command {
 				NodeID: c.String("id"), Listen: listen, Advertise: c.String("advertise"),
 				Participants: splitList(c.String("participants")), WAL: c.String("wal"),
 				Timeout: timeout, Delay: c.Duration("delay"), MaxInflight: c.Int("max-inflight"),
+				KeepOutcomes: c.Int("keep-outcomes"), CompactBytes: c.Int64("compact-bytes"),
 				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger),
 			})
 			if err != nil {
@@ -116,7 +119,7 @@ func participantCommand() *cli.Command {
 			}
 			logger = logger.With("node", c.String("id"), "role", "participant")
 			node, err := actors.StartParticipant(actors.ParticipantConfig{
-				NodeID: c.String("id"), Listen: listen, WAL: c.String("wal"), Timeout: timeout,
+				NodeID: c.String("id"), Listen: listen, WAL: c.String("wal"), Timeout: timeout, CompactBytes: c.Int64("compact-bytes"),
 				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger),
 			})
 			if err != nil {
