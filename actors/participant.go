@@ -23,8 +23,10 @@ const outboxMax = 256
 
 // partTimer is a participant protocol timer firing.
 type partTimer struct {
-	txid string
-	seq  uint64
+	txid  string
+	seq   uint64
+	due   time.Time
+	after time.Duration
 }
 
 // participantActor owns a participant's state machine (store, locks,
@@ -86,6 +88,10 @@ func (a *participantActor) Receive(c *actor.Context) {
 		a.run(a.fsm.Logged(m.Rec))
 	case partTimer:
 		delete(a.timers, m.txid) // fired; the machine sets a new one if it still waits
+		if lateBy(m.due, m.after) {
+			a.run(a.fsm.TimerLate(m.txid, m.seq))
+			return
+		}
 		a.run(a.fsm.Timer(m.txid, m.seq))
 	}
 }
@@ -132,7 +138,8 @@ func (a *participantActor) run(effects []protocol.Effect) {
 			if old := a.timers[e.TxID]; old != nil {
 				old.Stop()
 			}
-			a.timers[e.TxID] = afterFunc(a.engine, a.pid, e.After, partTimer{txid: e.TxID, seq: e.Seq})
+			a.timers[e.TxID] = afterFunc(a.engine, a.pid, e.After,
+				partTimer{txid: e.TxID, seq: e.Seq, due: time.Now().Add(e.After), after: e.After})
 		}
 	}
 }

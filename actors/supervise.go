@@ -29,6 +29,13 @@ func crashOnPanic(logger *slog.Logger, fatal func(error)) actor.MiddlewareFunc {
 	}
 }
 
+// lateBy is how late a protocol timer may fire before the actor treats it
+// as a sign that the node itself was stopped (SIGSTOP, an overloaded host):
+// then the time it measured is not the time the others saw.
+func lateBy(due time.Time, d time.Duration) bool {
+	return time.Since(due) > max(d/2, 50*time.Millisecond)
+}
+
 // afterFunc delivers msg to pid after d, from a timer goroutine. Timers are
 // never cancelled by the state machines (a stale one is ignored by its
 // sequence number); actors stop the ones they own when they stop.

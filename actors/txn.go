@@ -21,7 +21,11 @@ type clientWaiter struct {
 type addWaiter struct{ w clientWaiter }
 
 // txnTimer is a protocol timer firing.
-type txnTimer struct{ seq uint64 }
+type txnTimer struct {
+	seq   uint64
+	due   time.Time
+	after time.Duration
+}
 
 // txnRetry is the retransmission timer firing.
 type txnRetry struct{ epoch uint64 }
@@ -150,6 +154,15 @@ func (t *txnActor) Receive(c *actor.Context) {
 	case walDurable:
 		t.run(c, t.fsm.Logged(m.Rec))
 	case txnTimer:
+		if lateBy(m.due, m.after) {
+			// We were stopped: answers that arrived meanwhile are still
+			// queued behind this timer. Give them a full interval before
+			// acting on the silence (a pre-commit timeout would otherwise
+			// commit over participants that aborted while we slept).
+			m.due = time.Now().Add(m.after)
+			t.timers = append(t.timers, afterFunc(t.engine, t.self, m.after, m))
+			return
+		}
 		t.run(c, t.fsm.Timer(m.seq))
 	case txnRetry:
 		if m.epoch == t.epoch {
@@ -182,7 +195,8 @@ func (t *txnActor) run(c *actor.Context, effects []protocol.Effect) {
 			}
 			c.Send(t.deps.wal, app)
 		case protocol.SetTimer:
-			t.timers = append(t.timers, afterFunc(t.engine, t.self, e.After, txnTimer{seq: e.Seq}))
+			t.timers = append(t.timers, afterFunc(t.engine, t.self, e.After,
+				txnTimer{seq: e.Seq, due: time.Now().Add(e.After), after: e.After}))
 		case protocol.Reply:
 			t.reply(c, e)
 		case protocol.Finished:

@@ -159,3 +159,25 @@ func TestCoordLogSnapshotAndWindow(t *testing.T) {
 		t.Fatalf("snapshot replays to %+v, want %+v", m.All(), l.All())
 	}
 }
+
+// A timer that fires late (we were paused) must not end the round it
+// belongs to with a decision: the silence it saw may have been our own.
+func TestTimerLateDropsTheRound(t *testing.T) {
+	p := NewParticipant(ParticipantConfig{NodeID: "A"})
+	ms := []wire.Member{{ID: "A"}, {ID: "B"}}
+	p.Prepare(&wire.Prepare{TxID: "T", Protocol: wire.ThreePC, Ops: []wire.Op{{Kind: wire.OpSet, Key: "k", Value: "v"}}, Coord: "C0", Members: ms})
+	eff := p.Logged(Record{Kind: RecPrepared, TxID: "T"})
+	seq := eff[len(eff)-1].(SetTimer).Seq
+	eff = p.Timer("T", seq) // round 1 opens: queries out
+	seq = eff[len(eff)-1].(SetTimer).Seq
+	// Nobody answered; on time, A (lowest id, alone, READY) would abort.
+	eff = p.TimerLate("T", seq)
+	for _, e := range eff {
+		if per, ok := e.(Persist); ok {
+			t.Fatalf("a late timer decided: %+v", per)
+		}
+	}
+	if p.txns["T"].state != wire.StateReady || !p.txns["T"].roundOpen {
+		t.Fatalf("want still READY with a fresh round open")
+	}
+}

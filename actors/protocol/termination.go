@@ -158,3 +158,15 @@ func (t *ptx) addrOf(id string) string {
 	}
 	return ""
 }
+
+// TimerLate handles a timer that fired much later than it was set for: the
+// node was paused (SIGSTOP, a long GC, an overloaded host). The round that
+// was open is stale (its answers may describe states that have changed
+// meanwhile, and the silence it saw may be our own), so it is dropped
+// without a decision and a fresh round begins.
+func (p *Participant) TimerLate(txid string, seq uint64) []Effect {
+	if t := p.txns[txid]; t != nil && seq == t.seq {
+		t.roundOpen = false
+	}
+	return p.Timer(txid, seq)
+}
