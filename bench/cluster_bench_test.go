@@ -26,7 +26,12 @@ type cluster struct {
 	noSync bool
 }
 
-func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+// quietLogger drops everything below warnings, as an operator running for
+// speed would (--log-level warn): the per-transaction info line is not
+// part of what the benchmarks measure.
+func quietLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
 
 func startCluster(tb testing.TB, noSync bool) *cluster {
 	return startClusterWith(tb, noSync, 0, 0)
