@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
@@ -24,8 +25,10 @@ type ParticipantConfig struct {
 	// store in memory (the WAL actor's model of the log).
 	CompactBytes int64
 	NoSync       bool // UNSAFE: skip fsync (benchmarks)
-	Logger       *slog.Logger
-	Fatal        func(error)
+	// SyncFunc replaces the log's fsync (fault-injection tests only).
+	SyncFunc func(*os.File) error
+	Logger   *slog.Logger
+	Fatal    func(error)
 }
 
 // Participant is a running participant node.
@@ -62,7 +65,7 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 	if cfg.CompactBytes > 0 {
 		shadow = participantShadow{protocol.NewParticipant(pcfg)}
 	}
-	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger}, func(r walstore.Record) error {
+	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, SyncFunc: cfg.SyncFunc}, func(r walstore.Record) error {
 		rec, err := decodeRecord(r)
 		if err != nil {
 			return err
