@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"go.uber.org/goleak"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -27,6 +28,14 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	cluster.RemoveShared()
+	// Every process and connection a test started is gone: no goroutine
+	// of the harness (readers, clients, pollers) may outlive the tests.
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goroutines leaked by the tests: %v\n", err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 
