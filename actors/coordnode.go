@@ -68,6 +68,7 @@ type Coordinator struct {
 	server *wire.Server
 	peers  []*peerInfo
 	Stats  *WALStats
+	Wire   *wire.Stats // what this node's connections send
 }
 
 // StartCoordinator replays the log, starts the actors, connects to the
@@ -111,7 +112,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 		wlog.Close()
 		return nil, err
 	}
-	n := &Coordinator{engine: engine, log: wlog, Stats: &WALStats{}}
+	n := &Coordinator{engine: engine, log: wlog, Stats: &WALStats{}, Wire: &wire.Stats{}}
 	mw := actor.WithMiddleware(crashOnPanic(cfg.Logger, cfg.Fatal))
 	n.walPID = engine.Spawn(newWALActor(wlog, n.Stats, cfg.Fatal, clog, cfg.CompactBytes), "wal", actor.WithID(cfg.NodeID), actor.WithInboxSize(4096), mw)
 
@@ -123,7 +124,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 	for _, s := range specs {
 		addr := s.addr
 		n.peers = append(n.peers, &peerInfo{fixedID: s.id, addr: addr, peer: wire.NewPeer(wire.PeerConfig{
-			Addr: addr, Self: self, Handler: rt, Logger: cfg.Logger,
+			Addr: addr, Self: self, Handler: rt, Logger: cfg.Logger, Stats: n.Wire,
 			OnState: func(_ *wire.Peer, up bool, remote wire.HelloAck) {
 				cfg.Logger.Info("participant connection", "addr", addr, "id", remote.NodeID, "up", up)
 			},
@@ -146,7 +147,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 
 	n.server = wire.NewServer(ln, wire.ServerConfig{
 		Self:    wire.HelloAck{NodeID: cfg.NodeID, Role: wire.RoleCoordinator},
-		Handler: rt, Logger: cfg.Logger,
+		Handler: rt, Logger: cfg.Logger, Stats: n.Wire,
 	})
 	go n.server.Serve()
 	return n, nil

@@ -50,8 +50,10 @@ type participantActor struct {
 	// to the dial, or a termination round would count them as dead.
 	outbox map[string][]wire.Message
 	timers map[string]*time.Timer
-	pid    *actor.PID
-	engine *actor.Engine
+	// wireStats counts what our own dialed connections send.
+	wireStats *wire.Stats
+	pid       *actor.PID
+	engine    *actor.Engine
 }
 
 func (a *participantActor) Receive(c *actor.Context) {
@@ -160,7 +162,7 @@ func (a *participantActor) send(e protocol.Send) {
 	p := a.dialed[e.Addr]
 	if p == nil {
 		addr, engine, pid := e.Addr, a.engine, a.pid
-		p = wire.NewPeer(wire.PeerConfig{Addr: e.Addr, Self: a.self, Handler: a.router, Logger: a.logger,
+		p = wire.NewPeer(wire.PeerConfig{Addr: e.Addr, Self: a.self, Handler: a.router, Logger: a.logger, Stats: a.wireStats,
 			OnState: func(_ *wire.Peer, up bool, _ wire.HelloAck) {
 				if up {
 					engine.Send(pid, peerUp{addr: addr})

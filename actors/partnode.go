@@ -39,6 +39,7 @@ type Participant struct {
 	log    *walstore.Log
 	server *wire.Server
 	Stats  *WALStats
+	Wire   *wire.Stats // what this node's connections send
 }
 
 // StartParticipant replays the log (rebuilding the store, the in-doubt
@@ -100,7 +101,7 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 		wlog.Close()
 		return nil, err
 	}
-	n := &Participant{engine: engine, log: wlog, Stats: &WALStats{}}
+	n := &Participant{engine: engine, log: wlog, Stats: &WALStats{}, Wire: &wire.Stats{}}
 	mw := actor.WithMiddleware(crashOnPanic(cfg.Logger, cfg.Fatal))
 	n.walPID = engine.Spawn(newWALActor(wlog, n.Stats, cfg.Fatal, shadow, cfg.CompactBytes), "wal", actor.WithID(cfg.NodeID), actor.WithInboxSize(4096), mw)
 	n.pid = actor.NewPID(engine.Address(), "participant/"+cfg.NodeID)
@@ -109,13 +110,13 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 		return &participantActor{
 			fsm:  fsm,
 			self: wire.Hello{Version: wire.Version, NodeID: cfg.NodeID, Role: wire.RoleParticipant},
-			wal:  n.walPID, logger: cfg.Logger, fatal: cfg.Fatal, router: router,
+			wal:  n.walPID, logger: cfg.Logger, fatal: cfg.Fatal, router: router, wireStats: n.Wire,
 		}
 	}, "participant", actor.WithID(cfg.NodeID), actor.WithInboxSize(1024), mw)
 
 	n.server = wire.NewServer(ln, wire.ServerConfig{
 		Self:    wire.HelloAck{NodeID: cfg.NodeID, Role: wire.RoleParticipant},
-		Handler: router, Logger: cfg.Logger,
+		Handler: router, Logger: cfg.Logger, Stats: n.Wire,
 	})
 	go n.server.Serve()
 	return n, nil

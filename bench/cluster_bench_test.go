@@ -104,6 +104,8 @@ func run(b *testing.B, c *cluster, proto wire.Protocol, concurrency int) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	f0 := [3]int64{c.coord.Stats.Fsyncs.Load(), c.parts[0].Stats.Fsyncs.Load(), c.parts[1].Stats.Fsyncs.Load()}
+	r0 := [2]int64{c.coord.Stats.Records.Load(), c.parts[0].Stats.Records.Load()}
+	w0 := c.wire()
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
@@ -151,6 +153,35 @@ func run(b *testing.B, c *cluster, proto wire.Protocol, concurrency int) {
 	n := float64(b.N)
 	b.ReportMetric(float64(c.coord.Stats.Fsyncs.Load()-f0[0])/n, "coord-fsyncs/tx")
 	b.ReportMetric(float64(c.parts[0].Stats.Fsyncs.Load()-f0[1])/n, "B-fsyncs/tx")
+	// Group commit: records made durable per fsync.
+	if d := c.parts[0].Stats.Fsyncs.Load() - f0[1]; d > 0 {
+		b.ReportMetric(float64(c.parts[0].Stats.Records.Load()-r0[1])/float64(d), "B-records/fsync")
+	}
+	if d := c.coord.Stats.Fsyncs.Load() - f0[0]; d > 0 {
+		b.ReportMetric(float64(c.coord.Stats.Records.Load()-r0[0])/float64(d), "coord-records/fsync")
+	}
+	// The wire, all nodes together (the client's own frames are not counted).
+	w1 := c.wire()
+	b.ReportMetric(float64(w1.frames-w0.frames)/n, "frames/tx")
+	b.ReportMetric(float64(w1.bytes-w0.bytes)/n, "wire-B/tx")
+	b.ReportMetric(float64(w1.flushes-w0.flushes)/n, "writes/tx")
+}
+
+type wireCount struct{ frames, bytes, flushes int64 }
+
+// wire sums what every node's connections have sent.
+func (c *cluster) wire() wireCount {
+	var w wireCount
+	stats := []*wire.Stats{c.coord.Wire}
+	for _, p := range c.parts {
+		stats = append(stats, p.Wire)
+	}
+	for _, s := range stats {
+		w.frames += s.FramesOut.Load()
+		w.bytes += s.BytesOut.Load()
+		w.flushes += s.Flushes.Load()
+	}
+	return w
 }
 
 // BenchmarkCommit2PC: 2PC commits on a loopback cluster with fsync on, at

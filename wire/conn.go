@@ -46,6 +46,7 @@ type connConfig struct {
 	maxFrame int
 	timeout  time.Duration // to finish a frame once begun, and to write
 	log      *slog.Logger
+	stats    *Stats // nil: not counted
 }
 
 // Conn is an established (handshaken) connection. One reader goroutine
@@ -243,7 +244,17 @@ func (c *Conn) writeLoop() {
 
 // writeBatch writes bp and whatever else is queued, then flushes once.
 func (c *Conn) writeBatch(bw *bufio.Writer, bp *[]byte) error {
+	nFrames, nBytes := int64(0), int64(0)
+	defer func() {
+		if s := c.stats; s != nil {
+			s.FramesOut.Add(nFrames)
+			s.BytesOut.Add(nBytes)
+			s.Flushes.Add(1)
+		}
+	}()
 	for {
+		nFrames++
+		nBytes += int64(len(*bp))
 		_, err := bw.Write(*bp)
 		if cap(*bp) <= pooledFrameMax {
 			frames.Put(bp)

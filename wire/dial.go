@@ -16,10 +16,10 @@ import (
 // which matches ErrHandshake with errors.Is. h receives the connection's
 // messages; maxFrame <= 0 means DefaultMaxFrame.
 func Dial(ctx context.Context, addr string, self Hello, h Handler, maxFrame int) (*Conn, error) {
-	return dial(ctx, addr, self, h, maxFrame, nil)
+	return dial(ctx, addr, self, h, maxFrame, nil, nil)
 }
 
-func dial(ctx context.Context, addr string, self Hello, h Handler, maxFrame int, log *slog.Logger) (*Conn, error) {
+func dial(ctx context.Context, addr string, self Hello, h Handler, maxFrame int, log *slog.Logger, stats *Stats) (*Conn, error) {
 	a, err := NormalizeAddr(addr)
 	if err != nil {
 		return nil, err
@@ -58,7 +58,7 @@ func dial(ctx context.Context, addr string, self Hello, h Handler, maxFrame int,
 	nc.SetDeadline(time.Time{})
 
 	remote := Hello{Version: ack.Version, NodeID: ack.NodeID, Role: ack.Role}
-	c := newConn(nc, br, remote, connConfig{handler: h, maxFrame: maxFrame, log: log})
+	c := newConn(nc, br, remote, connConfig{handler: h, maxFrame: maxFrame, log: log, stats: stats})
 	go c.readLoop()
 	return c, nil
 }

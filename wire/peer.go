@@ -27,6 +27,7 @@ type PeerConfig struct {
 	// (up) and disconnect (!up), with the identity the peer gave. It must
 	// not call Close (Close waits for that goroutine).
 	OnState  func(p *Peer, up bool, remote HelloAck)
+	Stats    *Stats // optional: counts what this peer's connections send
 	Logger   *slog.Logger
 	MaxFrame int // 0: DefaultMaxFrame
 }
@@ -112,7 +113,7 @@ func (p *Peer) run() {
 	defer close(p.done)
 	backoff := minBackoff
 	for {
-		c, err := dial(p.ctx, p.cfg.Addr, p.cfg.Self, p.cfg.Handler, p.cfg.MaxFrame, p.log)
+		c, err := dial(p.ctx, p.cfg.Addr, p.cfg.Self, p.cfg.Handler, p.cfg.MaxFrame, p.log, p.cfg.Stats)
 		if err != nil {
 			if p.ctx.Err() != nil {
 				return

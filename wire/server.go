@@ -22,6 +22,7 @@ type ServerConfig struct {
 	HandshakeTimeout time.Duration // 0: 5 s for a new peer to send its Hello
 	FrameTimeout     time.Duration // 0: 10 s to finish a frame once begun, or a write
 	Logger           *slog.Logger
+	Stats            *Stats // optional: counts what the served connections send
 }
 
 // Server accepts connections, handshakes and serves each until it ends. A
@@ -200,6 +201,7 @@ func (s *Server) handshake(nc net.Conn) (*Conn, error) {
 		maxFrame: s.cfg.MaxFrame,
 		timeout:  s.cfg.FrameTimeout,
 		log:      s.log,
+		stats:    s.cfg.Stats,
 	}), nil
 }
 

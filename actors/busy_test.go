@@ -1,0 +1,75 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/txd/txd/wire"
+)
+
+// Backpressure: a coordinator with more transactions in flight than it
+// admits answers the excess with a clear "busy" error at once, and admits
+// again once they finish.
+func TestBusyBeyondMaxInflight(t *testing.T) {
+	// A participant address nobody answers: every transaction waits out
+	// the vote timeout, so they stay in flight.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	c, err := StartCoordinator(CoordinatorConfig{NodeID: "COORD", Listen: "127.0.0.1:0", Participants: []string{"B=" + dead},
+		WAL: filepath.Join(t.TempDir(), "coord.wal"), Timeout: time.Second, MaxInflight: 2, Logger: quietLogger(),
+		Fatal: func(err error) { t.Error(err) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	cl, err := wire.DialClient(ctx, c.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ops := []wire.Op{{Kind: wire.OpSet, Key: "k", Value: "v"}}
+	done := make(chan *wire.StartResult, 2)
+	for i := 0; i < 2; i++ {
+		go func(i int) {
+			res, err := cl.Start(ctx, fmt.Sprintf("W%d", i), wire.TwoPC, ops)
+			if err != nil {
+				t.Error(err)
+			}
+			done <- res
+		}(i)
+	}
+	// Both admitted (polled through status), then a third is refused.
+	waitFor(t, 5*time.Second, func() bool {
+		st, err := cl.Status(ctx)
+		return err == nil && len(st.Transactions) == 2
+	})
+	t0 := time.Now()
+	_, err = cl.Start(ctx, "X", wire.TwoPC, ops)
+	var re *wire.RemoteError
+	if !errors.As(err, &re) || re.Code != wire.ErrBusy {
+		t.Fatalf("third transaction: %v, want a busy error", err)
+	}
+	if time.Since(t0) > 500*time.Millisecond {
+		t.Errorf("busy took %v: the excess must be refused at once, not queued", time.Since(t0))
+	}
+	for i := 0; i < 2; i++ {
+		if res := <-done; res == nil || res.Outcome != wire.StateAborted {
+			t.Fatalf("in-flight transaction: %+v, want ABORTED (no vote)", res)
+		}
+	}
+	// Their answers can overtake the coordinator's bookkeeping by a hair.
+	waitFor(t, 5*time.Second, func() bool {
+		_, err := cl.Start(ctx, "Y", wire.TwoPC, ops)
+		return !errors.As(err, &re)
+	})
+}
