@@ -73,3 +73,51 @@ func TestBusyBeyondMaxInflight(t *testing.T) {
 		return !errors.As(err, &re)
 	})
 }
+
+// Drain (a clean stop) refuses new transactions with a "shutdown" error
+// and returns once those in flight are decided, so their clients get an
+// outcome instead of a lost connection.
+func TestDrainWaitsForDecisions(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	c, err := StartCoordinator(CoordinatorConfig{NodeID: "COORD", Listen: "127.0.0.1:0", Participants: []string{"B=" + dead},
+		WAL: filepath.Join(t.TempDir(), "coord.wal"), Timeout: 500 * time.Millisecond, Logger: quietLogger(),
+		Fatal: func(err error) { t.Error(err) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	cl, err := wire.DialClient(ctx, c.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ops := []wire.Op{{Kind: wire.OpSet, Key: "k", Value: "v"}}
+	got := make(chan *wire.StartResult, 1)
+	go func() {
+		res, _ := cl.Start(ctx, "W", wire.TwoPC, ops)
+		got <- res
+	}()
+	waitFor(t, 5*time.Second, func() bool {
+		st, err := cl.Status(ctx)
+		return err == nil && len(st.Transactions) == 1
+	})
+	drained := make(chan bool, 1)
+	go func() { drained <- c.Drain(5 * time.Second) }()
+	waitFor(t, 5*time.Second, func() bool {
+		_, err := cl.Start(ctx, "NEW", wire.TwoPC, ops)
+		var re *wire.RemoteError
+		return errors.As(err, &re) && re.Code == wire.ErrShutdown
+	})
+	if !<-drained {
+		t.Fatal("Drain gave up although the transaction decides within its vote timeout")
+	}
+	if res := <-got; res == nil || res.Outcome != wire.StateAborted {
+		t.Fatalf("in-flight client got %+v, want its outcome (ABORTED: no vote)", res)
+	}
+}

@@ -66,6 +66,8 @@ type coordinatorActor struct {
 	self      *actor.PID
 	forget    map[string][]string // member id → ended transactions to tell it about
 	forgetDue bool                // a forgetFlush is on its way
+	drained   chan struct{}       // set when draining: closed once nothing is undecided
+	undecided int                 // running transactions whose clients await a decision
 }
 
 // forgetFlush sends the gathered Forget lists.
@@ -102,8 +104,12 @@ func (a *coordinatorActor) Receive(c *actor.Context) {
 		a.statusAnswer(m)
 	case txnDecided:
 		if tx := a.txns[m.status.TxID]; tx != nil {
+			if !tx.decided {
+				a.undecided--
+			}
 			tx.decided = true
 			tx.status = m.status
+			a.drainIfIdle()
 		}
 	case txnFinished:
 		if tx := a.txns[m.status.TxID]; tx != nil && tx.pid != nil {
@@ -122,6 +128,9 @@ func (a *coordinatorActor) Receive(c *actor.Context) {
 			}
 			a.ended(tx.status)
 		}
+	case drain:
+		a.drained = m.done
+		a.drainIfIdle()
 	case forgetFlush:
 		a.forgetDue = false
 		for id := range a.forget {
@@ -201,6 +210,10 @@ func (a *coordinatorActor) start(c *actor.Context, conn *wire.Conn, req *wire.St
 		fail(wire.ErrBadRequest, "%v", err)
 		return
 	}
+	if a.drained != nil {
+		fail(wire.ErrShutdown, "coordinator shutting down; retry on its restart (or another coordinator)")
+		return
+	}
 	if a.running >= a.maxActive {
 		fail(wire.ErrBusy, "coordinator busy: %d transactions in flight; retry later", a.running)
 		return
@@ -218,6 +231,9 @@ func (a *coordinatorActor) spawn(c *actor.Context, tx *coordTx, fsm *protocol.Co
 	tx.pid = c.SpawnChild(newTxnActor(deps, fsm, w), "txn", actor.WithID(fsm.ID()),
 		actor.WithInboxSize(16), actor.WithMiddleware(crashOnPanic(a.logger, deps.fatal)))
 	a.running++
+	if !tx.decided {
+		a.undecided++
+	}
 }
 
 // plan works out which participants a transaction touches and what each

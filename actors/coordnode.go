@@ -158,6 +158,7 @@ func (n *Coordinator) Addr() string { return n.server.Addr().String() }
 
 // Close stops the node: no new connections, actors stopped, log closed.
 func (n *Coordinator) Close() error {
+	n.Drain(5 * time.Second)
 	n.server.Close()
 	for _, p := range n.peers {
 		p.peer.Close()
