@@ -33,6 +33,7 @@ type CoordinatorConfig struct {
 	SyncFunc     func(*os.File) error // replaces the log's fsync (fault-injection tests only)
 	Logger       *slog.Logger
 	Fatal        func(error) // called when the node must stop (fsync failure, broken invariant)
+	TLS          *wire.TLS   // mutual TLS on every connection (its name must be NodeID); nil: plain TCP
 }
 
 func (cfg *CoordinatorConfig) setDefaults() {
@@ -124,7 +125,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 	for _, s := range specs {
 		addr := s.addr
 		n.peers = append(n.peers, &peerInfo{fixedID: s.id, addr: addr, peer: wire.NewPeer(wire.PeerConfig{
-			Addr: addr, Self: self, Handler: rt, Logger: cfg.Logger, Stats: n.Wire,
+			Addr: addr, Self: self, Handler: rt, Logger: cfg.Logger, Stats: n.Wire, TLS: cfg.TLS, ExpectID: s.id,
 			OnState: func(_ *wire.Peer, up bool, remote wire.HelloAck) {
 				cfg.Logger.Info("participant connection", "addr", addr, "id", remote.NodeID, "up", up)
 			},
@@ -147,7 +148,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 
 	n.server = wire.NewServer(ln, wire.ServerConfig{
 		Self:    wire.HelloAck{NodeID: cfg.NodeID, Role: wire.RoleCoordinator},
-		Handler: rt, Logger: cfg.Logger, Stats: n.Wire,
+		Handler: rt, Logger: cfg.Logger, Stats: n.Wire, TLS: cfg.TLS,
 	})
 	go n.server.Serve()
 	return n, nil

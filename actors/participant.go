@@ -52,6 +52,7 @@ type participantActor struct {
 	timers map[string]*time.Timer
 	// wireStats counts what our own dialed connections send.
 	wireStats *wire.Stats
+	tls       *wire.TLS // nil: plain TCP
 	pid       *actor.PID
 	engine    *actor.Engine
 }
@@ -162,7 +163,7 @@ func (a *participantActor) send(e protocol.Send) {
 	p := a.dialed[e.Addr]
 	if p == nil {
 		addr, engine, pid := e.Addr, a.engine, a.pid
-		p = wire.NewPeer(wire.PeerConfig{Addr: e.Addr, Self: a.self, Handler: a.router, Logger: a.logger, Stats: a.wireStats,
+		p = wire.NewPeer(wire.PeerConfig{Addr: e.Addr, Self: a.self, Handler: a.router, Logger: a.logger, Stats: a.wireStats, TLS: a.tls,
 			OnState: func(_ *wire.Peer, up bool, _ wire.HelloAck) {
 				if up {
 					engine.Send(pid, peerUp{addr: addr})

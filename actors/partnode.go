@@ -29,6 +29,7 @@ type ParticipantConfig struct {
 	SyncFunc func(*os.File) error
 	Logger   *slog.Logger
 	Fatal    func(error)
+	TLS      *wire.TLS // mutual TLS on every connection, accepted or dialed (its name must be NodeID); nil: plain TCP
 }
 
 // Participant is a running participant node.
@@ -110,13 +111,13 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 		return &participantActor{
 			fsm:  fsm,
 			self: wire.Hello{Version: wire.Version, NodeID: cfg.NodeID, Role: wire.RoleParticipant},
-			wal:  n.walPID, logger: cfg.Logger, fatal: cfg.Fatal, router: router, wireStats: n.Wire,
+			wal:  n.walPID, logger: cfg.Logger, fatal: cfg.Fatal, router: router, wireStats: n.Wire, tls: cfg.TLS,
 		}
 	}, "participant", actor.WithID(cfg.NodeID), actor.WithInboxSize(1024), mw)
 
 	n.server = wire.NewServer(ln, wire.ServerConfig{
 		Self:    wire.HelloAck{NodeID: cfg.NodeID, Role: wire.RoleParticipant},
-		Handler: router, Logger: cfg.Logger, Stats: n.Wire,
+		Handler: router, Logger: cfg.Logger, Stats: n.Wire, TLS: cfg.TLS,
 	})
 	go n.server.Serve()
 	return n, nil

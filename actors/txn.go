@@ -250,6 +250,11 @@ func (t *txnActor) armRetry() {
 
 func (t *txnActor) reply(c *actor.Context, r protocol.Reply) {
 	st := t.fsm.Status()
+	// Logged before the client hears it: a test (or an operator) that sees
+	// the answer can rely on the line being there.
+	t.deps.logger.Info("transaction decided", "tx", r.TxID, "protocol", string(st.Protocol),
+		"outcome", string(r.Outcome), "reason", r.Reason,
+		"took", time.Since(t.deps.started).Round(time.Microsecond))
 	res := &wire.StartResult{TxID: r.TxID, Protocol: st.Protocol, Outcome: r.Outcome, Reason: r.Reason}
 	t.replied = res
 	for _, w := range t.waiters {
@@ -260,7 +265,4 @@ func (t *txnActor) reply(c *actor.Context, r protocol.Reply) {
 	t.waiters = nil
 	st.State, st.Reason = r.Outcome, r.Reason
 	c.Send(c.Parent(), txnDecided{status: st})
-	t.deps.logger.Info("transaction decided", "tx", r.TxID, "protocol", string(st.Protocol),
-		"outcome", string(r.Outcome), "reason", r.Reason,
-		"took", time.Since(t.deps.started).Round(time.Microsecond))
 }

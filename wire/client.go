@@ -23,9 +23,18 @@ type Client struct {
 
 // DialClient connects to a node as a client ("txcli-<pid>").
 func DialClient(ctx context.Context, addr string) (*Client, error) {
+	return DialClientTLS(ctx, addr, nil)
+}
+
+// DialClientTLS connects to a node as a client over mutual TLS, named by its
+// certificate (the node would rename it so anyway); t nil is DialClient.
+func DialClientTLS(ctx context.Context, addr string, t *TLS) (*Client, error) {
 	cl := &Client{pending: make(map[uint64]chan Message)}
 	self := Hello{Version: Version, NodeID: fmt.Sprintf("txcli-%d", os.Getpid()), Role: RoleClient}
-	c, err := Dial(ctx, addr, self, cl, 0)
+	if t != nil {
+		self.NodeID = t.Name()
+	}
+	c, err := DialWith(ctx, addr, self, cl, DialOptions{TLS: t})
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package wire
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -16,10 +17,28 @@ import (
 // which matches ErrHandshake with errors.Is. h receives the connection's
 // messages; maxFrame <= 0 means DefaultMaxFrame.
 func Dial(ctx context.Context, addr string, self Hello, h Handler, maxFrame int) (*Conn, error) {
-	return dial(ctx, addr, self, h, maxFrame, nil, nil)
+	return DialWith(ctx, addr, self, h, DialOptions{MaxFrame: maxFrame})
 }
 
-func dial(ctx context.Context, addr string, self Hello, h Handler, maxFrame int, log *slog.Logger, stats *Stats) (*Conn, error) {
+// DialOptions are Dial's optional settings.
+type DialOptions struct {
+	MaxFrame int // 0: DefaultMaxFrame
+	// TLS, if set, runs mutual TLS: the node must present a certificate the
+	// CA signed, for the id it claims in its HelloAck. self.NodeID should be
+	// TLS.Name(), or the node refuses us.
+	TLS *TLS
+	// ExpectID, with TLS, is the node id the certificate must be for (e.g.
+	// from --participants B=host:port); "" accepts any member of the CA.
+	ExpectID string
+}
+
+// DialWith is Dial with options.
+func DialWith(ctx context.Context, addr string, self Hello, h Handler, opt DialOptions) (*Conn, error) {
+	return dial(ctx, addr, self, h, opt, nil, nil)
+}
+
+func dial(ctx context.Context, addr string, self Hello, h Handler, opt DialOptions, log *slog.Logger, stats *Stats) (*Conn, error) {
+	maxFrame := opt.MaxFrame
 	a, err := NormalizeAddr(addr)
 	if err != nil {
 		return nil, err
@@ -43,8 +62,7 @@ func dial(ctx context.Context, addr string, self Hello, h Handler, maxFrame int,
 	nc.SetDeadline(deadline)
 	// Cancelling ctx must interrupt a handshake blocked in a read.
 	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
-	br := bufio.NewReaderSize(nc, readBufSize)
-	ack, err := sendHello(nc, br, self, maxFrame)
+	conn, br, ack, err := handshakeOut(nc, self, opt)
 	if !stop() && err == nil {
 		err = ctx.Err() // cancelled just now: the deadline is poisoned
 	}
@@ -58,7 +76,7 @@ func dial(ctx context.Context, addr string, self Hello, h Handler, maxFrame int,
 	nc.SetDeadline(time.Time{})
 
 	remote := Hello{Version: ack.Version, NodeID: ack.NodeID, Role: ack.Role}
-	c := newConn(nc, br, remote, connConfig{handler: h, maxFrame: maxFrame, log: log, stats: stats})
+	c := newConn(conn, br, remote, connConfig{handler: h, maxFrame: maxFrame, log: log, stats: stats})
 	go c.readLoop()
 	return c, nil
 }
@@ -74,6 +92,38 @@ func ctxErr(ctx context.Context) error {
 		return context.DeadlineExceeded
 	}
 	return nil
+}
+
+// handshakeOut runs the dialer's side of the handshake on nc, within the
+// deadline already set on it: TLS first if configured, then Hello/HelloAck.
+// It returns the connection to use from now on (nc, or TLS over it) and its
+// reader, which may hold what the node sent after its HelloAck.
+func handshakeOut(nc net.Conn, self Hello, opt DialOptions) (net.Conn, *bufio.Reader, *HelloAck, error) {
+	conn := nc
+	if opt.TLS != nil {
+		tc := tls.Client(nc, opt.TLS.clientConfig(opt.ExpectID))
+		if err := tc.Handshake(); err != nil {
+			return nil, nil, nil, tlsFailure(err)
+		}
+		conn = tc
+	}
+	br := bufio.NewReaderSize(conn, readBufSize)
+	ack, err := sendHello(conn, br, self, opt.MaxFrame)
+	if err != nil {
+		if opt.TLS != nil {
+			err = tlsFailure(err)
+		}
+		return nil, nil, nil, err
+	}
+	if opt.TLS != nil {
+		// The certificate proves who the node is; its HelloAck only says
+		// it. A node that says otherwise is refused, so that no member of
+		// the CA can pose as another.
+		if cn := peerName(conn); ack.NodeID != cn {
+			return nil, nil, nil, handshakeErrorf("TLS: %s %q presented a certificate for %q", ack.Role, ack.NodeID, cn)
+		}
+	}
+	return conn, br, ack, nil
 }
 
 // sendHello runs the dialer's side of the handshake.

@@ -30,6 +30,9 @@ type PeerConfig struct {
 	Stats    *Stats // optional: counts what this peer's connections send
 	Logger   *slog.Logger
 	MaxFrame int // 0: DefaultMaxFrame
+	// TLS and ExpectID: as in DialOptions.
+	TLS      *TLS
+	ExpectID string
 }
 
 // Peer is a persistent connection to one node: it dials, and redials with
@@ -112,13 +115,24 @@ func (p *Peer) Close() {
 func (p *Peer) run() {
 	defer close(p.done)
 	backoff := minBackoff
+	opt := DialOptions{MaxFrame: p.cfg.MaxFrame, TLS: p.cfg.TLS, ExpectID: p.cfg.ExpectID}
+	var refused string // the last refusal logged as a warning
 	for {
-		c, err := dial(p.ctx, p.cfg.Addr, p.cfg.Self, p.cfg.Handler, p.cfg.MaxFrame, p.log, p.cfg.Stats)
+		c, err := dial(p.ctx, p.cfg.Addr, p.cfg.Self, p.cfg.Handler, opt, p.log, p.cfg.Stats)
 		if err != nil {
 			if p.ctx.Err() != nil {
 				return
 			}
-			p.log.Debug("wire: peer unreachable", "addr", p.cfg.Addr, "err", err, "retry", backoff)
+			// A node that is down is routine; one that refuses us (wrong
+			// CA, wrong id, another version) is a misconfiguration nobody
+			// would find at debug level. Warn once per distinct reason, not
+			// at every redial.
+			if errors.Is(err, ErrHandshake) && err.Error() != refused {
+				refused = err.Error()
+				p.log.Warn("wire: peer refused the handshake; retrying", "addr", p.cfg.Addr, "err", err)
+			} else {
+				p.log.Debug("wire: peer unreachable", "addr", p.cfg.Addr, "err", err, "retry", backoff)
+			}
 			if !p.sleep(backoff) {
 				return
 			}
@@ -126,6 +140,7 @@ func (p *Peer) run() {
 			continue
 		}
 
+		refused = ""
 		up := time.Now()
 		remote := HelloAck{Version: c.remote.Version, NodeID: c.remote.NodeID, Role: c.remote.Role}
 		p.mu.Lock()

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,11 @@ type ServerConfig struct {
 	FrameTimeout     time.Duration // 0: 10 s to finish a frame once begun, or a write
 	Logger           *slog.Logger
 	Stats            *Stats // optional: counts what the served connections send
+	// TLS, if set, makes every connection mutual TLS: a dialer must present
+	// a certificate the CA signed, and a node's must be for the id it
+	// claims in its Hello (a client's Hello takes its certificate's name).
+	// Self.NodeID should be TLS.Name(), or dialers refuse us.
+	TLS *TLS
 }
 
 // Server accepts connections, handshakes and serves each until it ends. A
@@ -30,6 +36,7 @@ type ServerConfig struct {
 type Server struct {
 	ln   net.Listener
 	cfg  ServerConfig
+	tls  *tls.Config // nil: plain TCP
 	log  *slog.Logger
 	quit chan struct{} // closed by Close
 	wg   sync.WaitGroup
@@ -58,7 +65,7 @@ func NewServer(ln net.Listener, cfg ServerConfig) *Server {
 	if log == nil {
 		log = discard
 	}
-	return &Server{
+	s := &Server{
 		ln:          ln,
 		cfg:         cfg,
 		log:         log,
@@ -66,6 +73,10 @@ func NewServer(ln net.Listener, cfg ServerConfig) *Server {
 		handshaking: make(map[net.Conn]struct{}),
 		conns:       make(map[*Conn]struct{}),
 	}
+	if cfg.TLS != nil {
+		s.tls = cfg.TLS.serverConfig()
+	}
+	return s
 }
 
 // Addr is the listener's address.
@@ -163,12 +174,27 @@ func (s *Server) serveConn(nc net.Conn) {
 	s.mu.Unlock()
 }
 
-// handshake reads the peer's Hello and answers it.
+// handshake runs the TLS handshake if configured, then reads the peer's
+// Hello and answers it. The TLS handshake runs here, on the connection's own
+// goroutine under the handshake deadline, not in Accept: a slow or silent
+// dialer must not hold up the others.
 func (s *Server) handshake(nc net.Conn) (*Conn, error) {
 	nc.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	if s.tls != nil {
+		tc := tls.Server(nc, s.tls)
+		if err := tc.Handshake(); err != nil {
+			return nil, s.tlsRefusal(err)
+		}
+		nc = tc
+	}
 	br := bufio.NewReaderSize(nc, readBufSize)
-	if p, err := br.Peek(headerLen); err == nil && isHTTP(p) {
-		return nil, errors.New("an HTTP request: this port speaks txd's framed TCP protocol (use txcli)")
+	if p, err := br.Peek(headerLen); err == nil {
+		if isHTTP(p) {
+			return nil, errors.New("an HTTP request: this port speaks txd's framed TCP protocol (use txcli)")
+		}
+		if s.tls == nil && isTLSHello(p) {
+			return nil, s.refuse(nc, "TLS handshake received, but this node runs without TLS (no --tls-cert)")
+		}
 	}
 	m, err := ReadFrame(br, s.cfg.MaxFrame)
 	if err != nil {
@@ -181,6 +207,11 @@ func (s *Server) handshake(nc net.Conn) (*Conn, error) {
 	if h.Version != s.cfg.Self.Version {
 		return nil, s.refuse(nc, fmt.Sprintf("protocol version mismatch: %s %q speaks version %d, %s %q speaks %d",
 			s.cfg.Self.Role, s.cfg.Self.NodeID, s.cfg.Self.Version, h.Role, h.NodeID, h.Version))
+	}
+	if s.tls != nil {
+		if err := bindHello(h, peerName(nc)); err != nil {
+			return nil, s.refuse(nc, err.Error())
+		}
 	}
 	if s.cfg.Accept != nil {
 		if err := s.cfg.Accept(h); err != nil {
@@ -211,6 +242,21 @@ func (s *Server) refuse(nc net.Conn, msg string) error {
 		nc.Write(b) //nolint:errcheck // best effort: closing anyway
 	}
 	return handshakeErrorf("refused: %s", msg)
+}
+
+// tlsRefusal explains a failed TLS handshake. crypto/tls has already sent
+// the dialer an alert (no certificate, unknown CA), except to one that does
+// not speak TLS at all: that one is told in a plain Error frame, which it
+// can read.
+func (s *Server) tlsRefusal(err error) error {
+	var rh tls.RecordHeaderError
+	if errors.As(err, &rh) && rh.Conn != nil {
+		if isHTTP(rh.RecordHeader[:headerLen]) {
+			return errors.New("an HTTP request: this port speaks txd's framed TCP protocol over TLS (use txcli)")
+		}
+		return s.refuse(rh.Conn, "this node requires TLS: give --tls-cert, --tls-key and --tls-ca")
+	}
+	return fmt.Errorf("TLS handshake: %w", err)
 }
 
 func (s *Server) logRefusal(nc net.Conn, err error) {

@@ -18,13 +18,27 @@ type client interface {
 // dialFunc connects to the node at addr ("host:port").
 type dialFunc func(ctx context.Context, addr string) (client, error)
 
-// dialWire is the real dialFunc.
+// dialWire is the real dialFunc. It runs mutual TLS when withTLS handed it
+// an identity.
 func dialWire(ctx context.Context, addr string) (client, error) {
-	c, err := wire.DialClient(ctx, addr)
+	id, _ := ctx.Value(tlsKey{}).(*wire.TLS)
+	c, err := wire.DialClientTLS(ctx, addr, id)
 	if err != nil {
 		return nil, err // not a non-nil interface holding a nil *wire.Client
 	}
 	return c, nil
+}
+
+type tlsKey struct{}
+
+// withTLS makes dial run mutual TLS as id. The identity travels in the
+// context because the dialFunc is handed down (the real one or a test's
+// fake) before the flags that name the certificate are read; a fake just
+// ignores it.
+func withTLS(dial dialFunc, id *wire.TLS) dialFunc {
+	return func(ctx context.Context, addr string) (client, error) {
+		return dial(context.WithValue(ctx, tlsKey{}, id), addr)
+	}
 }
 
 // connect dials addr but gives up when ctx ends even if the dialer does not;

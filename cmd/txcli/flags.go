@@ -1,9 +1,13 @@
 package main
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/txd/txd/wire"
 )
 
 const defaultTimeout = 30 * time.Second
@@ -26,6 +30,9 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "participant", Usage: "participant `ADDR`, for status of that one participant", EnvVars: []string{"TXCLI_PARTICIPANT"}},
 		&cli.BoolFlag{Name: "json", Usage: "print JSON on stdout instead of tables", EnvVars: []string{"TXCLI_JSON"}},
 		&cli.DurationFlag{Name: "timeout", Usage: "wait at most `D` (e.g. 10s) for an answer", Value: defaultTimeout, EnvVars: []string{"TXCLI_TIMEOUT"}},
+		&cli.StringFlag{Name: "tls-cert", Usage: "client certificate `FILE` (PEM, from txd certs) for a cluster running mutual TLS; with --tls-key and --tls-ca", EnvVars: []string{"TXCLI_TLS_CERT"}},
+		&cli.StringFlag{Name: "tls-key", Usage: "private key `FILE` (PEM) of --tls-cert", EnvVars: []string{"TXCLI_TLS_KEY"}},
+		&cli.StringFlag{Name: "tls-ca", Usage: "the cluster's CA certificate `FILE` (PEM)", EnvVars: []string{"TXCLI_TLS_CA"}},
 	}
 }
 
@@ -37,6 +44,9 @@ func commandFlags() []cli.Flag {
 		&cli.StringFlag{Name: "participant", Usage: "participant `ADDR` (also a global flag; TXCLI_PARTICIPANT)"},
 		&cli.BoolFlag{Name: "json", Usage: "print JSON on stdout (also a global flag; TXCLI_JSON)"},
 		&cli.DurationFlag{Name: "timeout", Usage: "wait at most `D` for an answer (also a global flag; TXCLI_TIMEOUT)", DefaultText: defaultTimeout.String()},
+		&cli.StringFlag{Name: "tls-cert", Usage: "client certificate `FILE` (also a global flag; TXCLI_TLS_CERT)"},
+		&cli.StringFlag{Name: "tls-key", Usage: "private key `FILE` of --tls-cert (also a global flag; TXCLI_TLS_KEY)"},
+		&cli.StringFlag{Name: "tls-ca", Usage: "CA certificate `FILE` (also a global flag; TXCLI_TLS_CA)"},
 	}
 }
 
@@ -66,5 +76,30 @@ func loadConfig(c *cli.Context, dial dialFunc) (config, error) {
 	if cfg.timeout <= 0 {
 		return config{}, failf("--timeout must be positive, not %v", cfg.timeout)
 	}
+	id, err := loadTLS(pick("tls-cert").String("tls-cert"), pick("tls-key").String("tls-key"), pick("tls-ca").String("tls-ca"))
+	if err != nil {
+		return config{}, failf("%v", err)
+	}
+	if id != nil {
+		cfg.dial = withTLS(dial, id)
+	}
 	return cfg, nil
+}
+
+// loadTLS reads the client's TLS identity: nil when no file is named, an
+// error when only some are (half a TLS setup is a mistake, not plain TCP).
+func loadTLS(cert, key, ca string) (*wire.TLS, error) {
+	if cert == "" && key == "" && ca == "" {
+		return nil, nil
+	}
+	var missing []string
+	for _, f := range []struct{ name, val string }{{"--tls-cert", cert}, {"--tls-key", key}, {"--tls-ca", ca}} {
+		if f.val == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("--tls-cert, --tls-key and --tls-ca go together: %s missing", strings.Join(missing, " and "))
+	}
+	return wire.LoadTLS(cert, key, ca)
 }

@@ -4,6 +4,7 @@
 //	txcli --coord ADDR start T2 2PC B:ADD balance -100 C:ADD balance 100
 //	txcli --coord ADDR status
 //	txcli --participant ADDR status
+//	txcli --tls-cert txcli.crt --tls-key txcli.key --tls-ca ca.crt --coord ADDR status
 //
 // Exit codes: 0 success (for start: committed), 1 aborted, 2 any error.
 package main

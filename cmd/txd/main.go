@@ -32,10 +32,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 			coordinatorCommand(),
 			participantCommand(),
 			demoCommand(),
+			certsCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // run reports errors itself
 		CommandNotFound: func(c *cli.Context, name string) {
-			fmt.Fprintf(stderr, "txd: unknown command %q (want coordinator, participant or demo)\n", name)
+			fmt.Fprintf(stderr, "txd: unknown command %q (want coordinator, participant, demo or certs)\n", name)
 			unknownCommand = true
 		},
 	}

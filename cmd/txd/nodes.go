@@ -7,11 +7,13 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/txd/txd/actors"
+	"github.com/txd/txd/wire"
 )
 
 func nodeFlags(role string) []cli.Flag {
@@ -23,7 +25,63 @@ func nodeFlags(role string) []cli.Flag {
 		&cli.StringFlag{Name: "wal", Required: true, Usage: "write-ahead log file (delete it for a fresh start)", EnvVars: env("WAL")},
 		&cli.BoolFlag{Name: "unsafe-no-fsync", Usage: "UNSAFE: never fsync the log (benchmarks only; a crash can lose decisions)", EnvVars: env("UNSAFE_NO_FSYNC")},
 		&cli.Int64Flag{Name: "compact-bytes", Value: 64 << 20, Usage: "checkpoint the log after this many bytes are appended (negative: never)", EnvVars: env("COMPACT_BYTES")},
+		&cli.StringFlag{Name: "tls-cert", Usage: "this node's certificate (PEM, CommonName = --id); with --tls-key and --tls-ca: mutual TLS on every connection (see txd certs)", EnvVars: env("TLS_CERT")},
+		&cli.StringFlag{Name: "tls-key", Usage: "the private key of --tls-cert (PEM)", EnvVars: env("TLS_KEY")},
+		&cli.StringFlag{Name: "tls-ca", Usage: "the cluster's CA certificate (PEM): peers and clients must present a certificate it signed", EnvVars: env("TLS_CA")},
 	}, logFlags()...)
+}
+
+// nodeTLS loads the node's TLS identity from --tls-cert, --tls-key and
+// --tls-ca: all three, or none for plain TCP.
+func nodeTLS(c *cli.Context) (*wire.TLS, error) {
+	t, err := loadTLS(c.String("tls-cert"), c.String("tls-key"), c.String("tls-ca"))
+	if err != nil {
+		return nil, cli.Exit(err.Error(), 2)
+	}
+	// Peers bind the id a node claims to its certificate's name and refuse
+	// a mismatch: better said here, once, than by every peer at every redial.
+	if t != nil && t.Name() != c.String("id") {
+		return nil, cli.Exit(fmt.Sprintf("--tls-cert is for %q but --id is %q: peers would refuse this node", t.Name(), c.String("id")), 2)
+	}
+	return t, nil
+}
+
+// loadTLS reads a TLS identity: nil when no file is named, an error when
+// only some are.
+func loadTLS(cert, key, ca string) (*wire.TLS, error) {
+	if cert == "" && key == "" && ca == "" {
+		return nil, nil
+	}
+	var missing []string
+	for _, f := range []struct{ name, val string }{{"--tls-cert", cert}, {"--tls-key", key}, {"--tls-ca", ca}} {
+		if f.val == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("--tls-cert, --tls-key and --tls-ca go together: %s missing", strings.Join(missing, " and "))
+	}
+	return wire.LoadTLS(cert, key, ca)
+}
+
+// warnPlaintext warns, once at start-up, about a node that listens beyond
+// loopback without TLS: anyone who can reach its port can run transactions,
+// and pose as a participant or the coordinator.
+func warnPlaintext(logger *slog.Logger, host string, t *wire.TLS) {
+	if t != nil || loopback(host) {
+		return
+	}
+	logger.Warn("NO TLS: listening beyond loopback without authentication or encryption; anyone who can reach this port can run transactions and pose as a node (use --tls-cert, --tls-key and --tls-ca; see txd certs)", "host", host)
+}
+
+// loopback reports whether host is a loopback address. An empty host or
+// 0.0.0.0 listens on every interface.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func listenAddr(c *cli.Context) (string, error) {
@@ -78,18 +136,23 @@ func coordinatorCommand() *cli.Command {
 			if c.Duration("delay") < 0 {
 				return cli.Exit("--delay: want zero or a positive duration", 2)
 			}
+			tlsID, err := nodeTLS(c)
+			if err != nil {
+				return err
+			}
 			logger = logger.With("node", c.String("id"), "role", "coordinator")
 			node, err := actors.StartCoordinator(actors.CoordinatorConfig{
 				NodeID: c.String("id"), Listen: listen, Advertise: c.String("advertise"),
 				Participants: splitList(c.String("participants")), WAL: c.String("wal"),
 				Timeout: timeout, Delay: c.Duration("delay"), MaxInflight: c.Int("max-inflight"),
 				KeepOutcomes: c.Int("keep-outcomes"), CompactBytes: c.Int64("compact-bytes"),
-				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger),
+				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger), TLS: tlsID,
 			})
 			if err != nil {
 				return startError(err)
 			}
-			logger.Info("coordinator listening", "addr", node.Addr(), "wal", c.String("wal"), "delay", c.Duration("delay"), "timeout", timeout)
+			logger.Info("coordinator listening", "addr", node.Addr(), "wal", c.String("wal"), "delay", c.Duration("delay"), "timeout", timeout, "tls", tlsID != nil)
+			warnPlaintext(logger, c.String("host"), tlsID)
 			<-c.Done()
 			logger.Info("shutting down")
 			return node.Close()
@@ -117,15 +180,20 @@ func participantCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			tlsID, err := nodeTLS(c)
+			if err != nil {
+				return err
+			}
 			logger = logger.With("node", c.String("id"), "role", "participant")
 			node, err := actors.StartParticipant(actors.ParticipantConfig{
 				NodeID: c.String("id"), Listen: listen, WAL: c.String("wal"), Timeout: timeout, CompactBytes: c.Int64("compact-bytes"),
-				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger),
+				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger), TLS: tlsID,
 			})
 			if err != nil {
 				return startError(err)
 			}
-			logger.Info("participant listening", "addr", node.Addr(), "wal", c.String("wal"), "timeout", timeout)
+			logger.Info("participant listening", "addr", node.Addr(), "wal", c.String("wal"), "timeout", timeout, "tls", tlsID != nil)
+			warnPlaintext(logger, c.String("host"), tlsID)
 			<-c.Done()
 			logger.Info("shutting down")
 			return node.Close()

@@ -1,0 +1,138 @@
+package actors
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/txd/txd/wire"
+)
+
+// tlsIDs issues in-memory identities from one CA.
+type tlsIDs struct{ ca *wire.CA }
+
+func newTLSIDs(t *testing.T) tlsIDs {
+	t.Helper()
+	ca, err := wire.NewCA("test CA", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tlsIDs{ca}
+}
+
+func (c tlsIDs) id(t *testing.T, name string) *wire.TLS {
+	t.Helper()
+	certPEM, keyPEM, err := c.ca.Issue(name, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := wire.NewTLS(certPEM, keyPEM, c.ca.CertPEM())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// startTLSNodes starts participants B and C and a coordinator over mutual
+// TLS; B's identity is bID (nil: one from the cluster's CA).
+func startTLSNodes(t *testing.T, ids tlsIDs, bID *wire.TLS) *Coordinator {
+	t.Helper()
+	dir := t.TempDir()
+	fatal := func(err error) { t.Errorf("node stopped: %v", err) }
+	if bID == nil {
+		bID = ids.id(t, "B")
+	}
+	var addrs []string
+	for _, p := range []struct {
+		id  string
+		tls *wire.TLS
+	}{{"B", bID}, {"C", ids.id(t, "C")}} {
+		n, err := StartParticipant(ParticipantConfig{NodeID: p.id, Listen: "127.0.0.1:0", WAL: filepath.Join(dir, p.id+".wal"),
+			Timeout: 200 * time.Millisecond, Logger: quietLogger(), Fatal: fatal, TLS: p.tls})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Close() })
+		addrs = append(addrs, p.id+"="+n.Addr())
+	}
+	c, err := StartCoordinator(CoordinatorConfig{NodeID: "COORD", Listen: "127.0.0.1:0", Participants: addrs,
+		WAL: filepath.Join(dir, "coord.wal"), Timeout: time.Second, Retry: 50 * time.Millisecond,
+		Logger: quietLogger(), Fatal: fatal, TLS: ids.id(t, "COORD")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// connected reports which participants the coordinator has a connection to.
+func connected(t *testing.T, cl *wire.Client) map[string]bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := cl.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := map[string]bool{}
+	for _, p := range st.Participants {
+		up[p.ID] = p.Connected
+	}
+	return up
+}
+
+func startTx(t *testing.T, cl *wire.Client, txid string) *wire.StartResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := cl.Start(ctx, txid, wire.TwoPC, []wire.Op{{Kind: wire.OpSet, Key: "k", Value: "v"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// A cluster and its client all on mutual TLS: a transaction commits.
+func TestTLSClusterCommits(t *testing.T) {
+	ids := newTLSIDs(t)
+	coord := startTLSNodes(t, ids, nil)
+	cl, err := wire.DialClientTLS(context.Background(), coord.Addr(), ids.id(t, "ops"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	waitFor(t, 5*time.Second, func() bool { up := connected(t, cl); return up["B"] && up["C"] })
+	if res := startTx(t, cl, "TX1"); res.Outcome != wire.StateCommitted {
+		t.Fatalf("TX1: %+v", res)
+	}
+
+	// Without a certificate the coordinator takes no transaction.
+	if plain, err := wire.DialClient(context.Background(), coord.Addr()); err == nil {
+		plain.Close()
+		t.Fatal("a client without a certificate was accepted")
+	}
+}
+
+// A participant whose certificate another CA signed is never connected:
+// the coordinator refuses it and it refuses the coordinator, so a
+// transaction aborts for want of its vote.
+func TestTLSParticipantOfAnotherCA(t *testing.T) {
+	ids := newTLSIDs(t)
+	coord := startTLSNodes(t, ids, newTLSIDs(t).id(t, "B"))
+	cl, err := wire.DialClientTLS(context.Background(), coord.Addr(), ids.id(t, "ops"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	waitFor(t, 5*time.Second, func() bool { return connected(t, cl)["C"] })
+
+	res := startTx(t, cl, "TX1")
+	if res.Outcome != wire.StateAborted || !strings.Contains(res.Reason, "no vote from B") {
+		t.Fatalf("TX1: %+v, want ABORTED for no vote from B", res)
+	}
+	if connected(t, cl)["B"] {
+		t.Fatal("the coordinator is connected to a participant of another CA")
+	}
+}
