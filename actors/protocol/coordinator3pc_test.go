@@ -488,8 +488,11 @@ func TestParticipantIgnoresCoordinatorState(t *testing.T) {
 		p := newPartAs(t, "A", nil)
 		prepared3(t, p, "TX1", abc, set("k", "v"))
 		p.Timer("TX1", 1)
+		// A peer round is open (the coordinator was silent at tick 2): a
+		// silent end would make A (lowest id, all READY) abort.
+		wantKinds(t, "peer round", p.Timer("TX1", 2), roundKinds("A", 3)...)
 		wantKinds(t, "coordinator "+string(st), p.QueryReply(&wire.QueryReply{TxID: "TX1", From: coordID, State: st}))
-		wantKinds(t, "alive", p.Timer("TX1", 2), roundKinds("A", 3)...)
+		wantKinds(t, "alive", p.Timer("TX1", 3), coordKinds(4)...)
 		if s := p.txns["TX1"].state; s != wire.StateReady {
 			t.Fatalf("state %q", s)
 		}

@@ -42,7 +42,8 @@ type ptx struct {
 
 	// Termination (termination.go).
 	round      map[string]wire.State // peers' answers in the current round
-	roundOpen  bool                  // a round of queries is out
+	roundOpen  bool                  // a round of queries to the peers is out
+	asked      bool                  // the coordinator was asked at the last tick
 	coordAlive bool                  // the coordinator answered since the round began
 	announce   bool                  // we lead: tell every member our outcome once durable
 	preFrom    string                // who sent the PRE-COMMIT being logged
@@ -115,6 +116,7 @@ func (p *Participant) Recovered() []Effect {
 	var eff []Effect
 	for _, t := range p.order {
 		if p.txns[t.id] == t && (t.state == wire.StateReady || t.state == wire.StatePrecommitted) {
+			t.asked = true
 			eff = append(eff, p.query(t), p.timer(t))
 		}
 	}

@@ -362,9 +362,10 @@ func TestParticipantTimer(t *testing.T) {
 		{"TX1", 0, nil},
 		{"TX1", 2, nil},
 		{"nope", 1, nil},
-		// Each round asks the coordinator and every other member (C; not
-		// B itself).
-		{"TX1", 1, []string{"send TC QUERY TX1", "send C QUERY TX1", "timer TX1 #2"}},
+		// The first tick asks only the coordinator; once it stayed silent
+		// for a whole interval, every tick asks it and every other member
+		// (C; not B itself).
+		{"TX1", 1, []string{"send TC QUERY TX1", "timer TX1 #2"}},
 		{"TX1", 1, nil}, // stale now
 		{"TX1", 2, []string{"send TC QUERY TX1", "send C QUERY TX1", "timer TX1 #3"}},
 	}

@@ -1,7 +1,9 @@
 package protocol
 
 import (
+	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/txd/txd/wire"
@@ -162,22 +164,50 @@ func TestCoordLogSnapshotAndWindow(t *testing.T) {
 
 // A timer that fires late (we were paused) must not end the round it
 // belongs to with a decision: the silence it saw may have been our own.
+// It starts afresh: only the coordinator is asked, and the peer round is
+// dropped.
 func TestTimerLateDropsTheRound(t *testing.T) {
-	p := NewParticipant(ParticipantConfig{NodeID: "A"})
 	ms := []wire.Member{{ID: "A"}, {ID: "B"}}
-	p.Prepare(&wire.Prepare{TxID: "T", Protocol: wire.ThreePC, Ops: []wire.Op{{Kind: wire.OpSet, Key: "k", Value: "v"}}, Coord: "C0", Members: ms})
-	eff := p.Logged(Record{Kind: RecPrepared, TxID: "T"})
-	seq := eff[len(eff)-1].(SetTimer).Seq
-	eff = p.Timer("T", seq) // round 1 opens: queries out
-	seq = eff[len(eff)-1].(SetTimer).Seq
-	// Nobody answered; on time, A (lowest id, alone, READY) would abort.
-	eff = p.TimerLate("T", seq)
+	// start makes A READY and runs two silent ticks: the coordinator is
+	// asked, then (silent) the peers too. It returns the next timer's seq.
+	start := func() (*Participant, uint64) {
+		p := NewParticipant(ParticipantConfig{NodeID: "A"})
+		p.Prepare(&wire.Prepare{TxID: "T", Protocol: wire.ThreePC, Ops: []wire.Op{{Kind: wire.OpSet, Key: "k", Value: "v"}}, Coord: "C0", Members: ms})
+		eff := p.Logged(Record{Kind: RecPrepared, TxID: "T"})
+		seq := eff[len(eff)-1].(SetTimer).Seq
+		eff = p.Timer("T", seq) // tick 1: the coordinator is asked
+		seq = eff[len(eff)-1].(SetTimer).Seq
+		eff = p.Timer("T", seq) // tick 2: it was silent; the peer round opens
+		if !p.txns["T"].roundOpen {
+			t.Fatalf("no peer round open after two silent ticks: %q", kinds(eff))
+		}
+		return p, eff[len(eff)-1].(SetTimer).Seq
+	}
+	// Nobody answered; on time, A (lowest id, alone, READY) aborts.
+	p, seq := start()
+	if eff := p.Timer("T", seq); len(persists(eff)) != 1 || persists(eff)[0].Rec.Kind != RecAbort {
+		t.Fatalf("on time: %q, want an ABORT", kinds(eff))
+	}
+	// Late: no decision; a fresh start that asks only the coordinator.
+	p, seq = start()
+	eff := p.TimerLate("T", seq)
 	for _, e := range eff {
 		if per, ok := e.(Persist); ok {
 			t.Fatalf("a late timer decided: %+v", per)
 		}
 	}
-	if p.txns["T"].state != wire.StateReady || !p.txns["T"].roundOpen {
-		t.Fatalf("want still READY with a fresh round open")
+	if got, want := kinds(eff), []string{"send C0 QUERY T", fmt.Sprintf("timer T #%d", seq+1)}; !slices.Equal(got, want) {
+		t.Fatalf("late timer: %q, want %q", got, want)
+	}
+	if tx := p.txns["T"]; tx.state != wire.StateReady || tx.roundOpen || !tx.asked {
+		t.Fatalf("want still READY, the coordinator asked and no peer round open")
+	}
+	// Then as from the start: a silent tick asks the peers, the next leads.
+	eff = p.Timer("T", seq+1)
+	if got, want := kinds(eff), []string{"send C0 QUERY T", "send B QUERY T", fmt.Sprintf("timer T #%d", seq+2)}; !slices.Equal(got, want) {
+		t.Fatalf("after the late timer: %q, want %q", got, want)
+	}
+	if eff = p.Timer("T", seq+2); len(persists(eff)) != 1 || persists(eff)[0].Rec.Kind != RecAbort {
+		t.Fatalf("after the late timer, silent: %q, want an ABORT", kinds(eff))
 	}
 }

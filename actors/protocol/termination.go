@@ -7,8 +7,9 @@ import (
 // Termination: what a participant in doubt (READY, or PRECOMMITTED in 3PC)
 // does when the coordinator goes quiet.
 //
-// Every Timeout it starts a round: it asks the coordinator and every other
-// member of the transaction (Query). Answers arrive as QueryReply:
+// Every Timeout it asks the coordinator (Query). When the coordinator stayed
+// silent for a whole interval, the round also asks every other member of
+// the transaction. Answers arrive as QueryReply:
 //   - from the coordinator, "still undecided": it is alive, so nothing is
 //     decided without it this round; a decided coordinator answers with the
 //     Decision itself.
@@ -39,18 +40,27 @@ func (p *Participant) Timer(txid string, seq uint64) []Effect {
 	if t.state != wire.StateReady && t.state != wire.StatePrecommitted {
 		return nil
 	}
+	// Silent: we asked the coordinator a whole interval ago and it said
+	// nothing. Only then are the peers asked (asking them too early makes
+	// a peer whose PREPARE is merely late abort the transaction: "anyone
+	// not yet voted"), and only after a peer round under a silent
+	// coordinator does a 3PC participant decide without it.
+	silent := t.asked && !t.coordAlive
 	var eff []Effect
-	if t.protocol == wire.ThreePC && t.roundOpen && !t.coordAlive {
+	if t.protocol == wire.ThreePC && t.roundOpen && silent {
 		eff = p.lead(t)
 		if t.pending == pendCommitted || t.pending == pendAborted {
 			return eff // deciding; Logged takes it from here
 		}
 	}
-	t.round, t.roundOpen, t.coordAlive = map[string]wire.State{}, true, false
+	t.asked, t.coordAlive, t.roundOpen = true, false, silent
 	eff = append(eff, p.query(t))
-	for _, m := range t.members {
-		if m.ID != p.cfg.NodeID {
-			eff = append(eff, Send{To: m.ID, Addr: m.Addr, Msg: &wire.Query{TxID: t.id, From: p.cfg.NodeID}})
+	if silent {
+		t.round = map[string]wire.State{}
+		for _, m := range t.members {
+			if m.ID != p.cfg.NodeID {
+				eff = append(eff, Send{To: m.ID, Addr: m.Addr, Msg: &wire.Query{TxID: t.id, From: p.cfg.NodeID}})
+			}
 		}
 	}
 	return append(eff, p.timer(t))
@@ -166,7 +176,7 @@ func (t *ptx) addrOf(id string) string {
 // without a decision and a fresh round begins.
 func (p *Participant) TimerLate(txid string, seq uint64) []Effect {
 	if t := p.txns[txid]; t != nil && seq == t.seq {
-		t.roundOpen = false
+		t.roundOpen, t.asked = false, false
 	}
 	return p.Timer(txid, seq)
 }

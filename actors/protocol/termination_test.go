@@ -19,8 +19,16 @@ func qr(from string, st wire.State) *wire.QueryReply {
 	return &wire.QueryReply{TxID: "TX1", From: from, State: st}
 }
 
-// roundKinds is what a round's Timer sends for participant self of abc:
-// the coordinator and every other member are asked, and a timer is set.
+// coordKinds is what a Timer sends when it asks only the coordinator: the
+// first tick in doubt (after the vote, after PRECOMMIT, after a late timer),
+// and every tick after the coordinator answered.
+func coordKinds(seq int) []string {
+	return []string{"send TC QUERY TX1", fmt.Sprintf("timer TX1 #%d", seq)}
+}
+
+// roundKinds is what a Timer sends for participant self of abc once the
+// coordinator stayed silent for a whole interval: a peer round opens, the
+// coordinator and every other member are asked, and a timer is set.
 func roundKinds(self string, seq int) []string {
 	out := []string{"send TC QUERY TX1"}
 	for _, id := range abc {
@@ -35,10 +43,23 @@ func TestTerminationRound3PC(t *testing.T) {
 	t.Run("all READY: the lowest id aborts and tells everyone", func(t *testing.T) {
 		p := newPartAs(t, "A", nil)
 		prepared3(t, p, "TX1", abc, set("k", "v"))
-		// The first round opens: nothing was asked before, so nothing is
-		// decided however the round ends.
+		// The first tick asks only the coordinator: nothing was asked
+		// before, so nothing is decided, and no peer is asked yet.
 		effs := p.Timer("TX1", 1)
-		wantKinds(t, "round 1", effs, roundKinds("A", 2)...)
+		wantKinds(t, "tick 1", effs, coordKinds(2)...)
+		if s := sends(effs)[0]; s.Addr != coordAddr || s.Msg.(*wire.Query).From != "A" {
+			t.Fatalf("query to %s at %q: %+v", s.To, s.Addr, s.Msg)
+		}
+		// The coordinator says it is alive (undecided): no decision, and
+		// peers' answers outside a peer round count for nothing.
+		wantKinds(t, "coordinator alive", p.QueryReply(&wire.QueryReply{TxID: "TX1", From: coordID, State: wire.StateInit}))
+		wantKinds(t, "B", p.QueryReply(qr("B", wire.StateReady)))
+		wantKinds(t, "C", p.QueryReply(qr("C", wire.StateReady)))
+		// It answered: again only the coordinator is asked.
+		wantKinds(t, "tick 2", p.Timer("TX1", 2), coordKinds(3)...)
+		// Tick 3: the coordinator stayed silent; the peer round opens.
+		effs = p.Timer("TX1", 3)
+		wantKinds(t, "round 1", effs, roundKinds("A", 4)...)
 		for _, s := range sends(effs) {
 			want := coordAddr
 			if s.To != coordID {
@@ -48,17 +69,12 @@ func TestTerminationRound3PC(t *testing.T) {
 				t.Fatalf("query to %s at %q: %+v", s.To, s.Addr, q)
 			}
 		}
-		// The coordinator says it is alive (undecided): no decision.
-		wantKinds(t, "coordinator alive", p.QueryReply(&wire.QueryReply{TxID: "TX1", From: coordID, State: wire.StateInit}))
-		wantKinds(t, "B", p.QueryReply(qr("B", wire.StateReady)))
-		wantKinds(t, "C", p.QueryReply(qr("C", wire.StateReady)))
-		wantKinds(t, "round 2", p.Timer("TX1", 2), roundKinds("A", 3)...)
-		// Round 2: the coordinator is silent; every peer READY.
+		// The peer round: the coordinator is silent; every peer READY.
 		wantKinds(t, "B", p.QueryReply(qr("B", wire.StateReady)))
 		wantKinds(t, "C", p.QueryReply(qr("C", wire.StateReady)))
 		wantKinds(t, "stranger", p.QueryReply(qr("Z", wire.StateCommitted)))
-		effs = p.Timer("TX1", 3)
-		wantKinds(t, "round 2 ends silent", effs, "persist forced ABORT TX1")
+		effs = p.Timer("TX1", 4)
+		wantKinds(t, "round 1 ends silent", effs, "persist forced ABORT TX1")
 		rec := effs[0].(Persist).Rec
 		if rec.Reason != "termination protocol, led by A: nobody was pre-committed" || rec.Protocol != wire.ThreePC {
 			t.Fatalf("ABORT %+v", rec)
@@ -66,7 +82,7 @@ func TestTerminationRound3PC(t *testing.T) {
 		if l := p.Locked(); len(l) != 1 {
 			t.Fatal("unlocked before ABORT was durable")
 		}
-		wantKinds(t, "timer while pending", p.Timer("TX1", 3))
+		wantKinds(t, "timer while pending", p.Timer("TX1", 4))
 		wantKinds(t, "reply while pending", p.QueryReply(qr("B", wire.StateCommitted)))
 		effs = p.Logged(rec)
 		wantKinds(t, "Logged", effs, "send TC ACK TX1 ABORTED", "send B ABORT TX1", "send C ABORT TX1")
@@ -77,21 +93,22 @@ func TestTerminationRound3PC(t *testing.T) {
 		}
 		p.noLocksT(t)
 		wantKinds(t, "Logged again", p.Logged(rec))
-		wantKinds(t, "timer after", p.Timer("TX1", 3))
+		wantKinds(t, "timer after", p.Timer("TX1", 4))
 		wantKinds(t, "reply after", p.QueryReply(qr("B", wire.StateCommitted)))
 	})
 
 	t.Run("a lower live id leads; with it silent, the next one does", func(t *testing.T) {
 		p := newPartAs(t, "B", nil)
 		prepared3(t, p, "TX1", abc, set("k", "v"))
-		p.Timer("TX1", 1)
+		wantKinds(t, "tick 1", p.Timer("TX1", 1), coordKinds(2)...)
+		wantKinds(t, "peer round", p.Timer("TX1", 2), roundKinds("B", 3)...)
 		p.QueryReply(qr("A", wire.StateReady))
 		p.QueryReply(qr("C", wire.StateReady))
 		// A answered: A leads, B waits for its decision.
-		wantKinds(t, "A alive", p.Timer("TX1", 2), roundKinds("B", 3)...)
+		wantKinds(t, "A alive", p.Timer("TX1", 3), roundKinds("B", 4)...)
 		p.QueryReply(qr("C", wire.StateReady))
 		// A silent this round: B is the lowest live id.
-		effs := p.Timer("TX1", 3)
+		effs := p.Timer("TX1", 4)
 		wantKinds(t, "B leads", effs, "persist forced ABORT TX1")
 		wantKinds(t, "Logged", p.Logged(effs[0].(Persist).Rec), "send TC ACK TX1 ABORTED", "send A ABORT TX1",
 			"send C ABORT TX1")
@@ -106,8 +123,9 @@ func TestTerminationRound3PC(t *testing.T) {
 				precommitted3(t, p, "TX1")
 				seq = 3
 			}
-			wantKinds(t, "round", p.Timer("TX1", uint64(seq-1)), roundKinds("C", seq)...)
-			effs := p.Timer("TX1", uint64(seq))
+			wantKinds(t, "tick 1", p.Timer("TX1", uint64(seq-1)), coordKinds(seq)...)
+			wantKinds(t, "round", p.Timer("TX1", uint64(seq)), roundKinds("C", seq+1)...)
+			effs := p.Timer("TX1", uint64(seq+1))
 			want := "ABORT"
 			if pre {
 				want = "COMMIT"
@@ -119,13 +137,14 @@ func TestTerminationRound3PC(t *testing.T) {
 	t.Run("mixed: pre-commit the READY ones, commit a round later", func(t *testing.T) {
 		p := newPartAs(t, "A", map[string]string{"k": "1"})
 		prepared3(t, p, "TX1", abc, add("k", 1))
-		p.Timer("TX1", 1)
+		wantKinds(t, "tick 1", p.Timer("TX1", 1), coordKinds(2)...)
+		wantKinds(t, "peer round", p.Timer("TX1", 2), roundKinds("A", 3)...)
 		p.QueryReply(qr("B", wire.StatePrecommitted))
 		p.QueryReply(qr("C", wire.StateReady))
-		effs := p.Timer("TX1", 2)
+		effs := p.Timer("TX1", 3)
 		// A (itself READY) forces PRECOMMIT, pre-commits C, and asks again.
 		wantKinds(t, "lead", effs, append([]string{"persist forced PRECOMMIT TX1", "send C PRECOMMIT TX1"},
-			roundKinds("A", 3)...)...)
+			roundKinds("A", 4)...)...)
 		var prec Record
 		for _, pe := range persists(effs) {
 			prec = pe.Rec
@@ -136,11 +155,11 @@ func TestTerminationRound3PC(t *testing.T) {
 			}
 		}
 		// Its own PRECOMMIT: no ack to itself, a new timer.
-		wantKinds(t, "Logged(PRECOMMIT)", p.Logged(prec), "timer TX1 #4")
-		wantKinds(t, "old timer", p.Timer("TX1", 3))
+		wantKinds(t, "Logged(PRECOMMIT)", p.Logged(prec), "timer TX1 #5")
+		wantKinds(t, "old timer", p.Timer("TX1", 4))
 		p.QueryReply(qr("B", wire.StatePrecommitted))
 		p.QueryReply(qr("C", wire.StatePrecommitted))
-		effs = p.Timer("TX1", 4)
+		effs = p.Timer("TX1", 5)
 		wantKinds(t, "all PRECOMMITTED", effs, "persist forced COMMIT TX1")
 		if r := effs[0].(Persist).Rec.Reason; r != "termination protocol, led by A: A was pre-committed" {
 			t.Fatalf("reason %q", r)
@@ -156,18 +175,20 @@ func TestTerminationRound3PC(t *testing.T) {
 		p := newPartAs(t, "A", nil)
 		prepared3(t, p, "TX1", abc, set("k", "v"))
 		precommitted3(t, p, "TX1")
-		p.Timer("TX1", 2)
+		// After PRECOMMIT is durable the first tick asks only the coordinator.
+		wantKinds(t, "tick 1", p.Timer("TX1", 2), coordKinds(3)...)
+		wantKinds(t, "peer round", p.Timer("TX1", 3), roundKinds("A", 4)...)
 		p.QueryReply(qr("B", wire.StateReady))
 		p.QueryReply(qr("C", wire.StateReady))
-		wantKinds(t, "lead", p.Timer("TX1", 3),
-			append([]string{"send B PRECOMMIT TX1", "send C PRECOMMIT TX1"}, roundKinds("A", 4)...)...)
+		wantKinds(t, "lead", p.Timer("TX1", 4),
+			append([]string{"send B PRECOMMIT TX1", "send C PRECOMMIT TX1"}, roundKinds("A", 5)...)...)
 		// Still READY (their PRECOMMIT is being written): again.
 		p.QueryReply(qr("B", wire.StatePrecommitted))
 		p.QueryReply(qr("C", wire.StateReady))
-		wantKinds(t, "again", p.Timer("TX1", 4), append([]string{"send C PRECOMMIT TX1"}, roundKinds("A", 5)...)...)
+		wantKinds(t, "again", p.Timer("TX1", 5), append([]string{"send C PRECOMMIT TX1"}, roundKinds("A", 6)...)...)
 		p.QueryReply(qr("B", wire.StatePrecommitted))
 		p.QueryReply(qr("C", wire.StatePrecommitted))
-		wantKinds(t, "commit", p.Timer("TX1", 5), "persist forced COMMIT TX1")
+		wantKinds(t, "commit", p.Timer("TX1", 6), "persist forced COMMIT TX1")
 	})
 
 	t.Run("a peer's outcome is adopted at once, without announcing it", func(t *testing.T) {
@@ -194,27 +215,35 @@ func TestTerminationRound3PC(t *testing.T) {
 	t.Run("the coordinator's PRE-COMMIT counts as alive", func(t *testing.T) {
 		p := newPartAs(t, "A", nil)
 		prepared3(t, p, "TX1", abc, set("k", "v"))
-		p.Timer("TX1", 1)
+		wantKinds(t, "tick 1", p.Timer("TX1", 1), coordKinds(2)...)
+		wantKinds(t, "peer round", p.Timer("TX1", 2), roundKinds("A", 3)...)
 		p.QueryReply(qr("B", wire.StateReady))
 		effs := p.PreCommit(coordID, &wire.PreCommit{TxID: "TX1"})
-		wantKinds(t, "Logged", p.Logged(effs[0].(Persist).Rec), "timer TX1 #3", "send TC ACK TX1 PRECOMMITTED")
-		// The round saw the coordinator: no decision, a new round.
-		wantKinds(t, "no lead", p.Timer("TX1", 3), roundKinds("A", 4)...)
-		// The next round is silent: now A leads (it is PRECOMMITTED, B
+		wantKinds(t, "Logged", p.Logged(effs[0].(Persist).Rec), "timer TX1 #4", "send TC ACK TX1 PRECOMMITTED")
+		// The round saw the coordinator: no decision, and only the
+		// coordinator is asked again.
+		wantKinds(t, "no lead", p.Timer("TX1", 4), coordKinds(5)...)
+		// It is silent now: a new peer round.
+		wantKinds(t, "peer round again", p.Timer("TX1", 5), roundKinds("A", 6)...)
+		// That round ends silent: now A leads (it is PRECOMMITTED, B
 		// answered READY: pre-commit B).
 		p.QueryReply(qr("B", wire.StateReady))
-		wantKinds(t, "lead", p.Timer("TX1", 4), append([]string{"send B PRECOMMIT TX1"}, roundKinds("A", 5)...)...)
+		wantKinds(t, "lead", p.Timer("TX1", 6), append([]string{"send B PRECOMMIT TX1"}, roundKinds("A", 7)...)...)
 	})
 
 	t.Run("alive is per round", func(t *testing.T) {
 		p := newPartAs(t, "A", nil)
 		prepared3(t, p, "TX1", abc, set("k", "v"))
-		p.Timer("TX1", 1)
-		for seq := uint64(2); seq < 6; seq++ {
+		wantKinds(t, "tick 1", p.Timer("TX1", 1), coordKinds(2)...)
+		// A peer round is open when the coordinator first answers: that
+		// round ends without a decision.
+		wantKinds(t, "peer round", p.Timer("TX1", 2), roundKinds("A", 3)...)
+		for seq := uint64(3); seq < 7; seq++ {
 			p.QueryReply(&wire.QueryReply{TxID: "TX1", From: coordID, State: wire.StatePrecommitted})
-			wantKinds(t, "alive", p.Timer("TX1", seq), roundKinds("A", int(seq)+1)...)
+			wantKinds(t, "alive", p.Timer("TX1", seq), coordKinds(int(seq)+1)...)
 		}
-		wantKinds(t, "silent", p.Timer("TX1", 6), "persist forced ABORT TX1")
+		wantKinds(t, "silent", p.Timer("TX1", 7), roundKinds("A", 8)...)
+		wantKinds(t, "silent again", p.Timer("TX1", 8), "persist forced ABORT TX1")
 	})
 
 	t.Run("after a restart the first round only asks", func(t *testing.T) {
@@ -228,6 +257,8 @@ func TestTerminationRound3PC(t *testing.T) {
 		// A reply that arrives outside a round does not count toward one.
 		p.QueryReply(qr("B", wire.StateReady))
 		wantKinds(t, "first round", p.Timer("TX1", 1), roundKinds("A", 2)...)
+		// Recovered already asked the coordinator: two silent ticks decide.
+		wantKinds(t, "silent", p.Timer("TX1", 2), "persist forced ABORT TX1")
 	})
 }
 
@@ -237,11 +268,16 @@ func TestTerminationRound2PC(t *testing.T) {
 	m.Protocol = wire.TwoPC
 	rec := p.Prepare(m)[0].(Persist).Rec
 	wantKinds(t, "Logged", p.Logged(rec), "send TC VOTE-YES TX1", "timer TX1 #1")
-	// Cooperative termination: peers are asked, but READY peers cannot
-	// resolve anything: A stays READY, round after round, and never decides
-	// or pre-commits anybody.
+	// Cooperative termination: the first tick asks only the coordinator;
+	// with it silent, peers are asked, but READY peers cannot resolve
+	// anything: A stays READY, round after round, and never decides or
+	// pre-commits anybody.
 	for seq := 1; seq <= 30; seq++ {
-		wantKinds(t, "round", p.Timer("TX1", uint64(seq)), roundKinds("A", seq+1)...)
+		want := roundKinds("A", seq+1)
+		if seq == 1 {
+			want = coordKinds(seq + 1)
+		}
+		wantKinds(t, "round", p.Timer("TX1", uint64(seq)), want...)
 		wantKinds(t, "B", p.QueryReply(qr("B", wire.StateReady)))
 		wantKinds(t, "C", p.QueryReply(qr("C", wire.StateReady)))
 	}
@@ -483,7 +519,45 @@ func TestSim3PCCoordinatorDies(t *testing.T) {
 							s.restart(coordID)
 							s.run()
 						}
+						// Back before the first tick, the coordinator (with
+						// nothing durable) answers the others' first tick,
+						// which asks only it, with presumed abort: nobody asks
+						// the participant that never got CAN-COMMIT, so it has
+						// no record of TX1 until its CAN-COMMIT arrives. It
+						// then votes (the coordinator has no record to count
+						// it in), and its own first tick asks the coordinator:
+						// presumed abort.
+						late := ""
+						if k := slices.Index(sc.states, wire.StateUnknown); k >= 0 && restartAt == 0 {
+							late = ids[k]
+						}
+						if late != "" {
+							s.tick("TX1")
+							for _, id := range ids {
+								if id == late {
+									if st := s.state(id, "TX1"); st != wire.StateUnknown {
+										t.Fatalf("%s is %q before its CAN-COMMIT arrived", id, st)
+									}
+									continue
+								}
+								if st := s.state(id, "TX1"); st != sc.want {
+									t.Fatalf("%s is %q after the coordinator answered, want %q", id, st, sc.want)
+								}
+								if q := s.sentOf(id, late, wire.TypeQuery, "TX1"); len(q) != 0 {
+									t.Fatalf("%s asked %s although the coordinator answered", id, late)
+								}
+							}
+							if s.release(nil, false) != 1 {
+								t.Fatal("CAN-COMMIT not held")
+							}
+							s.run()
+						}
 						s.settle("TX1", 6)
+						if late != "" {
+							if r := s.part(late).txns["TX1"].reason; r != "presumed abort" {
+								t.Errorf("%s's reason %q", late, r)
+							}
+						}
 						s.wantAll("TX1", sc.want)
 						// A late CAN-COMMIT: NO, the transaction is over here.
 						if s.release(nil, false) > 0 {
@@ -553,9 +627,10 @@ func TestSim3PCCoordinatorKilled(t *testing.T) {
 				t.Fatal("coordinator log")
 			}
 			s.kill(coordID)
-			// Round 1 asks; round 2 ends silent and A leads.
-			if r := s.settle("TX1", 5); r != 2 {
-				t.Errorf("settled in %d rounds, want 2", r)
+			// Tick 1 asks the coordinator; tick 2 (it was silent) asks the
+			// peers; tick 3 ends that round silent and A leads.
+			if r := s.settle("TX1", 5); r != 3 {
+				t.Errorf("settled in %d rounds, want 3", r)
 			}
 			s.wantAll("TX1", want)
 			a, b := s.part("A").txns["TX1"], s.part("B").txns["TX1"]
@@ -772,7 +847,8 @@ func TestSim2PCCooperativeTermination(t *testing.T) {
 			if l := s.part(id).Locked(); len(l) != 1 {
 				t.Fatalf("%s locks %v", id, l)
 			}
-			if n := len(s.sentOf(id, "", wire.TypeQuery, "TX1")); n != 100 {
+			// Tick 1 asks only the coordinator; the other 49 ask it and the peer.
+			if n := len(s.sentOf(id, "", wire.TypeQuery, "TX1")); n != 99 {
 				t.Fatalf("%s asked %d times", id, n)
 			}
 		}
@@ -888,7 +964,7 @@ func TestSim3PCStaleMessages(t *testing.T) {
 		if s.state("A", "TX1") != wire.StatePrecommitted || s.state("B", "TX1") != wire.StateReady {
 			t.Fatal("set-up")
 		}
-		s.settle("TX1", 4)
+		s.settle("TX1", 5)
 		s.wantAll("TX1", wire.StateCommitted)
 		if s.coord("TX1").Outcome() != wire.StatePrecommitted {
 			t.Fatal("coordinator moved on")
@@ -1134,7 +1210,8 @@ func TestSim3PCLeaderDiesBeforeAnnouncing(t *testing.T) {
 					want = wire.StateCommitted
 				}
 				s.nodes["A"].log.manual = true
-				s.tick("TX1") // round 1: everyone asks
+				s.tick("TX1") // tick 1: everyone asks the coordinator
+				s.tick("TX1") // it was silent: everyone asks the peers too
 				s.tick("TX1") // A leads; its outcome is written, not durable
 				if len(s.nodes["A"].log.buf) != 1 {
 					t.Fatalf("A's log tail: %+v", s.nodes["A"].log.buf)
@@ -1230,15 +1307,16 @@ func TestTerminationDeterministic(t *testing.T) {
 		p := newPartAs(t, "B", nil)
 		members := []string{"E", "B", "D", "A", "C"}
 		prepared3(t, p, "TX1", members, set("k", "v"))
-		p.Timer("TX1", 1)
+		p.Timer("TX1", 1) // asks the coordinator
+		p.Timer("TX1", 2) // it was silent: the peer round opens
 		p.QueryReply(qr("E", wire.StateReady))
 		p.QueryReply(qr("D", wire.StatePrecommitted))
 		p.QueryReply(qr("C", wire.StateReady))
-		return kinds(p.Timer("TX1", 2))
+		return kinds(p.Timer("TX1", 3))
 	}
 	want := []string{"persist forced PRECOMMIT TX1", "send E PRECOMMIT TX1", "send C PRECOMMIT TX1",
 		"send TC QUERY TX1", "send E QUERY TX1", "send D QUERY TX1", "send A QUERY TX1", "send C QUERY TX1",
-		"timer TX1 #3"}
+		"timer TX1 #4"}
 	for range 20 {
 		if got := run(); !slices.Equal(got, want) {
 			t.Fatalf("effects\n  %q\nwant\n  %q", got, want)

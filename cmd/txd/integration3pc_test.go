@@ -33,10 +33,11 @@ const (
 )
 
 // termBound is how long after the coordinator's death the participants may
-// take to decide by themselves: about two --timeouts (a round that hears
-// the coordinator, then one that does not) plus generous slack for forced
-// writes and a loaded machine. Past it they are blocked, not slow.
-const termBound = 2*termTimeout + 2*time.Second
+// take to decide by themselves: about three --timeouts (ask the
+// coordinator; it is silent, so ask the peers too; still silent: decide)
+// plus generous slack for forced writes and a loaded machine. Past it they
+// are blocked, not slow.
+const termBound = 3*termTimeout + 2*time.Second
 
 // started is what a txcli start run in the background returned.
 type started struct {
