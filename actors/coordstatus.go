@@ -47,17 +47,30 @@ func (a *coordinatorActor) statusAnswer(m statusAnswer) {
 	}
 }
 
+// statusFinished is how many finished transactions a status shows (the
+// most recent); every running one is always shown. The whole outcome
+// window (--keep-outcomes) would not fit in a frame.
+const statusFinished = 1000
+
 func (a *coordinatorActor) finishStatus(g *statusGather) {
 	st := &wire.Status{ReqID: g.reqID, NodeID: a.cfg.NodeID, Role: wire.RoleCoordinator}
 	for _, p := range a.peers {
 		st.Participants = append(st.Participants, wire.PeerStatus{ID: p.id(), Addr: p.addr, Connected: p.peer.Connected()})
 	}
+	skip := max(0, a.finished-statusFinished) // the oldest finished ones
 	for _, id := range a.order {
+		tx := a.txns[id]
 		s, ok := g.live[id]
 		if !ok {
-			s = a.txns[id].status
+			if tx.pid == nil && skip > 0 {
+				skip--
+				continue
+			}
+			s = tx.status
 		}
 		st.Transactions = append(st.Transactions, s)
 	}
-	_ = g.conn.Send(st)
+	if err := g.conn.Send(st); err != nil {
+		a.logger.Error("status not sent", "err", err, "transactions", len(st.Transactions))
+	}
 }

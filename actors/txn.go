@@ -125,6 +125,12 @@ func (t *txnActor) Receive(c *actor.Context) {
 			}
 			return false
 		})
+		if d, out, _ := t.fsm.Decided(); d && m.State.Final() && m.State != out {
+			// Only 3PC under a partition or a long pause can get here
+			// (README: "2PC or 3PC?"); say so loudly rather than hide it.
+			t.deps.logger.Error("atomicity violated: a participant reached the other outcome",
+				"tx", m.TxID, "participant", m.From, "participant_state", string(m.State), "decision", string(out))
+		}
 		t.run(c, t.fsm.Ack(m))
 	case *wire.QueryReply:
 		t.answered(m.From, func(p wire.Message) bool { _, ok := p.(*wire.Query); return ok })
