@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"fmt"
 	"log/slog"
 	"net"
 	"time"
@@ -122,7 +123,12 @@ func (a *participantActor) handle(conn *wire.Conn, msg wire.Message) {
 		a.run(a.fsm.Forget(m.TxIDs))
 	case *wire.StatusReq:
 		store, txs := a.fsm.Status()
-		_ = conn.Send(&wire.Status{ReqID: m.ReqID, NodeID: a.self.NodeID, Role: wire.RoleParticipant, Store: store, Transactions: txs})
+		st := &wire.Status{ReqID: m.ReqID, NodeID: a.self.NodeID, Role: wire.RoleParticipant, Store: store, Transactions: txs}
+		if err := conn.Send(st); err != nil {
+			// A store too big for one frame (1 MiB): status needs paging.
+			_ = conn.Send(&wire.Error{ReqID: m.ReqID, Code: wire.ErrInternal, Msg: fmt.Sprintf("status of %d keys does not fit in a frame: %v", len(store), err)})
+			a.logger.Error("status not sent", "err", err, "keys", len(store))
+		}
 	}
 }
 
