@@ -16,14 +16,9 @@ import (
 // admits answers the excess with a clear "busy" error at once, and admits
 // again once they finish.
 func TestBusyBeyondMaxInflight(t *testing.T) {
-	// A participant address nobody answers: every transaction waits out
-	// the vote timeout, so they stay in flight.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := ln.Addr().String()
-	ln.Close()
+	// A participant nobody answers: every transaction waits out the vote
+	// timeout, so they stay in flight.
+	dead := deadAddr(t)
 	c, err := StartCoordinator(CoordinatorConfig{NodeID: "COORD", Listen: "127.0.0.1:0", Participants: []string{"B=" + dead},
 		WAL: filepath.Join(t.TempDir(), "coord.wal"), Timeout: time.Second, MaxInflight: 2, Logger: quietLogger(),
 		Fatal: func(err error) { t.Error(err) }})
@@ -78,12 +73,7 @@ func TestBusyBeyondMaxInflight(t *testing.T) {
 // and returns once those in flight are decided, so their clients get an
 // outcome instead of a lost connection.
 func TestDrainWaitsForDecisions(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := ln.Addr().String()
-	ln.Close()
+	dead := deadAddr(t)
 	c, err := StartCoordinator(CoordinatorConfig{NodeID: "COORD", Listen: "127.0.0.1:0", Participants: []string{"B=" + dead},
 		WAL: filepath.Join(t.TempDir(), "coord.wal"), Timeout: 500 * time.Millisecond, Logger: quietLogger(),
 		Fatal: func(err error) { t.Error(err) }})
@@ -120,4 +110,15 @@ func TestDrainWaitsForDecisions(t *testing.T) {
 	if res := <-got; res == nil || res.Outcome != wire.StateAborted {
 		t.Fatalf("in-flight client got %+v, want its outcome (ABORTED: no vote)", res)
 	}
+}
+
+// deadAddr is a loopback address where nothing listens.
+func deadAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
