@@ -50,8 +50,10 @@ func BenchmarkMemoryGrowth(b *testing.B) {
 			wg.Wait()
 		}
 		measure := func() (heap uint64, goroutines int) {
-			// Let phase two and the Forget messages finish, then collect.
-			time.Sleep(300 * time.Millisecond)
+			// Wait (polling) until phase two and the Forget messages are
+			// done: nothing in flight at the coordinator, and every
+			// participant down to its history of forgotten transactions.
+			settled(b, c)
 			runtime.GC()
 			runtime.GC()
 			var ms runtime.MemStats
@@ -147,4 +149,52 @@ func writeLog(b *testing.B, path string, n int, recs func(i int) []protocol.Reco
 	if err := l.Write(batch); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// settled polls until no transaction is in flight anywhere in c.
+func settled(b *testing.B, c *cluster) {
+	b.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if quiet(c) {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("the cluster did not settle within 30s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func quiet(c *cluster) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	status := func(addr string) *wire.Status {
+		cl, err := wire.DialClient(ctx, addr)
+		if err != nil {
+			return nil
+		}
+		defer cl.Close()
+		st, _ := cl.Status(ctx)
+		return st
+	}
+	st := status(c.coord.Addr())
+	if st == nil {
+		return false
+	}
+	for _, t := range st.Transactions {
+		for _, s := range t.Participants {
+			if !s.Final() {
+				return false
+			}
+		}
+	}
+	for _, p := range c.parts {
+		ps := status(p.Addr())
+		// Forgotten transactions stay listed in a history of 1000.
+		if ps == nil || len(ps.Transactions) > 1000 {
+			return false
+		}
+	}
+	return true
 }

@@ -1,8 +1,6 @@
 package wire
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"net"
 	"testing"
@@ -10,22 +8,7 @@ import (
 
 // BenchmarkVoteCodec encodes and decodes one Vote frame.
 func BenchmarkVoteCodec(b *testing.B) {
-	v := &Vote{TxID: "tx-0123456789", From: "participant-1", Yes: true}
-	var buf []byte
-	var rd bytes.Reader
-	r := bufio.NewReader(&rd)
-	b.ReportAllocs()
-	for b.Loop() {
-		var err error
-		if buf, err = AppendFrame(buf[:0], v); err != nil {
-			b.Fatal(err)
-		}
-		rd.Reset(buf)
-		r.Reset(&rd)
-		if _, err := ReadFrame(r, 0); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchFrame(b, &Vote{TxID: "tx-0123456789", From: "participant-1", Yes: true})
 }
 
 func benchServer(b *testing.B) *Client {

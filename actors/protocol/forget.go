@@ -63,9 +63,16 @@ func (h *history) list() []wire.TxStatus {
 func (p *Participant) Forget(ids []string) []Effect {
 	var eff []Effect
 	for _, id := range ids {
-		if t := p.txns[id]; t != nil && t.state.Final() && t.pending == pendNone {
+		t := p.txns[id]
+		switch {
+		case t == nil:
+		case t.state.Final() && t.pending == pendNone:
 			p.drop(id)
 			eff = append(eff, Persist{Rec: Record{Kind: RecForget, TxID: id}})
+		case t.pending == pendCommitted || t.pending == pendAborted:
+			// Our outcome is still being logged (an ABORT that overtook our
+			// own PREPARED): forget it once it is durable.
+			t.forgetDone = true
 		}
 	}
 	return eff

@@ -48,6 +48,7 @@ type ptx struct {
 	announce   bool                  // we lead: tell every member our outcome once durable
 	preFrom    string                // who sent the PRE-COMMIT being logged
 	queriers   []string              // nodes waiting for our answer until a record is durable
+	forgetDone bool                  // the coordinator ended it while our outcome was being logged
 }
 
 // Participant is a participant's whole protocol state: its store, its lock
@@ -126,6 +127,10 @@ func (p *Participant) Recovered() []Effect {
 // Prepare handles PREPARE: validate, lock, force PREPARED, then vote YES
 // (from Logged); or vote NO at once.
 func (p *Participant) Prepare(m *wire.Prepare) []Effect {
+	if s, ok := p.gone.get(m.TxID); ok && p.txns[m.TxID] == nil {
+		// Finished and forgotten: never prepare it again.
+		return []Effect{p.voteTo(m, false, "transaction "+m.TxID+" already "+string(s.State)+" here")}
+	}
 	if t := p.txns[m.TxID]; t != nil {
 		switch {
 		case t.pending == pendPrepared:
@@ -172,6 +177,11 @@ func (p *Participant) Decision(from string, m *wire.Decision) []Effect {
 		// Never prepared here (PREPARE lost, or it will arrive late). Log the
 		// abort so a late PREPARE votes NO; a COMMIT cannot name a transaction
 		// we never voted YES for, so just ack it.
+		if s, ok := p.gone.get(m.TxID); ok {
+			// Finished and forgotten (a retransmission overtaken by the
+			// Forget): acknowledge, don't bring it back.
+			return []Effect{Send{To: from, Msg: &wire.Ack{TxID: m.TxID, From: p.cfg.NodeID, State: s.State}}}
+		}
 		if m.Commit {
 			return []Effect{Send{To: from, Msg: &wire.Ack{TxID: m.TxID, From: p.cfg.NodeID, State: wire.StateUnknown}}}
 		}
@@ -262,6 +272,10 @@ func (p *Participant) settled(t *ptx) []Effect {
 		eff = append(eff, Send{To: q, Msg: &wire.QueryReply{TxID: t.id, From: p.cfg.NodeID, State: t.state}})
 	}
 	t.queriers = nil
+	if t.forgetDone {
+		defer p.drop(t.id)
+		eff = append(eff, Persist{Rec: Record{Kind: RecForget, TxID: t.id}})
+	}
 	if t.announce {
 		t.announce = false
 		for _, m := range t.members {

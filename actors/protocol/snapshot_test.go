@@ -211,3 +211,38 @@ func TestTimerLateDropsTheRound(t *testing.T) {
 		t.Fatalf("after the late timer, silent: %q, want an ABORT", kinds(eff))
 	}
 }
+
+// A Forget that arrives while our outcome is still being logged (an ABORT
+// overtook our own PREPARED) takes effect once it is durable; a decision
+// retransmitted after the Forget is acknowledged without bringing the
+// transaction back, and a late PREPARE for it votes NO.
+func TestForgetWhileOutcomePending(t *testing.T) {
+	p := NewParticipant(ParticipantConfig{NodeID: "B"})
+	p.Prepare(&wire.Prepare{TxID: "T", Ops: []wire.Op{{Kind: wire.OpSet, Key: "k", Value: "v"}}, Coord: "C0"})
+	p.Decision("C0", &wire.Decision{TxID: "T", Reason: "C said no"})
+	if eff := p.Forget([]string{"T"}); len(eff) != 0 || p.txns["T"] == nil {
+		t.Fatalf("forgot a transaction whose outcome is not durable: %v", eff)
+	}
+	p.Logged(Record{Kind: RecPrepared, TxID: "T"})
+	eff := p.Logged(Record{Kind: RecAbort, TxID: "T"})
+	forgot := false
+	for _, e := range eff {
+		if per, ok := e.(Persist); ok && per.Rec.Kind == RecForget {
+			forgot = true
+		}
+	}
+	if !forgot || p.txns["T"] != nil {
+		t.Fatalf("after the ABORT is durable: effects %v, still known %v; want it forgotten", eff, p.txns["T"] != nil)
+	}
+	if len(p.Locked()) != 0 {
+		t.Fatalf("locks left: %v", p.Locked())
+	}
+	eff = p.Decision("C0", &wire.Decision{TxID: "T"})
+	if len(eff) != 1 || eff[0].(Send).Msg.(*wire.Ack).State != wire.StateAborted || p.txns["T"] != nil {
+		t.Fatalf("retransmitted decision after Forget: %v", eff)
+	}
+	eff = p.Prepare(&wire.Prepare{TxID: "T", Ops: []wire.Op{{Kind: wire.OpSet, Key: "k", Value: "v"}}, Coord: "C0"})
+	if len(eff) != 1 || eff[0].(Send).Msg.(*wire.Vote).Yes {
+		t.Fatalf("late PREPARE of a forgotten transaction: %v, want a NO vote", eff)
+	}
+}
