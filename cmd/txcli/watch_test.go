@@ -105,7 +105,7 @@ func TestWatchModelEvents(t *testing.T) {
 		"03:04:09.000 tx T2 2PC ABORTED B=ABORTED C=ABORTED",
 		"03:04:09.000 outcome T2 2PC ABORTED reason: B: k would be -1",
 		"03:04:09.000 stats last 0s: 0.0 committed/s, 0.0 aborted/s, p50 1.5ms p99 1.5ms; 0 in flight, 0 in doubt")
-	if len(m.recent) != 2 || m.recent[1].id != "T2" {
+	if len(m.recent) != 3 || m.recent[0].id != "OLD" || m.recent[2].id != "T2" { // OLD: shown, not reported
 		t.Errorf("recent outcomes %+v", m.recent)
 	}
 }

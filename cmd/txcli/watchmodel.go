@@ -243,10 +243,14 @@ func (m *watchModel) applyCoord(p watchPoll, st *wire.Status, emit func(watchEve
 		}
 		txs[t.TxID] = tv
 		order = append(order, t.TxID)
-		if old != nil && old.sig == sig || old == nil && m.baseline && t.State.Final() {
-			// Nothing new, or history from before we watched. (After an
-			// outage, outcomes we never saw are news: they happened while
-			// we were not looking.)
+		if old != nil && old.sig == sig {
+			continue
+		}
+		if old == nil && m.baseline && t.State.Final() {
+			// History from before we watched: shown, not reported. (After
+			// an outage, outcomes we never saw are news: they happened
+			// while we were not looking.)
+			m.remember(outcomeOf(p.at, t))
 			continue
 		}
 		emit(watchEvent{Event: evTx, ID: t.TxID, Protocol: string(t.Protocol), State: string(t.State),
@@ -266,10 +270,9 @@ func (m *watchModel) applyCoord(p watchPoll, st *wire.Status, emit func(watchEve
 
 // outcome records and reports a transaction's decision.
 func (m *watchModel) outcome(at time.Time, t wire.TxStatus, emit func(watchEvent)) {
-	o := outcomeView{at: at, id: t.TxID, protocol: t.Protocol, outcome: t.State, reason: t.Reason}
+	o := outcomeOf(at, t)
 	e := watchEvent{Event: evOutcome, ID: t.TxID, Protocol: string(t.Protocol), Outcome: string(t.State), Reason: t.Reason}
-	if t.Started > 0 && t.Decided >= t.Started {
-		o.latency = time.Duration(t.Decided - t.Started)
+	if o.latency > 0 {
 		us := o.latency.Microseconds()
 		e.LatencyUs = &us
 		m.lats = append(m.lats, latSample{at: at, lat: o.latency})
@@ -282,11 +285,24 @@ func (m *watchModel) outcome(at time.Time, t wire.TxStatus, emit func(watchEvent
 	} else {
 		m.ownCounts.aborted++
 	}
+	m.remember(o)
+	emit(e)
+}
+
+func outcomeOf(at time.Time, t wire.TxStatus) outcomeView {
+	o := outcomeView{at: at, id: t.TxID, protocol: t.Protocol, outcome: t.State, reason: t.Reason}
+	if t.Started > 0 && t.Decided >= t.Started {
+		o.latency = time.Duration(t.Decided - t.Started)
+	}
+	return o
+}
+
+// remember keeps o among the recent outcomes.
+func (m *watchModel) remember(o outcomeView) {
 	m.recent = append(m.recent, o)
 	if len(m.recent) > maxRecent {
 		m.recent = slices.Delete(m.recent, 0, len(m.recent)-maxRecent)
 	}
-	emit(e)
 }
 
 // applyPeers takes in the participants polled directly this time.

@@ -15,7 +15,7 @@ import (
 
 var (
 	styleTitle   = lipgloss.NewStyle().Bold(true)
-	styleHead    = lipgloss.NewStyle().Bold(true).Underline(true)
+	styleHead    = lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("4")) // not underlined: lipgloss underlines rune by rune
 	styleBanner  = lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("15")).Background(lipgloss.Color("1"))
 	styleUp      = lipgloss.NewStyle().Foreground(lipgloss.Color("2"))
 	styleDown    = lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color("1"))
