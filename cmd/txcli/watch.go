@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -30,7 +29,7 @@ is down (it says so once) and picks it up again when it is back.
    txcli --coord COORD_IP:8000 watch --json --duration 30s > events.jsonl
 
 Exit codes: 0 when stopped (q, Ctrl-C, SIGTERM, --count or --duration),
-2 on bad arguments.`
+2 on bad arguments (also: --coord names a participant).`
 
 // watchConfig is a validated watch command.
 type watchConfig struct {
@@ -42,8 +41,6 @@ type watchConfig struct {
 	inDoubt  time.Duration
 	plain    bool // line output even on a terminal
 }
-
-var errNotCoordinator = errors.New("the node at that address is not a coordinator")
 
 func watchCommand(s streams, dial dialFunc) *cli.Command {
 	return &cli.Command{
@@ -136,6 +133,9 @@ func watchLoop(ctx context.Context, wc watchConfig, p *poller, m *watchModel, ou
 		poll := p.poll(ctx, m.peerList())
 		if ctx.Err() != nil {
 			return nil // stopping: the last poll was cut short, not the coordinator gone
+		}
+		if err := p.wrongNode(poll.err); err != nil {
+			return err
 		}
 		for _, e := range m.apply(poll) {
 			if err := out(e); err != nil {

@@ -288,3 +288,18 @@ func TestWatchJSONAgainstFake(t *testing.T) {
 		t.Errorf("events %q\nwant %q\n%s", strings.Join(got, "|"), want, r.out)
 	}
 }
+
+// --coord naming a participant is a usage error, not an outage.
+func TestWatchParticipantAddress(t *testing.T) {
+	clearEnv(t)
+	part := &fakeNode{hello: wire.HelloAck{Version: wire.Version, NodeID: "B", Role: wire.RoleParticipant},
+		status: func(ctx context.Context) (*wire.Status, error) {
+			return &wire.Status{NodeID: "B", Role: wire.RoleParticipant}, nil
+		}}
+	fc := &fakeCluster{nodes: map[string]*fakeNode{"h:1": part}}
+	r := txcli(t, fc.dial, "--coord", "h:1", "watch", "--count", "3")
+	if r.code != exitError {
+		t.Errorf("exit %d, want %d", r.code, exitError)
+	}
+	oneErrLine(t, r, "that is participant B, not a coordinator")
+}

@@ -49,8 +49,12 @@ func (p *poller) coordStatus(ctx context.Context) (*wire.Status, error) {
 		p.conn = c
 	}
 	st, err := await(ctx, func(ctx context.Context) (*wire.Status, error) { return p.conn.Status(ctx) })
-	if err == nil && (st == nil || st.Role != wire.RoleCoordinator) {
-		err = errNotCoordinator
+	switch {
+	case err == nil && st == nil:
+		err = errors.New("empty status")
+	case err == nil && st.Role != wire.RoleCoordinator:
+		p.close()
+		return nil, &notCoordinator{st}
 	}
 	if err != nil {
 		p.close()
@@ -63,6 +67,23 @@ func (p *poller) coordStatus(ctx context.Context) (*wire.Status, error) {
 		return nil, fmt.Errorf("no status: %s", describe(ctx, err, p.timeout))
 	}
 	return st, nil
+}
+
+// notCoordinator is an answer from a node that is not a coordinator: a
+// wrong address, not an outage.
+type notCoordinator struct{ st *wire.Status }
+
+func (e *notCoordinator) Error() string {
+	return fmt.Sprintf("that is %s %s, not a coordinator", roleName(e.st.Role), cell(e.st.NodeID))
+}
+
+// wrongNode is watch's exit when --coord names another kind of node.
+func (p *poller) wrongNode(err error) error {
+	var nc *notCoordinator
+	if errors.As(err, &nc) {
+		return failf("--coord %s: %v (watch needs the coordinator's address)", p.addr, err)
+	}
+	return nil
 }
 
 // close drops the coordinator connection.

@@ -24,6 +24,7 @@ type tuiModel struct {
 	width, height int
 	polls         int
 	running       sync.WaitGroup // polls under way: the poller is not closed under them
+	fail          error          // why it stopped, if not by request
 }
 
 func (t *tuiModel) Init() tea.Cmd { return t.poll() }
@@ -49,6 +50,9 @@ func (t *tuiModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		t.width, t.height = msg.Width, msg.Height
 	case pollDone:
 		if t.ctx.Err() != nil {
+			return t, tea.Quit
+		}
+		if t.fail = t.p.wrongNode(msg.err); t.fail != nil {
 			return t, tea.Quit
 		}
 		t.m.apply(watchPoll(msg))
@@ -83,5 +87,5 @@ func runWatchTUI(ctx context.Context, wc watchConfig, p *poller, m *watchModel, 
 	if err != nil {
 		return failf("terminal: %v", err)
 	}
-	return nil
+	return t.fail
 }

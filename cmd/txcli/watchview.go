@@ -81,7 +81,7 @@ func renderScreen(m *watchModel, width, height int, interval time.Duration) stri
 	add("")
 
 	st := m.stats(m.lastPoll)
-	add(styleHead.Render("LAST "+watchWindow.String()) + "  " + statsText(st))
+	add(styleHead.Render("FIGURES") + "  " + statsText(st))
 	add("")
 
 	// Transactions still moving: undecided, or decided with a participant
@@ -139,7 +139,11 @@ func renderScreen(m *watchModel, width, height int, interval time.Duration) stri
 		if o.latency > 0 {
 			lat = showLatency(o.latency)
 		}
-		rows = append(rows, []string{o.at.Format("15:04:05.000"), cell(o.id), cell(string(o.protocol)), styleState(o.outcome), lat, cell(o.reason)})
+		reason := ""
+		if o.reason != "" {
+			reason = cell(o.reason)
+		}
+		rows = append(rows, []string{o.at.Format("15:04:05.000"), cell(o.id), cell(string(o.protocol)), styleState(o.outcome), lat, reason})
 	}
 	for _, r := range columns(rows) {
 		add("  " + r)
