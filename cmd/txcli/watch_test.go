@@ -303,3 +303,22 @@ func TestWatchParticipantAddress(t *testing.T) {
 	}
 	oneErrLine(t, r, "that is participant B, not a coordinator")
 }
+
+// A watch started late flags at once a decision that has long been
+// waiting for an acknowledgement, by the coordinator's clock.
+func TestWatchModelOldUnackedDecision(t *testing.T) {
+	m := newWatchModel("h:0", time.Second)
+	x := tx("T1", wire.StateCommitted, wire.StateCommitted, wire.StateReady)
+	x.Started, x.Decided = 1000, 2000
+	st := coordStatus(1, 1, 0, x)
+	st.Now = 2000 + int64(5*time.Second)
+	evs := m.apply(watchPoll{at: at(0), coord: st})
+	wantLines(t, "first look", evs,
+		"03:04:05.000 coordinator COORD up at h:0",
+		"03:04:05.000 participant B connected to the coordinator",
+		"03:04:05.000 participant C not connected to the coordinator",
+		"03:04:05.000 tx T1 2PC COMMITTED B=COMMITTED C=READY", // still moving: not history
+		"03:04:05.000 outcome T1 2PC COMMITTED in 1µs",
+		"03:04:05.000 in-doubt T1: C READY for 5s (coordinator decided COMMITTED, not acknowledged)",
+		"03:04:05.000 stats last 0s: 0.0 committed/s, 0.0 aborted/s, p50 1µs p99 1µs; 1 in flight, 1 in doubt")
+}

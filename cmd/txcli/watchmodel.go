@@ -144,6 +144,7 @@ type watchModel struct {
 	downSince time.Time
 	downErr   string
 	boot      int64 // the coordinator's boot time: a change means it restarted
+	coordNow  int64 // its clock when it made the last status (0: it does not say)
 
 	peers    []*peerView
 	txs      map[string]*txView
@@ -207,6 +208,7 @@ func (m *watchModel) applyCoord(p watchPoll, st *wire.Status, emit func(watchEve
 		m.coordID = st.NodeID
 		emit(watchEvent{Event: evCoordinator, ID: st.NodeID, Addr: m.coordAddr, Up: boolp(true)})
 	}
+	m.coordNow = st.Now
 	if st.Boot != m.boot {
 		// A restarted coordinator counts from zero again.
 		m.counts = nil
@@ -246,7 +248,7 @@ func (m *watchModel) applyCoord(p watchPoll, st *wire.Status, emit func(watchEve
 		if old != nil && old.sig == sig {
 			continue
 		}
-		if old == nil && m.baseline && t.State.Final() {
+		if old == nil && m.baseline && t.State.Final() && allFinal(t.Participants) {
 			// History from before we watched: shown, not reported. (After
 			// an outage, outcomes we never saw are news: they happened
 			// while we were not looking.)
@@ -356,6 +358,9 @@ func inDoubtState(s wire.State) bool { return s == wire.StateReady || s == wire.
 // when the coordinator decided and it has not acknowledged.
 func (m *watchModel) findDoubts(p watchPoll, emit func(watchEvent)) {
 	now := map[doubtKey]wire.State{} // → the coordinator's decision, if any
+	// A decision the coordinator made before we first saw it waiting for
+	// an ack has waited since then (by its clock, which it tells us).
+	decidedAt := map[string]time.Time{}
 	if m.up {
 		for _, id := range m.order {
 			t := m.txs[id].st
@@ -363,6 +368,9 @@ func (m *watchModel) findDoubts(p watchPoll, emit func(watchEvent)) {
 				if inDoubtState(s) || t.State.Final() && !s.Final() {
 					now[doubtKey{t.TxID, part, string(s)}] = decision(t.State)
 				}
+			}
+			if t.State.Final() && t.Decided > 0 && m.coordNow >= t.Decided {
+				decidedAt[t.TxID] = p.at.Add(-time.Duration(m.coordNow - t.Decided))
 			}
 		}
 	}
@@ -394,6 +402,9 @@ func (m *watchModel) findDoubts(p watchPoll, emit func(watchEvent)) {
 		if d == nil {
 			d = &doubt{since: p.at}
 			m.doubts[k] = d
+			if at, ok := decidedAt[k.tx]; ok && now[k] != "" && at.Before(d.since) {
+				d.since = at
+			}
 		}
 		d.decided = now[k]
 		if age := p.at.Sub(d.since); !d.reported && age >= m.inDoubtAfter {
