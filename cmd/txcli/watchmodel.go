@@ -72,17 +72,6 @@ type watchEvent struct {
 	Stats        *watchStats       `json:"stats,omitempty"`
 }
 
-// watchStats are the figures over the last window.
-type watchStats struct {
-	WindowS       float64 `json:"window_s"`
-	CommittedPerS float64 `json:"committed_per_s"`
-	AbortedPerS   float64 `json:"aborted_per_s"`
-	P50Us         int64   `json:"p50_us"` // 0: no latency sample in the window
-	P99Us         int64   `json:"p99_us"`
-	InFlight      int     `json:"in_flight"`
-	InDoubt       int     `json:"in_doubt"`
-}
-
 // peerView is one participant.
 type peerView struct {
 	id, addr  string
@@ -108,27 +97,6 @@ type outcomeView struct {
 	outcome  wire.State
 	reason   string
 	latency  time.Duration // 0: unknown
-}
-
-// doubtKey is one participant's state on one transaction.
-type doubtKey struct{ tx, part, state string }
-
-// doubt is a participant found in doubt: since when, and whether it has
-// been reported.
-type doubt struct {
-	since    time.Time
-	reported bool
-	decided  wire.State // the coordinator's decision, if any: then it only waits for an ack
-}
-
-type countSample struct {
-	at                 time.Time
-	committed, aborted uint64
-}
-
-type latSample struct {
-	at  time.Time
-	lat time.Duration
 }
 
 // watchModel is everything watch shows.
@@ -349,82 +317,6 @@ func (m *watchModel) peerList() []wire.PeerStatus {
 	return out
 }
 
-func inDoubtState(s wire.State) bool { return s == wire.StateReady || s == wire.StatePrecommitted }
-
-// findDoubts updates who is in doubt and reports each the first time it
-// has been so for inDoubtAfter. A participant is in doubt on a transaction
-// when it is READY or PRECOMMITTED (by the coordinator's word while it is
-// up, by its own while the coordinator is down: that is 2PC blocking), or
-// when the coordinator decided and it has not acknowledged.
-func (m *watchModel) findDoubts(p watchPoll, emit func(watchEvent)) {
-	now := map[doubtKey]wire.State{} // → the coordinator's decision, if any
-	// A decision the coordinator made before we first saw it waiting for
-	// an ack has waited since then (by its clock, which it tells us).
-	decidedAt := map[string]time.Time{}
-	if m.up {
-		for _, id := range m.order {
-			t := m.txs[id].st
-			for part, s := range t.Participants {
-				if inDoubtState(s) || t.State.Final() && !s.Final() {
-					now[doubtKey{t.TxID, part, string(s)}] = decision(t.State)
-				}
-			}
-			if t.State.Final() && t.Decided > 0 && m.coordNow >= t.Decided {
-				decidedAt[t.TxID] = p.at.Add(-time.Duration(m.coordNow - t.Decided))
-			}
-		}
-	}
-	for _, pv := range m.peers {
-		if pv.reachable == nil || !*pv.reachable {
-			continue
-		}
-		for _, t := range pv.own {
-			k := doubtKey{t.TxID, pv.id, string(t.State)}
-			if _, ok := now[k]; !ok && (!m.up || m.txs[t.TxID] == nil) {
-				now[k] = ""
-			}
-		}
-	}
-	for k := range m.doubts {
-		if _, ok := now[k]; !ok {
-			delete(m.doubts, k)
-		}
-	}
-	keys := make([]doubtKey, 0, len(now))
-	for k := range now {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b doubtKey) int {
-		return strings.Compare(a.tx+"\x00"+a.part, b.tx+"\x00"+b.part)
-	})
-	for _, k := range keys {
-		d := m.doubts[k]
-		if d == nil {
-			d = &doubt{since: p.at}
-			m.doubts[k] = d
-			if at, ok := decidedAt[k.tx]; ok && now[k] != "" && at.Before(d.since) {
-				d.since = at
-			}
-		}
-		d.decided = now[k]
-		if age := p.at.Sub(d.since); !d.reported && age >= m.inDoubtAfter {
-			d.reported = true
-			e := watchEvent{Event: evInDoubt, ID: k.tx, Participant: k.part, State: k.state, ForMs: age.Milliseconds()}
-			if d.decided != "" {
-				e.Outcome = string(d.decided)
-			}
-			emit(e)
-		}
-	}
-}
-
-func decision(s wire.State) wire.State {
-	if s.Final() {
-		return s
-	}
-	return ""
-}
-
 // live are the transactions still moving, oldest first: undecided, or
 // decided with a participant that has not acknowledged.
 func (m *watchModel) live() []*txView {
@@ -436,87 +328,6 @@ func (m *watchModel) live() []*txView {
 	}
 	return out
 }
-
-// inDoubt is how many participant/transaction pairs have been in doubt for
-// inDoubtAfter.
-func (m *watchModel) inDoubt() int {
-	n := 0
-	for _, d := range m.doubts {
-		if d.reported {
-			n++
-		}
-	}
-	return n
-}
-
-// doubtOf reports whether participant part is in doubt on tx (for the view).
-func (m *watchModel) doubtOf(tx, part string, s wire.State) (*doubt, bool) {
-	d := m.doubts[doubtKey{tx, part, string(s)}]
-	return d, d != nil && d.reported
-}
-
-// trimWindow forgets samples older than the window (keeping one count
-// sample at or before its start, the base of the rates).
-func (m *watchModel) trimWindow(now time.Time) {
-	from := now.Add(-watchWindow)
-	i := 0
-	for i+1 < len(m.counts) && !m.counts[i+1].at.After(from) {
-		i++
-	}
-	m.counts = m.counts[i:]
-	j := 0
-	for j < len(m.lats) && m.lats[j].at.Before(from) {
-		j++
-	}
-	m.lats = m.lats[j:]
-}
-
-// stats are the figures over the window ending now.
-func (m *watchModel) stats(now time.Time) watchStats {
-	st := watchStats{}
-	if n := len(m.counts); n >= 2 {
-		first, last := m.counts[0], m.counts[n-1]
-		if d := last.at.Sub(first.at).Seconds(); d > 0 && last.committed >= first.committed && last.aborted >= first.aborted {
-			st.WindowS = round1(d)
-			st.CommittedPerS = round1(float64(last.committed-first.committed) / d)
-			st.AbortedPerS = round1(float64(last.aborted-first.aborted) / d)
-		}
-	}
-	if len(m.lats) > 0 {
-		ls := make([]time.Duration, len(m.lats))
-		for i, s := range m.lats {
-			ls[i] = s.lat
-		}
-		slices.Sort(ls)
-		st.P50Us = percentile(ls, 50).Microseconds()
-		st.P99Us = percentile(ls, 99).Microseconds()
-	}
-	if m.up {
-		st.InFlight = len(m.live())
-	}
-	st.InDoubt = m.inDoubt()
-	return st
-}
-
-// statsNews says whether the figures are worth a line: at most one a
-// second, and only while something happens (or when it just stopped).
-func (m *watchModel) statsNews(st watchStats, now time.Time) bool {
-	if now.Sub(m.lastStatsAt) < time.Second {
-		return false
-	}
-	busy := func(s watchStats) bool {
-		return s.CommittedPerS > 0 || s.AbortedPerS > 0 || s.InFlight > 0 || s.InDoubt > 0
-	}
-	return busy(st) || busy(m.lastStats)
-}
-
-// percentile of sorted, nearest rank.
-func percentile(sorted []time.Duration, p int) time.Duration {
-	i := (len(sorted)*p + 99) / 100
-	return sorted[max(0, min(len(sorted)-1, i-1))]
-}
-
-func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
 
 // txSig identifies what a change of a transaction is: its state and each
 // participant's.
