@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/txd/txd/wire"
@@ -321,4 +322,52 @@ func TestWatchModelOldUnackedDecision(t *testing.T) {
 		"03:04:05.000 outcome T1 2PC COMMITTED in 1µs",
 		"03:04:05.000 in-doubt T1: C READY for 5s (coordinator decided COMMITTED, not acknowledged)",
 		"03:04:05.000 stats last 0s: 0.0 committed/s, 0.0 aborted/s, p50 1µs p99 1µs; 1 in flight, 1 in doubt")
+}
+
+// The terminal UI's model: q and Ctrl-C quit, a refresh is applied and
+// the next one scheduled, --count ends it, and no poll starts once the
+// program is over.
+func TestWatchTUIModel(t *testing.T) {
+	quits := func(cmd tea.Cmd) bool {
+		if cmd == nil {
+			return false
+		}
+		_, ok := cmd().(tea.QuitMsg)
+		return ok
+	}
+	newTUI := func(count int) *tuiModel {
+		wc := watchConfig{interval: time.Millisecond, count: count}
+		p := &poller{dial: func(context.Context, string) (client, error) { return nil, errors.New("refused") },
+			addr: "h:1", timeout: time.Second, now: time.Now}
+		return &tuiModel{ctx: context.Background(), wc: wc, p: p, m: newWatchModel("h:1", time.Second)}
+	}
+	tm := newTUI(0)
+	for _, k := range []tea.KeyMsg{{Type: tea.KeyRunes, Runes: []rune("q")}, {Type: tea.KeyCtrlC}} {
+		if _, cmd := tm.Update(k); !quits(cmd) {
+			t.Errorf("%v does not quit", k)
+		}
+	}
+	if _, cmd := tm.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("x")}); cmd != nil {
+		t.Errorf("x does something")
+	}
+	msg := tm.Init()()
+	done, ok := msg.(pollDone)
+	if !ok || done.err == nil {
+		t.Fatalf("Init's poll gave %#v", msg)
+	}
+	if _, cmd := tm.Update(done); cmd == nil || quits(cmd) || tm.m.polls != 1 {
+		t.Errorf("a refresh is not applied and followed by the next (polls %d)", tm.m.polls)
+	}
+	if !strings.Contains(tm.View(), "COORDINATOR UNREACHABLE") {
+		t.Errorf("view:\n%s", tm.View())
+	}
+
+	tm = newTUI(1)
+	if _, cmd := tm.Update(done); !quits(cmd) {
+		t.Errorf("--count 1 does not quit after a refresh")
+	}
+	tm.closed = true
+	if msg := tm.poll()(); msg != nil {
+		t.Errorf("a poll ran after the end: %#v", msg)
+	}
 }

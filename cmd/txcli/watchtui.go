@@ -23,6 +23,8 @@ type tuiModel struct {
 	m             *watchModel
 	width, height int
 	polls         int
+	mu            sync.Mutex     // protects following
+	closed        bool           // the program is over: start no poll
 	running       sync.WaitGroup // polls under way: the poller is not closed under them
 	fail          error          // why it stopped, if not by request
 }
@@ -32,8 +34,16 @@ func (t *tuiModel) Init() tea.Cmd { return t.poll() }
 // poll runs one refresh; peers is copied here, on the UI loop.
 func (t *tuiModel) poll() tea.Cmd {
 	peers := t.m.peerList()
-	t.running.Add(1)
 	return func() tea.Msg {
+		// Counted here, not when the command is made: the program may
+		// end without ever running it.
+		t.mu.Lock()
+		if t.closed {
+			t.mu.Unlock()
+			return nil
+		}
+		t.running.Add(1)
+		t.mu.Unlock()
 		defer t.running.Done()
 		return pollDone(t.p.poll(t.ctx, peers))
 	}
@@ -83,6 +93,9 @@ func runWatchTUI(ctx context.Context, wc watchConfig, p *poller, m *watchModel, 
 	defer stop()
 	_, err := prog.Run()
 	cancel() // cuts a poll still under way short
+	t.mu.Lock()
+	t.closed = true
+	t.mu.Unlock()
 	t.running.Wait()
 	if err != nil {
 		return failf("terminal: %v", err)
