@@ -43,6 +43,7 @@ type coordTx struct {
 	pid     *actor.PID
 	status  wire.TxStatus
 	decided bool
+	watchTimes
 }
 
 // coordinatorActor accepts clients' transactions, spawns one supervised txn
@@ -68,6 +69,7 @@ type coordinatorActor struct {
 	forgetDue bool                // a forgetFlush is on its way
 	drained   chan struct{}       // set when draining: closed once nothing is undecided
 	undecided int                 // running transactions whose clients await a decision
+	watchCounts
 }
 
 // forgetFlush sends the gathered Forget lists.
@@ -87,6 +89,7 @@ func (a *coordinatorActor) Receive(c *actor.Context) {
 		a.forget = map[string][]string{}
 		a.gathers = map[uint64]*statusGather{}
 		a.deps.peers = a.peerFor
+		a.boot = time.Now().UnixNano()
 		a.resume(c)
 	case inbound:
 		switch msg := m.msg.(type) {
@@ -109,11 +112,13 @@ func (a *coordinatorActor) Receive(c *actor.Context) {
 			}
 			tx.decided = true
 			tx.status = m.status
+			a.noteDecided(tx)
 			a.drainIfIdle()
 		}
 	case txnFinished:
 		if tx := a.txns[m.status.TxID]; tx != nil && tx.pid != nil {
 			tx.status = m.status
+			a.noteDecided(tx)
 			c.Engine().Poison(tx.pid)
 			tx.pid = nil
 			a.running--
@@ -150,6 +155,7 @@ func (a *coordinatorActor) resume(c *actor.Context) {
 		}
 		if r.Decided {
 			tx.decided = true
+			tx.decidedAt = time.Now().UnixNano() // not counted: decided before the restart
 			tx.status.State, tx.status.Reason = wire.StateAborted, r.Reason
 			if r.Commit {
 				tx.status.State = wire.StateCommitted
@@ -219,6 +225,7 @@ func (a *coordinatorActor) start(c *actor.Context, conn *wire.Conn, req *wire.St
 		return
 	}
 	tx := &coordTx{status: wire.TxStatus{TxID: req.TxID, Protocol: req.Protocol, State: wire.StateInit}}
+	tx.started = time.Now().UnixNano()
 	a.txns[req.TxID] = tx
 	a.order = append(a.order, req.TxID)
 	a.spawn(c, tx, protocol.NewCoordTxn(a.cfg, req.TxID, req.Protocol, members, ops), &w)
