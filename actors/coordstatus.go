@@ -26,7 +26,7 @@ func (a *coordinatorActor) startStatus(c *actor.Context, conn *wire.Conn, reqID 
 	g := &statusGather{conn: conn, reqID: reqID, live: map[string]wire.TxStatus{}}
 	for _, id := range a.order {
 		if tx := a.txns[id]; tx.pid != nil {
-			c.Send(tx.pid, statusPoll{gather: a.gatherSeq})
+			c.Send(tx.pid, txnMsg{id: id, msg: statusPoll{gather: a.gatherSeq}})
 			g.waiting++
 		}
 	}

@@ -12,9 +12,12 @@ import (
 	"syscall"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/txd/txd/actors"
 )
 
 func main() {
+	actors.TuneGC()
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 
