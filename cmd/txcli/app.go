@@ -30,7 +30,7 @@ func newApp(s streams, dial dialFunc) *cli.App {
 		UsageText:       "txcli [--coord ADDR | --participant ADDR] [--json] [--timeout D] COMMAND [ARGS...]",
 		Description:     appDescription,
 		Flags:           globalFlags(),
-		Commands:        []*cli.Command{startCommand(s, dial), statusCommand(s, dial), benchCommand(s, dial)},
+		Commands:        []*cli.Command{startCommand(s, dial), statusCommand(s, dial), benchCommand(s, dial), resolveCommand(s, dial)},
 		Writer:          s.out,
 		ErrWriter:       s.err,
 		HideVersion:     true,
@@ -39,9 +39,9 @@ func newApp(s streams, dial dialFunc) *cli.App {
 		ExitErrHandler:  func(*cli.Context, error) {}, // run reports; never os.Exit here
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return failf("unknown command %q (want start, status or bench; see txcli --help)", c.Args().First())
+				return failf("unknown command %q (want start, status, bench or resolve; see txcli --help)", c.Args().First())
 			}
-			return failf("no command given (want start, status or bench; see txcli --help)")
+			return failf("no command given (want start, status, bench or resolve; see txcli --help)")
 		},
 	}
 }

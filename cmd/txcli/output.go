@@ -60,6 +60,11 @@ type txJSON struct {
 	State        string            `json:"state"`
 	Reason       string            `json:"reason,omitempty"`
 	Participants map[string]string `json:"participants,omitzero"`
+	// Heuristic: the outcome was applied by an operator (txcli resolve);
+	// on the coordinator, some participant reported one. Damage: it
+	// contradicts the decision (reason says how).
+	Heuristic bool `json:"heuristic,omitempty"`
+	Damage    bool `json:"heuristic_damage,omitempty"`
 }
 
 // peerStatus is a participant's own status as fetched for the cluster view:
@@ -118,7 +123,8 @@ func storeJSON(m map[string]string) map[string]string {
 func txsJSON(txs []wire.TxStatus, withParticipants bool) []txJSON {
 	out := make([]txJSON, 0, len(txs))
 	for _, t := range txs {
-		tj := txJSON{ID: t.TxID, Protocol: string(t.Protocol), State: string(t.State), Reason: t.Reason}
+		tj := txJSON{ID: t.TxID, Protocol: string(t.Protocol), State: string(t.State), Reason: t.Reason,
+			Heuristic: t.Heuristic, Damage: t.Damage}
 		if withParticipants {
 			tj.Participants = make(map[string]string, len(t.Participants))
 			for id, s := range t.Participants {
