@@ -7,7 +7,9 @@ import (
 const appDescription = `txcli talks to txd daemons: "start" asks the coordinator to run a
 transaction with two-phase (2PC) or three-phase (3PC) commit and prints its
 outcome; "status" shows a participant (--participant) or the whole cluster
-(--coord): the coordinator, then every participant it knows, best effort.
+(--coord): the coordinator, then every participant it knows, best effort;
+"resolve" lets an operator decide a transaction a participant holds in doubt
+when its coordinator is gone for good (a heuristic decision: read its help).
 
 Flags go before the positional arguments: after the command name is fine,
 after the transaction id is not (everything from the id on is the transaction):
