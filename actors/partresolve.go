@@ -22,6 +22,10 @@ func (a *participantActor) resolve(conn *wire.Conn, m *wire.Resolve) {
 		_ = conn.Send(&wire.Error{ReqID: m.ReqID, Code: wire.ErrBadRequest, Msg: "only a client connection may send Resolve"})
 		return
 	}
+	if err := wire.CheckID("transaction id", m.TxID); err != nil {
+		_ = conn.Send(&wire.Error{ReqID: m.ReqID, Code: wire.ErrBadRequest, Msg: err.Error()})
+		return
+	}
 	if a.clients.conns == nil {
 		a.clients.conns = map[uint64]*wire.Conn{}
 	}

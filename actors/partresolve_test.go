@@ -56,4 +56,23 @@ func TestResolveOnlyFromClients(t *testing.T) {
 		}
 		c.Close()
 	}
+
+	// A malformed id is a bad request, not a lookup.
+	h := make(chanHandler, 4)
+	c, err := wire.DialWith(ctx, p.Addr(), wire.Hello{NodeID: "X", Role: wire.RoleClient}, h, wire.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Send(&wire.Resolve{ReqID: 6, TxID: "bad/id\n"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-h:
+		if e, ok := m.(*wire.Error); !ok || e.ReqID != 6 || e.Code != wire.ErrBadRequest {
+			t.Errorf("malformed id: %+v", m)
+		}
+	case <-ctx.Done():
+		t.Fatal("malformed id: no answer")
+	}
 }
