@@ -44,8 +44,13 @@ var typeNames = [...]string{
 	TypeResolve: "Resolve", TypeResolveResult: "ResolveResult",
 }
 
+// known reports whether t is a type this build decodes, without
+// allocating a message as New does: New stopped being inlined as types
+// were added, and AppendFrame's New(t) check then cost an allocation per frame.
+func (t Type) known() bool { return t > 0 && t < typeLimit && typeNames[t] != "" }
+
 func (t Type) String() string {
-	if t > 0 && t < typeLimit && typeNames[t] != "" {
+	if t.known() {
 		return typeNames[t]
 	}
 	return fmt.Sprintf("Type(%d)", uint8(t))

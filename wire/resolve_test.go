@@ -18,6 +18,15 @@ func TestResolveTypeNumbers(t *testing.T) {
 	}
 }
 
+// TestKnownTypes: known (AppendFrame's check) and New agree on every type.
+func TestKnownTypes(t *testing.T) {
+	for ty := Type(0); ty < typeLimit+2; ty++ {
+		if ty.known() != (New(ty) != nil) {
+			t.Errorf("%d: known %v, New %v", ty, ty.known(), New(ty))
+		}
+	}
+}
+
 // TestAckFromOlderSender: an Ack without the Heuristic field (a node built
 // before it was added) decodes with Heuristic false.
 func TestAckFromOlderSender(t *testing.T) {
