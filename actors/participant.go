@@ -56,6 +56,7 @@ type participantActor struct {
 	tls       *wire.TLS // nil: plain TCP
 	pid       *actor.PID
 	engine    *actor.Engine
+	clients   clientReplies // txcli resolve requests awaiting their answer (partresolve.go)
 }
 
 func (a *participantActor) Receive(c *actor.Context) {
@@ -121,6 +122,8 @@ func (a *participantActor) handle(conn *wire.Conn, msg wire.Message) {
 		a.run(a.fsm.QueryReply(m))
 	case *wire.Forget:
 		a.run(a.fsm.Forget(m.TxIDs))
+	case *wire.Resolve:
+		a.resolve(conn, m)
 	case *wire.StatusReq:
 		store, txs := a.fsm.Status()
 		st := &wire.Status{ReqID: m.ReqID, NodeID: a.self.NodeID, Role: wire.RoleParticipant, Store: store, Transactions: txs}
@@ -149,6 +152,10 @@ func (a *participantActor) run(effects []protocol.Effect) {
 			}
 			a.timers[e.TxID] = afterFunc(a.engine, a.pid, e.After,
 				partTimer{txid: e.TxID, seq: e.Seq, due: time.Now().Add(e.After), after: e.After})
+		case protocol.Answer:
+			a.answer(e)
+		case protocol.Alarm:
+			a.alarm(e)
 		}
 	}
 }
@@ -210,7 +217,7 @@ type partRouter struct {
 
 func (r *partRouter) HandleMessage(c *wire.Conn, m wire.Message) {
 	switch m.(type) {
-	case *wire.Prepare, *wire.PreCommit, *wire.Decision, *wire.Query, *wire.QueryReply, *wire.Forget, *wire.StatusReq:
+	case *wire.Prepare, *wire.PreCommit, *wire.Decision, *wire.Query, *wire.QueryReply, *wire.Forget, *wire.StatusReq, *wire.Resolve:
 		r.engine.Send(r.pid, inbound{conn: c, msg: m})
 	}
 }

@@ -135,7 +135,12 @@ func (t *txnActor) handle(msg any) {
 			}
 			return false
 		})
-		if d, out, _ := t.fsm.Decided(); d && m.State.Final() && m.State != out {
+		if d, out, _ := t.fsm.Decided(); d && m.State.Final() && m.State != out && m.Heuristic {
+			// An operator resolved it by hand (txcli resolve) against the
+			// decision; the participant reports it too, and status shows it.
+			t.deps.logger.Error("heuristic damage: a participant was resolved by an operator against the decision",
+				"tx", m.TxID, "participant", m.From, "participant_state", string(m.State), "decision", string(out))
+		} else if d && m.State.Final() && m.State != out {
 			// Only 3PC under a partition or a long pause can get here
 			// (README: "2PC or 3PC?"); say so loudly rather than hide it.
 			t.deps.logger.Error("atomicity violated: a participant reached the other outcome",

@@ -72,7 +72,7 @@ func AppendFrame(dst []byte, m Message) ([]byte, error) {
 		return dst, fmt.Errorf("%w: nil message", ErrUnknownType)
 	}
 	t := m.Type()
-	if New(t) == nil {
+	if !t.known() {
 		return dst, fmt.Errorf("%w: %s", ErrUnknownType, t)
 	}
 	start := len(dst)

@@ -26,6 +26,10 @@ const (
 	TypePreCommit                   // coordinator → participant (3PC)
 	TypeQueryReply                  // answer to Query: the sender's state of that transaction
 	TypeForget                      // coordinator → participant: these transactions ended; drop them
+	_                               // 16, 17: reserved (trace, another branch)
+	_
+	TypeResolve       // client → participant: apply an operator's heuristic outcome to an in-doubt transaction
+	TypeResolveResult // participant → client: what Resolve did
 
 	typeLimit // one past the last valid type
 )
@@ -37,10 +41,16 @@ var typeNames = [...]string{
 	TypePrepare: "Prepare", TypeVote: "Vote", TypeDecision: "Decision",
 	TypeAck: "Ack", TypeQuery: "Query", TypePreCommit: "PreCommit",
 	TypeQueryReply: "QueryReply", TypeForget: "Forget",
+	TypeResolve: "Resolve", TypeResolveResult: "ResolveResult",
 }
 
+// known reports whether t is a type this build decodes, without
+// allocating a message as New does: New stopped being inlined as types
+// were added, and AppendFrame's New(t) check then cost an allocation per frame.
+func (t Type) known() bool { return t > 0 && t < typeLimit && typeNames[t] != "" }
+
 func (t Type) String() string {
-	if t > 0 && t < typeLimit {
+	if t.known() {
 		return typeNames[t]
 	}
 	return fmt.Sprintf("Type(%d)", uint8(t))
@@ -217,6 +227,13 @@ type TxStatus struct {
 	// nanoseconds on the coordinator's clock; coordinator only.
 	Started int64 // when this coordinator process began it; 0: resumed from the log after a restart
 	Decided int64 // when its decision was durable (or, resumed, read from the log); 0: undecided
+	// Heuristic: on a participant, the outcome was applied by an operator
+	// (txcli resolve), not learned from the protocol; on the coordinator,
+	// some participant acknowledged such an outcome.
+	Heuristic bool
+	// Damage: a heuristic outcome contradicts the protocol's decision
+	// (Reason says which); the transaction is not atomic.
+	Damage bool
 }
 
 // Status is a node's answer to StatusReq.
@@ -275,11 +292,14 @@ type PreCommit struct {
 }
 
 // Ack confirms a Decision (State final) or a PreCommit (StatePrecommitted).
+// Heuristic says State was applied by an operator (txcli resolve), not by
+// the protocol: if it contradicts the decision, that is heuristic damage.
 type Ack struct {
-	_msgpack struct{} `msgpack:",as_array"`
-	TxID     string
-	From     string
-	State    State
+	_msgpack  struct{} `msgpack:",as_array"`
+	TxID      string
+	From      string
+	State     State
+	Heuristic bool
 }
 
 // Query asks what the receiver knows about a transaction.
@@ -355,6 +375,10 @@ func New(t Type) Message {
 		return new(QueryReply)
 	case TypeForget:
 		return new(Forget)
+	case TypeResolve:
+		return new(Resolve)
+	case TypeResolveResult:
+		return new(ResolveResult)
 	}
 	return nil
 }

@@ -130,6 +130,9 @@ func (p *Participant) Snapshot() []Record {
 // only its outcome; one whose outcome is still being logged needs its
 // PREPARED too, so that replay applies it.
 func (t *ptx) records() []Record {
+	if t.heur != nil {
+		return t.heuristicRecords()
+	}
 	prepared := Record{Kind: RecPrepared, TxID: t.id, Protocol: t.protocol, Ops: t.ops,
 		Coord: t.coord, CoordAddr: t.coordAddr, Members: t.members}
 	outcome := func(commit bool) Record {

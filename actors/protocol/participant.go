@@ -25,6 +25,8 @@ const (
 	pendCommitted            // COMMIT handed to the log; apply and ack wait for it
 	pendAborted              // ABORT handed to the log; unlock and ack wait for it
 	pendPrecommitted         // 3PC: PRECOMMIT handed to the log; the ack waits for it
+	pendHeuristic            // an operator's outcome handed to the log (heuristic.go)
+	pendDamage               // a decision contradicting it: the note is logged, the ack waits
 )
 
 // ptx is one transaction as a participant sees it.
@@ -49,6 +51,8 @@ type ptx struct {
 	preFrom    string                // who sent the PRE-COMMIT being logged
 	queriers   []string              // nodes waiting for our answer until a record is durable
 	forgetDone bool                  // the coordinator ended it while our outcome was being logged
+
+	heur *heuristic // set once an operator resolves it (heuristic.go)
 }
 
 // Participant is a participant's whole protocol state: its store, its lock
@@ -105,6 +109,8 @@ func (p *Participant) Replay(rec Record) error {
 		p.store.apply(rec.Ops)
 	case RecForget:
 		p.drop(rec.TxID)
+	case RecHeuristic, RecHeuristicDamage:
+		p.replayHeuristic(t, rec)
 	default:
 		return fmt.Errorf("participant log: unexpected record %v for %s", rec.Kind, rec.TxID)
 	}
@@ -180,7 +186,7 @@ func (p *Participant) Decision(from string, m *wire.Decision) []Effect {
 		if s, ok := p.gone.get(m.TxID); ok {
 			// Finished and forgotten (a retransmission overtaken by the
 			// Forget): acknowledge, don't bring it back.
-			return []Effect{Send{To: from, Msg: &wire.Ack{TxID: m.TxID, From: p.cfg.NodeID, State: s.State}}}
+			return []Effect{Send{To: from, Msg: &wire.Ack{TxID: m.TxID, From: p.cfg.NodeID, State: s.State, Heuristic: s.Heuristic}}}
 		}
 		if m.Commit {
 			return []Effect{Send{To: from, Msg: &wire.Ack{TxID: m.TxID, From: p.cfg.NodeID, State: wire.StateUnknown}}}
@@ -189,6 +195,9 @@ func (p *Participant) Decision(from string, m *wire.Decision) []Effect {
 		t.state, t.reason = wire.StateAborted, m.Reason
 		return []Effect{Persist{Rec: Record{Kind: RecAbort, TxID: t.id, Reason: m.Reason}},
 			Send{To: from, Msg: &wire.Ack{TxID: m.TxID, From: p.cfg.NodeID, State: wire.StateAborted}}}
+	}
+	if t.heur != nil {
+		return p.heuristicDecision(from, t, m)
 	}
 	if t.pending == pendCommitted || t.pending == pendAborted {
 		return nil // the ack goes out when the outcome is durable
@@ -267,6 +276,8 @@ func (p *Participant) Logged(rec Record) []Effect {
 			eff = append(eff, p.ackTo(t, t.preFrom))
 		}
 		return eff
+	case RecHeuristic, RecHeuristicDamage:
+		return p.heuristicLogged(t, rec)
 	}
 	return nil
 }
@@ -314,6 +325,9 @@ func (p *Participant) Query(q *wire.Query) []Effect {
 		t.queriers = append(t.queriers, q.From)
 		return p.settle(t, false, "asked by "+q.From+" before it was prepared here")
 	}
+	if t.heur != nil {
+		return nil // silent: a heuristic outcome is not protocol evidence (heuristic.go)
+	}
 	switch t.pending {
 	case pendPrepared:
 		return nil // our vote is on its way; the asker asks again
@@ -342,7 +356,9 @@ func (p *Participant) Status() (map[string]string, []wire.TxStatus) {
 }
 
 func (t *ptx) status() wire.TxStatus {
-	return wire.TxStatus{TxID: t.id, Protocol: t.protocol, State: t.state, Reason: t.reason}
+	st := wire.TxStatus{TxID: t.id, Protocol: t.protocol, State: t.state, Reason: t.reason}
+	t.heur.status(&st)
+	return st
 }
 
 // Locked lists the locked keys and their holders, sorted by key.
@@ -395,14 +411,14 @@ func (p *Participant) voteTo(m *wire.Prepare, yes bool, reason string) Effect {
 }
 
 func (p *Participant) ack(t *ptx) Effect {
-	return Send{To: t.coord, Addr: t.coordAddr, Msg: &wire.Ack{TxID: t.id, From: p.cfg.NodeID, State: t.state}}
+	return Send{To: t.coord, Addr: t.coordAddr, Msg: &wire.Ack{TxID: t.id, From: p.cfg.NodeID, State: t.state, Heuristic: t.heur.applied()}}
 }
 
 func (p *Participant) ackTo(t *ptx, to string) Effect {
 	if to == t.coord {
 		return p.ack(t)
 	}
-	return Send{To: to, Msg: &wire.Ack{TxID: t.id, From: p.cfg.NodeID, State: t.state}}
+	return Send{To: to, Msg: &wire.Ack{TxID: t.id, From: p.cfg.NodeID, State: t.state, Heuristic: t.heur.applied()}}
 }
 
 func (p *Participant) query(t *ptx) Effect {
