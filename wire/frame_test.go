@@ -43,6 +43,13 @@ func samples() []Message {
 		&PreCommit{TxID: "tx-3"},
 		&QueryReply{TxID: "tx-3", From: "A", State: StateAborted},
 		&Forget{TxIDs: []string{"tx-1", "tx-2"}},
+		&TraceReq{ReqID: 5, TxID: "tx-4"},
+		&Trace{ReqID: 5, NodeID: "B", Role: RoleParticipant, TxID: "tx-4", Since: 1700000000000000000, Protocol: TwoPC,
+			Events: []TraceEvent{
+				{Time: 1700000000000000100, Kind: TraceRecv, What: "PREPARE", Peer: "COORD"},
+				{Time: 1700000000000000200, Kind: TraceForce, What: "PREPARED", FromLog: true},
+				{Time: 1700000000000000300, Kind: TraceSend, What: "VOTE NO", Peer: "COORD", Detail: "balance would be -1"},
+			}, Dropped: 2},
 	}
 }
 

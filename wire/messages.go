@@ -26,6 +26,8 @@ const (
 	TypePreCommit                   // coordinator → participant (3PC)
 	TypeQueryReply                  // answer to Query: the sender's state of that transaction
 	TypeForget                      // coordinator → participant: these transactions ended; drop them
+	TypeTraceReq                    // client → any node: what did you record of this transaction?
+	TypeTrace                       // node → client: its trace events for it
 
 	typeLimit // one past the last valid type
 )
@@ -37,6 +39,7 @@ var typeNames = [...]string{
 	TypePrepare: "Prepare", TypeVote: "Vote", TypeDecision: "Decision",
 	TypeAck: "Ack", TypeQuery: "Query", TypePreCommit: "PreCommit",
 	TypeQueryReply: "QueryReply", TypeForget: "Forget",
+	TypeTraceReq: "TraceReq", TypeTrace: "Trace",
 }
 
 func (t Type) String() string {
@@ -308,6 +311,8 @@ func (*Query) Type() Type       { return TypeQuery }
 func (*PreCommit) Type() Type   { return TypePreCommit }
 func (*QueryReply) Type() Type  { return TypeQueryReply }
 func (*Forget) Type() Type      { return TypeForget }
+func (*TraceReq) Type() Type    { return TypeTraceReq }
+func (*Trace) Type() Type       { return TypeTrace }
 
 // New returns an empty message of type t, or nil for an unknown type.
 func New(t Type) Message {
@@ -342,6 +347,10 @@ func New(t Type) Message {
 		return new(QueryReply)
 	case TypeForget:
 		return new(Forget)
+	case TypeTraceReq:
+		return new(TraceReq)
+	case TypeTrace:
+		return new(Trace)
 	}
 	return nil
 }

@@ -49,6 +49,10 @@ type ptx struct {
 	preFrom    string                // who sent the PRE-COMMIT being logged
 	queriers   []string              // nodes waiting for our answer until a record is durable
 	forgetDone bool                  // the coordinator ended it while our outcome was being logged
+
+	// When its records were appended (Record.Time; set by Replay only, so
+	// in the WAL actor's model of the log), kept by a checkpoint for traces.
+	preparedAt, precommitAt, outcomeAt int64
 }
 
 // Participant is a participant's whole protocol state: its store, its lock
@@ -79,10 +83,11 @@ func (p *Participant) Replay(rec Record) error {
 		}
 		t = p.add(rec.TxID, rec.Protocol)
 		t.state, t.ops, t.coord, t.coordAddr, t.members = wire.StateReady, rec.Ops, rec.Coord, rec.CoordAddr, rec.Members
+		t.preparedAt = rec.Time
 		p.lock(t)
 	case RecPreCommit:
 		if t != nil && t.state == wire.StateReady {
-			t.state = wire.StatePrecommitted
+			t.state, t.precommitAt = wire.StatePrecommitted, rec.Time
 		}
 	case RecCommit:
 		if t == nil {
@@ -91,7 +96,7 @@ func (p *Participant) Replay(rec Record) error {
 		if !t.state.Final() {
 			p.store.apply(t.ops)
 			p.unlock(t)
-			t.state = wire.StateCommitted
+			t.state, t.outcomeAt = wire.StateCommitted, rec.Time
 		}
 	case RecAbort:
 		if t == nil {
@@ -99,7 +104,7 @@ func (p *Participant) Replay(rec Record) error {
 		}
 		if !t.state.Final() {
 			p.unlock(t)
-			t.state, t.reason = wire.StateAborted, rec.Reason
+			t.state, t.reason, t.outcomeAt = wire.StateAborted, rec.Reason, rec.Time
 		}
 	case RecStore:
 		p.store.apply(rec.Ops)
