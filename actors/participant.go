@@ -9,6 +9,7 @@ import (
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/wire"
 )
 
@@ -56,6 +57,7 @@ type participantActor struct {
 	tls       *wire.TLS // nil: plain TCP
 	pid       *actor.PID
 	engine    *actor.Engine
+	trace     *trace.Ring
 }
 
 func (a *participantActor) Receive(c *actor.Context) {
@@ -156,6 +158,7 @@ func (a *participantActor) run(effects []protocol.Effect) {
 // send delivers a message to a node: on its own connection to us if it has
 // one, else on ours to its address.
 func (a *participantActor) send(e protocol.Send) {
+	traceMsg(a.trace, trace.Send, e.To, e.Msg)
 	if c := a.conns[e.To]; c != nil {
 		if c.Send(e.Msg) == nil {
 			return
@@ -206,12 +209,19 @@ func fillHost(advertised, remote string) string {
 type partRouter struct {
 	engine *actor.Engine
 	pid    *actor.PID
+	trace  *trace.Ring
+	nodeID string
 }
 
 func (r *partRouter) HandleMessage(c *wire.Conn, m wire.Message) {
-	switch m.(type) {
-	case *wire.Prepare, *wire.PreCommit, *wire.Decision, *wire.Query, *wire.QueryReply, *wire.Forget, *wire.StatusReq:
+	switch msg := m.(type) {
+	case *wire.Prepare, *wire.PreCommit, *wire.Decision, *wire.Query, *wire.QueryReply, *wire.Forget:
+		traceMsg(r.trace, trace.Recv, c.Remote().NodeID, m)
 		r.engine.Send(r.pid, inbound{conn: c, msg: m})
+	case *wire.StatusReq:
+		r.engine.Send(r.pid, inbound{conn: c, msg: m})
+	case *wire.TraceReq:
+		answerTrace(r.trace, c, r.nodeID, wire.RoleParticipant, msg)
 	}
 }
 

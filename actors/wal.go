@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/anthdm/hollywood/actor"
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/walstore"
 )
 
@@ -85,12 +87,13 @@ type walActor struct {
 	busy      bool
 	jobs      chan walBatch
 	done      chan struct{}
+	trace     *trace.Ring // nil: not traced
 }
 
-func newWALActor(log *walstore.Log, stats *WALStats, fatal func(error), shadow walShadow, compactAt int64) actor.Producer {
+func newWALActor(log *walstore.Log, stats *WALStats, fatal func(error), shadow walShadow, compactAt int64, tr *trace.Ring) actor.Producer {
 	return func() actor.Receiver {
 		stats.LogBytes.Store(log.End())
-		return &walActor{log: log, stats: stats, fatal: fatal, shadow: shadow, compactAt: compactAt}
+		return &walActor{log: log, stats: stats, fatal: fatal, shadow: shadow, compactAt: compactAt, trace: tr}
 	}
 }
 
@@ -112,6 +115,11 @@ func (w *walActor) Receive(c *actor.Context) {
 			<-w.done
 		}
 	case walAppend:
+		// The record carries its append time, for traces (a checkpoint keeps it).
+		m.Rec.Time = time.Now().UnixNano()
+		if m.ReplyTo == nil {
+			traceRecord(w.trace, &m.Rec, false, m.Rec.Time)
+		}
 		w.buf.Reset()
 		if err := w.enc.Encode(&m.Rec); err != nil {
 			w.fatal(fmt.Errorf("encode %v record for %s: %w", m.Rec.Kind, m.Rec.TxID, err))
@@ -190,6 +198,12 @@ func (w *walActor) flusher(e *actor.Engine, self *actor.PID) {
 		}
 		w.stats.Records.Add(int64(b.records))
 		w.stats.Bytes.Add(int64(len(b.data)))
+		if w.trace != nil && len(b.waiters) > 0 {
+			now := time.Now().UnixNano()
+			for i := range b.waiters {
+				traceRecord(w.trace, &b.waiters[i].rec, true, now)
+			}
+		}
 		for _, wt := range b.waiters {
 			e.Send(wt.pid, walDurable{Rec: wt.rec})
 		}

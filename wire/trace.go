@@ -1,5 +1,10 @@
 package wire
 
+import (
+	"context"
+	"fmt"
+)
+
 // Trace messages: `txcli trace TXID` asks each node what it recorded of one
 // transaction. They are rare (an operator's request), so they use msgpack's
 // reflection codec like Status.
@@ -22,12 +27,12 @@ const (
 // TraceEvent is one thing a node did for a transaction.
 type TraceEvent struct {
 	_msgpack struct{} `msgpack:",as_array"`
-	Time     int64  // unix nanoseconds, the node's own clock
-	Kind     string // TraceSend, TraceRecv, TraceForce or TraceLog
-	What     string // message ("PREPARE", "VOTE YES", ...) or record kind ("PREPARED", ...)
-	Peer     string // the other node of a message ("client" for a client); "" for records
-	Detail   string // a NO vote's or an abort's reason, if any
-	FromLog  bool   // read back from the log at start-up: a record written before the node last started
+	Time     int64    // unix nanoseconds, the node's own clock
+	Kind     string   // TraceSend, TraceRecv, TraceForce or TraceLog
+	What     string   // message ("PREPARE", "VOTE YES", ...) or record kind ("PREPARED", ...)
+	Peer     string   // the other node of a message ("client" for a client); "" for records
+	Detail   string   // a NO vote's or an abort's reason, if any
+	FromLog  bool     // read back from the log at start-up: a record written before the node last started
 }
 
 // Trace answers TraceReq. Since is when the node started (unix nanoseconds):
@@ -45,4 +50,21 @@ type Trace struct {
 	Protocol Protocol // "" if the node does not know it
 	Events   []TraceEvent
 	Dropped  int
+}
+
+// Trace asks the node for what it recorded of transaction txid. A node that
+// knows nothing of it answers with no events.
+func (cl *Client) Trace(ctx context.Context, txid string) (*Trace, error) {
+	id := cl.nextID.Add(1)
+	m, err := cl.call(ctx, id, &TraceReq{ReqID: id, TxID: txid})
+	if err != nil {
+		return nil, err
+	}
+	switch m := m.(type) {
+	case *Trace:
+		return m, nil
+	case *Error:
+		return nil, &RemoteError{Code: m.Code, Msg: m.Msg}
+	}
+	return nil, fmt.Errorf("%w: %s in answer to TraceReq", ErrMalformed, m.Type())
 }
