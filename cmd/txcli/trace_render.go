@@ -260,14 +260,16 @@ func clip(s string, n int) string {
 // offset is a time after the first event: µs below a millisecond, then ms,
 // then s.
 func offset(ns int64) string {
+	sign := "+"
+	if ns < 0 {
+		sign, ns = "-", -ns
+	}
 	d := time.Duration(ns)
 	switch {
-	case d < 0:
-		return "-" + offset(-ns)
 	case d < time.Millisecond:
-		return fmt.Sprintf("+%dµs", d.Microseconds())
+		return fmt.Sprintf("%s%dµs", sign, d.Microseconds())
 	case d < time.Second:
-		return fmt.Sprintf("+%.3fms", float64(d)/float64(time.Millisecond))
+		return fmt.Sprintf("%s%.3fms", sign, float64(d)/float64(time.Millisecond))
 	}
-	return fmt.Sprintf("+%.3fs", d.Seconds())
+	return fmt.Sprintf("%s%.3fs", sign, d.Seconds())
 }
