@@ -55,6 +55,15 @@ const DefaultTxns = 10000
 // the second half holds the most recent events (how it is going).
 const maxEvents = 128
 
+// firstCap is a new transaction's room for events: a participant records
+// about 8 per transaction, a coordinator about 16 for two participants.
+// A reused slot keeps its slice unless a long transaction grew it past
+// keepCap, so a few long ones do not pin their memory in the ring.
+const (
+	firstCap = 8
+	keepCap  = 32
+)
+
 type txTrace struct {
 	id       string
 	protocol wire.Protocol
@@ -115,14 +124,19 @@ func (r *Ring) Add(txid string, proto wire.Protocol, e Event) {
 func (r *Ring) slot(txid string) *txTrace {
 	var t *txTrace
 	if len(r.order) < cap(r.order) {
-		t = &txTrace{}
+		t = &txTrace{events: make([]Event, 0, firstCap)}
 		r.order = append(r.order, t)
 	} else {
 		t = r.order[r.head]
 		delete(r.txs, t.id)
 		r.head = (r.head + 1) % len(r.order)
-		clear(t.events) // drop the old strings for the collector
-		*t = txTrace{events: t.events[:0]}
+		events := t.events[:0]
+		if cap(events) > keepCap {
+			events = make([]Event, 0, firstCap)
+		} else {
+			clear(t.events) // drop the old strings for the collector
+		}
+		*t = txTrace{events: events}
 	}
 	t.id = txid
 	r.txs[txid] = t

@@ -85,6 +85,14 @@ func TestRingBoundsOneTransaction(t *testing.T) {
 			t.Fatalf("latest half: event %d has time %d, want %d", i, ev[i].Time, want)
 		}
 	}
+	// Its slot, reused by a new transaction, does not keep the big slice.
+	r.Add("a", "", Event{Time: 1})
+	r.Add("b", "", Event{Time: 2})
+	for _, s := range r.order {
+		if cap(s.events) > keepCap {
+			t.Fatalf("a reused slot kept %d events of room", cap(s.events))
+		}
+	}
 }
 
 func TestRingNilAndConcurrent(t *testing.T) {
