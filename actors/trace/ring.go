@@ -6,9 +6,10 @@
 // Recording sits on the commit path (thousands of transactions a second,
 // about ten events each per node), so it is one short mutex-protected
 // append: no goroutine, no formatting, no allocation once the ring has
-// filled (an evicted transaction's slot and slice are reused). Labels are
-// constant strings. Memory is bounded by the number of transactions kept
-// and the events kept per transaction.
+// filled (an evicted transaction's slot and slice are reused). Memory is
+// bounded by the number of transactions kept and the events kept per
+// transaction; an event is stored in 16 bytes (labels and peers are
+// interned: a node sees a handful of each).
 package trace
 
 import (
@@ -64,11 +65,27 @@ const (
 	keepCap  = 32
 )
 
+// maxNames bounds the interned labels and peer ids (peer ids come from
+// connections' handshakes); past it, new names are recorded as "?".
+const maxNames = 4096
+
+// event is Event as stored: names are indexes into Ring.names, the detail
+// an index into its transaction's details (0: none).
+type event struct {
+	time    int64
+	what    uint16
+	peer    uint16
+	detail  uint16
+	kind    Kind
+	fromLog bool
+}
+
 type txTrace struct {
 	id       string
 	protocol wire.Protocol
-	events   []Event
-	wrap     int // once full: next slot to overwrite in events[maxEvents/2:]
+	events   []event
+	details  []string // the rare events' reasons
+	wrap     int      // once full: next slot to overwrite in events[maxEvents/2:]
 	dropped  int
 }
 
@@ -80,6 +97,8 @@ type Ring struct {
 	txs   map[string]*txTrace
 	order []*txTrace // circular, oldest at head once full
 	head  int
+	names []string // interned What and Peer values; names[0] is ""
+	index map[string]uint16
 }
 
 // New returns a ring keeping up to n transactions (n < 1: DefaultTxns).
@@ -88,7 +107,8 @@ func New(n int, since int64) *Ring {
 	if n < 1 {
 		n = DefaultTxns
 	}
-	return &Ring{since: since, txs: make(map[string]*txTrace, n), order: make([]*txTrace, 0, n)}
+	return &Ring{since: since, txs: make(map[string]*txTrace, n), order: make([]*txTrace, 0, n),
+		names: []string{"", "?"}, index: map[string]uint16{"": 0, "?": 1}}
 }
 
 // Since is when the node started recording.
@@ -108,15 +128,39 @@ func (r *Ring) Add(txid string, proto wire.Protocol, e Event) {
 	if proto != "" {
 		t.protocol = proto
 	}
+	ev := event{time: e.Time, what: r.intern(e.What), peer: r.intern(e.Peer), kind: e.Kind, fromLog: e.FromLog}
+	if e.Detail != "" {
+		switch n := len(t.details); {
+		case n > 0 && t.details[n-1] == e.Detail: // a resend: the same reason
+			ev.detail = uint16(n)
+		case n < maxEvents:
+			t.details = append(t.details, e.Detail)
+			ev.detail = uint16(n + 1)
+		}
+	}
 	if len(t.events) < maxEvents {
-		t.events = append(t.events, e)
+		t.events = append(t.events, ev)
 	} else {
 		half := maxEvents / 2
-		t.events[half+t.wrap] = e
+		t.events[half+t.wrap] = ev
 		t.wrap = (t.wrap + 1) % (maxEvents - half)
 		t.dropped++
 	}
 	r.mu.Unlock()
+}
+
+// intern returns s's index in r.names. r.mu is held.
+func (r *Ring) intern(s string) uint16 {
+	if i, ok := r.index[s]; ok {
+		return i
+	}
+	if len(r.names) >= maxNames {
+		return 1 // "?"
+	}
+	i := uint16(len(r.names))
+	r.names = append(r.names, s)
+	r.index[s] = i
+	return i
 }
 
 // slot makes room for a new transaction, reusing the oldest one's memory
@@ -124,7 +168,7 @@ func (r *Ring) Add(txid string, proto wire.Protocol, e Event) {
 func (r *Ring) slot(txid string) *txTrace {
 	var t *txTrace
 	if len(r.order) < cap(r.order) {
-		t = &txTrace{events: make([]Event, 0, firstCap)}
+		t = &txTrace{events: make([]event, 0, firstCap)}
 		r.order = append(r.order, t)
 	} else {
 		t = r.order[r.head]
@@ -132,11 +176,9 @@ func (r *Ring) slot(txid string) *txTrace {
 		r.head = (r.head + 1) % len(r.order)
 		events := t.events[:0]
 		if cap(events) > keepCap {
-			events = make([]Event, 0, firstCap)
-		} else {
-			clear(t.events) // drop the old strings for the collector
+			events = make([]event, 0, firstCap)
 		}
-		*t = txTrace{events: events}
+		*t = txTrace{events: events} // details dropped: rare
 	}
 	t.id = txid
 	r.txs[txid] = t
@@ -148,11 +190,14 @@ func (r *Ring) slot(txid string) *txTrace {
 func (r *Ring) Has(txid string, k Kind, what string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if t := r.txs[txid]; t != nil {
-		for _, e := range t.events {
-			if e.Kind == k && e.What == what {
-				return true
-			}
+	t := r.txs[txid]
+	w, ok := r.index[what]
+	if t == nil || !ok {
+		return false
+	}
+	for _, e := range t.events {
+		if e.kind == k && e.what == w {
+			return true
 		}
 	}
 	return false
@@ -168,14 +213,20 @@ func (r *Ring) Get(txid string) (events []Event, proto wire.Protocol, dropped in
 	if t == nil {
 		return nil, "", 0, false
 	}
-	events = make([]Event, 0, len(t.events))
-	if t.dropped == 0 {
-		events = append(events, t.events...)
-	} else {
+	stored := t.events
+	if t.dropped > 0 {
 		half := maxEvents / 2
-		events = append(events, t.events[:half]...)
-		events = append(events, t.events[half+t.wrap:]...)
-		events = append(events, t.events[half:half+t.wrap]...)
+		stored = make([]event, 0, len(t.events))
+		stored = append(stored, t.events[:half]...)
+		stored = append(stored, t.events[half+t.wrap:]...)
+		stored = append(stored, t.events[half:half+t.wrap]...)
+	}
+	events = make([]Event, len(stored))
+	for i, e := range stored {
+		events[i] = Event{Time: e.time, Kind: e.kind, FromLog: e.fromLog, What: r.names[e.what], Peer: r.names[e.peer]}
+		if e.detail > 0 {
+			events[i].Detail = t.details[e.detail-1]
+		}
 	}
 	return events, t.protocol, t.dropped, true
 }

@@ -95,6 +95,33 @@ func TestRingBoundsOneTransaction(t *testing.T) {
 	}
 }
 
+// Reasons survive the compact storage, each on its own event; names
+// beyond the interning bound read back as "?".
+func TestRingDetailsAndNames(t *testing.T) {
+	r := New(2, 0)
+	r.Add("tx", "", Event{Time: 1, Kind: Send, What: "VOTE NO", Peer: "COORD", Detail: "balance would be -5"})
+	r.Add("tx", "", Event{Time: 2, Kind: Log, What: "ABORT", Detail: "balance would be -5"})
+	r.Add("tx", "", Event{Time: 3, Kind: Recv, What: "ABORT", Peer: "COORD", Detail: "C voted NO"})
+	r.Add("tx", "", Event{Time: 4, Kind: Send, What: "ACK ABORTED", Peer: "COORD"})
+	ev, _, _, _ := r.Get("tx")
+	want := []Event{
+		{Time: 1, Kind: Send, What: "VOTE NO", Peer: "COORD", Detail: "balance would be -5"},
+		{Time: 2, Kind: Log, What: "ABORT", Detail: "balance would be -5"},
+		{Time: 3, Kind: Recv, What: "ABORT", Peer: "COORD", Detail: "C voted NO"},
+		{Time: 4, Kind: Send, What: "ACK ABORTED", Peer: "COORD"},
+	}
+	if fmt.Sprint(ev) != fmt.Sprint(want) {
+		t.Fatalf("events\n got %+v\nwant %+v", ev, want)
+	}
+	for i := range maxNames + 10 {
+		r.Add("names", "", Event{Time: int64(i), Kind: Recv, What: "QUERY", Peer: fmt.Sprint("node", i)})
+	}
+	ev, _, _, _ = r.Get("names")
+	if last := ev[len(ev)-1]; last.Peer != "?" || last.What != "QUERY" || ev[0].Peer != "node0" {
+		t.Fatalf("past the name bound: first %+v, last %+v", ev[0], last)
+	}
+}
+
 func TestRingNilAndConcurrent(t *testing.T) {
 	var nr *Ring
 	nr.Add("tx", "", Event{}) // a node without tracing: no panic
