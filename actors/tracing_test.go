@@ -181,3 +181,33 @@ func TestTraceOfNoVote(t *testing.T) {
 		t.Fatalf("coordinator trace has no abort DECISION with its reason: %+v", coord.Events)
 	}
 }
+
+// 3PC adds PRE-COMMIT: the coordinator forces PRECOMMIT before sending it,
+// the participant forces its PRECOMMIT before acknowledging.
+func TestTraceOf3PC(t *testing.T) {
+	tc := startTestCluster(t, "B")
+	ctx := context.Background()
+	cl, err := wire.DialClient(ctx, tc.coord.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	res, err := cl.Start(ctx, "T3", wire.ThreePC, []wire.Op{{Kind: wire.OpSet, Key: "k", Value: "v"}})
+	if err != nil || res.Outcome != wire.StateCommitted {
+		t.Fatalf("T3: %v %v", res, err)
+	}
+	var b *wire.Trace
+	waitFor(t, 5*time.Second, func() bool {
+		b = tc.trace(t, tc.parts[0].Addr(), "T3")
+		return find(b, wire.TraceForce, "COMMIT", "") >= 0
+	})
+	coord := tc.trace(t, tc.coord.Addr(), "T3")
+	pre, send := find(coord, wire.TraceForce, "PRECOMMIT", ""), find(coord, wire.TraceSend, "PRE-COMMIT", "B")
+	if pre < 0 || send < 0 || coord.Events[send].Time < coord.Events[pre].Time || coord.Protocol != wire.ThreePC {
+		t.Fatalf("coordinator: PRECOMMIT forced at %d, PRE-COMMIT sent at %d: %+v", pre, send, coord.Events)
+	}
+	recv, forced, ack := find(b, wire.TraceRecv, "PRE-COMMIT", "COORD"), find(b, wire.TraceForce, "PRECOMMIT", ""), find(b, wire.TraceSend, "ACK PRECOMMITTED", "COORD")
+	if recv < 0 || forced < 0 || ack < 0 || b.Events[ack].Time < b.Events[forced].Time {
+		t.Fatalf("B: PRE-COMMIT received %d, PRECOMMIT forced %d, acked %d: %+v", recv, forced, ack, b.Events)
+	}
+}
