@@ -9,6 +9,7 @@ import (
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/wire"
 )
 
@@ -197,8 +198,10 @@ func (a *coordinatorActor) start(c *actor.Context, conn *wire.Conn, req *wire.St
 		// A known id: answer with its outcome, never run it twice.
 		switch {
 		case tx.decided:
-			_ = conn.Send(&wire.StartResult{ReqID: req.ReqID, TxID: req.TxID, Protocol: tx.status.Protocol,
-				Outcome: tx.status.State, Reason: tx.status.Reason})
+			res := &wire.StartResult{ReqID: req.ReqID, TxID: req.TxID, Protocol: tx.status.Protocol,
+				Outcome: tx.status.State, Reason: tx.status.Reason}
+			_ = conn.Send(res)
+			traceMsg(a.deps.trace, trace.Send, "client", res)
 		case tx.pid != nil:
 			c.Send(tx.pid, txnMsg{id: req.TxID, msg: addWaiter{w}})
 		}
@@ -315,17 +318,21 @@ func (a *coordinatorActor) peerFor(m wire.Member) *wire.Peer {
 // termination protocol behind a working coordinator's back.
 func (a *coordinatorActor) answerQuery(conn *wire.Conn, txid string) {
 	tx := a.txns[txid]
+	var answer wire.Message
 	switch {
 	case tx == nil:
-		_ = conn.Send(&wire.Decision{TxID: txid, Commit: false, Reason: "presumed abort: the coordinator has no record of it"})
+		answer = &wire.Decision{TxID: txid, Commit: false, Reason: "presumed abort: the coordinator has no record of it"}
 	case tx.pid != nil:
 		// Running: the transaction knows whether phase two has begun.
 		a.engine.Send(tx.pid, txnMsg{id: txid, msg: inbound{conn: conn, msg: &wire.Query{TxID: txid, From: conn.Remote().NodeID}}})
+		return
 	case tx.decided:
-		_ = conn.Send(&wire.Decision{TxID: txid, Commit: tx.status.State == wire.StateCommitted, Reason: tx.status.Reason})
+		answer = &wire.Decision{TxID: txid, Commit: tx.status.State == wire.StateCommitted, Reason: tx.status.Reason}
 	default:
-		_ = conn.Send(&wire.QueryReply{TxID: txid, From: a.cfg.NodeID, State: tx.status.State})
+		answer = &wire.QueryReply{TxID: txid, From: a.cfg.NodeID, State: tx.status.State}
 	}
+	_ = conn.Send(answer)
+	traceMsg(a.deps.trace, trace.Send, conn.Remote().NodeID, answer)
 }
 
 // lateVote handles a vote for a transaction whose actor is gone: a YES voter

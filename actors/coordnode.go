@@ -14,6 +14,7 @@ import (
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/walstore"
 	"github.com/txd/txd/wire"
 )
@@ -87,11 +88,13 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 		return nil, &ConfigError{err}
 	}
 	clog := protocol.NewCoordLog(cfg.KeepOutcomes)
+	tr := trace.New(trace.DefaultTxns, time.Now().UnixNano())
 	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, SyncFunc: cfg.SyncFunc}, func(r walstore.Record) error {
 		rec, err := decodeRecord(r)
 		if err != nil {
 			return err
 		}
+		traceReplayed(tr, rec)
 		return clog.Apply(rec)
 	})
 	if err != nil {
@@ -118,7 +121,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 	}
 	n := &Coordinator{engine: engine, log: wlog, Stats: &WALStats{}, Wire: &wire.Stats{}}
 	mw := actor.WithMiddleware(crashOnPanic(cfg.Logger, cfg.Fatal))
-	n.walPID = engine.Spawn(newWALActor(wlog, n.Stats, cfg.Fatal, clog, cfg.CompactBytes), "wal", actor.WithID(cfg.NodeID), actor.WithInboxSize(4096), mw)
+	n.walPID = engine.Spawn(newWALActor(wlog, n.Stats, cfg.Fatal, clog, cfg.CompactBytes, tr), "wal", actor.WithID(cfg.NodeID), actor.WithInboxSize(4096), mw)
 
 	// The coordinator's PID is fixed by its kind and id, so connections can
 	// route to it before it is spawned (anything earlier is retransmitted).
@@ -129,7 +132,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 			actor.WithID(fmt.Sprintf("%s-%d", cfg.NodeID, i)), actor.WithInboxSize(1024), mw))
 	}
 	n.shards = shards.pids
-	rt := &coordRouter{engine: engine, coord: n.pid, shards: shards, logger: cfg.Logger}
+	rt := &coordRouter{engine: engine, coord: n.pid, shards: shards, logger: cfg.Logger, trace: tr, nodeID: cfg.NodeID}
 	self := wire.Hello{Version: wire.Version, NodeID: cfg.NodeID, Role: wire.RoleCoordinator}
 	for _, s := range specs {
 		addr := s.addr
@@ -149,7 +152,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 	engine.Spawn(func() actor.Receiver {
 		return &coordinatorActor{
 			cfg:   protocol.CoordConfig{NodeID: cfg.NodeID, Addr: advertise, Vote: cfg.Timeout, Delay: cfg.Delay},
-			deps:  txnDeps{nodeID: cfg.NodeID, wal: n.walPID, retry: cfg.Retry, logger: cfg.Logger, fatal: cfg.Fatal},
+			deps:  txnDeps{nodeID: cfg.NodeID, wal: n.walPID, retry: cfg.Retry, logger: cfg.Logger, fatal: cfg.Fatal, trace: tr},
 			peers: n.peers, shards: shards, txns: map[string]*coordTx{}, maxActive: cfg.MaxInflight,
 			recovered: recovered, keep: cfg.KeepOutcomes, logger: cfg.Logger,
 		}
@@ -189,10 +192,21 @@ type coordRouter struct {
 	coord  *actor.PID
 	shards *txnShards
 	logger *slog.Logger
+	trace  *trace.Ring
+	nodeID string
 }
 
 func (r *coordRouter) HandleMessage(c *wire.Conn, m wire.Message) {
 	var txid, from string
+	switch msg := m.(type) {
+	case *wire.Start:
+		traceMsg(r.trace, trace.Recv, "client", m)
+	case *wire.Vote, *wire.Ack, *wire.QueryReply, *wire.Query:
+		traceMsg(r.trace, trace.Recv, c.Remote().NodeID, m)
+	case *wire.TraceReq:
+		answerTrace(r.trace, c, r.nodeID, wire.RoleCoordinator, msg)
+		return
+	}
 	switch msg := m.(type) {
 	case *wire.Vote:
 		txid, from = msg.TxID, msg.From

@@ -9,6 +9,7 @@ import (
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/wire"
 )
 
@@ -57,6 +58,7 @@ type participantActor struct {
 	pid       *actor.PID
 	engine    *actor.Engine
 	clients   clientReplies // txcli resolve requests awaiting their answer (partresolve.go)
+	trace     *trace.Ring
 }
 
 func (a *participantActor) Receive(c *actor.Context) {
@@ -163,6 +165,7 @@ func (a *participantActor) run(effects []protocol.Effect) {
 // send delivers a message to a node: on its own connection to us if it has
 // one, else on ours to its address.
 func (a *participantActor) send(e protocol.Send) {
+	traceMsg(a.trace, trace.Send, e.To, e.Msg)
 	if c := a.conns[e.To]; c != nil {
 		if c.Send(e.Msg) == nil {
 			return
@@ -213,12 +216,19 @@ func fillHost(advertised, remote string) string {
 type partRouter struct {
 	engine *actor.Engine
 	pid    *actor.PID
+	trace  *trace.Ring
+	nodeID string
 }
 
 func (r *partRouter) HandleMessage(c *wire.Conn, m wire.Message) {
-	switch m.(type) {
-	case *wire.Prepare, *wire.PreCommit, *wire.Decision, *wire.Query, *wire.QueryReply, *wire.Forget, *wire.StatusReq, *wire.Resolve:
+	switch msg := m.(type) {
+	case *wire.Prepare, *wire.PreCommit, *wire.Decision, *wire.Query, *wire.QueryReply, *wire.Forget:
+		traceMsg(r.trace, trace.Recv, c.Remote().NodeID, m)
 		r.engine.Send(r.pid, inbound{conn: c, msg: m})
+	case *wire.StatusReq, *wire.Resolve:
+		r.engine.Send(r.pid, inbound{conn: c, msg: m})
+	case *wire.TraceReq:
+		answerTrace(r.trace, c, r.nodeID, wire.RoleParticipant, msg)
 	}
 }
 

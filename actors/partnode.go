@@ -10,6 +10,7 @@ import (
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/walstore"
 	"github.com/txd/txd/wire"
 )
@@ -67,11 +68,13 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 	if cfg.CompactBytes > 0 {
 		shadow = participantShadow{protocol.NewParticipant(pcfg)}
 	}
+	tr := trace.New(trace.DefaultTxns, time.Now().UnixNano())
 	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, SyncFunc: cfg.SyncFunc}, func(r walstore.Record) error {
 		rec, err := decodeRecord(r)
 		if err != nil {
 			return err
 		}
+		traceReplayed(tr, rec)
 		if shadow != nil {
 			if err := shadow.Apply(rec); err != nil {
 				return err
@@ -104,14 +107,14 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 	}
 	n := &Participant{engine: engine, log: wlog, Stats: &WALStats{}, Wire: &wire.Stats{}}
 	mw := actor.WithMiddleware(crashOnPanic(cfg.Logger, cfg.Fatal))
-	n.walPID = engine.Spawn(newWALActor(wlog, n.Stats, cfg.Fatal, shadow, cfg.CompactBytes), "wal", actor.WithID(cfg.NodeID), actor.WithInboxSize(4096), mw)
+	n.walPID = engine.Spawn(newWALActor(wlog, n.Stats, cfg.Fatal, shadow, cfg.CompactBytes, tr), "wal", actor.WithID(cfg.NodeID), actor.WithInboxSize(4096), mw)
 	n.pid = actor.NewPID(engine.Address(), "participant/"+cfg.NodeID)
-	router := &partRouter{engine: engine, pid: n.pid}
+	router := &partRouter{engine: engine, pid: n.pid, trace: tr, nodeID: cfg.NodeID}
 	engine.Spawn(func() actor.Receiver {
 		return &participantActor{
 			fsm:  fsm,
 			self: wire.Hello{Version: wire.Version, NodeID: cfg.NodeID, Role: wire.RoleParticipant},
-			wal:  n.walPID, logger: cfg.Logger, fatal: cfg.Fatal, router: router, wireStats: n.Wire, tls: cfg.TLS,
+			wal:  n.walPID, logger: cfg.Logger, fatal: cfg.Fatal, router: router, wireStats: n.Wire, tls: cfg.TLS, trace: tr,
 		}
 	}, "participant", actor.WithID(cfg.NodeID), actor.WithInboxSize(1024), mw)
 

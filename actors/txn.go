@@ -7,6 +7,7 @@ import (
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/wire"
 )
 
@@ -58,6 +59,7 @@ type txnDeps struct {
 	logger  *slog.Logger
 	fatal   func(error)
 	started time.Time
+	trace   *trace.Ring // what this node recorded of each transaction
 }
 
 // delivery is the phase message a member has not answered yet.
@@ -159,6 +161,7 @@ func (t *txnActor) handle(msg any) {
 				for _, e := range eff {
 					if s, ok := e.(protocol.Send); ok {
 						_ = m.conn.Send(s.Msg)
+						traceMsg(t.deps.trace, trace.Send, q.From, s.Msg)
 					}
 				}
 				t.run(eff)
@@ -170,7 +173,9 @@ func (t *txnActor) handle(msg any) {
 			if st.Final() {
 				st = wire.StateInit
 			}
-			_ = m.conn.Send(&wire.QueryReply{TxID: q.TxID, From: t.deps.nodeID, State: st})
+			reply := &wire.QueryReply{TxID: q.TxID, From: t.deps.nodeID, State: st}
+			_ = m.conn.Send(reply)
+			traceMsg(t.deps.trace, trace.Send, q.From, reply)
 		}
 	case walDurable:
 		t.run(t.fsm.Logged(m.Rec))
@@ -196,6 +201,7 @@ func (t *txnActor) handle(msg any) {
 			r := *t.replied
 			r.ReqID = m.w.reqID
 			_ = m.w.conn.Send(&r)
+			traceMsg(t.deps.trace, trace.Send, "client", &r)
 			return
 		}
 		t.waiters = append(t.waiters, m.w)
@@ -238,6 +244,7 @@ func (t *txnActor) send(e protocol.Send) {
 	if d.peer != nil {
 		_ = d.peer.Send(e.Msg) // not connected: the retry timer tries again
 	}
+	traceMsg(t.deps.trace, trace.Send, e.To, e.Msg)
 	if t.retryT == nil {
 		t.armRetry()
 	}
@@ -253,9 +260,10 @@ func (t *txnActor) answered(from string, answers func(pending wire.Message) bool
 func (t *txnActor) resend() {
 	t.retryT = nil
 	waiting := false
-	for _, d := range t.pending {
+	for id, d := range t.pending {
 		if d.msg != nil && d.peer != nil {
 			_ = d.peer.Send(d.msg)
+			traceMsg(t.deps.trace, trace.Send, id, d.msg)
 			waiting = true
 		}
 	}
@@ -282,6 +290,7 @@ func (t *txnActor) reply(r protocol.Reply) {
 		out := *res
 		out.ReqID = w.reqID
 		_ = w.conn.Send(&out) // a client that went away learns the outcome from status
+		traceMsg(t.deps.trace, trace.Send, "client", &out)
 	}
 	t.waiters = nil
 	st.State, st.Reason = r.Outcome, r.Reason

@@ -10,6 +10,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/walstore"
 )
 
@@ -101,14 +102,15 @@ type walActor struct {
 	done      chan struct{}
 	engine    *actor.Engine
 	self      *actor.PID
-	kickGen   uint64 // the batch generation a pending walKick is for; 0: none
-	batchGen  uint64 // counts dispatched batches
+	kickGen   uint64      // the batch generation a pending walKick is for; 0: none
+	batchGen  uint64      // counts dispatched batches
+	trace     *trace.Ring // nil: not traced
 }
 
-func newWALActor(log *walstore.Log, stats *WALStats, fatal func(error), shadow walShadow, compactAt int64) actor.Producer {
+func newWALActor(log *walstore.Log, stats *WALStats, fatal func(error), shadow walShadow, compactAt int64, tr *trace.Ring) actor.Producer {
 	return func() actor.Receiver {
 		stats.LogBytes.Store(log.End())
-		return &walActor{log: log, stats: stats, fatal: fatal, shadow: shadow, compactAt: compactAt}
+		return &walActor{log: log, stats: stats, fatal: fatal, shadow: shadow, compactAt: compactAt, trace: tr}
 	}
 }
 
@@ -131,6 +133,11 @@ func (w *walActor) Receive(c *actor.Context) {
 			<-w.done
 		}
 	case walAppend:
+		// The record carries its append time, for traces (a checkpoint keeps it).
+		m.Rec.Time = time.Now().UnixNano()
+		if m.ReplyTo == nil {
+			traceRecord(w.trace, &m.Rec, false, m.Rec.Time)
+		}
 		w.buf.Reset()
 		if err := w.enc.Encode(&m.Rec); err != nil {
 			w.fatal(fmt.Errorf("encode %v record for %s: %w", m.Rec.Kind, m.Rec.TxID, err))
@@ -236,6 +243,12 @@ func (w *walActor) flusher(e *actor.Engine, self *actor.PID) {
 		}
 		w.stats.Records.Add(int64(b.records))
 		w.stats.Bytes.Add(int64(len(b.data)))
+		if w.trace != nil && len(b.waiters) > 0 {
+			now := time.Now().UnixNano()
+			for i := range b.waiters {
+				traceRecord(w.trace, &b.waiters[i].rec, true, now)
+			}
+		}
 		for _, wt := range b.waiters {
 			e.Send(wt.pid, walDurable{Rec: wt.rec})
 		}

@@ -11,25 +11,25 @@ const Version uint16 = 1
 type Type uint8
 
 const (
-	TypeHello       Type = 1 + iota // first frame on every connection, from the dialer
-	TypeHelloAck                    // the listener's answer to Hello
-	TypeError                       // a request failed, or the handshake was refused
-	TypeStart                       // client → coordinator: run a transaction
-	TypeStartResult                 // coordinator → client: its outcome
-	TypeStatusReq                   // client → any node: report your state
-	TypeStatus                      // node → client
-	TypePrepare                     // coordinator → participant: 2PC PREPARE / 3PC CAN-COMMIT
-	TypeVote                        // participant → coordinator
-	TypeDecision                    // COMMIT (2PC) / DO-COMMIT (3PC) or ABORT
-	TypeAck                         // participant → coordinator: decision or pre-commit applied
-	TypeQuery                       // participant → coordinator or peer: what was decided?
-	TypePreCommit                   // coordinator → participant (3PC)
-	TypeQueryReply                  // answer to Query: the sender's state of that transaction
-	TypeForget                      // coordinator → participant: these transactions ended; drop them
-	_                               // 16, 17: reserved (trace, another branch)
-	_
-	TypeResolve       // client → participant: apply an operator's heuristic outcome to an in-doubt transaction
-	TypeResolveResult // participant → client: what Resolve did
+	TypeHello         Type = 1 + iota // first frame on every connection, from the dialer
+	TypeHelloAck                      // the listener's answer to Hello
+	TypeError                         // a request failed, or the handshake was refused
+	TypeStart                         // client → coordinator: run a transaction
+	TypeStartResult                   // coordinator → client: its outcome
+	TypeStatusReq                     // client → any node: report your state
+	TypeStatus                        // node → client
+	TypePrepare                       // coordinator → participant: 2PC PREPARE / 3PC CAN-COMMIT
+	TypeVote                          // participant → coordinator
+	TypeDecision                      // COMMIT (2PC) / DO-COMMIT (3PC) or ABORT
+	TypeAck                           // participant → coordinator: decision or pre-commit applied
+	TypeQuery                         // participant → coordinator or peer: what was decided?
+	TypePreCommit                     // coordinator → participant (3PC)
+	TypeQueryReply                    // answer to Query: the sender's state of that transaction
+	TypeForget                        // coordinator → participant: these transactions ended; drop them
+	TypeTraceReq                      // client → any node: what did you record of this transaction?
+	TypeTrace                         // node → client: its trace events for it
+	TypeResolve                       // client → participant: apply an operator's heuristic outcome to an in-doubt transaction
+	TypeResolveResult                 // participant → client: what Resolve did
 
 	typeLimit // one past the last valid type
 )
@@ -41,6 +41,7 @@ var typeNames = [...]string{
 	TypePrepare: "Prepare", TypeVote: "Vote", TypeDecision: "Decision",
 	TypeAck: "Ack", TypeQuery: "Query", TypePreCommit: "PreCommit",
 	TypeQueryReply: "QueryReply", TypeForget: "Forget",
+	TypeTraceReq: "TraceReq", TypeTrace: "Trace",
 	TypeResolve: "Resolve", TypeResolveResult: "ResolveResult",
 }
 
@@ -341,6 +342,8 @@ func (*Query) Type() Type       { return TypeQuery }
 func (*PreCommit) Type() Type   { return TypePreCommit }
 func (*QueryReply) Type() Type  { return TypeQueryReply }
 func (*Forget) Type() Type      { return TypeForget }
+func (*TraceReq) Type() Type    { return TypeTraceReq }
+func (*Trace) Type() Type       { return TypeTrace }
 
 // New returns an empty message of type t, or nil for an unknown type.
 func New(t Type) Message {
@@ -375,6 +378,10 @@ func New(t Type) Message {
 		return new(QueryReply)
 	case TypeForget:
 		return new(Forget)
+	case TypeTraceReq:
+		return new(TraceReq)
+	case TypeTrace:
+		return new(Trace)
 	case TypeResolve:
 		return new(Resolve)
 	case TypeResolveResult:

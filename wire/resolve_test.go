@@ -7,14 +7,14 @@ import (
 	"testing"
 )
 
-// TestResolveTypeNumbers: the values are fixed by agreement with the trace
-// branch (16, 17); they are part of the wire format.
-func TestResolveTypeNumbers(t *testing.T) {
-	if TypeResolve != 18 || TypeResolveResult != 19 {
-		t.Fatalf("TypeResolve = %d, TypeResolveResult = %d; want 18, 19", TypeResolve, TypeResolveResult)
+// TestTypeNumbers: the values are part of the wire format.
+func TestTypeNumbers(t *testing.T) {
+	if TypeTraceReq != 16 || TypeTrace != 17 || TypeResolve != 18 || TypeResolveResult != 19 {
+		t.Fatalf("TraceReq %d, Trace %d, Resolve %d, ResolveResult %d; want 16-19",
+			TypeTraceReq, TypeTrace, TypeResolve, TypeResolveResult)
 	}
-	if TypeResolve.String() != "Resolve" || Type(16).String() != "Type(16)" {
-		t.Fatalf("names: %q, %q", TypeResolve.String(), Type(16).String())
+	if TypeResolve.String() != "Resolve" || TypeTrace.String() != "Trace" || Type(20).String() != "Type(20)" {
+		t.Fatalf("names: %q, %q, %q", TypeResolve.String(), TypeTrace.String(), Type(20).String())
 	}
 }
 

@@ -53,6 +53,9 @@ type ptx struct {
 	forgetDone bool                  // the coordinator ended it while our outcome was being logged
 
 	heur *heuristic // set once an operator resolves it (heuristic.go)
+	// When its records were appended (Record.Time; set by Replay only, so
+	// in the WAL actor's model of the log), kept by a checkpoint for traces.
+	preparedAt, precommitAt, outcomeAt int64
 }
 
 // Participant is a participant's whole protocol state: its store, its lock
@@ -83,10 +86,11 @@ func (p *Participant) Replay(rec Record) error {
 		}
 		t = p.add(rec.TxID, rec.Protocol)
 		t.state, t.ops, t.coord, t.coordAddr, t.members = wire.StateReady, rec.Ops, rec.Coord, rec.CoordAddr, rec.Members
+		t.preparedAt = rec.Time
 		p.lock(t)
 	case RecPreCommit:
 		if t != nil && t.state == wire.StateReady {
-			t.state = wire.StatePrecommitted
+			t.state, t.precommitAt = wire.StatePrecommitted, rec.Time
 		}
 	case RecCommit:
 		if t == nil {
@@ -95,7 +99,7 @@ func (p *Participant) Replay(rec Record) error {
 		if !t.state.Final() {
 			p.store.apply(t.ops)
 			p.unlock(t)
-			t.state = wire.StateCommitted
+			t.state, t.outcomeAt = wire.StateCommitted, rec.Time
 		}
 	case RecAbort:
 		if t == nil {
@@ -103,7 +107,7 @@ func (p *Participant) Replay(rec Record) error {
 		}
 		if !t.state.Final() {
 			p.unlock(t)
-			t.state, t.reason = wire.StateAborted, rec.Reason
+			t.state, t.reason, t.outcomeAt = wire.StateAborted, rec.Reason, rec.Time
 		}
 	case RecStore:
 		p.store.apply(rec.Ops)
