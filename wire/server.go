@@ -24,9 +24,9 @@ type ServerConfig struct {
 	// MaxHandshaking bounds the connections in their handshake at once; one
 	// more evicts the oldest (admission.go). 0: DefaultMaxHandshaking.
 	MaxHandshaking int
-	FrameTimeout     time.Duration // 0: 10 s to finish a frame once begun, or a write
-	Logger           *slog.Logger
-	Stats            *Stats // optional: counts what the served connections send
+	FrameTimeout   time.Duration // 0: 10 s to finish a frame once begun, or a write
+	Logger         *slog.Logger
+	Stats          *Stats // optional: counts what the served connections send
 	// TLS, if set, makes every connection mutual TLS: a dialer must present
 	// a certificate the CA signed, and a node's must be for the id it
 	// claims in its Hello (a client's Hello takes its certificate's name).
