@@ -99,4 +99,3 @@ func (h chanHandler) HandleMessage(_ *wire.Conn, m wire.Message) {
 }
 
 func (chanHandler) HandleClose(*wire.Conn, error) {}
-
