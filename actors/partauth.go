@@ -51,14 +51,23 @@ func (p *partPolicy) acceptsCoordinator(id string) bool {
 	return len(p.coords) == 0 || p.coords[id]
 }
 
+// maxKnownPeers bounds the peer set: a cluster has a handful of
+// participants, and a coordinator naming ever new members must not grow it
+// without end.
+const maxKnownPeers = 1024
+
 // learn records the members of a transaction an accepted coordinator
 // prepared: they are the peers that may ask about transactions we do not
 // know.
 func (p *partPolicy) learn(members []wire.Member) {
 	for _, m := range members {
-		if m.ID != p.self && !p.peers[m.ID] {
-			p.peers[m.ID] = true
-		}
+		p.know(m.ID)
+	}
+}
+
+func (p *partPolicy) know(id string) {
+	if id != p.self && !p.peers[id] && len(p.peers) < maxKnownPeers {
+		p.peers[id] = true
 	}
 }
 

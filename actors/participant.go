@@ -68,7 +68,7 @@ func (a *participantActor) Receive(c *actor.Context) {
 		a.outbox = map[string][]wire.Message{}
 		a.timers = map[string]*time.Timer{}
 		for _, id := range a.fsm.Peers() {
-			a.policy.peers[id] = true
+			a.policy.know(id) // members of the transactions the log brought back
 		}
 		a.run(a.fsm.Recovered())
 	case actor.Stopped:
