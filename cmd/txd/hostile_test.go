@@ -177,7 +177,7 @@ func TestGarbageFlood(t *testing.T) {
 
 	// The client commits throughout, on its own established connection.
 	stop := make(chan struct{})
-	var committed, failed atomic.Int64
+	var committed, aborted, failed atomic.Int64
 	var firstErr atomic.Value
 	var clientDone sync.WaitGroup
 	clientDone.Add(1)
@@ -194,8 +194,14 @@ func TestGarbageFlood(t *testing.T) {
 			// hears COMMIT, just after the client hears the outcome.
 			res, err := cl.Start(ctx, fmt.Sprintf("flood%d", i), wire.TwoPC, []wire.Op{{Kind: wire.OpSet, Key: fmt.Sprintf("f%d", i), Value: "1"}})
 			cancel()
-			if err == nil && res.Outcome == wire.StateCommitted {
+			switch {
+			case err == nil && res.Outcome == wire.StateCommitted:
 				committed.Add(1)
+				continue
+			case err == nil:
+				// A vote that missed the coordinator's 1 s timeout on a
+				// starved machine: slowness, not damage. Counted.
+				aborted.Add(1)
 				continue
 			}
 			failed.Add(1)
@@ -227,6 +233,9 @@ func TestGarbageFlood(t *testing.T) {
 	// Sample memory while the flood lasts; count every garbage connection
 	// as the node hangs up on it.
 	var lateKinds []string
+	// Commits in the first two seconds, while all 1000 connections arrive
+	// and most are refused: the densest part of the flood.
+	early := int64(-1)
 	closedBy := map[*cluster.Node]int{}
 	var commitsAtEnd int64
 	sample := time.NewTicker(50 * time.Millisecond)
@@ -245,6 +254,9 @@ func TestGarbageFlood(t *testing.T) {
 		case <-sample.C:
 			for _, n := range targets {
 				peak[n] = max(peak[n], rssKiB(t, n.Pid()))
+			}
+			if early < 0 && time.Since(start) >= 2*time.Second {
+				early = committed.Load()
 			}
 		}
 	}
@@ -278,9 +290,10 @@ func TestGarbageFlood(t *testing.T) {
 			t.Errorf("%s %s: VmRSS grew by %d KiB under the flood, bound %d KiB", n.Role, n.ID, grew, rssBound)
 		}
 	}
-	t.Logf("flood over in %v: %d transactions committed during it, %d failed", flood.Round(time.Millisecond), commitsAtEnd, failed.Load())
-	if commitsAtEnd < 50 {
-		t.Errorf("only %d transactions committed during the flood", commitsAtEnd)
+	t.Logf("flood over in %v: %d transactions committed during it (%d in its first 2 s), %d aborted, %d failed",
+		flood.Round(time.Millisecond), commitsAtEnd, early, aborted.Load(), failed.Load())
+	if commitsAtEnd < 50 || early < 10 {
+		t.Errorf("only %d transactions committed during the flood, %d in its first 2 s", commitsAtEnd, early)
 	}
 	if failed.Load() > 0 {
 		t.Errorf("%d transactions failed during the flood; first: %v", failed.Load(), firstErr.Load())
@@ -295,6 +308,11 @@ func TestGarbageFlood(t *testing.T) {
 	}
 	// And the nodes still take new connections (txcli), and B applied what
 	// was committed.
-	last := fmt.Sprintf("f%d", committed.Load()+failed.Load()-1)
-	waitPart(t, c, "B", last+" applied", hasValue(last, "1"))
+	want := 50 + int(committed.Load()) // the warm-up's keys and the flood's
+	waitPart(t, c, "B", "every committed key applied", func(p cluster.ParticipantOut) error {
+		if len(p.Store) != want {
+			return fmt.Errorf("%d keys, want %d", len(p.Store), want)
+		}
+		return nil
+	})
 }
