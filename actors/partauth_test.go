@@ -305,3 +305,36 @@ func TestParticipantAnyCoordinatorKeepsItsTransactions(t *testing.T) {
 		t.Fatalf("OTHER decided COORD's T1: store %v, transactions %+v", st.Store, st.Transactions)
 	}
 }
+
+// TestParticipantCoordinatorProvenByTLS: with TLS the coordinator id is the
+// certificate's: a member of the CA that is not COORD can neither claim
+// COORD nor act as a coordinator under its own name.
+func TestParticipantCoordinatorProvenByTLS(t *testing.T) {
+	ids := newTLSIDs(t)
+	p, err := StartParticipant(ParticipantConfig{NodeID: "B", Listen: "127.0.0.1:0", WAL: filepath.Join(t.TempDir(), "B.wal"),
+		Timeout: time.Minute, Logger: quietLogger(), Coordinators: []string{"COORD"}, TLS: ids.id(t, "B"),
+		Fatal: func(err error) { t.Errorf("node stopped: %v", err) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx := context.Background()
+	mallory := ids.id(t, "mallory")
+	for claim, why := range map[string]string{"COORD": `presented a certificate for "mallory"`, "mallory": `does not accept coordinator "mallory"`} {
+		_, err := wire.DialWith(ctx, p.Addr(), wire.Hello{NodeID: claim, Role: wire.RoleCoordinator}, nil, wire.DialOptions{TLS: mallory})
+		if !errors.Is(err, wire.ErrHandshake) || !strings.Contains(err.Error(), why) {
+			t.Fatalf("mallory's certificate, claiming coordinator %q: %v; want %q", claim, err, why)
+		}
+	}
+	r := newRecorder()
+	c, err := wire.DialWith(ctx, p.Addr(), wire.Hello{NodeID: "COORD", Role: wire.RoleCoordinator}, r, wire.DialOptions{TLS: ids.id(t, "COORD")})
+	if err != nil {
+		t.Fatalf("the real COORD: %v", err)
+	}
+	defer c.Close()
+	c.Send(&wire.Prepare{TxID: "T1", Protocol: wire.TwoPC, Coord: "COORD", Members: []wire.Member{{ID: "B"}}, //nolint:errcheck
+		Ops: []wire.Op{{Kind: wire.OpSet, Key: "k", Value: "v"}}})
+	if v := next[*wire.Vote](t, r); !v.Yes {
+		t.Fatalf("vote %+v", v)
+	}
+}
