@@ -31,11 +31,12 @@ const (
 	garbageHelloRandom                    // a valid Hello, then random bytes
 	garbageHelloHalf                      // a valid Hello, then half of a big frame and silence
 	garbageHold                           // connect and say nothing
+	garbageVersion                        // a Hello of an unknown protocol version
 	garbageKinds
 )
 
 func (k garbageKind) String() string {
-	return [...]string{"random", "HTTP", "oversize", "half Hello", "Hello+random", "Hello+half frame", "hold"}[k]
+	return [...]string{"random", "HTTP", "oversize", "half Hello", "Hello+random", "Hello+half frame", "hold", "bad version"}[k]
 }
 
 // rssKiB reads a process's resident set size from /proc.
@@ -118,6 +119,8 @@ func attack(addr string, k garbageKind, rng *rand.Rand, hold time.Duration) (clo
 		}
 		payload = half
 	case garbageHold:
+	case garbageVersion:
+		payload, _ = wire.AppendFrame(nil, &wire.Hello{Version: wire.Version + 1 + uint16(rng.UintN(1000)), NodeID: "future", Role: wire.RoleParticipant})
 	}
 	// A write may fail because the node already hung up: that is the point.
 	nc.Write(payload) //nolint:errcheck
@@ -128,7 +131,7 @@ func attack(addr string, k garbageKind, rng *rand.Rand, hold time.Duration) (clo
 	return true, nil // EOF or a reset: the node closed it
 }
 
-// 13. 500 concurrent garbage connections against the coordinator and 500
+// 13. 500 concurrent garbage connections (eight kinds) against the coordinator and 500
 // against a participant, all at once, while a client keeps committing: the
 // transactions keep committing, the nodes' memory stays bounded and every
 // garbage connection is closed by the node (the handshake deadline, the
