@@ -38,6 +38,7 @@ type participantActor struct {
 	fsm    *protocol.Participant
 	self   wire.Hello
 	wal    *actor.PID
+	policy *partPolicy // who may send what (partauth.go)
 	logger *slog.Logger
 	fatal  func(error)
 	router wire.Handler
@@ -69,6 +70,9 @@ func (a *participantActor) Receive(c *actor.Context) {
 		a.dialed = map[string]*wire.Peer{}
 		a.outbox = map[string][]wire.Message{}
 		a.timers = map[string]*time.Timer{}
+		for _, id := range a.fsm.Peers() {
+			a.policy.know(id) // members of the transactions the log brought back
+		}
 		a.run(a.fsm.Recovered())
 	case actor.Stopped:
 		for _, t := range a.timers {
@@ -104,12 +108,17 @@ func (a *participantActor) Receive(c *actor.Context) {
 }
 
 func (a *participantActor) handle(conn *wire.Conn, msg wire.Message) {
+	if err := a.policy.check(conn.Remote(), msg, a.fsm); err != nil {
+		a.refuse(conn, msg, err)
+		return
+	}
 	from := conn.Remote().NodeID
-	if conn.Remote().Role != wire.RoleClient {
+	if r := conn.Remote().Role; r == wire.RoleCoordinator || r == wire.RoleParticipant {
 		a.conns[from] = conn // the newest connection from a node wins
 	}
 	switch m := msg.(type) {
 	case *wire.Prepare:
+		a.policy.learn(m.Members)
 		// The coordinator may advertise only its port: it is at the address
 		// its connection comes from.
 		m.CoordAddr = fillHost(m.CoordAddr, conn.RemoteAddr())
@@ -222,14 +231,20 @@ type partRouter struct {
 
 func (r *partRouter) HandleMessage(c *wire.Conn, m wire.Message) {
 	switch msg := m.(type) {
+	case *wire.Ack, *wire.Error:
+		// Nothing to do: a peer acknowledging the PRE-COMMIT we sent as a
+		// termination leader, or a node explaining why it closes.
+		return
+	case *wire.TraceReq:
+		// Answered here, never waiting behind the commit path.
+		answerTrace(r.trace, c, r.nodeID, wire.RoleParticipant, msg)
+		return
 	case *wire.Prepare, *wire.PreCommit, *wire.Decision, *wire.Query, *wire.QueryReply, *wire.Forget:
 		traceMsg(r.trace, trace.Recv, c.Remote().NodeID, m)
-		r.engine.Send(r.pid, inbound{conn: c, msg: m})
-	case *wire.StatusReq, *wire.Resolve:
-		r.engine.Send(r.pid, inbound{conn: c, msg: m})
-	case *wire.TraceReq:
-		answerTrace(r.trace, c, r.nodeID, wire.RoleParticipant, msg)
 	}
+	// Everything else goes to the actor, which refuses what the sender may
+	// not send (partauth.go), including types a participant never takes.
+	r.engine.Send(r.pid, inbound{conn: c, msg: m})
 }
 
 func (r *partRouter) HandleClose(c *wire.Conn, _ error) {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
@@ -31,6 +32,10 @@ type ParticipantConfig struct {
 	Logger   *slog.Logger
 	Fatal    func(error)
 	TLS      *wire.TLS // mutual TLS on every connection, accepted or dialed (its name must be NodeID); nil: plain TCP
+	// Coordinators are the coordinator ids this participant takes protocol
+	// messages from (partauth.go); empty: any, with a warning at start.
+	// With TLS the id is proven by the certificate; without, only claimed.
+	Coordinators []string
 }
 
 // Participant is a running participant node.
@@ -61,6 +66,15 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 	}
 	if cfg.CompactBytes == 0 {
 		cfg.CompactBytes = 64 << 20
+	}
+	for _, id := range cfg.Coordinators {
+		if err := wire.CheckID("coordinator id", id); err != nil {
+			return nil, &ConfigError{err}
+		}
+	}
+	policy := newPartPolicy(cfg.NodeID, cfg.Coordinators)
+	if len(cfg.Coordinators) == 0 {
+		cfg.Logger.Warn("accepting PREPARE and outcomes from a coordinator of any id: name yours with --coordinator to refuse others")
 	}
 	pcfg := protocol.ParticipantConfig{NodeID: cfg.NodeID, Timeout: cfg.Timeout}
 	fsm := protocol.NewParticipant(pcfg)
@@ -114,13 +128,21 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 		return &participantActor{
 			fsm:  fsm,
 			self: wire.Hello{Version: wire.Version, NodeID: cfg.NodeID, Role: wire.RoleParticipant},
-			wal:  n.walPID, logger: cfg.Logger, fatal: cfg.Fatal, router: router, wireStats: n.Wire, tls: cfg.TLS, trace: tr,
+			wal:  n.walPID, policy: policy, logger: cfg.Logger, fatal: cfg.Fatal, router: router, wireStats: n.Wire, tls: cfg.TLS, trace: tr,
 		}
 	}, "participant", actor.WithID(cfg.NodeID), actor.WithInboxSize(1024), mw)
 
 	n.server = wire.NewServer(ln, wire.ServerConfig{
 		Self:    wire.HelloAck{NodeID: cfg.NodeID, Role: wire.RoleParticipant},
 		Handler: router, Logger: cfg.Logger, Stats: n.Wire, TLS: cfg.TLS,
+		// A coordinator we do not accept is told so at once, and every
+		// time it redials, rather than at its first PREPARE.
+		Accept: func(h *wire.Hello) error {
+			if h.Role == wire.RoleCoordinator && !policy.acceptsCoordinator(h.NodeID) {
+				return fmt.Errorf("participant %s does not accept coordinator %q (it takes %s)", cfg.NodeID, h.NodeID, strings.Join(cfg.Coordinators, ", "))
+			}
+			return nil
+		},
 	})
 	go n.server.Serve()
 	return n, nil

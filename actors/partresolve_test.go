@@ -16,8 +16,9 @@ func (h chanHandler) HandleMessage(_ *wire.Conn, m wire.Message) { h <- m }
 func (h chanHandler) HandleClose(*wire.Conn, error)              {}
 
 // Only a client connection may send Resolve: a node that does (confused,
-// or posing as a peer) gets an error and changes nothing; a client is
-// answered by the state machine.
+// or posing as a peer) is refused by the participant's policy (partauth.go:
+// "forbidden", connection closed) and changes nothing; a client is answered
+// by the state machine.
 func TestResolveOnlyFromClients(t *testing.T) {
 	p, err := StartParticipant(ParticipantConfig{NodeID: "B", Listen: "127.0.0.1:0", WAL: filepath.Join(t.TempDir(), "B.wal"),
 		Logger: quietLogger(), Fatal: func(err error) { t.Errorf("node stopped: %v", err) }})
@@ -41,7 +42,7 @@ func TestResolveOnlyFromClients(t *testing.T) {
 		case m := <-h:
 			switch m := m.(type) {
 			case *wire.Error:
-				if role == wire.RoleClient || m.ReqID != 5 || m.Code != wire.ErrBadRequest {
+				if role == wire.RoleClient || m.Code != wire.ErrForbidden {
 					t.Errorf("%s: %+v", role, m)
 				}
 			case *wire.ResolveResult:

@@ -166,6 +166,7 @@ func participantCommand() *cli.Command {
 		Usage: "run a participant",
 		Flags: append(nodeFlags("participant"),
 			&cli.DurationFlag{Name: "timeout", Value: 2 * time.Second, Usage: "how long a READY transaction waits for its outcome before asking the coordinator (and how often it asks again)", EnvVars: []string{"TXD_TIMEOUT"}},
+			&cli.StringSliceFlag{Name: "coordinator", Usage: "the coordinator id(s) to take PREPARE and outcomes from (repeat or comma list); none: any, with a warning. Proven by its certificate with TLS, only claimed without", EnvVars: []string{"TXD_COORDINATOR"}},
 		),
 		Action: func(c *cli.Context) error {
 			logger, err := newLogger(c, c.App.ErrWriter)
@@ -188,6 +189,7 @@ func participantCommand() *cli.Command {
 			node, err := actors.StartParticipant(actors.ParticipantConfig{
 				NodeID: c.String("id"), Listen: listen, WAL: c.String("wal"), Timeout: timeout, CompactBytes: c.Int64("compact-bytes"),
 				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger), TLS: tlsID,
+				Coordinators: splitList(strings.Join(c.StringSlice("coordinator"), ",")),
 			})
 			if err != nil {
 				return startError(err)
