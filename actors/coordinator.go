@@ -321,7 +321,9 @@ func (a *coordinatorActor) answerQuery(conn *wire.Conn, txid string) {
 	var answer wire.Message
 	switch {
 	case tx == nil:
-		answer = &wire.Decision{TxID: txid, Commit: false, Reason: "presumed abort: the coordinator has no record of it"}
+		const reason = "presumed abort: the coordinator has no record of it"
+		a.presumeAborted(txid, conn.Remote().NodeID, reason)
+		answer = &wire.Decision{TxID: txid, Commit: false, Reason: reason}
 	case tx.pid != nil:
 		// Running: the transaction knows whether phase two has begun.
 		a.engine.Send(tx.pid, txnMsg{id: txid, msg: inbound{conn: conn, msg: &wire.Query{TxID: txid, From: conn.Remote().NodeID}}})
@@ -333,6 +335,29 @@ func (a *coordinatorActor) answerQuery(conn *wire.Conn, txid string) {
 	}
 	_ = conn.Send(answer)
 	traceMsg(a.deps.trace, trace.Send, conn.Remote().NodeID, answer)
+}
+
+// presumeAborted remembers that a participant was told an unknown
+// transaction aborted: that answer binds. Without it, a client retrying the
+// id (its first try was lost with the coordinator's previous process) would
+// run the transaction anew, and its PREPARE, on another connection, could
+// overtake this answer and collect the same participant's YES: the
+// coordinator would commit what that participant then aborts (found by the
+// torture test). A retry is now answered ABORTED. Kept in memory only: a
+// restarted coordinator has no answer in flight, and a participant that
+// already aborted votes NO on a PREPARE for it.
+func (a *coordinatorActor) presumeAborted(txid, asker, reason string) {
+	if wire.CheckID("transaction id", txid) != nil {
+		return
+	}
+	st := wire.TxStatus{TxID: txid, State: wire.StateAborted, Reason: reason,
+		Participants: map[string]wire.State{}}
+	if wire.CheckID("participant id", asker) == nil {
+		st.Participants[asker] = wire.StateAborted
+	}
+	a.txns[txid] = &coordTx{status: st, decided: true}
+	a.order = append(a.order, txid)
+	a.ended(st) // the asker is told to forget it, like any ended transaction
 }
 
 // lateVote handles a vote for a transaction whose actor is gone: a YES voter
