@@ -128,6 +128,8 @@ func (a *coordinatorActor) Receive(c *actor.Context) {
 			}
 			a.ended(tx.status)
 		}
+	case metricsPoll:
+		c.Respond(metricsReply{count: a.running})
 	case drain:
 		a.drained = m.done
 		a.drainIfIdle()
@@ -226,7 +228,7 @@ func (a *coordinatorActor) start(c *actor.Context, conn *wire.Conn, req *wire.St
 
 func (a *coordinatorActor) spawn(c *actor.Context, tx *coordTx, fsm *protocol.CoordTxn, w *clientWaiter) {
 	deps := a.deps
-	deps.started = time.Now()
+	deps.started, deps.client = time.Now(), w != nil
 	tx.status = fsm.Status()
 	tx.pid = c.SpawnChild(newTxnActor(deps, fsm, w), "txn", actor.WithID(fsm.ID()),
 		actor.WithInboxSize(16), actor.WithMiddleware(crashOnPanic(a.logger, deps.fatal)))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/txd/txd/actors/metrics"
 	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/walstore"
 	"github.com/txd/txd/wire"
@@ -30,6 +31,9 @@ type ParticipantConfig struct {
 	Logger   *slog.Logger
 	Fatal    func(error)
 	TLS      *wire.TLS // mutual TLS on every connection, accepted or dialed (its name must be NodeID); nil: plain TCP
+
+	// Metrics: Prometheus metrics (metrics.New); nil: off.
+	Metrics *metrics.Node
 }
 
 // Participant is a running participant node.
@@ -56,6 +60,9 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 		cfg.Fatal = func(err error) { panic(err) }
 	}
 	if err := wire.CheckID("node id", cfg.NodeID); err != nil {
+		return nil, &ConfigError{err}
+	}
+	if err := cfg.Metrics.Claim(); err != nil {
 		return nil, &ConfigError{err}
 	}
 	if cfg.CompactBytes == 0 {
@@ -102,16 +109,16 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 		wlog.Close()
 		return nil, err
 	}
-	n := &Participant{engine: engine, log: wlog, Stats: &WALStats{}, Wire: &wire.Stats{}}
+	n := &Participant{engine: engine, log: wlog, Stats: &WALStats{}, Wire: &wire.Stats{Msgs: cfg.Metrics.MsgCounts()}}
 	mw := actor.WithMiddleware(crashOnPanic(cfg.Logger, cfg.Fatal))
-	n.walPID = engine.Spawn(newWALActor(wlog, n.Stats, cfg.Fatal, shadow, cfg.CompactBytes), "wal", actor.WithID(cfg.NodeID), actor.WithInboxSize(4096), mw)
+	n.walPID = engine.Spawn(newWALActor(wlog, n.Stats, cfg.Metrics, cfg.Fatal, shadow, cfg.CompactBytes), "wal", actor.WithID(cfg.NodeID), actor.WithInboxSize(4096), mw)
 	n.pid = actor.NewPID(engine.Address(), "participant/"+cfg.NodeID)
 	router := &partRouter{engine: engine, pid: n.pid}
 	engine.Spawn(func() actor.Receiver {
 		return &participantActor{
 			fsm:  fsm,
 			self: wire.Hello{Version: wire.Version, NodeID: cfg.NodeID, Role: wire.RoleParticipant},
-			wal:  n.walPID, logger: cfg.Logger, fatal: cfg.Fatal, router: router, wireStats: n.Wire, tls: cfg.TLS,
+			wal:  n.walPID, logger: cfg.Logger, fatal: cfg.Fatal, router: router, wireStats: n.Wire, tls: cfg.TLS, metrics: cfg.Metrics,
 		}
 	}, "participant", actor.WithID(cfg.NodeID), actor.WithInboxSize(1024), mw)
 
@@ -119,6 +126,7 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 		Self:    wire.HelloAck{NodeID: cfg.NodeID, Role: wire.RoleParticipant},
 		Handler: router, Logger: cfg.Logger, Stats: n.Wire, TLS: cfg.TLS,
 	})
+	n.registerMetrics(cfg.Metrics, cfg.Logger)
 	go n.server.Serve()
 	return n, nil
 }

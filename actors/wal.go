@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/anthdm/hollywood/actor"
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/txd/txd/actors/metrics"
 	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/walstore"
 )
@@ -70,9 +72,10 @@ type walBatch struct {
 // lone transaction pays one fsync and no waiting. The fsync runs on the
 // flusher goroutine, never inside Receive, so the actor stays responsive.
 type walActor struct {
-	log   *walstore.Log
-	stats *WALStats
-	fatal func(error)
+	log     *walstore.Log
+	stats   *WALStats
+	metrics *metrics.Node // nil: no metrics
+	fatal   func(error)
 	// Compaction: with a shadow, once compactAt bytes were appended since
 	// the last checkpoint, the next batch replaces the log with a snapshot.
 	shadow    walShadow
@@ -87,10 +90,10 @@ type walActor struct {
 	done      chan struct{}
 }
 
-func newWALActor(log *walstore.Log, stats *WALStats, fatal func(error), shadow walShadow, compactAt int64) actor.Producer {
+func newWALActor(log *walstore.Log, stats *WALStats, m *metrics.Node, fatal func(error), shadow walShadow, compactAt int64) actor.Producer {
 	return func() actor.Receiver {
 		stats.LogBytes.Store(log.End())
-		return &walActor{log: log, stats: stats, fatal: fatal, shadow: shadow, compactAt: compactAt}
+		return &walActor{log: log, stats: stats, metrics: m, fatal: fatal, shadow: shadow, compactAt: compactAt}
 	}
 }
 
@@ -167,18 +170,29 @@ func (w *walActor) dispatch() {
 
 func (w *walActor) flusher(e *actor.Engine, self *actor.PID) {
 	defer close(w.done)
+	unsynced := 0 // records written since the last fsync: the next one makes them durable
 	for b := range w.jobs {
 		var err error
 		if b.checkpoint != nil {
 			err = w.log.Rewrite(b.checkpoint) // fsyncs the new file and the directory
 			w.stats.Checkpoints.Add(1)
 			w.stats.Fsyncs.Add(1)
+			unsynced = 0
 		} else {
 			err = w.log.Write(b.data)
+			unsynced += b.records
 			if err == nil && len(b.waiters) > 0 {
 				// Lazy-only batches skip the fsync: they ride on the next one.
+				var t0 time.Time
+				if w.metrics.Timing() {
+					t0 = time.Now()
+				}
 				err = w.log.Sync()
 				w.stats.Fsyncs.Add(1)
+				if w.metrics.Timing() {
+					w.metrics.Fsync(time.Since(t0), unsynced)
+				}
+				unsynced = 0
 			}
 		}
 		w.stats.LogBytes.Store(w.log.End())
