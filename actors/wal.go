@@ -72,10 +72,9 @@ type walBatch struct {
 // lone transaction pays one fsync and no waiting. The fsync runs on the
 // flusher goroutine, never inside Receive, so the actor stays responsive.
 type walActor struct {
-	log     *walstore.Log
-	stats   *WALStats
-	metrics *metrics.Node // nil: no metrics
-	fatal   func(error)
+	log   *walstore.Log
+	stats *WALStats
+	fatal func(error)
 	// Compaction: with a shadow, once compactAt bytes were appended since
 	// the last checkpoint, the next batch replaces the log with a snapshot.
 	shadow    walShadow
@@ -88,6 +87,8 @@ type walActor struct {
 	busy      bool
 	jobs      chan walBatch
 	done      chan struct{}
+
+	metrics *metrics.Node // fsync latency and records per fsync; nil: off
 }
 
 func newWALActor(log *walstore.Log, stats *WALStats, m *metrics.Node, fatal func(error), shadow walShadow, compactAt int64) actor.Producer {
@@ -183,15 +184,8 @@ func (w *walActor) flusher(e *actor.Engine, self *actor.PID) {
 			unsynced += b.records
 			if err == nil && len(b.waiters) > 0 {
 				// Lazy-only batches skip the fsync: they ride on the next one.
-				var t0 time.Time
-				if w.metrics.Timing() {
-					t0 = time.Now()
-				}
-				err = w.log.Sync()
+				err = w.sync(unsynced)
 				w.stats.Fsyncs.Add(1)
-				if w.metrics.Timing() {
-					w.metrics.Fsync(time.Since(t0), unsynced)
-				}
 				unsynced = 0
 			}
 		}
@@ -210,6 +204,18 @@ func (w *walActor) flusher(e *actor.Engine, self *actor.PID) {
 		clear(b.waiters) // drop the PIDs and records for the collector
 		e.Send(self, walFlushed{spare: walBatch{data: b.data[:0], waiters: b.waiters}})
 	}
+}
+
+// sync fsyncs the log; with metrics on it times the fsync and records how
+// many records it made durable (without, it reads no clock).
+func (w *walActor) sync(records int) error {
+	if !w.metrics.Timing() {
+		return w.log.Sync()
+	}
+	t0 := time.Now()
+	err := w.log.Sync()
+	w.metrics.Fsync(time.Since(t0), records)
+	return err
 }
 
 // snapshot encodes the shadow's snapshot as log records.
