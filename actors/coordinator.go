@@ -135,6 +135,8 @@ func (a *coordinatorActor) Receive(c *actor.Context) {
 			}
 			a.ended(tx.status)
 		}
+	case metricsPoll:
+		c.Respond(metricsReply{count: a.running})
 	case drain:
 		a.drained = m.done
 		a.drainIfIdle()
@@ -237,7 +239,7 @@ func (a *coordinatorActor) start(c *actor.Context, conn *wire.Conn, req *wire.St
 
 func (a *coordinatorActor) spawn(c *actor.Context, tx *coordTx, fsm *protocol.CoordTxn, w *clientWaiter) {
 	deps := a.deps
-	deps.started = time.Now()
+	deps.started, deps.client = time.Now(), w != nil
 	tx.status = fsm.Status()
 	tx.pid = a.shards.of(fsm.ID())
 	c.Send(tx.pid, newTxn{newTxnActor(deps, fsm, w)})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/txd/txd/actors/metrics"
 	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/walstore"
@@ -37,6 +38,9 @@ type CoordinatorConfig struct {
 	Logger       *slog.Logger
 	Fatal        func(error) // called when the node must stop (fsync failure, broken invariant)
 	TLS          *wire.TLS   // mutual TLS on every connection (its name must be NodeID); nil: plain TCP
+
+	// Metrics: Prometheus metrics (metrics.New); nil: off.
+	Metrics *metrics.Node
 }
 
 func (cfg *CoordinatorConfig) setDefaults() {
@@ -87,6 +91,9 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 	if err != nil {
 		return nil, &ConfigError{err}
 	}
+	if err := cfg.Metrics.Claim(); err != nil {
+		return nil, &ConfigError{err}
+	}
 	clog := protocol.NewCoordLog(cfg.KeepOutcomes)
 	tr := trace.New(trace.DefaultTxns, time.Now().UnixNano())
 	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, SyncFunc: cfg.SyncFunc}, func(r walstore.Record) error {
@@ -119,9 +126,9 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 		wlog.Close()
 		return nil, err
 	}
-	n := &Coordinator{engine: engine, log: wlog, Stats: &WALStats{}, Wire: &wire.Stats{}}
+	n := &Coordinator{engine: engine, log: wlog, Stats: &WALStats{}, Wire: &wire.Stats{Msgs: cfg.Metrics.MsgCounts()}}
 	mw := actor.WithMiddleware(crashOnPanic(cfg.Logger, cfg.Fatal))
-	n.walPID = engine.Spawn(newWALActor(wlog, n.Stats, cfg.Fatal, clog, cfg.CompactBytes, tr), "wal", actor.WithID(cfg.NodeID), actor.WithInboxSize(4096), mw)
+	n.walPID = engine.Spawn(newWALActor(wlog, n.Stats, cfg.Metrics, cfg.Fatal, clog, cfg.CompactBytes, tr), "wal", actor.WithID(cfg.NodeID), actor.WithInboxSize(4096), mw)
 
 	// The coordinator's PID is fixed by its kind and id, so connections can
 	// route to it before it is spawned (anything earlier is retransmitted).
@@ -152,7 +159,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 	engine.Spawn(func() actor.Receiver {
 		return &coordinatorActor{
 			cfg:   protocol.CoordConfig{NodeID: cfg.NodeID, Addr: advertise, Vote: cfg.Timeout, Delay: cfg.Delay},
-			deps:  txnDeps{nodeID: cfg.NodeID, wal: n.walPID, retry: cfg.Retry, logger: cfg.Logger, fatal: cfg.Fatal, trace: tr},
+			deps:  txnDeps{nodeID: cfg.NodeID, wal: n.walPID, retry: cfg.Retry, logger: cfg.Logger, fatal: cfg.Fatal, trace: tr, metrics: cfg.Metrics},
 			peers: n.peers, shards: shards, txns: map[string]*coordTx{}, maxActive: cfg.MaxInflight,
 			recovered: recovered, keep: cfg.KeepOutcomes, logger: cfg.Logger,
 		}
@@ -162,6 +169,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 		Self:    wire.HelloAck{NodeID: cfg.NodeID, Role: wire.RoleCoordinator},
 		Handler: rt, Logger: cfg.Logger, Stats: n.Wire, TLS: cfg.TLS,
 	})
+	n.registerMetrics(cfg.Metrics, cfg.Logger)
 	go n.server.Serve()
 	return n, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/txd/txd/actors/metrics"
 	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/wire"
@@ -60,6 +61,8 @@ type participantActor struct {
 	engine    *actor.Engine
 	clients   clientReplies // txcli resolve requests awaiting their answer (partresolve.go)
 	trace     *trace.Ring
+
+	metrics *metrics.Node // counts outcomes and answers scrapes; nil when off
 }
 
 func (a *participantActor) Receive(c *actor.Context) {
@@ -97,6 +100,8 @@ func (a *participantActor) Receive(c *actor.Context) {
 		delete(a.outbox, m.addr)
 	case walDurable:
 		a.run(a.fsm.Logged(m.Rec))
+	case metricsPoll:
+		c.Respond(a.metricsReply())
 	case partTimer:
 		delete(a.timers, m.txid) // fired; the machine sets a new one if it still waits
 		if lateBy(m.due, m.after) {
@@ -157,6 +162,9 @@ func (a *participantActor) run(effects []protocol.Effect) {
 				app.ReplyTo = a.pid
 			}
 			a.engine.Send(a.wal, app)
+			if k := e.Rec.Kind; k == protocol.RecCommit || k == protocol.RecAbort {
+				a.metrics.Outcome(e.Rec.Protocol, k == protocol.RecCommit)
+			}
 		case protocol.SetTimer:
 			if old := a.timers[e.TxID]; old != nil {
 				old.Stop()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/txd/txd/actors/metrics"
 	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/walstore"
@@ -36,6 +37,9 @@ type ParticipantConfig struct {
 	// messages from (partauth.go); empty: any, with a warning at start.
 	// With TLS the id is proven by the certificate; without, only claimed.
 	Coordinators []string
+
+	// Metrics: Prometheus metrics (metrics.New); nil: off.
+	Metrics *metrics.Node
 }
 
 // Participant is a running participant node.
@@ -62,6 +66,9 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 		cfg.Fatal = func(err error) { panic(err) }
 	}
 	if err := wire.CheckID("node id", cfg.NodeID); err != nil {
+		return nil, &ConfigError{err}
+	}
+	if err := cfg.Metrics.Claim(); err != nil {
 		return nil, &ConfigError{err}
 	}
 	if cfg.CompactBytes == 0 {
@@ -119,16 +126,16 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 		wlog.Close()
 		return nil, err
 	}
-	n := &Participant{engine: engine, log: wlog, Stats: &WALStats{}, Wire: &wire.Stats{}}
+	n := &Participant{engine: engine, log: wlog, Stats: &WALStats{}, Wire: &wire.Stats{Msgs: cfg.Metrics.MsgCounts()}}
 	mw := actor.WithMiddleware(crashOnPanic(cfg.Logger, cfg.Fatal))
-	n.walPID = engine.Spawn(newWALActor(wlog, n.Stats, cfg.Fatal, shadow, cfg.CompactBytes, tr), "wal", actor.WithID(cfg.NodeID), actor.WithInboxSize(4096), mw)
+	n.walPID = engine.Spawn(newWALActor(wlog, n.Stats, cfg.Metrics, cfg.Fatal, shadow, cfg.CompactBytes, tr), "wal", actor.WithID(cfg.NodeID), actor.WithInboxSize(4096), mw)
 	n.pid = actor.NewPID(engine.Address(), "participant/"+cfg.NodeID)
 	router := &partRouter{engine: engine, pid: n.pid, trace: tr, nodeID: cfg.NodeID}
 	engine.Spawn(func() actor.Receiver {
 		return &participantActor{
 			fsm:  fsm,
 			self: wire.Hello{Version: wire.Version, NodeID: cfg.NodeID, Role: wire.RoleParticipant},
-			wal:  n.walPID, policy: policy, logger: cfg.Logger, fatal: cfg.Fatal, router: router, wireStats: n.Wire, tls: cfg.TLS, trace: tr,
+			wal:  n.walPID, policy: policy, logger: cfg.Logger, fatal: cfg.Fatal, router: router, wireStats: n.Wire, tls: cfg.TLS, trace: tr, metrics: cfg.Metrics,
 		}
 	}, "participant", actor.WithID(cfg.NodeID), actor.WithInboxSize(1024), mw)
 
@@ -144,6 +151,7 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 			return nil
 		},
 	})
+	n.registerMetrics(cfg.Metrics, cfg.Logger)
 	go n.server.Serve()
 	return n, nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/txd/txd/actors/metrics"
 	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/wire"
@@ -59,7 +60,9 @@ type txnDeps struct {
 	logger  *slog.Logger
 	fatal   func(error)
 	started time.Time
-	trace   *trace.Ring // what this node recorded of each transaction
+	trace   *trace.Ring   // what this node recorded of each transaction
+	client  bool          // started by a client here (not recovered): its latency is measured
+	metrics *metrics.Node // nil: off
 }
 
 // delivery is the phase message a member has not answered yet.
@@ -281,9 +284,15 @@ func (t *txnActor) reply(r protocol.Reply) {
 	st := t.fsm.Status()
 	// Logged before the client hears it: a test (or an operator) that sees
 	// the answer can rely on the line being there.
+	took := time.Since(t.deps.started)
 	t.deps.logger.Info("transaction decided", "tx", r.TxID, "protocol", string(st.Protocol),
 		"outcome", string(r.Outcome), "reason", r.Reason,
-		"took", time.Since(t.deps.started).Round(time.Microsecond))
+		"took", took.Round(time.Microsecond))
+	commit := r.Outcome == wire.StateCommitted
+	t.deps.metrics.Outcome(st.Protocol, commit)
+	if t.deps.client {
+		t.deps.metrics.Latency(st.Protocol, commit, took)
+	}
 	res := &wire.StartResult{TxID: r.TxID, Protocol: st.Protocol, Outcome: r.Outcome, Reason: r.Reason}
 	t.replied = res
 	for _, w := range t.waiters {

@@ -9,6 +9,7 @@ import (
 	"github.com/anthdm/hollywood/actor"
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/txd/txd/actors/metrics"
 	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/walstore"
@@ -105,12 +106,14 @@ type walActor struct {
 	kickGen   uint64      // the batch generation a pending walKick is for; 0: none
 	batchGen  uint64      // counts dispatched batches
 	trace     *trace.Ring // nil: not traced
+
+	metrics *metrics.Node // fsync latency and records per fsync; nil: off
 }
 
-func newWALActor(log *walstore.Log, stats *WALStats, fatal func(error), shadow walShadow, compactAt int64, tr *trace.Ring) actor.Producer {
+func newWALActor(log *walstore.Log, stats *WALStats, m *metrics.Node, fatal func(error), shadow walShadow, compactAt int64, tr *trace.Ring) actor.Producer {
 	return func() actor.Receiver {
 		stats.LogBytes.Store(log.End())
-		return &walActor{log: log, stats: stats, fatal: fatal, shadow: shadow, compactAt: compactAt, trace: tr}
+		return &walActor{log: log, stats: stats, metrics: m, fatal: fatal, shadow: shadow, compactAt: compactAt, trace: tr}
 	}
 }
 
@@ -220,18 +223,22 @@ func (w *walActor) dispatch() {
 
 func (w *walActor) flusher(e *actor.Engine, self *actor.PID) {
 	defer close(w.done)
+	unsynced := 0 // records written since the last fsync: the next one makes them durable
 	for b := range w.jobs {
 		var err error
 		if b.checkpoint != nil {
 			err = w.log.Rewrite(b.checkpoint) // fsyncs the new file and the directory
 			w.stats.Checkpoints.Add(1)
 			w.stats.Fsyncs.Add(1)
+			unsynced = 0
 		} else {
 			err = w.log.Write(b.data)
+			unsynced += b.records
 			if err == nil && len(b.waiters) > 0 {
 				// Lazy-only batches skip the fsync: they ride on the next one.
-				err = w.log.Sync()
+				err = w.sync(unsynced)
 				w.stats.Fsyncs.Add(1)
+				unsynced = 0
 			}
 		}
 		w.stats.LogBytes.Store(w.log.End())
@@ -255,6 +262,18 @@ func (w *walActor) flusher(e *actor.Engine, self *actor.PID) {
 		clear(b.waiters) // drop the PIDs and records for the collector
 		e.Send(self, walFlushed{spare: walBatch{data: b.data[:0], waiters: b.waiters}})
 	}
+}
+
+// sync fsyncs the log; with metrics on it times the fsync and records how
+// many records it made durable (without, it reads no clock).
+func (w *walActor) sync(records int) error {
+	if !w.metrics.Timing() {
+		return w.log.Sync()
+	}
+	t0 := time.Now()
+	err := w.log.Sync()
+	w.metrics.Fsync(time.Since(t0), records)
+	return err
 }
 
 // snapshot encodes the shadow's snapshot as log records.
