@@ -67,10 +67,11 @@ type coordinatorActor struct {
 	gathers   map[uint64]*statusGather
 	gatherSeq uint64
 	self      *actor.PID
-	forget    map[string][]string // member id → ended transactions to tell it about
-	forgetDue bool                // a forgetFlush is on its way
-	drained   chan struct{}       // set when draining: closed once nothing is undecided
-	undecided int                 // running transactions whose clients await a decision
+	forget    map[string][]string               // member id → ended transactions to tell it about
+	forgetDue bool                              // a forgetFlush is on its way
+	drained   chan struct{}                     // set when draining: closed once nothing is undecided
+	presumed  map[string][]func(*wire.Decision) // presumed aborts being logged → answers waiting (presumed.go)
+	undecided int                               // running transactions whose clients await a decision
 	watchCounts
 }
 
@@ -90,6 +91,7 @@ func (a *coordinatorActor) Receive(c *actor.Context) {
 		a.engine, a.self = c.Engine(), c.PID()
 		a.forget = map[string][]string{}
 		a.gathers = map[uint64]*statusGather{}
+		a.presumed = map[string][]func(*wire.Decision){}
 		a.deps.peers = a.peerFor
 		a.boot = time.Now().UnixNano()
 		a.resume(c)
@@ -137,6 +139,8 @@ func (a *coordinatorActor) Receive(c *actor.Context) {
 		}
 	case metricsPoll:
 		c.Respond(metricsReply{count: a.running})
+	case walDurable:
+		a.presumedDurable(m.Rec)
 	case drain:
 		a.drained = m.done
 		a.drainIfIdle()
@@ -199,6 +203,13 @@ func (a *coordinatorActor) start(c *actor.Context, conn *wire.Conn, req *wire.St
 	if tx := a.txns[req.TxID]; tx != nil {
 		// A known id: answer with its outcome, never run it twice.
 		switch {
+		case a.presumed[req.TxID] != nil:
+			// Presumed aborted, not yet durably: answered when it is.
+			a.presumed[req.TxID] = append(a.presumed[req.TxID], func(d *wire.Decision) {
+				res := &wire.StartResult{ReqID: req.ReqID, TxID: req.TxID, Outcome: wire.StateAborted, Reason: d.Reason}
+				_ = conn.Send(res)
+				traceMsg(a.deps.trace, trace.Send, "client", res)
+			})
 		case tx.decided:
 			res := &wire.StartResult{ReqID: req.ReqID, TxID: req.TxID, Protocol: tx.status.Protocol,
 				Outcome: tx.status.State, Reason: tx.status.Reason}
@@ -323,9 +334,15 @@ func (a *coordinatorActor) answerQuery(conn *wire.Conn, txid string) {
 	var answer wire.Message
 	switch {
 	case tx == nil:
-		const reason = "presumed abort: the coordinator has no record of it"
-		a.presumeAborted(txid, conn.Remote().NodeID, reason)
-		answer = &wire.Decision{TxID: txid, Commit: false, Reason: reason}
+		a.presumeAbort(txid, conn.Remote().NodeID)
+		fallthrough
+	case a.presumed[txid] != nil:
+		// The abort is being logged: answered once it is durable.
+		a.presumed[txid] = append(a.presumed[txid], func(d *wire.Decision) {
+			_ = conn.Send(d)
+			traceMsg(a.deps.trace, trace.Send, conn.Remote().NodeID, d)
+		})
+		return
 	case tx.pid != nil:
 		// Running: the transaction knows whether phase two has begun.
 		a.engine.Send(tx.pid, txnMsg{id: txid, msg: inbound{conn: conn, msg: &wire.Query{TxID: txid, From: conn.Remote().NodeID}}})
@@ -337,29 +354,6 @@ func (a *coordinatorActor) answerQuery(conn *wire.Conn, txid string) {
 	}
 	_ = conn.Send(answer)
 	traceMsg(a.deps.trace, trace.Send, conn.Remote().NodeID, answer)
-}
-
-// presumeAborted remembers that a participant was told an unknown
-// transaction aborted: that answer binds. Without it, a client retrying the
-// id (its first try was lost with the coordinator's previous process) would
-// run the transaction anew, and its PREPARE, on another connection, could
-// overtake this answer and collect the same participant's YES: the
-// coordinator would commit what that participant then aborts (found by the
-// torture test). A retry is now answered ABORTED. Kept in memory only: a
-// restarted coordinator has no answer in flight, and a participant that
-// already aborted votes NO on a PREPARE for it.
-func (a *coordinatorActor) presumeAborted(txid, asker, reason string) {
-	if wire.CheckID("transaction id", txid) != nil {
-		return
-	}
-	st := wire.TxStatus{TxID: txid, State: wire.StateAborted, Reason: reason,
-		Participants: map[string]wire.State{}}
-	if wire.CheckID("participant id", asker) == nil {
-		st.Participants[asker] = wire.StateAborted
-	}
-	a.txns[txid] = &coordTx{status: st, decided: true}
-	a.order = append(a.order, txid)
-	a.ended(st) // the asker is told to forget it, like any ended transaction
 }
 
 // lateVote handles a vote for a transaction whose actor is gone: a YES voter

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,9 +12,10 @@ import (
 
 // TestPresumedAbortBinds: once the coordinator has told a participant that
 // an unknown transaction aborted (presumed abort), a client retrying that id
-// is answered ABORTED and the transaction is not run: running it could
-// collect the YES of the participant that was just told to abort (its new
-// PREPARE travels on another connection and can overtake the answer).
+// is answered ABORTED and the transaction is not run, also after the
+// coordinator restarts: running it could collect the YES of the participant
+// that was just told to abort (its new PREPARE travels on another
+// connection and can overtake the answer).
 func TestPresumedAbortBinds(t *testing.T) {
 	tc := startTestCluster(t, "B")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -39,18 +41,34 @@ func TestPresumedAbortBinds(t *testing.T) {
 		t.Fatal("no answer to the query")
 	}
 
-	cl, err := wire.DialClient(ctx, tc.coord.Addr())
+	retry := func(addr, when string) {
+		t.Helper()
+		cl, err := wire.DialClient(ctx, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		res, err := cl.Start(ctx, "LOST", wire.TwoPC, []wire.Op{{Kind: wire.OpSet, Key: "k", Value: "v"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Outcome != wire.StateAborted || !strings.Contains(res.Reason, "presumed abort") {
+			t.Fatalf("retry of a presumed-aborted id %s: %+v, want ABORTED (presumed abort)", when, res)
+		}
+	}
+	retry(tc.coord.Addr(), "")
+
+	// The abort is in the coordinator's log: a restarted coordinator, which
+	// remembers nothing else of it, answers the same.
+	tc.coord.Close()
+	c2, err := StartCoordinator(CoordinatorConfig{NodeID: "COORD", Listen: "127.0.0.1:0",
+		Participants: []string{"B=" + tc.parts[0].Addr()}, WAL: filepath.Join(tc.dir, "coord.wal"),
+		Logger: quietLogger(), Fatal: func(err error) { t.Error(err) }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
-	res, err := cl.Start(ctx, "LOST", wire.TwoPC, []wire.Op{{Kind: wire.OpSet, Key: "k", Value: "v"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Outcome != wire.StateAborted || !strings.Contains(res.Reason, "presumed abort") {
-		t.Fatalf("retry of a presumed-aborted id: %+v, want ABORTED (presumed abort)", res)
-	}
+	tc.coord = c2
+	retry(c2.Addr(), "after a coordinator restart")
 	st, err := tc.status(tc.parts[0].Addr())
 	if err != nil {
 		t.Fatal(err)
