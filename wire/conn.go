@@ -125,6 +125,7 @@ func (c *Conn) Send(m Message) error {
 		if s := c.stats; s != nil && s.Msgs != nil {
 			s.Msgs.countSent(m.Type())
 		}
+		c.logMessage("sent", m)
 		return nil
 	default:
 		c.fail(ErrQueueFull, false)
@@ -179,6 +180,7 @@ func (c *Conn) readLoop() {
 		if s := c.stats; s != nil && s.Msgs != nil {
 			s.Msgs.countReceived(m.Type())
 		}
+		c.logMessage("received", m)
 		c.handler.HandleMessage(c, m)
 	}
 	select {

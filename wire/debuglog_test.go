@@ -1,0 +1,77 @@
+package wire
+
+import (
+	"bufio"
+	"bytes"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// lockedBuffer is a bytes.Buffer safe for the writer and reader goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestMessagesLoggedAtDebug: at debug level a connection logs every message
+// it sends and receives, with its type and transaction; at info, none.
+func TestMessagesLoggedAtDebug(t *testing.T) {
+	for _, level := range []slog.Level{slog.LevelDebug, slog.LevelInfo} {
+		var buf lockedBuffer
+		log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: level}))
+		a, b := net.Pipe()
+		got := make(chan Message, 1)
+		c := newConn(a, bufio.NewReader(a), Hello{NodeID: "far"}, connConfig{handler: funcHandler(func(m Message) { got <- m }), log: log})
+		go c.readLoop()
+		go func() { // the far end echoes one frame back
+			br := bufio.NewReader(b)
+			m, err := ReadFrame(br, 0)
+			if err != nil {
+				return
+			}
+			f, _ := AppendFrame(nil, m)
+			b.Write(f)
+		}()
+		if err := c.Send(&Vote{TxID: "TX9", From: "B", Yes: true}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-got:
+		case <-time.After(5 * time.Second):
+			t.Fatal("no echo")
+		}
+		c.Close()
+		b.Close()
+		c.wait()
+		out := buf.String()
+		sent := strings.Contains(out, `msg="wire: message sent" type=Vote tx=TX9 peer=far`)
+		recv := strings.Contains(out, `msg="wire: message received" type=Vote tx=TX9 peer=far`)
+		if level == slog.LevelDebug && (!sent || !recv) {
+			t.Fatalf("debug log lacks the message lines:\n%s", out)
+		}
+		if level == slog.LevelInfo && strings.Contains(out, "wire: message") {
+			t.Fatalf("info log has message lines:\n%s", out)
+		}
+	}
+}
+
+type funcHandler func(Message)
+
+func (f funcHandler) HandleMessage(_ *Conn, m Message) { f(m) }
+func (f funcHandler) HandleClose(*Conn, error)         {}
