@@ -89,6 +89,7 @@ func (a *participantActor) Receive(c *actor.Context) {
 		}
 		delete(a.outbox, m.addr)
 	case walDurable:
+		partCrashLogged(m.Rec)
 		a.run(a.fsm.Logged(m.Rec))
 	case partTimer:
 		delete(a.timers, m.txid) // fired; the machine sets a new one if it still waits
@@ -133,7 +134,8 @@ func (a *participantActor) handle(conn *wire.Conn, msg wire.Message) {
 }
 
 func (a *participantActor) run(effects []protocol.Effect) {
-	for _, eff := range effects {
+	for i, eff := range effects {
+		partCrashBefore(effects, i)
 		switch e := eff.(type) {
 		case protocol.Send:
 			a.send(e)

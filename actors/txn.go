@@ -158,6 +158,7 @@ func (t *txnActor) Receive(c *actor.Context) {
 			_ = m.conn.Send(&wire.QueryReply{TxID: q.TxID, From: t.deps.nodeID, State: st})
 		}
 	case walDurable:
+		txnCrashLogged(m.Rec)
 		t.run(c, t.fsm.Logged(m.Rec))
 	case txnTimer:
 		if lateBy(m.due, m.after) {
@@ -190,7 +191,8 @@ func (t *txnActor) Receive(c *actor.Context) {
 // run carries out effects in order. Forced records come back as walDurable
 // and only then does the state machine emit what depends on them.
 func (t *txnActor) run(c *actor.Context, effects []protocol.Effect) {
-	for _, eff := range effects {
+	for i, eff := range effects {
+		txnCrashBefore(effects, i)
 		switch e := eff.(type) {
 		case protocol.Send:
 			t.send(e)

@@ -9,6 +9,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/internal/crashpoint"
 	"github.com/txd/txd/walstore"
 )
 
@@ -174,11 +175,18 @@ func (w *walActor) flusher(e *actor.Engine, self *actor.PID) {
 			w.stats.Checkpoints.Add(1)
 			w.stats.Fsyncs.Add(1)
 		} else {
+			if len(b.waiters) > 0 {
+				walCrashTorn(w.log, b.data)
+			}
 			err = w.log.Write(b.data)
 			if err == nil && len(b.waiters) > 0 {
 				// Lazy-only batches skip the fsync: they ride on the next one.
+				crashpoint.Hit(crashpoint.WALBatchWritten)
 				err = w.log.Sync()
 				w.stats.Fsyncs.Add(1)
+				if err == nil {
+					crashpoint.Hit(crashpoint.WALSyncedBeforeNotify)
+				}
 			}
 		}
 		w.stats.LogBytes.Store(w.log.End())

@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/txd/txd/internal/crashpoint"
 )
 
 func main() {
@@ -20,6 +22,10 @@ func main() {
 
 // run is main without the exit, for tests.
 func run(args []string, stdout, stderr io.Writer) int {
+	if err := crashpoint.Init(); err != nil {
+		fmt.Fprintf(stderr, "txd: %v\n", err)
+		return 2
+	}
 	unknownCommand := false
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
