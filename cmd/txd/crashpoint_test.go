@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -124,17 +125,21 @@ func TestCrashPoints(t *testing.T) {
 	// on the protocols' timeouts, not on the CPU.
 	sem := make(chan struct{}, crashParallel)
 	var wg sync.WaitGroup
+	var ran atomic.Int64
 	for _, cc := range cases {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			t.Run(cc.name(), func(t *testing.T) { runCrashCase(t, cc) })
+			t.Run(cc.name(), func(t *testing.T) {
+				ran.Add(1)
+				runCrashCase(t, cc)
+			})
 		}()
 	}
 	wg.Wait()
-	t.Logf("%d crash cases in %v", len(cases), time.Since(start).Round(time.Millisecond))
+	t.Logf("%d of %d crash cases in %v", ran.Load(), len(cases), time.Since(start).Round(time.Millisecond))
 }
 
 func runCrashCase(t *testing.T, cc crashCase) {
