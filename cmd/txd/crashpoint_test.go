@@ -233,6 +233,11 @@ func runCrashCase(t *testing.T, cc crashCase) {
 	if len(tt.crashes) > 0 {
 		t.Errorf("a node crashed: %v", tt.crashes)
 	}
+	for _, n := range armed {
+		if got := n.Crashed(); len(got) != 1 {
+			t.Errorf("%s: want one death at its crash point, got %v", n.ID, got)
+		}
+	}
 }
 
 // crashNodes are the case's nodes that get a crash point.
