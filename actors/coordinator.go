@@ -309,7 +309,8 @@ func (a *coordinatorActor) answerQuery(conn *wire.Conn, txid string) {
 	tx := a.txns[txid]
 	switch {
 	case tx == nil:
-		_ = conn.Send(&wire.Decision{TxID: txid, Commit: false, Reason: "presumed abort: the coordinator has no record of it"})
+		a.presumeAborted(txid, conn.Remote().NodeID)
+		_ = conn.Send(&wire.Decision{TxID: txid, Commit: false, Reason: presumedAbort})
 	case tx.pid != nil:
 		// Running: the transaction knows whether phase two has begun.
 		a.engine.Send(tx.pid, inbound{conn: conn, msg: &wire.Query{TxID: txid, From: conn.Remote().NodeID}})
