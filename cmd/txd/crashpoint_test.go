@@ -152,10 +152,7 @@ func runCrashCase(t *testing.T, cc crashCase) {
 		PartTimeout:  torturePartTimeout,
 		CoordTimeout: tortureCoordTimeout,
 	})
-	tt := &torture{t: t, o: o, c: c, nodes: c.Nodes(), parts: []string{"B", "C"}, byID: map[string]*transfer{},
-		kills: map[string]int{}, pauses: map[string]int{}, crashSeen: map[string]int{},
-		restarts: map[string][]time.Duration{}, downSince: map[string]time.Time{}, downFor: map[string]time.Duration{},
-		observed: map[string]map[string]wire.TxStatus{}, stopClients: make(chan struct{}), allow3PC: true}
+	tt := newTorture(t, o, c, []string{"B", "C"})
 	var stopOnce sync.Once
 	stopClients := func() {
 		stopOnce.Do(func() { close(tt.stopClients) })

@@ -319,10 +319,7 @@ func runTorture(t *testing.T, o tortureOpts) {
 		PartTimeout:  torturePartTimeout,
 		CoordTimeout: tortureCoordTimeout,
 	})
-	tt := &torture{t: t, o: o, c: c, nodes: c.Nodes(), parts: tortureParts, byID: map[string]*transfer{},
-		kills: map[string]int{}, pauses: map[string]int{}, crashSeen: map[string]int{},
-		restarts: map[string][]time.Duration{}, downSince: map[string]time.Time{}, downFor: map[string]time.Duration{},
-		observed: map[string]map[string]wire.TxStatus{}, stopClients: make(chan struct{}), allow3PC: true}
+	tt := newTorture(t, o, c, tortureParts)
 	// Stops the goroutines and resumes every node. Registered after the
 	// cluster's cleanup, so it runs before it: a node left paused by a
 	// failing test would ignore the SIGTERM that stops it.
@@ -386,6 +383,14 @@ func runTorture(t *testing.T, o tortureOpts) {
 	t.Logf("seed %d: workload stopped after %v; healed at %s", o.seed, loadTime.Round(time.Millisecond), clock(healed))
 	tt.checkAll(healed)
 	tt.report(time.Since(start), loadTime)
+}
+
+// newTorture is a run on cluster c (not started) of participants parts.
+func newTorture(t *testing.T, o tortureOpts, c *cluster.Cluster, parts []string) *torture {
+	return &torture{t: t, o: o, c: c, nodes: c.Nodes(), parts: parts, byID: map[string]*transfer{},
+		kills: map[string]int{}, pauses: map[string]int{}, crashSeen: map[string]int{},
+		restarts: map[string][]time.Duration{}, downSince: map[string]time.Time{}, downFor: map[string]time.Duration{},
+		observed: map[string]map[string]wire.TxStatus{}, stopClients: make(chan struct{}), allow3PC: true}
 }
 
 // enough: the minimum kills and transactions are reached.
