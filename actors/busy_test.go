@@ -99,8 +99,13 @@ func TestDrainWaitsForDecisions(t *testing.T) {
 	})
 	drained := make(chan bool, 1)
 	go func() { drained <- c.Drain(5 * time.Second) }()
+	// A fresh id per try: a try that reaches the coordinator before the
+	// drain does is admitted, and retrying its id would only return its
+	// outcome.
+	tries := 0
 	waitFor(t, 5*time.Second, func() bool {
-		_, err := cl.Start(ctx, "NEW", wire.TwoPC, ops)
+		tries++
+		_, err := cl.Start(ctx, fmt.Sprintf("NEW-%d", tries), wire.TwoPC, ops)
 		var re *wire.RemoteError
 		return errors.As(err, &re) && re.Code == wire.ErrShutdown
 	})

@@ -37,21 +37,23 @@ func (p *peerInfo) id() string {
 	return p.addr
 }
 
-// coordTx is what the coordinator keeps of a transaction: the live actor
-// while it runs, and its latest status for queries and retries.
+// coordTx is what the coordinator keeps of a transaction: the shard hosting
+// it while it runs, and its latest status for queries and retries.
 type coordTx struct {
-	pid     *actor.PID
+	pid     *actor.PID // its shard while it runs; nil once finished
 	status  wire.TxStatus
 	decided bool
+	watchTimes
 }
 
-// coordinatorActor accepts clients' transactions, spawns one supervised txn
-// child per transaction, answers status and outcome queries, and tracks the
+// coordinatorActor accepts clients' transactions, hands each to a txn
+// shard (txnshard.go), answers status and outcome queries, and tracks the
 // participant connections.
 type coordinatorActor struct {
 	cfg       protocol.CoordConfig
 	deps      txnDeps
 	peers     []*peerInfo
+	shards    *txnShards
 	txns      map[string]*coordTx
 	order     []string // transaction ids, oldest first
 	running   int
@@ -68,6 +70,7 @@ type coordinatorActor struct {
 	forgetDue bool                // a forgetFlush is on its way
 	drained   chan struct{}       // set when draining: closed once nothing is undecided
 	undecided int                 // running transactions whose clients await a decision
+	watchCounts
 }
 
 // forgetFlush sends the gathered Forget lists.
@@ -87,6 +90,7 @@ func (a *coordinatorActor) Receive(c *actor.Context) {
 		a.forget = map[string][]string{}
 		a.gathers = map[uint64]*statusGather{}
 		a.deps.peers = a.peerFor
+		a.boot = time.Now().UnixNano()
 		a.resume(c)
 	case inbound:
 		switch msg := m.msg.(type) {
@@ -109,12 +113,14 @@ func (a *coordinatorActor) Receive(c *actor.Context) {
 			}
 			tx.decided = true
 			tx.status = m.status
+			a.noteDecided(tx)
 			a.drainIfIdle()
 		}
 	case txnFinished:
 		if tx := a.txns[m.status.TxID]; tx != nil && tx.pid != nil {
 			tx.status = m.status
-			c.Engine().Poison(tx.pid)
+			a.noteDecided(tx)
+			c.Send(tx.pid, stopTxn{id: m.status.TxID})
 			tx.pid = nil
 			a.running--
 			if tx.status.State == wire.StateAborted {
@@ -150,6 +156,7 @@ func (a *coordinatorActor) resume(c *actor.Context) {
 		}
 		if r.Decided {
 			tx.decided = true
+			tx.decidedAt = time.Now().UnixNano() // not counted: decided before the restart
 			tx.status.State, tx.status.Reason = wire.StateAborted, r.Reason
 			if r.Commit {
 				tx.status.State = wire.StateCommitted
@@ -193,7 +200,7 @@ func (a *coordinatorActor) start(c *actor.Context, conn *wire.Conn, req *wire.St
 			_ = conn.Send(&wire.StartResult{ReqID: req.ReqID, TxID: req.TxID, Protocol: tx.status.Protocol,
 				Outcome: tx.status.State, Reason: tx.status.Reason})
 		case tx.pid != nil:
-			c.Send(tx.pid, addWaiter{w})
+			c.Send(tx.pid, txnMsg{id: req.TxID, msg: addWaiter{w}})
 		}
 		return
 	}
@@ -219,6 +226,7 @@ func (a *coordinatorActor) start(c *actor.Context, conn *wire.Conn, req *wire.St
 		return
 	}
 	tx := &coordTx{status: wire.TxStatus{TxID: req.TxID, Protocol: req.Protocol, State: wire.StateInit}}
+	tx.started = time.Now().UnixNano()
 	a.txns[req.TxID] = tx
 	a.order = append(a.order, req.TxID)
 	a.spawn(c, tx, protocol.NewCoordTxn(a.cfg, req.TxID, req.Protocol, members, ops), &w)
@@ -228,8 +236,8 @@ func (a *coordinatorActor) spawn(c *actor.Context, tx *coordTx, fsm *protocol.Co
 	deps := a.deps
 	deps.started = time.Now()
 	tx.status = fsm.Status()
-	tx.pid = c.SpawnChild(newTxnActor(deps, fsm, w), "txn", actor.WithID(fsm.ID()),
-		actor.WithInboxSize(16), actor.WithMiddleware(crashOnPanic(a.logger, deps.fatal)))
+	tx.pid = a.shards.of(fsm.ID())
+	c.Send(tx.pid, newTxn{newTxnActor(deps, fsm, w)})
 	a.running++
 	if !tx.decided {
 		a.undecided++
@@ -313,7 +321,7 @@ func (a *coordinatorActor) answerQuery(conn *wire.Conn, txid string) {
 		_ = conn.Send(&wire.Decision{TxID: txid, Commit: false, Reason: presumedAbort})
 	case tx.pid != nil:
 		// Running: the transaction knows whether phase two has begun.
-		a.engine.Send(tx.pid, inbound{conn: conn, msg: &wire.Query{TxID: txid, From: conn.Remote().NodeID}})
+		a.engine.Send(tx.pid, txnMsg{id: txid, msg: inbound{conn: conn, msg: &wire.Query{TxID: txid, From: conn.Remote().NodeID}}})
 	case tx.decided:
 		_ = conn.Send(&wire.Decision{TxID: txid, Commit: tx.status.State == wire.StateCommitted, Reason: tx.status.Reason})
 	default:

@@ -3,9 +3,11 @@ package actors
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -65,6 +67,7 @@ type Coordinator struct {
 	engine *actor.Engine
 	pid    *actor.PID
 	walPID *actor.PID
+	shards []*actor.PID
 	log    *walstore.Log
 	server *wire.Server
 	peers  []*peerInfo
@@ -120,7 +123,13 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 	// The coordinator's PID is fixed by its kind and id, so connections can
 	// route to it before it is spawned (anything earlier is retransmitted).
 	n.pid = actor.NewPID(engine.Address(), "coord/"+cfg.NodeID)
-	rt := &coordRouter{engine: engine, coord: n.pid, txnKind: n.pid.ID + "/txn", logger: cfg.Logger}
+	shards := &txnShards{seed: maphash.MakeSeed()}
+	for i := range runtime.GOMAXPROCS(0) {
+		shards.pids = append(shards.pids, engine.Spawn(newTxnShard(n.pid), "txns",
+			actor.WithID(fmt.Sprintf("%s-%d", cfg.NodeID, i)), actor.WithInboxSize(1024), mw))
+	}
+	n.shards = shards.pids
+	rt := &coordRouter{engine: engine, coord: n.pid, shards: shards, logger: cfg.Logger}
 	self := wire.Hello{Version: wire.Version, NodeID: cfg.NodeID, Role: wire.RoleCoordinator}
 	for _, s := range specs {
 		addr := s.addr
@@ -141,7 +150,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 		return &coordinatorActor{
 			cfg:   protocol.CoordConfig{NodeID: cfg.NodeID, Addr: advertise, Vote: cfg.Timeout, Delay: cfg.Delay},
 			deps:  txnDeps{nodeID: cfg.NodeID, wal: n.walPID, retry: cfg.Retry, logger: cfg.Logger, fatal: cfg.Fatal},
-			peers: n.peers, txns: map[string]*coordTx{}, maxActive: cfg.MaxInflight,
+			peers: n.peers, shards: shards, txns: map[string]*coordTx{}, maxActive: cfg.MaxInflight,
 			recovered: recovered, keep: cfg.KeepOutcomes, logger: cfg.Logger,
 		}
 	}, "coord", actor.WithID(cfg.NodeID), mw)
@@ -165,18 +174,21 @@ func (n *Coordinator) Close() error {
 		p.peer.Close()
 	}
 	ctxDone(n.engine.Poison(n.pid))
+	for _, pid := range n.shards {
+		ctxDone(n.engine.Poison(pid))
+	}
 	ctxDone(n.engine.Poison(n.walPID))
 	return n.log.Close()
 }
 
 // coordRouter delivers what arrives on the coordinator's connections: votes,
-// acks and query replies straight to their transaction's actor (no hop
+// acks and query replies straight to their transaction's shard (no hop
 // through the coordinator), everything else to the coordinator actor.
 type coordRouter struct {
-	engine  *actor.Engine
-	coord   *actor.PID
-	txnKind string // "coord/<id>/txn": transaction actors' kind
-	logger  *slog.Logger
+	engine *actor.Engine
+	coord  *actor.PID
+	shards *txnShards
+	logger *slog.Logger
 }
 
 func (r *coordRouter) HandleMessage(c *wire.Conn, m wire.Message) {
@@ -198,11 +210,7 @@ func (r *coordRouter) HandleMessage(c *wire.Conn, m wire.Message) {
 	if wire.CheckID("transaction id", txid) != nil || wire.CheckID("participant id", from) != nil {
 		return
 	}
-	if pid := r.engine.Registry.GetPID(r.txnKind, txid); pid != nil {
-		r.engine.Send(pid, m)
-		return
-	}
-	r.engine.Send(r.coord, inbound{conn: c, msg: m}) // its transaction is gone: the coordinator answers
+	r.engine.Send(r.shards.of(txid), inbound{conn: c, msg: m}) // a finished transaction's shard hands it to the coordinator
 }
 
 func (r *coordRouter) HandleClose(*wire.Conn, error) {}

@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"time"
+
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/txd/txd/wire"
@@ -24,7 +26,7 @@ func (a *coordinatorActor) startStatus(c *actor.Context, conn *wire.Conn, reqID 
 	g := &statusGather{conn: conn, reqID: reqID, live: map[string]wire.TxStatus{}}
 	for _, id := range a.order {
 		if tx := a.txns[id]; tx.pid != nil {
-			c.Send(tx.pid, statusPoll{gather: a.gatherSeq})
+			c.Send(tx.pid, txnMsg{id: id, msg: statusPoll{gather: a.gatherSeq}})
 			g.waiting++
 		}
 	}
@@ -53,7 +55,8 @@ func (a *coordinatorActor) statusAnswer(m statusAnswer) {
 const statusFinished = 1000
 
 func (a *coordinatorActor) finishStatus(g *statusGather) {
-	st := &wire.Status{ReqID: g.reqID, NodeID: a.cfg.NodeID, Role: wire.RoleCoordinator}
+	st := &wire.Status{ReqID: g.reqID, NodeID: a.cfg.NodeID, Role: wire.RoleCoordinator,
+		Committed: a.committed, Aborted: a.aborted, Boot: a.boot, Now: time.Now().UnixNano()}
 	for _, p := range a.peers {
 		st.Participants = append(st.Participants, wire.PeerStatus{ID: p.id(), Addr: p.addr, Connected: p.peer.Connected()})
 	}
@@ -68,7 +71,7 @@ func (a *coordinatorActor) finishStatus(g *statusGather) {
 			}
 			s = tx.status
 		}
-		st.Transactions = append(st.Transactions, s)
+		st.Transactions = append(st.Transactions, tx.stamp(s))
 	}
 	if err := g.conn.Send(st); err != nil {
 		a.logger.Error("status not sent", "err", err, "transactions", len(st.Transactions))

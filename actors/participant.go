@@ -140,7 +140,7 @@ func (a *participantActor) run(effects []protocol.Effect) {
 		case protocol.Send:
 			a.send(e)
 		case protocol.Persist:
-			app := walAppend{Rec: e.Rec}
+			app := walAppend{Rec: e.Rec, Defer: e.Defer}
 			if e.Force {
 				app.ReplyTo = a.pid
 			}

@@ -67,7 +67,10 @@ type delivery struct {
 }
 
 // txnActor runs one transaction's state machine and carries out its
-// effects. It also keeps each member's unanswered phase message and resends
+// effects. It is not a hollywood actor of its own: a txnShard hosts it
+// (txnshard.go) and hands it its messages one at a time, so it has the
+// actor's guarantees without a spawn, an inbox and a fresh goroutine per
+// transaction. It also keeps each member's unanswered phase message and resends
 // them every retry interval, so a lost frame or a reconnecting participant
 // costs one interval, not the transaction. Participants' replies are routed
 // here straight from the connection readers.
@@ -85,36 +88,43 @@ type txnActor struct {
 	epoch   uint64
 	retryT  *time.Timer
 	timers  []*time.Timer
-	self    *actor.PID
+	id      string
+	self    *actor.PID // the hosting shard
+	parent  *actor.PID // the coordinator actor
 	engine  *actor.Engine
 }
 
-func newTxnActor(deps txnDeps, fsm *protocol.CoordTxn, first *clientWaiter) actor.Producer {
-	return func() actor.Receiver {
-		t := &txnActor{deps: deps, fsm: fsm}
-		if first != nil {
-			t.waiters = append(t.waiters, *first)
-		}
-		return t
+func newTxnActor(deps txnDeps, fsm *protocol.CoordTxn, first *clientWaiter) *txnActor {
+	t := &txnActor{deps: deps, fsm: fsm, id: fsm.ID()}
+	if first != nil {
+		t.waiters = append(t.waiters, *first)
+	}
+	return t
+}
+
+// start runs on the shard when the transaction is handed to it.
+func (t *txnActor) start(shard *txnShard) {
+	t.self, t.parent, t.engine = shard.self, shard.parent, shard.engine
+	t.pending = make(map[string]*delivery, len(t.fsm.Members()))
+	t.run(t.fsm.Start())
+}
+
+// stop releases the transaction's timers; the shard forgets it.
+func (t *txnActor) stop() {
+	for _, tm := range t.timers {
+		tm.Stop()
+	}
+	if t.retryT != nil {
+		t.retryT.Stop()
 	}
 }
 
-func (t *txnActor) Receive(c *actor.Context) {
-	switch m := c.Message().(type) {
-	case actor.Started:
-		t.self, t.engine = c.PID(), c.Engine()
-		t.pending = make(map[string]*delivery, len(t.fsm.Members()))
-		t.run(c, t.fsm.Start())
-	case actor.Stopped:
-		for _, tm := range t.timers {
-			tm.Stop()
-		}
-		if t.retryT != nil {
-			t.retryT.Stop()
-		}
+// handle is the transaction's Receive.
+func (t *txnActor) handle(msg any) {
+	switch m := msg.(type) {
 	case *wire.Vote:
 		t.answered(m.From, func(p wire.Message) bool { _, ok := p.(*wire.Prepare); return ok })
-		t.run(c, t.fsm.Vote(m))
+		t.run(t.fsm.Vote(m))
 	case *wire.Ack:
 		t.answered(m.From, func(p wire.Message) bool {
 			switch p.(type) {
@@ -131,10 +141,10 @@ func (t *txnActor) Receive(c *actor.Context) {
 			t.deps.logger.Error("atomicity violated: a participant reached the other outcome",
 				"tx", m.TxID, "participant", m.From, "participant_state", string(m.State), "decision", string(out))
 		}
-		t.run(c, t.fsm.Ack(m))
+		t.run(t.fsm.Ack(m))
 	case *wire.QueryReply:
 		t.answered(m.From, func(p wire.Message) bool { _, ok := p.(*wire.Query); return ok })
-		t.run(c, t.fsm.QueryReply(m))
+		t.run(t.fsm.QueryReply(m))
 	case inbound:
 		// A participant asks about us (forwarded by the coordinator).
 		if q, ok := m.msg.(*wire.Query); ok {
@@ -146,7 +156,7 @@ func (t *txnActor) Receive(c *actor.Context) {
 						_ = m.conn.Send(s.Msg)
 					}
 				}
-				t.run(c, eff)
+				t.run(eff)
 				return
 			}
 			// Undecided, or decided but not yet in phase two (--delay):
@@ -159,7 +169,7 @@ func (t *txnActor) Receive(c *actor.Context) {
 		}
 	case walDurable:
 		txnCrashLogged(m.Rec)
-		t.run(c, t.fsm.Logged(m.Rec))
+		t.run(t.fsm.Logged(m.Rec))
 	case txnTimer:
 		if lateBy(m.due, m.after) {
 			// We were stopped: answers that arrived meanwhile are still
@@ -167,16 +177,16 @@ func (t *txnActor) Receive(c *actor.Context) {
 			// acting on the silence (a pre-commit timeout would otherwise
 			// commit over participants that aborted while we slept).
 			m.due = time.Now().Add(m.after)
-			t.timers = append(t.timers, afterFunc(t.engine, t.self, m.after, m))
+			t.timers = append(t.timers, afterFunc(t.engine, t.self, m.after, txnMsg{id: t.id, msg: m}))
 			return
 		}
-		t.run(c, t.fsm.Timer(m.seq))
+		t.run(t.fsm.Timer(m.seq))
 	case txnRetry:
 		if m.epoch == t.epoch {
 			t.resend()
 		}
 	case statusPoll:
-		c.Send(c.Parent(), statusAnswer{gather: m.gather, status: t.fsm.Status()})
+		t.engine.Send(t.parent, statusAnswer{gather: m.gather, status: t.fsm.Status()})
 	case addWaiter:
 		if t.replied != nil {
 			r := *t.replied
@@ -190,7 +200,7 @@ func (t *txnActor) Receive(c *actor.Context) {
 
 // run carries out effects in order. Forced records come back as walDurable
 // and only then does the state machine emit what depends on them.
-func (t *txnActor) run(c *actor.Context, effects []protocol.Effect) {
+func (t *txnActor) run(effects []protocol.Effect) {
 	for i, eff := range effects {
 		txnCrashBefore(effects, i)
 		switch e := eff.(type) {
@@ -201,14 +211,14 @@ func (t *txnActor) run(c *actor.Context, effects []protocol.Effect) {
 			if e.Force {
 				app.ReplyTo = t.self
 			}
-			c.Send(t.deps.wal, app)
+			t.engine.Send(t.deps.wal, app)
 		case protocol.SetTimer:
 			t.timers = append(t.timers, afterFunc(t.engine, t.self, e.After,
-				txnTimer{seq: e.Seq, due: time.Now().Add(e.After), after: e.After}))
+				txnMsg{id: t.id, msg: txnTimer{seq: e.Seq, due: time.Now().Add(e.After), after: e.After}}))
 		case protocol.Reply:
-			t.reply(c, e)
+			t.reply(e)
 		case protocol.Finished:
-			c.Send(c.Parent(), txnFinished{status: t.fsm.Status()})
+			t.engine.Send(t.parent, txnFinished{status: t.fsm.Status()})
 		}
 	}
 }
@@ -253,10 +263,10 @@ func (t *txnActor) resend() {
 
 func (t *txnActor) armRetry() {
 	t.epoch++
-	t.retryT = afterFunc(t.engine, t.self, t.deps.retry, txnRetry{epoch: t.epoch})
+	t.retryT = afterFunc(t.engine, t.self, t.deps.retry, txnMsg{id: t.id, msg: txnRetry{epoch: t.epoch}})
 }
 
-func (t *txnActor) reply(c *actor.Context, r protocol.Reply) {
+func (t *txnActor) reply(r protocol.Reply) {
 	st := t.fsm.Status()
 	// Logged before the client hears it: a test (or an operator) that sees
 	// the answer can rely on the line being there.
@@ -272,5 +282,5 @@ func (t *txnActor) reply(c *actor.Context, r protocol.Reply) {
 	}
 	t.waiters = nil
 	st.State, st.Reason = r.Outcome, r.Reason
-	c.Send(c.Parent(), txnDecided{status: st})
+	t.engine.Send(t.parent, txnDecided{status: st})
 }

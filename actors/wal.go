@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/anthdm/hollywood/actor"
 	"github.com/vmihailenco/msgpack/v5"
@@ -19,7 +20,19 @@ import (
 type walAppend struct {
 	Rec     protocol.Record
 	ReplyTo *actor.PID
+	// Defer: ReplyTo is answered once the record is durable, but the record
+	// starts no fsync of its own for up to walDeferMax; it shares the next
+	// one a record without Defer starts.
+	Defer bool
 }
+
+// walDeferMax bounds how long a deferred record waits for an fsync to share
+// before it gets its own. Participants defer their COMMIT and ABORT records
+// (protocol.Participant.settle): only the coordinator's END waits for them.
+const walDeferMax = 2 * time.Millisecond
+
+// walKick is the deferral timer: sync what was deferred if still waiting.
+type walKick struct{ gen uint64 }
 
 // walDurable says Rec is durable.
 type walDurable struct{ Rec protocol.Record }
@@ -61,6 +74,7 @@ type walBatch struct {
 	data       []byte
 	waiters    []walWaiter
 	records    int
+	deferred   int               // waiters that may wait for another record's fsync
 	checkpoint []walstore.Record // non-nil: replace the log with these instead of appending data
 }
 
@@ -86,6 +100,10 @@ type walActor struct {
 	busy      bool
 	jobs      chan walBatch
 	done      chan struct{}
+	engine    *actor.Engine
+	self      *actor.PID
+	kickGen   uint64 // the batch generation a pending walKick is for; 0: none
+	batchGen  uint64 // counts dispatched batches
 }
 
 func newWALActor(log *walstore.Log, stats *WALStats, fatal func(error), shadow walShadow, compactAt int64) actor.Producer {
@@ -98,6 +116,7 @@ func newWALActor(log *walstore.Log, stats *WALStats, fatal func(error), shadow w
 func (w *walActor) Receive(c *actor.Context) {
 	switch m := c.Message().(type) {
 	case actor.Started:
+		w.engine, w.self = c.Engine(), c.PID()
 		w.enc = msgpack.NewEncoder(&w.buf)
 		w.jobs = make(chan walBatch, 1)
 		w.done = make(chan struct{})
@@ -130,17 +149,42 @@ func (w *walActor) Receive(c *actor.Context) {
 		}
 		if m.ReplyTo != nil {
 			w.next.waiters = append(w.next.waiters, walWaiter{m.ReplyTo, m.Rec})
+			if m.Defer {
+				w.next.deferred++
+			}
 		}
-		if !w.busy && w.due() {
-			w.dispatch()
-		}
+		w.maybeDispatch()
 	case walFlushed:
 		w.busy = false
 		w.spare = m.spare
-		if w.due() {
-			w.dispatch()
+		w.maybeDispatch()
+	case walKick:
+		if m.gen == w.kickGen {
+			w.kickGen = 0
+			if !w.busy && w.next.records > 0 {
+				w.dispatch()
+			}
 		}
 	}
+}
+
+// maybeDispatch sends the gathered batch to the flusher if it is free and
+// the batch is due, or arms the deferral timer if it holds only deferred
+// waiters.
+func (w *walActor) maybeDispatch() {
+	if w.busy || !w.due() {
+		return
+	}
+	if len(w.next.waiters) > 0 && w.next.deferred == len(w.next.waiters) {
+		// Only deferred waiters: give a record that needs an fsync a
+		// moment to arrive and share it.
+		if w.kickGen == 0 {
+			w.kickGen = w.batchGen + 1
+			afterFunc(w.engine, w.self, walDeferMax, walKick{gen: w.kickGen})
+		}
+		return
+	}
+	w.dispatch()
 }
 
 // due reports whether the gathered batch should go to disk now: whenever
@@ -159,6 +203,8 @@ func (w *walActor) dispatch() {
 		w.appended = 0
 		w.next.checkpoint = w.snapshot()
 	}
+	w.batchGen++
+	w.kickGen = 0 // a pending kick is for a batch that is on its way
 	b := w.next
 	w.next = walBatch{data: w.spare.data[:0], waiters: w.spare.waiters[:0]}
 	w.spare = walBatch{}

@@ -108,6 +108,7 @@ func run(b *testing.B, c *cluster, proto wire.Protocol, concurrency int) {
 	w0 := c.wire()
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	start := time.Now()
 	for w := 0; w < concurrency; w++ {
 		wg.Add(1)
@@ -140,6 +141,7 @@ func run(b *testing.B, c *cluster, proto wire.Protocol, concurrency int) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := cpuTime() - cpu0
 	b.StopTimer()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) }
@@ -151,6 +153,7 @@ func run(b *testing.B, c *cluster, proto wire.Protocol, concurrency int) {
 	b.ReportMetric(pct(0.99), "p99-µs")
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "tx/s")
 	n := float64(b.N)
+	b.ReportMetric(float64(cpu.Microseconds())/n, "cpu-µs/tx")
 	b.ReportMetric(float64(c.coord.Stats.Fsyncs.Load()-f0[0])/n, "coord-fsyncs/tx")
 	b.ReportMetric(float64(c.parts[0].Stats.Fsyncs.Load()-f0[1])/n, "B-fsyncs/tx")
 	// Group commit: records made durable per fsync.

@@ -13,11 +13,11 @@ import (
 	"testing"
 )
 
-// TestTornTailEveryOffset cuts the last record short at every byte, both
-// by truncating the file (a crash before the size grew) and by zeroing
-// everything from that byte on (a crash inside preallocated space), and
-// checks that Open keeps exactly the complete prefix, cuts the partial
-// record, and that the repaired log takes appends.
+// TestTornTailEveryOffset cuts the log short at every byte of each of its
+// last three records, both by truncating the file (a crash before the size
+// grew) and by zeroing everything from that byte on (a crash inside
+// preallocated space), and checks that Open keeps exactly the complete
+// prefix, cuts the partial record, and that the repaired log takes appends.
 func TestTornTailEveryOffset(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	recs := genRecords(rng, 6, 100)
@@ -25,48 +25,53 @@ func TestTornTailEveryOffset(t *testing.T) {
 	opts := Options{PreallocChunk: 1024, SyncFunc: fastSync}
 	_, pristine := buildLog(t, t.TempDir(), "pristine.wal", opts, recs)
 
-	last := recs[len(recs)-1]
-	lastLen := encodedSize(last)
-	prefix := recs[:len(recs)-1]
-	for _, variant := range []string{"truncate", "zero"} {
-		for k := int64(0); k <= lastLen; k++ {
-			t.Run(fmt.Sprintf("%s/%d", variant, k), func(t *testing.T) {
-				data := bytes.Clone(pristine)
-				if variant == "truncate" {
-					data = data[:last.off+k]
-				} else {
-					clear(data[last.off+k:])
+	for j := len(recs) - 3; j < len(recs); j++ {
+		cutIn := recs[j]
+		cutLen := encodedSize(cutIn)
+		prefix := recs[:j]
+		for _, variant := range []string{"truncate", "zero"} {
+			for k := int64(0); k <= cutLen; k++ {
+				if k == cutLen && j != len(recs)-1 {
+					continue // a cut at a record's end is the next record's cut at 0
 				}
-				path := filepath.Join(t.TempDir(), "node.wal")
-				if err := os.WriteFile(path, data, 0o644); err != nil {
-					t.Fatal(err)
-				}
-
-				l, info, got := openReplay(t, path, opts)
-				if k == lastLen {
-					defer l.Close()
-					sameRecords(t, got, recs)
-					if info.TornAt != -1 {
-						t.Fatalf("complete log reported torn at %d", info.TornAt)
+				t.Run(fmt.Sprintf("record%d/%s/%d", j, variant, k), func(t *testing.T) {
+					data := bytes.Clone(pristine)
+					if variant == "truncate" {
+						data = data[:cutIn.off+k]
+					} else {
+						clear(data[cutIn.off+k:])
 					}
-					return
-				}
-				sameRecords(t, got, prefix)
-				if l.End() != last.off {
-					t.Fatalf("End = %d, want %d", l.End(), last.off)
-				}
-				checkTorn(t, path, info, last.off, data[last.off:last.off+k])
+					path := filepath.Join(t.TempDir(), "node.wal")
+					if err := os.WriteFile(path, data, 0o644); err != nil {
+						t.Fatal(err)
+					}
 
-				more := genRecords(rng, 2, 100)
-				appendAll(t, rng, l, more)
-				l.Close()
-				l, info, got = openReplay(t, path, opts)
-				defer l.Close()
-				sameRecords(t, got, append(slices.Clone(prefix), more...))
-				if info.TornAt != -1 {
-					t.Fatalf("repaired log reported torn at %d", info.TornAt)
-				}
-			})
+					l, info, got := openReplay(t, path, opts)
+					if k == cutLen {
+						defer l.Close()
+						sameRecords(t, got, recs)
+						if info.TornAt != -1 {
+							t.Fatalf("complete log reported torn at %d", info.TornAt)
+						}
+						return
+					}
+					sameRecords(t, got, prefix)
+					if l.End() != cutIn.off {
+						t.Fatalf("End = %d, want %d", l.End(), cutIn.off)
+					}
+					checkTorn(t, path, info, cutIn.off, data[cutIn.off:cutIn.off+k])
+
+					more := genRecords(rng, 2, 100)
+					appendAll(t, rng, l, more)
+					l.Close()
+					l, info, got = openReplay(t, path, opts)
+					defer l.Close()
+					sameRecords(t, got, append(slices.Clone(prefix), more...))
+					if info.TornAt != -1 {
+						t.Fatalf("repaired log reported torn at %d", info.TornAt)
+					}
+				})
+			}
 		}
 	}
 }

@@ -213,6 +213,10 @@ type TxStatus struct {
 	State        State
 	Reason       string
 	Participants map[string]State
+	// Added for txcli watch (older nodes send neither: zero). Unix
+	// nanoseconds on the coordinator's clock; coordinator only.
+	Started int64 // when this coordinator process began it; 0: resumed from the log after a restart
+	Decided int64 // when its decision was durable (or, resumed, read from the log); 0: undecided
 }
 
 // Status is a node's answer to StatusReq.
@@ -224,6 +228,15 @@ type Status struct {
 	Store        map[string]string // participant only
 	Participants []PeerStatus      // coordinator only
 	Transactions []TxStatus
+	// Added for txcli watch; coordinator only (older nodes: zero). The
+	// counts are of decisions this process reached since Boot: they only
+	// grow, so a watcher's rates are exact however many transactions
+	// finish between two polls. Now lets it age transactions on the
+	// coordinator's clock, not its own.
+	Committed uint64
+	Aborted   uint64
+	Boot      int64 // unix nanoseconds: when this coordinator process started
+	Now       int64 // unix nanoseconds: when this status was made
 }
 
 // Prepare is 2PC's PREPARE and 3PC's CAN-COMMIT. Ops are the operations this

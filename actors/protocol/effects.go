@@ -23,10 +23,14 @@ type Send struct {
 
 // Persist asks the host to append Rec to the node's log. With Force the host
 // calls the machine's Logged method once the record is durable; without it
-// the record rides along with the next forced write (lazy).
+// the record rides along with the next forced write (lazy). With Force and
+// Defer, Logged still waits for durability, but the record does not start
+// an fsync of its own at once: it waits a moment (walDeferMax) for a record
+// that needs one, and shares it.
 type Persist struct {
 	Rec   Record
 	Force bool
+	Defer bool
 }
 
 // SetTimer asks the host to call the machine's Timer method with (TxID, Seq)

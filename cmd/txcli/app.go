@@ -7,7 +7,8 @@ import (
 const appDescription = `txcli talks to txd daemons: "start" asks the coordinator to run a
 transaction with two-phase (2PC) or three-phase (3PC) commit and prints its
 outcome; "status" shows a participant (--participant) or the whole cluster
-(--coord): the coordinator, then every participant it knows, best effort.
+(--coord): the coordinator, then every participant it knows, best effort;
+"watch" is a live view of the cluster (--coord).
 
 Flags go before the positional arguments: after the command name is fine,
 after the transaction id is not (everything from the id on is the transaction):
@@ -30,7 +31,7 @@ func newApp(s streams, dial dialFunc) *cli.App {
 		UsageText:       "txcli [--coord ADDR | --participant ADDR] [--json] [--timeout D] COMMAND [ARGS...]",
 		Description:     appDescription,
 		Flags:           globalFlags(),
-		Commands:        []*cli.Command{startCommand(s, dial), statusCommand(s, dial), benchCommand(s, dial)},
+		Commands:        []*cli.Command{startCommand(s, dial), statusCommand(s, dial), benchCommand(s, dial), watchCommand(s, dial)},
 		Writer:          s.out,
 		ErrWriter:       s.err,
 		HideVersion:     true,
@@ -39,9 +40,9 @@ func newApp(s streams, dial dialFunc) *cli.App {
 		ExitErrHandler:  func(*cli.Context, error) {}, // run reports; never os.Exit here
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return failf("unknown command %q (want start, status or bench; see txcli --help)", c.Args().First())
+				return failf("unknown command %q (want start, status, bench or watch; see txcli --help)", c.Args().First())
 			}
-			return failf("no command given (want start, status or bench; see txcli --help)")
+			return failf("no command given (want start, status, bench or watch; see txcli --help)")
 		},
 	}
 }

@@ -38,6 +38,11 @@ type coordinatorJSON struct {
 	Role         string     `json:"role"`
 	Participants []peerJSON `json:"participants"`
 	Transactions []txJSON   `json:"transactions"`
+	// Added with txcli watch; absent from coordinators that predate it.
+	Committed uint64 `json:"committed,omitempty"` // decisions since boot
+	Aborted   uint64 `json:"aborted,omitempty"`
+	BootNs    int64  `json:"boot_ns,omitempty"` // unix ns: when the coordinator process started
+	NowNs     int64  `json:"now_ns,omitempty"`  // unix ns: when it made this status
 }
 
 // peerJSON is one participant as the coordinator sees it, plus (additions)
@@ -60,6 +65,8 @@ type txJSON struct {
 	State        string            `json:"state"`
 	Reason       string            `json:"reason,omitempty"`
 	Participants map[string]string `json:"participants,omitzero"`
+	StartedNs    int64             `json:"started_ns,omitempty"` // coordinator: unix ns it began (absent: resumed after a restart)
+	DecidedNs    int64             `json:"decided_ns,omitempty"` // coordinator: unix ns its decision was durable
 }
 
 // peerStatus is a participant's own status as fetched for the cluster view:
@@ -86,6 +93,10 @@ func toCoordinatorJSON(st *wire.Status, peers []*peerStatus) coordinatorJSON {
 		Role:         string(st.Role),
 		Participants: make([]peerJSON, 0, len(st.Participants)),
 		Transactions: txsJSON(st.Transactions, true),
+		Committed:    st.Committed,
+		Aborted:      st.Aborted,
+		BootNs:       st.Boot,
+		NowNs:        st.Now,
 	}
 	for i, p := range st.Participants {
 		pj := peerJSON{ID: p.ID, Addr: p.Addr, Connected: p.Connected}
@@ -118,7 +129,8 @@ func storeJSON(m map[string]string) map[string]string {
 func txsJSON(txs []wire.TxStatus, withParticipants bool) []txJSON {
 	out := make([]txJSON, 0, len(txs))
 	for _, t := range txs {
-		tj := txJSON{ID: t.TxID, Protocol: string(t.Protocol), State: string(t.State), Reason: t.Reason}
+		tj := txJSON{ID: t.TxID, Protocol: string(t.Protocol), State: string(t.State), Reason: t.Reason,
+			StartedNs: t.Started, DecidedNs: t.Decided}
 		if withParticipants {
 			tj.Participants = make(map[string]string, len(t.Participants))
 			for id, s := range t.Participants {

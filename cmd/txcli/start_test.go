@@ -190,13 +190,16 @@ func TestTimeoutBoundsStuckClient(t *testing.T) {
 
 func TestInterrupted(t *testing.T) {
 	clearEnv(t)
+	// Interrupted once the coordinator has the request (not after a fixed
+	// delay, which a loaded machine can spend still dialing): the outcome
+	// is then truly unknown to the client.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	n := &testNode{
 		self:    wire.HelloAck{NodeID: "COORD", Role: wire.RoleCoordinator},
-		onStart: func(*wire.Conn, *wire.Start) {},
+		onStart: func(*wire.Conn, *wire.Start) { cancel() },
 	}
 	addr := serve(t, n)
-	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(100*time.Millisecond, cancel)
 	var out, errOut strings.Builder
 	code := runWith(ctx, []string{"txcli", "--coord", addr, "start", "TX1", "2PC", "DEL", "k"}, streams{&out, &errOut}, dialWire)
 	if code != exitError || !strings.Contains(errOut.String(), "interrupted before TX1's outcome arrived; the outcome is unknown") {

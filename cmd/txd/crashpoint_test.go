@@ -172,6 +172,25 @@ func runCrashCase(t *testing.T, cc crashCase) {
 	c.Coord.SetFlag("compact-bytes", strconv.FormatInt(o.compact, 10))
 	c.StartCoord()
 	tt.fund()
+	// Every ack of the funding in, so its END is logged: a restarted
+	// coordinator would deliver it again, into the crash point.
+	cluster.Eventually(t, crashReachBound, "the funding acknowledged by all", func() error {
+		st, err := tortureStatus(c.Coord.Addr())
+		if err != nil {
+			return err
+		}
+		for _, tx := range st.Transactions {
+			if tx.TxID == "fund" {
+				for p, s := range tx.Participants {
+					if s != wire.StateCommitted {
+						return fmt.Errorf("fund: %s is %s", p, s)
+					}
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("fund not listed")
+	})
 
 	// Arm the crash points: stop the nodes cleanly and start them with
 	// TXD_CRASHPOINT (funding would have hit them).

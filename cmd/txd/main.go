@@ -13,10 +13,12 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/txd/txd/actors"
 	"github.com/txd/txd/internal/crashpoint"
 )
 
 func main() {
+	actors.TuneGC()
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 

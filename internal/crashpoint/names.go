@@ -40,7 +40,7 @@ const (
 	Coord3PCAcksBeforeLog   = "coord.3pc.acks.before-commit-log" // pre-commit acks in, DO-COMMIT not yet handed to the log
 	PartPrepareBeforeLog    = "part.prepare.before-log"          // PREPARE accepted, keys locked, PREPARED not yet handed to the log
 	PartPreparedForced      = "part.prepared.forced"             // PREPARED durable, the YES vote not sent
-	PartOutcomeForced       = "part.outcome.forced"              // COMMIT or ABORT durable, not applied in memory, no ack sent
+	PartOutcomeForced       = "part.outcome.forced"              // COMMIT or ABORT durable (applied and unlocked already), no ack sent
 	Part3PCPreForced        = "part.3pc.precommit.forced"        // PRECOMMIT durable, no ack sent
 	Part3PCTerminationKnown = "part.3pc.termination.adopted"     // a termination leader's outcome is durable, not yet sent to the others
 	WALBatchWritten         = "wal.batch.written"                // a group-commit batch written to the file, not fsynced
