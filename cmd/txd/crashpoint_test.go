@@ -15,6 +15,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"strconv"
@@ -194,14 +195,22 @@ func runCrashCase(t *testing.T, cc crashCase) {
 
 	// Arm the crash points: stop the nodes cleanly and start them with
 	// TXD_CRASHPOINT (funding would have hit them).
+	// A single point dies at its first, second or third pass (seeded), so
+	// that runs differ in what is in flight around it. Two points run in a
+	// chain (the second follows from the first) and die at their first.
 	armed := crashNodes(t, c, cc)
+	rng := rand.New(rand.NewPCG(o.seed, 0))
 	for _, n := range armed {
 		if err := n.Stop(); err != nil {
 			t.Fatal(err)
 		}
-		n.SetCrashPoint(cc.points[n.ID])
+		spec := cc.points[n.ID]
+		if len(armed) == 1 {
+			spec += "@" + strconv.Itoa(1+rng.IntN(3))
+		}
+		n.SetCrashPoint(spec)
 		if err := n.Start(); err != nil {
-			t.Fatalf("starting %s with %s: %v", n.ID, cc.points[n.ID], err)
+			t.Fatalf("starting %s with %s: %v", n.ID, spec, err)
 		}
 	}
 	c.WaitConnected("B", "C")
@@ -214,7 +223,7 @@ func runCrashCase(t *testing.T, cc crashCase) {
 		if err := n.WaitCrashPoint(context.Background(), crashReachBound); err != nil {
 			t.Fatalf("%v (after %d transfers)", err, tt.count())
 		}
-		t.Logf("%s died at %s after %d transfers", n.ID, cc.points[n.ID], tt.count())
+		t.Logf("%s died at %s after %d transfers", n.ID, n.CrashPoint(), tt.count())
 	}
 	for _, n := range armed {
 		n.SetCrashPoint("")

@@ -22,6 +22,13 @@ func (n *Node) SetCrashPoint(spec string) {
 	n.crashPoint = spec
 }
 
+// CrashPoint is the TXD_CRASHPOINT of the node's next start ("": none).
+func (n *Node) CrashPoint() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.crashPoint
+}
+
 // Crashed lists the node's processes that died of SIGKILL while running
 // with a crash point.
 func (n *Node) Crashed() []string {
