@@ -116,17 +116,18 @@ func sentBefore[M wire.Message](effects []protocol.Effect, i int) bool {
 }
 
 // walCrashTorn is the crash point before a forced batch is written: if it
-// fires, half the batch (plus a byte, so that a record is cut even when
-// the half falls between two) goes to the file behind the log's back, and
-// the process dies with a torn tail and nothing synced.
-func walCrashTorn(log *walstore.Log, batch []byte) {
+// fires, the batch up to the middle of its last record (which starts at
+// last) goes to the file behind the log's back, and the process dies with
+// nothing synced. Half a record is more than its length field, so replay
+// sees a record cut short, not the zeros of a clean end.
+func walCrashTorn(log *walstore.Log, batch []byte, last int) {
 	if !crashpoint.Enabled {
 		return
 	}
 	crashpoint.Before(crashpoint.WALBatchTorn, func() {
 		f, err := os.OpenFile(log.Path(), os.O_WRONLY, 0)
 		if err == nil {
-			_, _ = f.WriteAt(batch[:len(batch)/2+1], log.End())
+			_, _ = f.WriteAt(batch[:last+(len(batch)-last)/2+1], log.End())
 		}
 	})
 }

@@ -75,6 +75,7 @@ type walBatch struct {
 	waiters    []walWaiter
 	records    int
 	deferred   int               // waiters that may wait for another record's fsync
+	last       int               // where the last record starts in data (for the torn-write crash point)
 	checkpoint []walstore.Record // non-nil: replace the log with these instead of appending data
 }
 
@@ -141,6 +142,7 @@ func (w *walActor) Receive(c *actor.Context) {
 		w.next.data = walstore.AppendRecord(w.next.data, walstore.RecordType(m.Rec.Kind), w.buf.Bytes())
 		w.appended += int64(len(w.next.data) - n)
 		w.next.records++
+		w.next.last = n
 		if w.shadow != nil {
 			if err := w.shadow.Apply(m.Rec); err != nil {
 				w.fatal(fmt.Errorf("wal: record %v for %s does not fit the log: %w", m.Rec.Kind, m.Rec.TxID, err))
@@ -222,7 +224,7 @@ func (w *walActor) flusher(e *actor.Engine, self *actor.PID) {
 			w.stats.Fsyncs.Add(1)
 		} else {
 			if len(b.waiters) > 0 {
-				walCrashTorn(w.log, b.data)
+				walCrashTorn(w.log, b.data, b.last)
 			}
 			err = w.log.Write(b.data)
 			if err == nil && len(b.waiters) > 0 {
