@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/wire"
 )
 
@@ -32,7 +33,9 @@ func (a *coordinatorActor) sendForget(member string) {
 		return
 	}
 	if p := a.peerFor(wire.Member{ID: member}); p != nil {
-		_ = p.Send(&wire.Forget{TxIDs: ids})
+		f := &wire.Forget{TxIDs: ids}
+		_ = p.Send(f)
+		traceMsg(a.deps.trace, trace.Send, member, f)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/wire"
 )
 
@@ -134,6 +135,8 @@ func (a *coordinatorActor) Receive(c *actor.Context) {
 			}
 			a.ended(tx.status)
 		}
+	case metricsPoll:
+		c.Respond(metricsReply{count: a.running})
 	case drain:
 		a.drained = m.done
 		a.drainIfIdle()
@@ -197,8 +200,10 @@ func (a *coordinatorActor) start(c *actor.Context, conn *wire.Conn, req *wire.St
 		// A known id: answer with its outcome, never run it twice.
 		switch {
 		case tx.decided:
-			_ = conn.Send(&wire.StartResult{ReqID: req.ReqID, TxID: req.TxID, Protocol: tx.status.Protocol,
-				Outcome: tx.status.State, Reason: tx.status.Reason})
+			res := &wire.StartResult{ReqID: req.ReqID, TxID: req.TxID, Protocol: tx.status.Protocol,
+				Outcome: tx.status.State, Reason: tx.status.Reason}
+			_ = conn.Send(res)
+			traceMsg(a.deps.trace, trace.Send, "client", res)
 		case tx.pid != nil:
 			c.Send(tx.pid, txnMsg{id: req.TxID, msg: addWaiter{w}})
 		}
@@ -234,7 +239,7 @@ func (a *coordinatorActor) start(c *actor.Context, conn *wire.Conn, req *wire.St
 
 func (a *coordinatorActor) spawn(c *actor.Context, tx *coordTx, fsm *protocol.CoordTxn, w *clientWaiter) {
 	deps := a.deps
-	deps.started = time.Now()
+	deps.started, deps.client = time.Now(), w != nil
 	tx.status = fsm.Status()
 	tx.pid = a.shards.of(fsm.ID())
 	c.Send(tx.pid, newTxn{newTxnActor(deps, fsm, w)})
@@ -315,18 +320,46 @@ func (a *coordinatorActor) peerFor(m wire.Member) *wire.Peer {
 // termination protocol behind a working coordinator's back.
 func (a *coordinatorActor) answerQuery(conn *wire.Conn, txid string) {
 	tx := a.txns[txid]
+	var answer wire.Message
 	switch {
 	case tx == nil:
-		a.presumeAborted(txid, conn.Remote().NodeID)
-		_ = conn.Send(&wire.Decision{TxID: txid, Commit: false, Reason: presumedAbort})
+		const reason = "presumed abort: the coordinator has no record of it"
+		a.presumeAborted(txid, conn.Remote().NodeID, reason)
+		answer = &wire.Decision{TxID: txid, Commit: false, Reason: reason}
 	case tx.pid != nil:
 		// Running: the transaction knows whether phase two has begun.
 		a.engine.Send(tx.pid, txnMsg{id: txid, msg: inbound{conn: conn, msg: &wire.Query{TxID: txid, From: conn.Remote().NodeID}}})
+		return
 	case tx.decided:
-		_ = conn.Send(&wire.Decision{TxID: txid, Commit: tx.status.State == wire.StateCommitted, Reason: tx.status.Reason})
+		answer = &wire.Decision{TxID: txid, Commit: tx.status.State == wire.StateCommitted, Reason: tx.status.Reason}
 	default:
-		_ = conn.Send(&wire.QueryReply{TxID: txid, From: a.cfg.NodeID, State: tx.status.State})
+		answer = &wire.QueryReply{TxID: txid, From: a.cfg.NodeID, State: tx.status.State}
 	}
+	_ = conn.Send(answer)
+	traceMsg(a.deps.trace, trace.Send, conn.Remote().NodeID, answer)
+}
+
+// presumeAborted remembers that a participant was told an unknown
+// transaction aborted: that answer binds. Without it, a client retrying the
+// id (its first try was lost with the coordinator's previous process) would
+// run the transaction anew, and its PREPARE, on another connection, could
+// overtake this answer and collect the same participant's YES: the
+// coordinator would commit what that participant then aborts (found by the
+// torture test). A retry is now answered ABORTED. Kept in memory only: a
+// restarted coordinator has no answer in flight, and a participant that
+// already aborted votes NO on a PREPARE for it.
+func (a *coordinatorActor) presumeAborted(txid, asker, reason string) {
+	if wire.CheckID("transaction id", txid) != nil {
+		return
+	}
+	st := wire.TxStatus{TxID: txid, State: wire.StateAborted, Reason: reason,
+		Participants: map[string]wire.State{}}
+	if wire.CheckID("participant id", asker) == nil {
+		st.Participants[asker] = wire.StateAborted
+	}
+	a.txns[txid] = &coordTx{status: st, decided: true}
+	a.order = append(a.order, txid)
+	a.ended(st) // the asker is told to forget it, like any ended transaction
 }
 
 // lateVote handles a vote for a transaction whose actor is gone: a YES voter

@@ -13,7 +13,9 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/txd/txd/actors/metrics"
 	"github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/walstore"
 	"github.com/txd/txd/wire"
 )
@@ -36,6 +38,9 @@ type CoordinatorConfig struct {
 	Logger       *slog.Logger
 	Fatal        func(error) // called when the node must stop (fsync failure, broken invariant)
 	TLS          *wire.TLS   // mutual TLS on every connection (its name must be NodeID); nil: plain TCP
+
+	// Metrics: Prometheus metrics (metrics.New); nil: off.
+	Metrics *metrics.Node
 }
 
 func (cfg *CoordinatorConfig) setDefaults() {
@@ -86,12 +91,17 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 	if err != nil {
 		return nil, &ConfigError{err}
 	}
+	if err := cfg.Metrics.Claim(); err != nil {
+		return nil, &ConfigError{err}
+	}
 	clog := protocol.NewCoordLog(cfg.KeepOutcomes)
+	tr := trace.New(trace.DefaultTxns, time.Now().UnixNano())
 	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, SyncFunc: cfg.SyncFunc, AfterRewriteStep: rewriteCrashHook()}, func(r walstore.Record) error {
 		rec, err := decodeRecord(r)
 		if err != nil {
 			return err
 		}
+		traceReplayed(tr, rec)
 		return clog.Apply(rec)
 	})
 	if err != nil {
@@ -116,9 +126,9 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 		wlog.Close()
 		return nil, err
 	}
-	n := &Coordinator{engine: engine, log: wlog, Stats: &WALStats{}, Wire: &wire.Stats{}}
+	n := &Coordinator{engine: engine, log: wlog, Stats: &WALStats{}, Wire: &wire.Stats{Msgs: cfg.Metrics.MsgCounts()}}
 	mw := actor.WithMiddleware(crashOnPanic(cfg.Logger, cfg.Fatal))
-	n.walPID = engine.Spawn(newWALActor(wlog, n.Stats, cfg.Fatal, clog, cfg.CompactBytes), "wal", actor.WithID(cfg.NodeID), actor.WithInboxSize(4096), mw)
+	n.walPID = engine.Spawn(newWALActor(wlog, n.Stats, cfg.Metrics, cfg.Fatal, clog, cfg.CompactBytes, tr), "wal", actor.WithID(cfg.NodeID), actor.WithInboxSize(4096), mw)
 
 	// The coordinator's PID is fixed by its kind and id, so connections can
 	// route to it before it is spawned (anything earlier is retransmitted).
@@ -129,7 +139,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 			actor.WithID(fmt.Sprintf("%s-%d", cfg.NodeID, i)), actor.WithInboxSize(1024), mw))
 	}
 	n.shards = shards.pids
-	rt := &coordRouter{engine: engine, coord: n.pid, shards: shards, logger: cfg.Logger}
+	rt := &coordRouter{engine: engine, coord: n.pid, shards: shards, logger: cfg.Logger, trace: tr, nodeID: cfg.NodeID}
 	self := wire.Hello{Version: wire.Version, NodeID: cfg.NodeID, Role: wire.RoleCoordinator}
 	for _, s := range specs {
 		addr := s.addr
@@ -149,7 +159,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 	engine.Spawn(func() actor.Receiver {
 		return &coordinatorActor{
 			cfg:   protocol.CoordConfig{NodeID: cfg.NodeID, Addr: advertise, Vote: cfg.Timeout, Delay: cfg.Delay},
-			deps:  txnDeps{nodeID: cfg.NodeID, wal: n.walPID, retry: cfg.Retry, logger: cfg.Logger, fatal: cfg.Fatal},
+			deps:  txnDeps{nodeID: cfg.NodeID, wal: n.walPID, retry: cfg.Retry, logger: cfg.Logger, fatal: cfg.Fatal, trace: tr, metrics: cfg.Metrics},
 			peers: n.peers, shards: shards, txns: map[string]*coordTx{}, maxActive: cfg.MaxInflight,
 			recovered: recovered, keep: cfg.KeepOutcomes, logger: cfg.Logger,
 		}
@@ -159,6 +169,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 		Self:    wire.HelloAck{NodeID: cfg.NodeID, Role: wire.RoleCoordinator},
 		Handler: rt, Logger: cfg.Logger, Stats: n.Wire, TLS: cfg.TLS,
 	})
+	n.registerMetrics(cfg.Metrics, cfg.Logger)
 	go n.server.Serve()
 	return n, nil
 }
@@ -189,10 +200,21 @@ type coordRouter struct {
 	coord  *actor.PID
 	shards *txnShards
 	logger *slog.Logger
+	trace  *trace.Ring
+	nodeID string
 }
 
 func (r *coordRouter) HandleMessage(c *wire.Conn, m wire.Message) {
 	var txid, from string
+	switch msg := m.(type) {
+	case *wire.Start:
+		traceMsg(r.trace, trace.Recv, "client", m)
+	case *wire.Vote, *wire.Ack, *wire.QueryReply, *wire.Query:
+		traceMsg(r.trace, trace.Recv, c.Remote().NodeID, m)
+	case *wire.TraceReq:
+		answerTrace(r.trace, c, r.nodeID, wire.RoleCoordinator, msg)
+		return
+	}
 	switch msg := m.(type) {
 	case *wire.Vote:
 		txid, from = msg.TxID, msg.From

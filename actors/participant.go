@@ -8,7 +8,9 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/txd/txd/actors/metrics"
 	"github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/wire"
 )
 
@@ -37,6 +39,7 @@ type participantActor struct {
 	fsm    *protocol.Participant
 	self   wire.Hello
 	wal    *actor.PID
+	policy *partPolicy // who may send what (partauth.go)
 	logger *slog.Logger
 	fatal  func(error)
 	router wire.Handler
@@ -56,6 +59,10 @@ type participantActor struct {
 	tls       *wire.TLS // nil: plain TCP
 	pid       *actor.PID
 	engine    *actor.Engine
+	clients   clientReplies // txcli resolve requests awaiting their answer (partresolve.go)
+	trace     *trace.Ring
+
+	metrics *metrics.Node // counts outcomes and answers scrapes; nil when off
 }
 
 func (a *participantActor) Receive(c *actor.Context) {
@@ -66,6 +73,9 @@ func (a *participantActor) Receive(c *actor.Context) {
 		a.dialed = map[string]*wire.Peer{}
 		a.outbox = map[string][]wire.Message{}
 		a.timers = map[string]*time.Timer{}
+		for _, id := range a.fsm.Peers() {
+			a.policy.know(id) // members of the transactions the log brought back
+		}
 		a.run(a.fsm.Recovered())
 	case actor.Stopped:
 		for _, t := range a.timers {
@@ -91,6 +101,8 @@ func (a *participantActor) Receive(c *actor.Context) {
 	case walDurable:
 		partCrashLogged(m.Rec)
 		a.run(a.fsm.Logged(m.Rec))
+	case metricsPoll:
+		c.Respond(a.metricsReply())
 	case partTimer:
 		delete(a.timers, m.txid) // fired; the machine sets a new one if it still waits
 		if lateBy(m.due, m.after) {
@@ -102,12 +114,17 @@ func (a *participantActor) Receive(c *actor.Context) {
 }
 
 func (a *participantActor) handle(conn *wire.Conn, msg wire.Message) {
+	if err := a.policy.check(conn.Remote(), msg, a.fsm); err != nil {
+		a.refuse(conn, msg, err)
+		return
+	}
 	from := conn.Remote().NodeID
-	if conn.Remote().Role != wire.RoleClient {
+	if r := conn.Remote().Role; r == wire.RoleCoordinator || r == wire.RoleParticipant {
 		a.conns[from] = conn // the newest connection from a node wins
 	}
 	switch m := msg.(type) {
 	case *wire.Prepare:
+		a.policy.learn(m.Members)
 		// The coordinator may advertise only its port: it is at the address
 		// its connection comes from.
 		m.CoordAddr = fillHost(m.CoordAddr, conn.RemoteAddr())
@@ -122,6 +139,8 @@ func (a *participantActor) handle(conn *wire.Conn, msg wire.Message) {
 		a.run(a.fsm.QueryReply(m))
 	case *wire.Forget:
 		a.run(a.fsm.Forget(m.TxIDs))
+	case *wire.Resolve:
+		a.resolve(conn, m)
 	case *wire.StatusReq:
 		store, txs := a.fsm.Status()
 		st := &wire.Status{ReqID: m.ReqID, NodeID: a.self.NodeID, Role: wire.RoleParticipant, Store: store, Transactions: txs}
@@ -145,12 +164,19 @@ func (a *participantActor) run(effects []protocol.Effect) {
 				app.ReplyTo = a.pid
 			}
 			a.engine.Send(a.wal, app)
+			if k := e.Rec.Kind; k == protocol.RecCommit || k == protocol.RecAbort {
+				a.metrics.Outcome(e.Rec.Protocol, k == protocol.RecCommit)
+			}
 		case protocol.SetTimer:
 			if old := a.timers[e.TxID]; old != nil {
 				old.Stop()
 			}
 			a.timers[e.TxID] = afterFunc(a.engine, a.pid, e.After,
 				partTimer{txid: e.TxID, seq: e.Seq, due: time.Now().Add(e.After), after: e.After})
+		case protocol.Answer:
+			a.answer(e)
+		case protocol.Alarm:
+			a.alarm(e)
 		}
 	}
 }
@@ -158,6 +184,7 @@ func (a *participantActor) run(effects []protocol.Effect) {
 // send delivers a message to a node: on its own connection to us if it has
 // one, else on ours to its address.
 func (a *participantActor) send(e protocol.Send) {
+	traceMsg(a.trace, trace.Send, e.To, e.Msg)
 	if c := a.conns[e.To]; c != nil {
 		if c.Send(e.Msg) == nil {
 			return
@@ -208,13 +235,26 @@ func fillHost(advertised, remote string) string {
 type partRouter struct {
 	engine *actor.Engine
 	pid    *actor.PID
+	trace  *trace.Ring
+	nodeID string
 }
 
 func (r *partRouter) HandleMessage(c *wire.Conn, m wire.Message) {
-	switch m.(type) {
-	case *wire.Prepare, *wire.PreCommit, *wire.Decision, *wire.Query, *wire.QueryReply, *wire.Forget, *wire.StatusReq:
-		r.engine.Send(r.pid, inbound{conn: c, msg: m})
+	switch msg := m.(type) {
+	case *wire.Ack, *wire.Error:
+		// Nothing to do: a peer acknowledging the PRE-COMMIT we sent as a
+		// termination leader, or a node explaining why it closes.
+		return
+	case *wire.TraceReq:
+		// Answered here, never waiting behind the commit path.
+		answerTrace(r.trace, c, r.nodeID, wire.RoleParticipant, msg)
+		return
+	case *wire.Prepare, *wire.PreCommit, *wire.Decision, *wire.Query, *wire.QueryReply, *wire.Forget:
+		traceMsg(r.trace, trace.Recv, c.Remote().NodeID, m)
 	}
+	// Everything else goes to the actor, which refuses what the sender may
+	// not send (partauth.go), including types a participant never takes.
+	r.engine.Send(r.pid, inbound{conn: c, msg: m})
 }
 
 func (r *partRouter) HandleClose(c *wire.Conn, _ error) {

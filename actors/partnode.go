@@ -5,11 +5,14 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/txd/txd/actors/metrics"
 	"github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/walstore"
 	"github.com/txd/txd/wire"
 )
@@ -30,6 +33,13 @@ type ParticipantConfig struct {
 	Logger   *slog.Logger
 	Fatal    func(error)
 	TLS      *wire.TLS // mutual TLS on every connection, accepted or dialed (its name must be NodeID); nil: plain TCP
+	// Coordinators are the coordinator ids this participant takes protocol
+	// messages from (partauth.go); empty: any, with a warning at start.
+	// With TLS the id is proven by the certificate; without, only claimed.
+	Coordinators []string
+
+	// Metrics: Prometheus metrics (metrics.New); nil: off.
+	Metrics *metrics.Node
 }
 
 // Participant is a running participant node.
@@ -58,8 +68,20 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 	if err := wire.CheckID("node id", cfg.NodeID); err != nil {
 		return nil, &ConfigError{err}
 	}
+	if err := cfg.Metrics.Claim(); err != nil {
+		return nil, &ConfigError{err}
+	}
 	if cfg.CompactBytes == 0 {
 		cfg.CompactBytes = 64 << 20
+	}
+	for _, id := range cfg.Coordinators {
+		if err := wire.CheckID("coordinator id", id); err != nil {
+			return nil, &ConfigError{err}
+		}
+	}
+	policy := newPartPolicy(cfg.NodeID, cfg.Coordinators)
+	if len(cfg.Coordinators) == 0 {
+		cfg.Logger.Warn("accepting PREPARE and outcomes from a coordinator of any id: name yours with --coordinator to refuse others")
 	}
 	pcfg := protocol.ParticipantConfig{NodeID: cfg.NodeID, Timeout: cfg.Timeout}
 	fsm := protocol.NewParticipant(pcfg)
@@ -67,11 +89,13 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 	if cfg.CompactBytes > 0 {
 		shadow = participantShadow{protocol.NewParticipant(pcfg)}
 	}
+	tr := trace.New(trace.DefaultTxns, time.Now().UnixNano())
 	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, SyncFunc: cfg.SyncFunc, AfterRewriteStep: rewriteCrashHook()}, func(r walstore.Record) error {
 		rec, err := decodeRecord(r)
 		if err != nil {
 			return err
 		}
+		traceReplayed(tr, rec)
 		if shadow != nil {
 			if err := shadow.Apply(rec); err != nil {
 				return err
@@ -102,23 +126,32 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 		wlog.Close()
 		return nil, err
 	}
-	n := &Participant{engine: engine, log: wlog, Stats: &WALStats{}, Wire: &wire.Stats{}}
+	n := &Participant{engine: engine, log: wlog, Stats: &WALStats{}, Wire: &wire.Stats{Msgs: cfg.Metrics.MsgCounts()}}
 	mw := actor.WithMiddleware(crashOnPanic(cfg.Logger, cfg.Fatal))
-	n.walPID = engine.Spawn(newWALActor(wlog, n.Stats, cfg.Fatal, shadow, cfg.CompactBytes), "wal", actor.WithID(cfg.NodeID), actor.WithInboxSize(4096), mw)
+	n.walPID = engine.Spawn(newWALActor(wlog, n.Stats, cfg.Metrics, cfg.Fatal, shadow, cfg.CompactBytes, tr), "wal", actor.WithID(cfg.NodeID), actor.WithInboxSize(4096), mw)
 	n.pid = actor.NewPID(engine.Address(), "participant/"+cfg.NodeID)
-	router := &partRouter{engine: engine, pid: n.pid}
+	router := &partRouter{engine: engine, pid: n.pid, trace: tr, nodeID: cfg.NodeID}
 	engine.Spawn(func() actor.Receiver {
 		return &participantActor{
 			fsm:  fsm,
 			self: wire.Hello{Version: wire.Version, NodeID: cfg.NodeID, Role: wire.RoleParticipant},
-			wal:  n.walPID, logger: cfg.Logger, fatal: cfg.Fatal, router: router, wireStats: n.Wire, tls: cfg.TLS,
+			wal:  n.walPID, policy: policy, logger: cfg.Logger, fatal: cfg.Fatal, router: router, wireStats: n.Wire, tls: cfg.TLS, trace: tr, metrics: cfg.Metrics,
 		}
 	}, "participant", actor.WithID(cfg.NodeID), actor.WithInboxSize(1024), mw)
 
 	n.server = wire.NewServer(ln, wire.ServerConfig{
 		Self:    wire.HelloAck{NodeID: cfg.NodeID, Role: wire.RoleParticipant},
 		Handler: router, Logger: cfg.Logger, Stats: n.Wire, TLS: cfg.TLS,
+		// A coordinator we do not accept is told so at once, and every
+		// time it redials, rather than at its first PREPARE.
+		Accept: func(h *wire.Hello) error {
+			if h.Role == wire.RoleCoordinator && !policy.acceptsCoordinator(h.NodeID) {
+				return fmt.Errorf("participant %s does not accept coordinator %q (it takes %s)", cfg.NodeID, h.NodeID, strings.Join(cfg.Coordinators, ", "))
+			}
+			return nil
+		},
 	})
+	n.registerMetrics(cfg.Metrics, cfg.Logger)
 	go n.server.Serve()
 	return n, nil
 }

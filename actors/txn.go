@@ -6,7 +6,9 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/txd/txd/actors/metrics"
 	"github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/wire"
 )
 
@@ -58,6 +60,9 @@ type txnDeps struct {
 	logger  *slog.Logger
 	fatal   func(error)
 	started time.Time
+	trace   *trace.Ring   // what this node recorded of each transaction
+	client  bool          // started by a client here (not recovered): its latency is measured
+	metrics *metrics.Node // nil: off
 }
 
 // delivery is the phase message a member has not answered yet.
@@ -135,7 +140,12 @@ func (t *txnActor) handle(msg any) {
 			}
 			return false
 		})
-		if d, out, _ := t.fsm.Decided(); d && m.State.Final() && m.State != out {
+		if d, out, _ := t.fsm.Decided(); d && m.State.Final() && m.State != out && m.Heuristic {
+			// An operator resolved it by hand (txcli resolve) against the
+			// decision; the participant reports it too, and status shows it.
+			t.deps.logger.Error("heuristic damage: a participant was resolved by an operator against the decision",
+				"tx", m.TxID, "participant", m.From, "participant_state", string(m.State), "decision", string(out))
+		} else if d && m.State.Final() && m.State != out {
 			// Only 3PC under a partition or a long pause can get here
 			// (README: "2PC or 3PC?"); say so loudly rather than hide it.
 			t.deps.logger.Error("atomicity violated: a participant reached the other outcome",
@@ -154,6 +164,7 @@ func (t *txnActor) handle(msg any) {
 				for _, e := range eff {
 					if s, ok := e.(protocol.Send); ok {
 						_ = m.conn.Send(s.Msg)
+						traceMsg(t.deps.trace, trace.Send, q.From, s.Msg)
 					}
 				}
 				t.run(eff)
@@ -165,7 +176,9 @@ func (t *txnActor) handle(msg any) {
 			if st.Final() {
 				st = wire.StateInit
 			}
-			_ = m.conn.Send(&wire.QueryReply{TxID: q.TxID, From: t.deps.nodeID, State: st})
+			reply := &wire.QueryReply{TxID: q.TxID, From: t.deps.nodeID, State: st}
+			_ = m.conn.Send(reply)
+			traceMsg(t.deps.trace, trace.Send, q.From, reply)
 		}
 	case walDurable:
 		txnCrashLogged(m.Rec)
@@ -192,6 +205,7 @@ func (t *txnActor) handle(msg any) {
 			r := *t.replied
 			r.ReqID = m.w.reqID
 			_ = m.w.conn.Send(&r)
+			traceMsg(t.deps.trace, trace.Send, "client", &r)
 			return
 		}
 		t.waiters = append(t.waiters, m.w)
@@ -235,6 +249,7 @@ func (t *txnActor) send(e protocol.Send) {
 	if d.peer != nil {
 		_ = d.peer.Send(e.Msg) // not connected: the retry timer tries again
 	}
+	traceMsg(t.deps.trace, trace.Send, e.To, e.Msg)
 	if t.retryT == nil {
 		t.armRetry()
 	}
@@ -250,9 +265,10 @@ func (t *txnActor) answered(from string, answers func(pending wire.Message) bool
 func (t *txnActor) resend() {
 	t.retryT = nil
 	waiting := false
-	for _, d := range t.pending {
+	for id, d := range t.pending {
 		if d.msg != nil && d.peer != nil {
 			_ = d.peer.Send(d.msg)
+			traceMsg(t.deps.trace, trace.Send, id, d.msg)
 			waiting = true
 		}
 	}
@@ -270,15 +286,22 @@ func (t *txnActor) reply(r protocol.Reply) {
 	st := t.fsm.Status()
 	// Logged before the client hears it: a test (or an operator) that sees
 	// the answer can rely on the line being there.
+	took := time.Since(t.deps.started)
 	t.deps.logger.Info("transaction decided", "tx", r.TxID, "protocol", string(st.Protocol),
 		"outcome", string(r.Outcome), "reason", r.Reason,
-		"took", time.Since(t.deps.started).Round(time.Microsecond))
+		"took", took.Round(time.Microsecond))
+	commit := r.Outcome == wire.StateCommitted
+	t.deps.metrics.Outcome(st.Protocol, commit)
+	if t.deps.client {
+		t.deps.metrics.Latency(st.Protocol, commit, took)
+	}
 	res := &wire.StartResult{TxID: r.TxID, Protocol: st.Protocol, Outcome: r.Outcome, Reason: r.Reason}
 	t.replied = res
 	for _, w := range t.waiters {
 		out := *res
 		out.ReqID = w.reqID
 		_ = w.conn.Send(&out) // a client that went away learns the outcome from status
+		traceMsg(t.deps.trace, trace.Send, "client", &out)
 	}
 	t.waiters = nil
 	st.State, st.Reason = r.Outcome, r.Reason

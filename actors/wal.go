@@ -9,7 +9,9 @@ import (
 	"github.com/anthdm/hollywood/actor"
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/txd/txd/actors/metrics"
 	"github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/internal/crashpoint"
 	"github.com/txd/txd/walstore"
 )
@@ -103,14 +105,17 @@ type walActor struct {
 	done      chan struct{}
 	engine    *actor.Engine
 	self      *actor.PID
-	kickGen   uint64 // the batch generation a pending walKick is for; 0: none
-	batchGen  uint64 // counts dispatched batches
+	kickGen   uint64      // the batch generation a pending walKick is for; 0: none
+	batchGen  uint64      // counts dispatched batches
+	trace     *trace.Ring // nil: not traced
+
+	metrics *metrics.Node // fsync latency and records per fsync; nil: off
 }
 
-func newWALActor(log *walstore.Log, stats *WALStats, fatal func(error), shadow walShadow, compactAt int64) actor.Producer {
+func newWALActor(log *walstore.Log, stats *WALStats, m *metrics.Node, fatal func(error), shadow walShadow, compactAt int64, tr *trace.Ring) actor.Producer {
 	return func() actor.Receiver {
 		stats.LogBytes.Store(log.End())
-		return &walActor{log: log, stats: stats, fatal: fatal, shadow: shadow, compactAt: compactAt}
+		return &walActor{log: log, stats: stats, metrics: m, fatal: fatal, shadow: shadow, compactAt: compactAt, trace: tr}
 	}
 }
 
@@ -133,6 +138,11 @@ func (w *walActor) Receive(c *actor.Context) {
 			<-w.done
 		}
 	case walAppend:
+		// The record carries its append time, for traces (a checkpoint keeps it).
+		m.Rec.Time = time.Now().UnixNano()
+		if m.ReplyTo == nil {
+			traceRecord(w.trace, &m.Rec, false, m.Rec.Time)
+		}
 		w.buf.Reset()
 		if err := w.enc.Encode(&m.Rec); err != nil {
 			w.fatal(fmt.Errorf("encode %v record for %s: %w", m.Rec.Kind, m.Rec.TxID, err))
@@ -216,22 +226,26 @@ func (w *walActor) dispatch() {
 
 func (w *walActor) flusher(e *actor.Engine, self *actor.PID) {
 	defer close(w.done)
+	unsynced := 0 // records written since the last fsync: the next one makes them durable
 	for b := range w.jobs {
 		var err error
 		if b.checkpoint != nil {
 			err = w.log.Rewrite(b.checkpoint) // fsyncs the new file and the directory
 			w.stats.Checkpoints.Add(1)
 			w.stats.Fsyncs.Add(1)
+			unsynced = 0
 		} else {
 			if len(b.waiters) > 0 {
 				walCrashTorn(w.log, b.data, b.last)
 			}
 			err = w.log.Write(b.data)
+			unsynced += b.records
 			if err == nil && len(b.waiters) > 0 {
 				// Lazy-only batches skip the fsync: they ride on the next one.
 				crashpoint.Hit(crashpoint.WALBatchWritten)
-				err = w.log.Sync()
+				err = w.sync(unsynced)
 				w.stats.Fsyncs.Add(1)
+				unsynced = 0
 				if err == nil {
 					crashpoint.Hit(crashpoint.WALSyncedBeforeNotify)
 				}
@@ -246,12 +260,30 @@ func (w *walActor) flusher(e *actor.Engine, self *actor.PID) {
 		}
 		w.stats.Records.Add(int64(b.records))
 		w.stats.Bytes.Add(int64(len(b.data)))
+		if w.trace != nil && len(b.waiters) > 0 {
+			now := time.Now().UnixNano()
+			for i := range b.waiters {
+				traceRecord(w.trace, &b.waiters[i].rec, true, now)
+			}
+		}
 		for _, wt := range b.waiters {
 			e.Send(wt.pid, walDurable{Rec: wt.rec})
 		}
 		clear(b.waiters) // drop the PIDs and records for the collector
 		e.Send(self, walFlushed{spare: walBatch{data: b.data[:0], waiters: b.waiters}})
 	}
+}
+
+// sync fsyncs the log; with metrics on it times the fsync and records how
+// many records it made durable (without, it reads no clock).
+func (w *walActor) sync(records int) error {
+	if !w.metrics.Timing() {
+		return w.log.Sync()
+	}
+	t0 := time.Now()
+	err := w.log.Sync()
+	w.metrics.Fsync(time.Since(t0), records)
+	return err
 }
 
 // snapshot encodes the shadow's snapshot as log records.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/txd/txd/actors"
+	"github.com/txd/txd/actors/metrics"
 	"github.com/txd/txd/wire"
 )
 
@@ -48,7 +49,8 @@ func startClusterWith(tb testing.TB, noSync bool, keep int, compact int64) *clus
 	var addrs []string
 	for _, id := range []string{"B", "C"} {
 		p, err := actors.StartParticipant(actors.ParticipantConfig{NodeID: id, Listen: "127.0.0.1:0",
-			WAL: filepath.Join(dir, id+".wal"), NoSync: noSync, CompactBytes: compact, Logger: logger, Fatal: fatal})
+			WAL: filepath.Join(dir, id+".wal"), NoSync: noSync, CompactBytes: compact, Logger: logger, Fatal: fatal,
+			Metrics: benchMetrics(tb, metrics.RoleParticipant, id)})
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -57,7 +59,8 @@ func startClusterWith(tb testing.TB, noSync bool, keep int, compact int64) *clus
 	}
 	co, err := actors.StartCoordinator(actors.CoordinatorConfig{NodeID: "COORD", Listen: "127.0.0.1:0",
 		Participants: addrs, WAL: filepath.Join(dir, "coord.wal"), NoSync: noSync, Logger: logger, Fatal: fatal,
-		MaxInflight: 1 << 20, KeepOutcomes: keep, CompactBytes: compact})
+		MaxInflight: 1 << 20, KeepOutcomes: keep, CompactBytes: compact,
+		Metrics: benchMetrics(tb, metrics.RoleCoordinator, "COORD")})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -136,6 +136,10 @@ func (cl *Client) HandleMessage(_ *Conn, m Message) {
 		id = m.ReqID
 	case *Status:
 		id = m.ReqID
+	case *ResolveResult:
+		id = m.ReqID
+	case *Trace:
+		id = m.ReqID
 	case *Error:
 		id = m.ReqID
 		if id == 0 {

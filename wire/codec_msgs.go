@@ -242,8 +242,9 @@ func (m *PreCommit) DecodeMsgpack(d *msgpack.Decoder) error {
 	})
 }
 
-// ackFields are also QueryReply's: the same fields, the same order.
-var ackFields = []string{"TxID", "From", "State"}
+// ackFields are QueryReply's plus Heuristic, added at the end (an older
+// sender's 3-element Ack decodes with Heuristic false).
+var ackFields = []string{"TxID", "From", "State", "Heuristic"}
 
 func (m Ack) EncodeMsgpack(e *msgpack.Encoder) error {
 	w := structWriter{e: e}
@@ -251,19 +252,32 @@ func (m Ack) EncodeMsgpack(e *msgpack.Encoder) error {
 	w.str(m.TxID)
 	w.str(m.From)
 	w.str(string(m.State))
+	w.bool(m.Heuristic)
 	return w.err
 }
 
 func (m *Ack) DecodeMsgpack(d *msgpack.Decoder) error {
 	return DecodeArrayStruct(d, ackFields, func() { *m = Ack{} }, func(i int) error {
+		if i == 3 {
+			return decodeBool(d, &m.Heuristic)
+		}
 		return decodeTxFromState(d, i, &m.TxID, &m.From, &m.State)
 	})
 }
 
-func (m QueryReply) EncodeMsgpack(e *msgpack.Encoder) error { return Ack(m).EncodeMsgpack(e) }
+var queryReplyFields = []string{"TxID", "From", "State"}
+
+func (m QueryReply) EncodeMsgpack(e *msgpack.Encoder) error {
+	w := structWriter{e: e}
+	w.arrayLen(len(queryReplyFields))
+	w.str(m.TxID)
+	w.str(m.From)
+	w.str(string(m.State))
+	return w.err
+}
 
 func (m *QueryReply) DecodeMsgpack(d *msgpack.Decoder) error {
-	return DecodeArrayStruct(d, ackFields, func() { *m = QueryReply{} }, func(i int) error {
+	return DecodeArrayStruct(d, queryReplyFields, func() { *m = QueryReply{} }, func(i int) error {
 		return decodeTxFromState(d, i, &m.TxID, &m.From, &m.State)
 	})
 }

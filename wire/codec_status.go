@@ -10,7 +10,8 @@ import "github.com/vmihailenco/msgpack/v5"
 // fills the fields it has and skips the ones it does not know. (Binaries
 // from before these decoders still insist on the old field count.)
 
-var txStatusFields = []string{"TxID", "Protocol", "State", "Reason", "Participants", "Started", "Decided"}
+var txStatusFields = []string{"TxID", "Protocol", "State", "Reason", "Participants", "Started", "Decided",
+	"Heuristic", "Damage"}
 
 func (m *TxStatus) DecodeMsgpack(d *msgpack.Decoder) error {
 	return DecodeArrayStruct(d, txStatusFields, func() { *m = TxStatus{} }, func(i int) error {
@@ -27,8 +28,12 @@ func (m *TxStatus) DecodeMsgpack(d *msgpack.Decoder) error {
 			return d.Decode(&m.Participants)
 		case 5:
 			return decodeInt64(d, &m.Started)
+		case 6:
+			return decodeInt64(d, &m.Decided)
+		case 7:
+			return decodeBool(d, &m.Heuristic)
 		}
-		return decodeInt64(d, &m.Decided)
+		return decodeBool(d, &m.Damage)
 	})
 }
 

@@ -81,7 +81,7 @@ func TestCodecFieldNames(t *testing.T) {
 		reflect.TypeFor[Prepare](): prepareFields, reflect.TypeFor[Vote](): voteFields,
 		reflect.TypeFor[Decision](): decisionFields, reflect.TypeFor[Ack](): ackFields,
 		reflect.TypeFor[Query](): queryFields, reflect.TypeFor[PreCommit](): preCommitFields,
-		reflect.TypeFor[QueryReply](): ackFields,
+		reflect.TypeFor[QueryReply](): queryReplyFields,
 	}
 	for _, typ := range codecTypes {
 		var want []string
@@ -109,7 +109,7 @@ func TestCodecGolden(t *testing.T) {
 		TypePrepare:     "96a474782d32a33350439395a142a3414444a762616c616e6365a0d3ffffffffffffff9c95a0a3534554a16ba176d3000000000000000095a143a344454ca4676f6e65a0d30000000000000000a5636f6f7264ae3132372e302e302e313a373030309292a141ae3132372e302e302e313a3730303192a142ad31302e302e302e323a37303032",
 		TypeVote:        "94a474782d32a141c3a26f6b",
 		TypeDecision:    "93a474782d32c3a7616c6c20796573",
-		TypeAck:         "93a474782d32a142a9434f4d4d4954544544",
+		TypeAck:         "94a474782d32a142a9434f4d4d4954544544c2", // Heuristic appended (was 93...44)
 		TypeQuery:       "92a474782d33a143",
 		TypePreCommit:   "91a474782d33",
 		TypeQueryReply:  "93a474782d33a141a741424f52544544",
@@ -119,6 +119,7 @@ func TestCodecGolden(t *testing.T) {
 		want string
 	}{
 		{&Vote{}, "94a0a0c2a0"},
+		{&Ack{TxID: "t", From: "C", State: StateAborted, Heuristic: true}, "94a174a143a741424f52544544c3"},
 		{&Start{}, "94cf0000000000000000a0a0c0"},
 		{&Start{Ops: []Op{}}, "94cf0000000000000000a0a090"},
 		{&Prepare{Ops: []Op{{}}, Members: []Member{}}, "96a0a09195a0a0a0a0d30000000000000000a0a090"},

@@ -122,6 +122,9 @@ func (c *Conn) Send(m Message) error {
 	*bp = b
 	select {
 	case c.queue <- bp:
+		if s := c.stats; s != nil && s.Msgs != nil {
+			s.Msgs.countSent(m.Type())
+		}
 		return nil
 	default:
 		c.fail(ErrQueueFull, false)
@@ -172,6 +175,9 @@ func (c *Conn) readLoop() {
 		var m Message
 		if m, err = c.readFrame(); err != nil {
 			break
+		}
+		if s := c.stats; s != nil && s.Msgs != nil {
+			s.Msgs.countReceived(m.Type())
 		}
 		c.handler.HandleMessage(c, m)
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"slices"
 	"sync"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -72,7 +73,7 @@ func AppendFrame(dst []byte, m Message) ([]byte, error) {
 		return dst, fmt.Errorf("%w: nil message", ErrUnknownType)
 	}
 	t := m.Type()
-	if New(t) == nil {
+	if !t.known() {
 		return dst, fmt.Errorf("%w: %s", ErrUnknownType, t)
 	}
 	start := len(dst)
@@ -139,21 +140,36 @@ func ReadFrame(r *bufio.Reader, maxFrame int) (Message, error) {
 	}
 
 	bp := bodies.Get().(*[]byte)
-	if cap(*bp) < size {
-		*bp = make([]byte, size)
-	}
-	b := (*bp)[:size]
-	_, err := io.ReadFull(r, b)
+	b, err := readBody(r, (*bp)[:0], size)
 	var m Message
 	if err == nil {
 		m, err = decodeBody(b)
-	} else {
-		err = truncated(err)
 	}
 	if cap(b) <= pooledBodyMax {
+		*bp = b
 		bodies.Put(bp)
 	}
 	return m, err
+}
+
+// readBody reads size bytes into b, growing it only as the bytes arrive (at
+// most doubling what has come so far). The length is the peer's word: one
+// that promises a megabyte and sends a hundred bytes must cost about a
+// hundred bytes, not a megabyte on each of its connections until the frame
+// deadline cuts them.
+func readBody(r *bufio.Reader, b []byte, size int) ([]byte, error) {
+	for len(b) < size {
+		chunk := min(size-len(b), max(len(b), r.Size()))
+		b = slices.Grow(b, chunk)
+		if _, err := io.ReadFull(r, b[len(b):len(b)+chunk]); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF // the header promised more
+			}
+			return b, truncated(err)
+		}
+		b = b[:len(b)+chunk]
+	}
+	return b, nil
 }
 
 // truncated maps a read error: a stream that ends inside a frame means the

@@ -33,7 +33,7 @@ func samples() []Message {
 			Transactions: []TxStatus{{
 				TxID: "tx-1", Protocol: ThreePC, State: StatePrecommitted, Reason: "waiting",
 				Participants: map[string]State{"A": StateReady, "B": StateCommitted},
-			}},
+			}, {TxID: "tx-0", Protocol: TwoPC, State: StateCommitted, Reason: "heuristic damage", Heuristic: true, Damage: true}},
 		},
 		&Prepare{TxID: "tx-2", Protocol: ThreePC, Ops: ops, Coord: "coord", CoordAddr: "127.0.0.1:7000", Members: members},
 		&Vote{TxID: "tx-2", From: "A", Yes: true, Reason: "ok"},
@@ -43,6 +43,15 @@ func samples() []Message {
 		&PreCommit{TxID: "tx-3"},
 		&QueryReply{TxID: "tx-3", From: "A", State: StateAborted},
 		&Forget{TxIDs: []string{"tx-1", "tx-2"}},
+		&Resolve{ReqID: 8, TxID: "tx-4", Commit: true},
+		&ResolveResult{ReqID: 8, TxID: "tx-4", State: StateCommitted, Applied: true, Heuristic: true, Reason: "resolved"},
+		&TraceReq{ReqID: 5, TxID: "tx-4"},
+		&Trace{ReqID: 5, NodeID: "B", Role: RoleParticipant, TxID: "tx-4", Since: 1700000000000000000, Protocol: TwoPC,
+			Events: []TraceEvent{
+				{Time: 1700000000000000100, Kind: TraceRecv, What: "PREPARE", Peer: "COORD"},
+				{Time: 1700000000000000200, Kind: TraceForce, What: "PREPARED", FromLog: true},
+				{Time: 1700000000000000300, Kind: TraceSend, What: "VOTE NO", Peer: "COORD", Detail: "balance would be -1"},
+			}, Dropped: 2},
 	}
 }
 

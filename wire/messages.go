@@ -11,21 +11,25 @@ const Version uint16 = 1
 type Type uint8
 
 const (
-	TypeHello       Type = 1 + iota // first frame on every connection, from the dialer
-	TypeHelloAck                    // the listener's answer to Hello
-	TypeError                       // a request failed, or the handshake was refused
-	TypeStart                       // client → coordinator: run a transaction
-	TypeStartResult                 // coordinator → client: its outcome
-	TypeStatusReq                   // client → any node: report your state
-	TypeStatus                      // node → client
-	TypePrepare                     // coordinator → participant: 2PC PREPARE / 3PC CAN-COMMIT
-	TypeVote                        // participant → coordinator
-	TypeDecision                    // COMMIT (2PC) / DO-COMMIT (3PC) or ABORT
-	TypeAck                         // participant → coordinator: decision or pre-commit applied
-	TypeQuery                       // participant → coordinator or peer: what was decided?
-	TypePreCommit                   // coordinator → participant (3PC)
-	TypeQueryReply                  // answer to Query: the sender's state of that transaction
-	TypeForget                      // coordinator → participant: these transactions ended; drop them
+	TypeHello         Type = 1 + iota // first frame on every connection, from the dialer
+	TypeHelloAck                      // the listener's answer to Hello
+	TypeError                         // a request failed, or the handshake was refused
+	TypeStart                         // client → coordinator: run a transaction
+	TypeStartResult                   // coordinator → client: its outcome
+	TypeStatusReq                     // client → any node: report your state
+	TypeStatus                        // node → client
+	TypePrepare                       // coordinator → participant: 2PC PREPARE / 3PC CAN-COMMIT
+	TypeVote                          // participant → coordinator
+	TypeDecision                      // COMMIT (2PC) / DO-COMMIT (3PC) or ABORT
+	TypeAck                           // participant → coordinator: decision or pre-commit applied
+	TypeQuery                         // participant → coordinator or peer: what was decided?
+	TypePreCommit                     // coordinator → participant (3PC)
+	TypeQueryReply                    // answer to Query: the sender's state of that transaction
+	TypeForget                        // coordinator → participant: these transactions ended; drop them
+	TypeTraceReq                      // client → any node: what did you record of this transaction?
+	TypeTrace                         // node → client: its trace events for it
+	TypeResolve                       // client → participant: apply an operator's heuristic outcome to an in-doubt transaction
+	TypeResolveResult                 // participant → client: what Resolve did
 
 	typeLimit // one past the last valid type
 )
@@ -37,10 +41,17 @@ var typeNames = [...]string{
 	TypePrepare: "Prepare", TypeVote: "Vote", TypeDecision: "Decision",
 	TypeAck: "Ack", TypeQuery: "Query", TypePreCommit: "PreCommit",
 	TypeQueryReply: "QueryReply", TypeForget: "Forget",
+	TypeTraceReq: "TraceReq", TypeTrace: "Trace",
+	TypeResolve: "Resolve", TypeResolveResult: "ResolveResult",
 }
 
+// known reports whether t is a type this build decodes, without
+// allocating a message as New does: New stopped being inlined as types
+// were added, and AppendFrame's New(t) check then cost an allocation per frame.
+func (t Type) known() bool { return t > 0 && t < typeLimit && typeNames[t] != "" }
+
 func (t Type) String() string {
-	if t > 0 && t < typeLimit {
+	if t.known() {
 		return typeNames[t]
 	}
 	return fmt.Sprintf("Type(%d)", uint8(t))
@@ -217,6 +228,13 @@ type TxStatus struct {
 	// nanoseconds on the coordinator's clock; coordinator only.
 	Started int64 // when this coordinator process began it; 0: resumed from the log after a restart
 	Decided int64 // when its decision was durable (or, resumed, read from the log); 0: undecided
+	// Heuristic: on a participant, the outcome was applied by an operator
+	// (txcli resolve), not learned from the protocol; on the coordinator,
+	// some participant acknowledged such an outcome.
+	Heuristic bool
+	// Damage: a heuristic outcome contradicts the protocol's decision
+	// (Reason says which); the transaction is not atomic.
+	Damage bool
 }
 
 // Status is a node's answer to StatusReq.
@@ -275,11 +293,14 @@ type PreCommit struct {
 }
 
 // Ack confirms a Decision (State final) or a PreCommit (StatePrecommitted).
+// Heuristic says State was applied by an operator (txcli resolve), not by
+// the protocol: if it contradicts the decision, that is heuristic damage.
 type Ack struct {
-	_msgpack struct{} `msgpack:",as_array"`
-	TxID     string
-	From     string
-	State    State
+	_msgpack  struct{} `msgpack:",as_array"`
+	TxID      string
+	From      string
+	State     State
+	Heuristic bool
 }
 
 // Query asks what the receiver knows about a transaction.
@@ -321,6 +342,8 @@ func (*Query) Type() Type       { return TypeQuery }
 func (*PreCommit) Type() Type   { return TypePreCommit }
 func (*QueryReply) Type() Type  { return TypeQueryReply }
 func (*Forget) Type() Type      { return TypeForget }
+func (*TraceReq) Type() Type    { return TypeTraceReq }
+func (*Trace) Type() Type       { return TypeTrace }
 
 // New returns an empty message of type t, or nil for an unknown type.
 func New(t Type) Message {
@@ -355,6 +378,14 @@ func New(t Type) Message {
 		return new(QueryReply)
 	case TypeForget:
 		return new(Forget)
+	case TypeTraceReq:
+		return new(TraceReq)
+	case TypeTrace:
+		return new(Trace)
+	case TypeResolve:
+		return new(Resolve)
+	case TypeResolveResult:
+		return new(ResolveResult)
 	}
 	return nil
 }

@@ -21,9 +21,12 @@ type ServerConfig struct {
 	Handler          Handler
 	MaxFrame         int           // 0: DefaultMaxFrame
 	HandshakeTimeout time.Duration // 0: 5 s for a new peer to send its Hello
-	FrameTimeout     time.Duration // 0: 10 s to finish a frame once begun, or a write
-	Logger           *slog.Logger
-	Stats            *Stats // optional: counts what the served connections send
+	// MaxHandshaking bounds the connections in their handshake at once; one
+	// more evicts the oldest (admission.go). 0: DefaultMaxHandshaking.
+	MaxHandshaking int
+	FrameTimeout   time.Duration // 0: 10 s to finish a frame once begun, or a write
+	Logger         *slog.Logger
+	Stats          *Stats // optional: counts what the served connections send
 	// TLS, if set, makes every connection mutual TLS: a dialer must present
 	// a certificate the CA signed, and a node's must be for the id it
 	// claims in its Hello (a client's Hello takes its certificate's name).
@@ -43,8 +46,11 @@ type Server struct {
 
 	mu          sync.Mutex // protects following
 	closed      bool
-	handshaking map[net.Conn]struct{}
+	handshaking map[net.Conn]*pending
 	conns       map[*Conn]struct{}
+	seq         uint64    // connections accepted
+	evictions   int       // handshakes cut short to make room, since evictLogged
+	evictLogged time.Time // when evictions were last logged
 }
 
 // NewServer serves ln once Serve is called.
@@ -61,6 +67,9 @@ func NewServer(ln net.Listener, cfg ServerConfig) *Server {
 	if cfg.FrameTimeout <= 0 {
 		cfg.FrameTimeout = defaultFrameTimeout
 	}
+	if cfg.MaxHandshaking <= 0 {
+		cfg.MaxHandshaking = DefaultMaxHandshaking
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = discard
@@ -70,7 +79,7 @@ func NewServer(ln net.Listener, cfg ServerConfig) *Server {
 		cfg:         cfg,
 		log:         log,
 		quit:        make(chan struct{}),
-		handshaking: make(map[net.Conn]struct{}),
+		handshaking: make(map[net.Conn]*pending),
 		conns:       make(map[*Conn]struct{}),
 	}
 	if cfg.TLS != nil {
@@ -115,9 +124,12 @@ func (s *Server) Serve() error {
 			nc.Close()
 			return nil
 		}
-		s.handshaking[nc] = struct{}{}
+		victim := s.admit(nc)
 		s.wg.Add(1)
 		s.mu.Unlock()
+		if victim != nil {
+			s.evict(victim)
+		}
 		go s.serveConn(nc)
 	}
 }
@@ -152,11 +164,8 @@ func (s *Server) Close() error {
 func (s *Server) serveConn(nc net.Conn) {
 	defer s.wg.Done()
 	c, err := s.handshake(nc)
-	if err != nil {
-		s.logRefusal(nc, err)
-		nc.Close()
-	}
 	s.mu.Lock()
+	evicted := s.handshaking[nc].evicted
 	delete(s.handshaking, nc)
 	if c != nil {
 		if s.closed {
@@ -165,6 +174,12 @@ func (s *Server) serveConn(nc net.Conn) {
 		s.conns[c] = struct{}{}
 	}
 	s.mu.Unlock()
+	if err != nil {
+		if !evicted { // evict has said so
+			s.logRefusal(nc, err)
+		}
+		nc.Close()
+	}
 	if c == nil {
 		return
 	}
@@ -196,7 +211,7 @@ func (s *Server) handshake(nc net.Conn) (*Conn, error) {
 			return nil, s.refuse(nc, "TLS handshake received, but this node runs without TLS (no --tls-cert)")
 		}
 	}
-	m, err := ReadFrame(br, s.cfg.MaxFrame)
+	m, err := ReadFrame(br, handshakeMaxFrame)
 	if err != nil {
 		return nil, err
 	}

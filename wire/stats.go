@@ -8,4 +8,8 @@ type Stats struct {
 	FramesOut atomic.Int64 // frames written
 	BytesOut  atomic.Int64 // bytes written, headers included
 	Flushes   atomic.Int64 // buffered writes flushed: about one syscall each
+	// Msgs, if set before the first connection, counts messages by type,
+	// sent and received (for metrics). Nil costs one pointer check per
+	// message.
+	Msgs *MsgCounts
 }

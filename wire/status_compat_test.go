@@ -36,6 +36,8 @@ type futureTxStatus struct {
 	Reason           string
 	Participants     map[string]State
 	Started, Decided int64
+	Heuristic        bool
+	Damage           bool
 	Extra            []string
 }
 

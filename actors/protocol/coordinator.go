@@ -50,6 +50,7 @@ type CoordTxn struct {
 	seq       uint64                // current timer; older fires are ignored
 	recovered bool                  // rebuilt from the log after a restart
 	replies   map[string]wire.State // 3PC recovery: what each participant said
+	heur      map[string]wire.State // outcomes participants acked as heuristic (coordheuristic.go)
 }
 
 // NewCoordTxn prepares a fresh transaction. ops maps each member id to the
@@ -155,6 +156,7 @@ func (t *CoordTxn) Vote(v *wire.Vote) []Effect {
 
 // Ack handles a participant's acknowledgement of the decision.
 func (t *CoordTxn) Ack(a *wire.Ack) []Effect {
+	t.noteHeuristic(a)
 	if t.phase == phPreAcking {
 		return t.preAck(a)
 	}
@@ -317,6 +319,7 @@ func (t *CoordTxn) Status() wire.TxStatus {
 	for id, s := range t.state {
 		st.Participants[id] = s
 	}
+	t.heuristicStatus(&st)
 	return st
 }
 

@@ -47,7 +47,7 @@ func (t *CoordTxn) preAck(a *wire.Ack) []Effect {
 	switch a.State {
 	case wire.StateAborted:
 		t.state[a.From] = a.State
-		return t.decide(false, fmt.Sprintf("%s: aborted by the termination protocol", a.From))
+		return t.decide(false, fmt.Sprintf("%s: %s", a.From, abortCause(a)))
 	case wire.StateCommitted:
 		t.state[a.From] = a.State
 		return t.decide(true, "")

@@ -29,6 +29,9 @@ type LoggedTx struct {
 	Commit       bool
 	Reason       string
 	Ended        bool
+	// When each record was appended (Record.Time), so that a checkpoint
+	// keeps the times a trace shows.
+	BeganAt, PreCommittedAt, DecidedAt, EndedAt int64
 }
 
 // NewCoordLog returns an empty log model remembering up to keep ended
@@ -56,12 +59,14 @@ func (l *CoordLog) Apply(rec Record) error {
 	}
 	switch rec.Kind {
 	case RecBegin:
+		t.BeganAt = rec.Time
 	case RecPreCommit:
-		t.PreCommitted = true
+		t.PreCommitted, t.PreCommittedAt = true, rec.Time
 	case RecDecision:
-		t.Decided, t.Commit, t.Reason = true, rec.Commit, rec.Reason
+		t.Decided, t.Commit, t.Reason, t.DecidedAt = true, rec.Commit, rec.Reason, rec.Time
 	case RecEnd:
 		if !t.Ended {
+			t.EndedAt = rec.Time
 			t.Ended = true
 			l.ended++
 			l.trim()
@@ -104,15 +109,15 @@ func (l *CoordLog) All() []*LoggedTx { return l.order }
 func (l *CoordLog) Snapshot() []Record {
 	recs := make([]Record, 0, 2*len(l.order))
 	for _, t := range l.order {
-		recs = append(recs, Record{Kind: RecBegin, TxID: t.ID, Protocol: t.Protocol, Members: t.Members})
+		recs = append(recs, Record{Kind: RecBegin, TxID: t.ID, Protocol: t.Protocol, Members: t.Members, Time: t.BeganAt})
 		if t.PreCommitted {
-			recs = append(recs, Record{Kind: RecPreCommit, TxID: t.ID, Protocol: t.Protocol})
+			recs = append(recs, Record{Kind: RecPreCommit, TxID: t.ID, Protocol: t.Protocol, Time: t.PreCommittedAt})
 		}
 		if t.Decided {
-			recs = append(recs, Record{Kind: RecDecision, TxID: t.ID, Protocol: t.Protocol, Commit: t.Commit, Reason: t.Reason})
+			recs = append(recs, Record{Kind: RecDecision, TxID: t.ID, Protocol: t.Protocol, Commit: t.Commit, Reason: t.Reason, Time: t.DecidedAt})
 		}
 		if t.Ended {
-			recs = append(recs, Record{Kind: RecEnd, TxID: t.ID})
+			recs = append(recs, Record{Kind: RecEnd, TxID: t.ID, Time: t.EndedAt})
 		}
 	}
 	return recs

@@ -81,12 +81,17 @@ const (
 	// Checkpoints (compaction).
 	RecStore  // participant: part of the store, as SET operations in Ops
 	RecForget // participant: the coordinator ended this transaction; drop it (lazy)
+
+	// Heuristic decisions (heuristic.go).
+	RecHeuristic       // participant: an operator applied Commit to an in-doubt transaction (forced before the reply)
+	RecHeuristicDamage // participant: a decision contradicting it arrived (Commit: that decision; forced before the ack)
 )
 
 var recNames = [...]string{
 	RecBegin: "BEGIN", RecDecision: "DECISION", RecEnd: "END",
 	RecPrepared: "PREPARED", RecCommit: "COMMIT", RecAbort: "ABORT",
 	RecPreCommit: "PRECOMMIT", RecStore: "STORE", RecForget: "FORGET",
+	RecHeuristic: "HEURISTIC", RecHeuristicDamage: "HEURISTIC-DAMAGE",
 }
 
 func (k RecKind) String() string {
@@ -109,4 +114,8 @@ type Record struct {
 	Coord     string        // RecPrepared: coordinator id
 	CoordAddr string        // RecPrepared: where to ask for the outcome
 	Members   []wire.Member // RecBegin, RecPrepared: the transaction's participants
+	// Time is when the record was appended (unix nanoseconds, the node's
+	// clock), set by the WAL actor; a checkpoint keeps it, so a trace can
+	// show a record written before a restart. Older records lack it (0).
+	Time int64
 }

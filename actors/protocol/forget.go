@@ -130,13 +130,16 @@ func (p *Participant) Snapshot() []Record {
 // only its outcome; one whose outcome is still being logged needs its
 // PREPARED too, so that replay applies it.
 func (t *ptx) records() []Record {
+	if t.heur != nil {
+		return t.heuristicRecords()
+	}
 	prepared := Record{Kind: RecPrepared, TxID: t.id, Protocol: t.protocol, Ops: t.ops,
-		Coord: t.coord, CoordAddr: t.coordAddr, Members: t.members}
+		Coord: t.coord, CoordAddr: t.coordAddr, Members: t.members, Time: t.preparedAt}
 	outcome := func(commit bool) Record {
 		if commit {
-			return Record{Kind: RecCommit, TxID: t.id, Protocol: t.protocol}
+			return Record{Kind: RecCommit, TxID: t.id, Protocol: t.protocol, Time: t.outcomeAt}
 		}
-		return Record{Kind: RecAbort, TxID: t.id, Protocol: t.protocol, Reason: t.reason}
+		return Record{Kind: RecAbort, TxID: t.id, Protocol: t.protocol, Reason: t.reason, Time: t.outcomeAt}
 	}
 	switch {
 	case t.pending == pendCommitted:
@@ -148,11 +151,11 @@ func (t *ptx) records() []Record {
 		return []Record{prepared, outcome(false)}
 	case t.state == wire.StateCommitted:
 		// Replay of a lone COMMIT records the outcome and applies nothing.
-		return []Record{{Kind: RecCommit, TxID: t.id, Protocol: t.protocol, Coord: t.coord, CoordAddr: t.coordAddr}}
+		return []Record{{Kind: RecCommit, TxID: t.id, Protocol: t.protocol, Coord: t.coord, CoordAddr: t.coordAddr, Time: t.outcomeAt}}
 	case t.state == wire.StateAborted:
 		return []Record{outcome(false)}
 	case t.state == wire.StatePrecommitted, t.pending == pendPrecommitted:
-		return []Record{prepared, {Kind: RecPreCommit, TxID: t.id, Protocol: t.protocol}}
+		return []Record{prepared, {Kind: RecPreCommit, TxID: t.id, Protocol: t.protocol, Time: t.precommitAt}}
 	case t.pending == pendPrepared, t.state == wire.StateReady:
 		return []Record{prepared}
 	}

@@ -25,6 +25,8 @@ const (
 	pendCommitted            // COMMIT handed to the log; apply and ack wait for it
 	pendAborted              // ABORT handed to the log; unlock and ack wait for it
 	pendPrecommitted         // 3PC: PRECOMMIT handed to the log; the ack waits for it
+	pendHeuristic            // an operator's outcome handed to the log (heuristic.go)
+	pendDamage               // a decision contradicting it: the note is logged, the ack waits
 )
 
 // ptx is one transaction as a participant sees it.
@@ -49,6 +51,11 @@ type ptx struct {
 	preFrom    string                // who sent the PRE-COMMIT being logged
 	queriers   []string              // nodes waiting for our answer until a record is durable
 	forgetDone bool                  // the coordinator ended it while our outcome was being logged
+
+	heur *heuristic // set once an operator resolves it (heuristic.go)
+	// When its records were appended (Record.Time; set by Replay only, so
+	// in the WAL actor's model of the log), kept by a checkpoint for traces.
+	preparedAt, precommitAt, outcomeAt int64
 }
 
 // Participant is a participant's whole protocol state: its store, its lock
@@ -79,10 +86,11 @@ func (p *Participant) Replay(rec Record) error {
 		}
 		t = p.add(rec.TxID, rec.Protocol)
 		t.state, t.ops, t.coord, t.coordAddr, t.members = wire.StateReady, rec.Ops, rec.Coord, rec.CoordAddr, rec.Members
+		t.preparedAt = rec.Time
 		p.lock(t)
 	case RecPreCommit:
 		if t != nil && t.state == wire.StateReady {
-			t.state = wire.StatePrecommitted
+			t.state, t.precommitAt = wire.StatePrecommitted, rec.Time
 		}
 	case RecCommit:
 		if t == nil {
@@ -91,7 +99,7 @@ func (p *Participant) Replay(rec Record) error {
 		if !t.state.Final() {
 			p.store.apply(t.ops)
 			p.unlock(t)
-			t.state = wire.StateCommitted
+			t.state, t.outcomeAt = wire.StateCommitted, rec.Time
 		}
 	case RecAbort:
 		if t == nil {
@@ -99,12 +107,14 @@ func (p *Participant) Replay(rec Record) error {
 		}
 		if !t.state.Final() {
 			p.unlock(t)
-			t.state, t.reason = wire.StateAborted, rec.Reason
+			t.state, t.reason, t.outcomeAt = wire.StateAborted, rec.Reason, rec.Time
 		}
 	case RecStore:
 		p.store.apply(rec.Ops)
 	case RecForget:
 		p.drop(rec.TxID)
+	case RecHeuristic, RecHeuristicDamage:
+		p.replayHeuristic(t, rec)
 	default:
 		return fmt.Errorf("participant log: unexpected record %v for %s", rec.Kind, rec.TxID)
 	}
@@ -186,7 +196,7 @@ func (p *Participant) Decision(from string, m *wire.Decision) []Effect {
 		if s, ok := p.gone.get(m.TxID); ok {
 			// Finished and forgotten (a retransmission overtaken by the
 			// Forget): acknowledge, don't bring it back.
-			return []Effect{Send{To: from, Msg: &wire.Ack{TxID: m.TxID, From: p.cfg.NodeID, State: s.State}}}
+			return []Effect{Send{To: from, Msg: &wire.Ack{TxID: m.TxID, From: p.cfg.NodeID, State: s.State, Heuristic: s.Heuristic}}}
 		}
 		if m.Commit {
 			return []Effect{Send{To: from, Msg: &wire.Ack{TxID: m.TxID, From: p.cfg.NodeID, State: wire.StateUnknown}}}
@@ -195,6 +205,9 @@ func (p *Participant) Decision(from string, m *wire.Decision) []Effect {
 		t.state, t.reason = wire.StateAborted, m.Reason
 		return []Effect{Persist{Rec: Record{Kind: RecAbort, TxID: t.id, Reason: m.Reason}},
 			Send{To: from, Msg: &wire.Ack{TxID: m.TxID, From: p.cfg.NodeID, State: wire.StateAborted}}}
+	}
+	if t.heur != nil {
+		return p.heuristicDecision(from, t, m)
 	}
 	if t.pending == pendCommitted || t.pending == pendAborted {
 		return nil // the ack goes out when the outcome is durable
@@ -273,6 +286,8 @@ func (p *Participant) Logged(rec Record) []Effect {
 			eff = append(eff, p.ackTo(t, t.preFrom))
 		}
 		return eff
+	case RecHeuristic, RecHeuristicDamage:
+		return p.heuristicLogged(t, rec)
 	}
 	return nil
 }
@@ -320,6 +335,9 @@ func (p *Participant) Query(q *wire.Query) []Effect {
 		t.queriers = append(t.queriers, q.From)
 		return p.settle(t, false, "asked by "+q.From+" before it was prepared here")
 	}
+	if t.heur != nil {
+		return nil // silent: a heuristic outcome is not protocol evidence (heuristic.go)
+	}
 	switch t.pending {
 	case pendPrepared:
 		return nil // our vote is on its way; the asker asks again
@@ -348,7 +366,9 @@ func (p *Participant) Status() (map[string]string, []wire.TxStatus) {
 }
 
 func (t *ptx) status() wire.TxStatus {
-	return wire.TxStatus{TxID: t.id, Protocol: t.protocol, State: t.state, Reason: t.reason}
+	st := wire.TxStatus{TxID: t.id, Protocol: t.protocol, State: t.state, Reason: t.reason}
+	t.heur.status(&st)
+	return st
 }
 
 // Locked lists the locked keys and their holders, sorted by key.
@@ -401,14 +421,14 @@ func (p *Participant) voteTo(m *wire.Prepare, yes bool, reason string) Effect {
 }
 
 func (p *Participant) ack(t *ptx) Effect {
-	return Send{To: t.coord, Addr: t.coordAddr, Msg: &wire.Ack{TxID: t.id, From: p.cfg.NodeID, State: t.state}}
+	return Send{To: t.coord, Addr: t.coordAddr, Msg: &wire.Ack{TxID: t.id, From: p.cfg.NodeID, State: t.state, Heuristic: t.heur.applied()}}
 }
 
 func (p *Participant) ackTo(t *ptx, to string) Effect {
 	if to == t.coord {
 		return p.ack(t)
 	}
-	return Send{To: to, Msg: &wire.Ack{TxID: t.id, From: p.cfg.NodeID, State: t.state}}
+	return Send{To: to, Msg: &wire.Ack{TxID: t.id, From: p.cfg.NodeID, State: t.state, Heuristic: t.heur.applied()}}
 }
 
 func (p *Participant) query(t *ptx) Effect {

@@ -14,7 +14,7 @@ import (
 
 // recordFields are Record's msgpack fields in declaration order (Kind is
 // the log's record type byte, not part of the payload).
-var recordFields = []string{"TxID", "Protocol", "Commit", "Reason", "Ops", "Coord", "CoordAddr", "Members"}
+var recordFields = []string{"TxID", "Protocol", "Commit", "Reason", "Ops", "Coord", "CoordAddr", "Members", "Time"}
 
 // EncodeMsgpack has a value receiver so that reflection can still encode a
 // Record it cannot address.
@@ -43,12 +43,16 @@ func (r Record) EncodeMsgpack(e *msgpack.Encoder) error {
 	if err := e.EncodeString(r.CoordAddr); err != nil {
 		return err
 	}
-	return wire.EncodeMembers(e, r.Members)
+	if err := wire.EncodeMembers(e, r.Members); err != nil {
+		return err
+	}
+	return e.EncodeInt64(r.Time) // fixed 9 bytes, as reflection writes an int64
 }
 
 // DecodeMsgpack decodes what EncodeMsgpack (or reflection) wrote. A nil,
 // empty or short array resets the whole record, Kind included, as
-// reflection resets it for nil and empty; replay sets Kind afterwards. On
+// reflection resets it for nil and empty; replay sets Kind afterwards. A
+// record from before Time was added (8 fields) decodes with Time 0. On
 // error r holds whatever was decoded so far.
 func (r *Record) DecodeMsgpack(d *msgpack.Decoder) error {
 	return wire.DecodeArrayStruct(d, recordFields, func() { *r = Record{} }, func(i int) (err error) {
@@ -69,8 +73,10 @@ func (r *Record) DecodeMsgpack(d *msgpack.Decoder) error {
 			r.Coord, err = d.DecodeString()
 		case 6:
 			r.CoordAddr, err = d.DecodeString()
-		default:
+		case 7:
 			r.Members, err = wire.DecodeMembers(d)
+		default:
+			r.Time, err = d.DecodeInt64()
 		}
 		return err
 	})

@@ -191,20 +191,24 @@ func TestRecordCodecMatchesReflection(t *testing.T) {
 	}
 }
 
-// TestRecordCodecGolden pins bytes the reflection codec wrote before the
-// hand-written one existed (captured from the previous commit).
+// TestRecordCodecGolden pins the bytes of the current format (Time, the
+// ninth field, added for traces) and checks that records written before
+// Time existed (bytes the reflection codec wrote, captured then) still
+// decode, with Time 0: old logs replay.
 func TestRecordCodecGolden(t *testing.T) {
+	prepared := Record{Kind: RecPrepared, TxID: "tx-1", Protocol: wire.ThreePC,
+		Ops:   []wire.Op{{Target: "B", Kind: wire.OpAdd, Key: "k", Delta: -5}},
+		Coord: "C", CoordAddr: "h:1", Members: []wire.Member{{ID: "B", Addr: "h:2"}}}
+	decision := Record{Kind: RecDecision, TxID: "tx-2", Commit: true, Reason: "all yes", Ops: []wire.Op{}, Members: []wire.Member{}}
+	timed := decision
+	timed.Time = 1700000000123456789
 	cases := []struct {
 		rec  Record
 		want string
 	}{
-		{Record{}, "98a0a0c2a0c0a0a0c0"},
-		{Record{Kind: RecPrepared, TxID: "tx-1", Protocol: wire.ThreePC,
-			Ops:   []wire.Op{{Target: "B", Kind: wire.OpAdd, Key: "k", Delta: -5}},
-			Coord: "C", CoordAddr: "h:1", Members: []wire.Member{{ID: "B", Addr: "h:2"}}},
-			"98a474782d31a3335043c2a09195a142a3414444a16ba0d3fffffffffffffffba143a3683a319192a142a3683a32"},
-		{Record{Kind: RecDecision, TxID: "tx-2", Commit: true, Reason: "all yes", Ops: []wire.Op{}, Members: []wire.Member{}},
-			"98a474782d32a0c3a7616c6c2079657390a0a090"},
+		{Record{}, "99a0a0c2a0c0a0a0c0d30000000000000000"},
+		{prepared, "99a474782d31a3335043c2a09195a142a3414444a16ba0d3fffffffffffffffba143a3683a319192a142a3683a32d30000000000000000"},
+		{timed, "99a474782d32a0c3a7616c6c2079657390a0a090d317979cfe3d85cd15"},
 	}
 	for _, tc := range cases {
 		b, err := msgpack.Marshal(&tc.rec)
@@ -213,6 +217,23 @@ func TestRecordCodecGolden(t *testing.T) {
 		}
 		if got := hex.EncodeToString(b); got != tc.want {
 			t.Errorf("%+v:\ngot  %s\nwant %s", tc.rec, got, tc.want)
+		}
+	}
+	old := []struct {
+		in   string
+		want Record
+	}{
+		{"98a0a0c2a0c0a0a0c0", Record{}},
+		{"98a474782d31a3335043c2a09195a142a3414444a16ba0d3fffffffffffffffba143a3683a319192a142a3683a32", prepared},
+		{"98a474782d32a0c3a7616c6c2079657390a0a090", decision},
+	}
+	for _, tc := range old {
+		in, _ := hex.DecodeString(tc.in)
+		got, n, err := codecDecode(in)
+		want := tc.want
+		want.Kind = 0 // the log's record type byte, not the payload
+		if err != nil || n != len(in) || !reflect.DeepEqual(*got, want) {
+			t.Errorf("old record %s: %+v, %v; want %+v", tc.in, got, err, want)
 		}
 	}
 }
@@ -228,7 +249,7 @@ func TestRecordCodecDecodeOddities(t *testing.T) {
 		{"nil", []byte{0xc0}, Record{}},
 		{"empty", []byte{0x90}, Record{}},
 		{"short", []byte{0x93, 0xa1, 'x', 0xa3, '2', 'P', 'C', 0xc3}, Record{TxID: "x", Protocol: wire.TwoPC, Commit: true}},
-		{"long", []byte{0x99, 0xa1, 'x', 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0x91, 0x90}, Record{TxID: "x"}},
+		{"long", []byte{0x9a, 0xa1, 'x', 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0x05, 0x91, 0x90}, Record{TxID: "x", Time: 5}},
 		{"map", []byte{0x82, 0xa4, 'T', 'x', 'I', 'D', 0xa1, 'x', 0xa4, 'K', 'i', 'n', 'd', 0x05}, Record{TxID: "x"}},
 	}
 	for _, tc := range ok {
@@ -243,8 +264,9 @@ func TestRecordCodecDecodeOddities(t *testing.T) {
 		"string for op": {0x95, 0xc0, 0xc0, 0xc0, 0xc0, 0x91, 0xa1, 'x'},
 		"ops bomb":      {0x95, 0xc0, 0xc0, 0xc0, 0xc0, 0xdd, 0xff, 0xff, 0xff, 0xff, 0xc0},
 		"members bomb":  {0x98, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xdd, 0xff, 0xff, 0xff, 0xff},
-		"extra bomb":    {0x99, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xdd, 0xff, 0xff, 0xff, 0xff},
-		"deep extra":    append(append([]byte{0x99, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0}, bytes.Repeat([]byte{0x91}, 100_000)...), 0xc0),
+		"extra bomb":    {0x9a, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xdd, 0xff, 0xff, 0xff, 0xff},
+		"deep extra":    append(append([]byte{0x9a, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0}, bytes.Repeat([]byte{0x91}, 100_000)...), 0xc0),
+		"string time":   {0x99, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xa1, 'x'},
 		"truncated":     {0x98, 0xa4, 't'},
 	}
 	for name, in := range bad {

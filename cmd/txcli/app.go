@@ -9,6 +9,9 @@ transaction with two-phase (2PC) or three-phase (3PC) commit and prints its
 outcome; "status" shows a participant (--participant) or the whole cluster
 (--coord): the coordinator, then every participant it knows, best effort;
 "watch" is a live view of the cluster (--coord).
+"resolve" lets an operator decide a transaction a participant holds in doubt
+when its coordinator is gone for good (a heuristic decision: read its help).
+"trace TXID" draws one transaction's messages and log records on every node.
 
 Flags go before the positional arguments: after the command name is fine,
 after the transaction id is not (everything from the id on is the transaction):
@@ -31,7 +34,7 @@ func newApp(s streams, dial dialFunc) *cli.App {
 		UsageText:       "txcli [--coord ADDR | --participant ADDR] [--json] [--timeout D] COMMAND [ARGS...]",
 		Description:     appDescription,
 		Flags:           globalFlags(),
-		Commands:        []*cli.Command{startCommand(s, dial), statusCommand(s, dial), benchCommand(s, dial), watchCommand(s, dial)},
+		Commands:        []*cli.Command{startCommand(s, dial), statusCommand(s, dial), benchCommand(s, dial), watchCommand(s, dial), traceCommand(s, dial), resolveCommand(s, dial)},
 		Writer:          s.out,
 		ErrWriter:       s.err,
 		HideVersion:     true,
@@ -40,9 +43,9 @@ func newApp(s streams, dial dialFunc) *cli.App {
 		ExitErrHandler:  func(*cli.Context, error) {}, // run reports; never os.Exit here
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return failf("unknown command %q (want start, status, bench or watch; see txcli --help)", c.Args().First())
+				return failf("unknown command %q (want start, status, bench, watch, trace or resolve; see txcli --help)", c.Args().First())
 			}
-			return failf("no command given (want start, status, bench or watch; see txcli --help)")
+			return failf("no command given (want start, status, bench, watch, trace or resolve; see txcli --help)")
 		},
 	}
 }

@@ -12,6 +12,7 @@ type client interface {
 	Remote() wire.HelloAck
 	Start(ctx context.Context, txid string, proto wire.Protocol, ops []wire.Op) (*wire.StartResult, error)
 	Status(ctx context.Context) (*wire.Status, error)
+	Trace(ctx context.Context, txid string) (*wire.Trace, error)
 	Close() error
 }
 

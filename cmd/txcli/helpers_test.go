@@ -49,6 +49,7 @@ type fakeNode struct {
 	hello  wire.HelloAck
 	start  func(ctx context.Context, txid string, proto wire.Protocol, ops []wire.Op) (*wire.StartResult, error)
 	status func(ctx context.Context) (*wire.Status, error)
+	trace  func(ctx context.Context, txid string) (*wire.Trace, error)
 }
 
 // fakeCluster maps addresses to nodes; other addresses refuse connections.
@@ -80,6 +81,12 @@ func (c *fakeClient) Start(ctx context.Context, txid string, proto wire.Protocol
 	return c.n.start(ctx, txid, proto, ops)
 }
 func (c *fakeClient) Status(ctx context.Context) (*wire.Status, error) { return c.n.status(ctx) }
+func (c *fakeClient) Trace(ctx context.Context, txid string) (*wire.Trace, error) {
+	if c.n.trace == nil {
+		return nil, &wire.RemoteError{Code: wire.ErrBadRequest, Msg: "no traces here"}
+	}
+	return c.n.trace(ctx, txid)
+}
 
 func coordHello() wire.HelloAck {
 	return wire.HelloAck{Version: wire.Version, NodeID: "COORD", Role: wire.RoleCoordinator}

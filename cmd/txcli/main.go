@@ -27,6 +27,7 @@ func main() {
 // run runs txcli with args (args[0] is the program name) and returns the
 // process exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	ctx = withStdin(ctx, os.Stdin, isTTY(os.Stdin))
 	return runWith(ctx, args, streams{out: stdout, err: stderr}, dialWire)
 }
 

@@ -67,6 +67,11 @@ type txJSON struct {
 	Participants map[string]string `json:"participants,omitzero"`
 	StartedNs    int64             `json:"started_ns,omitempty"` // coordinator: unix ns it began (absent: resumed after a restart)
 	DecidedNs    int64             `json:"decided_ns,omitempty"` // coordinator: unix ns its decision was durable
+	// Heuristic: the outcome was applied by an operator (txcli resolve);
+	// on the coordinator, some participant reported one. Damage: it
+	// contradicts the decision (reason says how).
+	Heuristic bool `json:"heuristic,omitempty"`
+	Damage    bool `json:"heuristic_damage,omitempty"`
 }
 
 // peerStatus is a participant's own status as fetched for the cluster view:
@@ -130,7 +135,8 @@ func txsJSON(txs []wire.TxStatus, withParticipants bool) []txJSON {
 	out := make([]txJSON, 0, len(txs))
 	for _, t := range txs {
 		tj := txJSON{ID: t.TxID, Protocol: string(t.Protocol), State: string(t.State), Reason: t.Reason,
-			StartedNs: t.Started, DecidedNs: t.Decided}
+			StartedNs: t.Started, DecidedNs: t.Decided,
+			Heuristic: t.Heuristic, Damage: t.Damage}
 		if withParticipants {
 			tj.Participants = make(map[string]string, len(t.Participants))
 			for id, s := range t.Participants {

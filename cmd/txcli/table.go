@@ -52,6 +52,8 @@ func stateNote(s string) string {
 		return "state not known (no answer yet, or no record: presumed abort)"
 	case notMember:
 		return "not a participant of this transaction"
+	case markHeuristic, markDamage:
+		return heuristicNote(s)
 	}
 	return ""
 }
@@ -72,7 +74,7 @@ func showState(s wire.State) string {
 // legend explains, one line each and in a fixed order, the states among
 // shown that need explaining.
 func legend(w io.Writer, shown map[string]bool) {
-	for _, s := range []string{string(wire.StateInit), string(wire.StateReady), string(wire.StatePrecommitted), stateShownUnknown, notMember} {
+	for _, s := range []string{string(wire.StateInit), string(wire.StateReady), string(wire.StatePrecommitted), stateShownUnknown, notMember, markHeuristic, markDamage} {
 		if shown[s] {
 			fmt.Fprintf(w, "  %s: %s\n", s, stateNote(s))
 		}
@@ -125,11 +127,12 @@ func writeParticipant(w io.Writer, st *wire.Status) {
 	}
 	t.row(head...)
 	for _, tx := range st.Transactions {
-		r := []string{cell(tx.TxID), cell(string(tx.Protocol)), showState(tx.State)}
+		r := []string{cell(tx.TxID), cell(string(tx.Protocol)), txState(tx)}
 		if withReason {
 			r = append(r, oneLine(tx.Reason)) // "" still ends the STATE cell
 		}
 		shown[showState(tx.State)] = true
+		noteHeuristic(shown, tx)
 		t.row(r...)
 	}
 	t.flush()
@@ -169,8 +172,9 @@ func writeCoordinator(w io.Writer, st *wire.Status, peers []*peerStatus) {
 		}
 		t.row(head...)
 		for _, tx := range st.Transactions {
-			r := []string{cell(tx.TxID), cell(string(tx.Protocol)), showState(tx.State)}
+			r := []string{cell(tx.TxID), cell(string(tx.Protocol)), txState(tx)}
 			shown[showState(tx.State)] = true
+			noteHeuristic(shown, tx)
 			for _, id := range cols {
 				s, ok := tx.Participants[id]
 				c := notMember

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"github.com/txd/txd/wire"
 )
@@ -342,13 +342,15 @@ func TestWatchTUIModel(t *testing.T) {
 		return &tuiModel{ctx: context.Background(), wc: wc, p: p, m: newWatchModel("h:1", time.Second)}
 	}
 	tm := newTUI(0)
-	for _, k := range []tea.KeyMsg{{Type: tea.KeyRunes, Runes: []rune("q")}, {Type: tea.KeyCtrlC}} {
+	for _, k := range []tea.KeyPressMsg{{Code: 'q', Text: "q"}, {Code: 'c', Mod: tea.ModCtrl}, {Code: tea.KeyEscape}} {
 		if _, cmd := tm.Update(k); !quits(cmd) {
 			t.Errorf("%v does not quit", k)
 		}
 	}
-	if _, cmd := tm.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("x")}); cmd != nil {
-		t.Errorf("x does something")
+	for _, k := range []tea.Msg{tea.KeyPressMsg{Code: 'x', Text: "x"}, tea.KeyReleaseMsg{Code: 'q', Text: "q"}} {
+		if _, cmd := tm.Update(k); cmd != nil {
+			t.Errorf("%v does something", k)
+		}
 	}
 	msg := tm.Init()()
 	done, ok := msg.(pollDone)
@@ -358,8 +360,8 @@ func TestWatchTUIModel(t *testing.T) {
 	if _, cmd := tm.Update(done); cmd == nil || quits(cmd) || tm.m.polls != 1 {
 		t.Errorf("a refresh is not applied and followed by the next (polls %d)", tm.m.polls)
 	}
-	if !strings.Contains(tm.View(), "COORDINATOR UNREACHABLE") {
-		t.Errorf("view:\n%s", tm.View())
+	if v := tm.View(); !v.AltScreen || !strings.Contains(v.Content, "COORDINATOR UNREACHABLE") {
+		t.Errorf("view (alternate screen %v):\n%s", v.AltScreen, v.Content)
 	}
 
 	tm = newTUI(1)

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 )
 
 // The terminal UI: a bubbletea program around the watch model. Polls run
@@ -51,7 +51,7 @@ func (t *tuiModel) poll() tea.Cmd {
 
 func (t *tuiModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
-	case tea.KeyMsg:
+	case tea.KeyPressMsg:
 		switch msg.String() {
 		case "q", "Q", "ctrl+c", "esc":
 			return t, tea.Quit
@@ -77,8 +77,12 @@ func (t *tuiModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return t, nil
 }
 
-func (t *tuiModel) View() string {
-	return renderScreen(t.m, t.width, t.height, t.wc.interval) + "\n"
+// View is the screen on the alternate screen (bubbletea v2 sets terminal
+// modes from the view, not from program options).
+func (t *tuiModel) View() tea.View {
+	v := tea.NewView(renderScreen(t.m, t.width, t.height, t.wc.interval))
+	v.AltScreen = true
+	return v
 }
 
 // runWatchTUI runs the full-screen view until q, Ctrl-C, ctx's end (a
@@ -88,7 +92,7 @@ func runWatchTUI(ctx context.Context, wc watchConfig, p *poller, m *watchModel, 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	t := &tuiModel{ctx: ctx, wc: wc, p: p, m: m}
-	prog := tea.NewProgram(t, tea.WithOutput(s.out), tea.WithAltScreen(), tea.WithoutSignalHandler())
+	prog := tea.NewProgram(t, tea.WithOutput(s.out), tea.WithoutSignalHandler())
 	stop := context.AfterFunc(ctx, prog.Quit)
 	defer stop()
 	_, err := prog.Run()

@@ -88,7 +88,7 @@ func (d *demo) run(ctx context.Context) error {
 	d.say("txd demo: a coordinator and participants B and C, each its own process on 127.0.0.1,")
 	d.say("with their write-ahead logs in %s.\n", d.dir)
 	for _, id := range []string{"B", "C"} {
-		if err := d.start(id, "participant", "--timeout", "1s"); err != nil {
+		if err := d.start(id, "participant", "--timeout", "1s", "--coordinator", "COORD"); err != nil {
 			return err
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/txd/txd/actors"
+	"github.com/txd/txd/actors/metrics"
 	"github.com/txd/txd/wire"
 )
 
@@ -28,6 +29,7 @@ func nodeFlags(role string) []cli.Flag {
 		&cli.StringFlag{Name: "tls-cert", Usage: "this node's certificate (PEM, CommonName = --id); with --tls-key and --tls-ca: mutual TLS on every connection (see txd certs)", EnvVars: env("TLS_CERT")},
 		&cli.StringFlag{Name: "tls-key", Usage: "the private key of --tls-cert (PEM)", EnvVars: env("TLS_KEY")},
 		&cli.StringFlag{Name: "tls-ca", Usage: "the cluster's CA certificate (PEM): peers and clients must present a certificate it signed", EnvVars: env("TLS_CA")},
+		metricsFlag(),
 	}, logFlags()...)
 }
 
@@ -141,20 +143,27 @@ func coordinatorCommand() *cli.Command {
 				return err
 			}
 			logger = logger.With("node", c.String("id"), "role", "coordinator")
+			ms, err := listenMetrics(c.String("metrics"), metrics.RoleCoordinator, c.String("id"))
+			if err != nil {
+				return err
+			}
 			node, err := actors.StartCoordinator(actors.CoordinatorConfig{
 				NodeID: c.String("id"), Listen: listen, Advertise: c.String("advertise"),
 				Participants: splitList(c.String("participants")), WAL: c.String("wal"),
 				Timeout: timeout, Delay: c.Duration("delay"), MaxInflight: c.Int("max-inflight"),
 				KeepOutcomes: c.Int("keep-outcomes"), CompactBytes: c.Int64("compact-bytes"),
-				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger), TLS: tlsID,
+				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger), TLS: tlsID, Metrics: ms.node(),
 			})
 			if err != nil {
+				ms.close()
 				return startError(err)
 			}
+			ms.serve(logger)
 			logger.Info("coordinator listening", "addr", node.Addr(), "wal", c.String("wal"), "delay", c.Duration("delay"), "timeout", timeout, "tls", tlsID != nil)
 			warnPlaintext(logger, c.String("host"), tlsID)
 			<-c.Done()
 			logger.Info("shutting down")
+			defer ms.close() // after the drain: scrapes keep working while it runs
 			return node.Close()
 		},
 	}
@@ -166,6 +175,7 @@ func participantCommand() *cli.Command {
 		Usage: "run a participant",
 		Flags: append(nodeFlags("participant"),
 			&cli.DurationFlag{Name: "timeout", Value: 2 * time.Second, Usage: "how long a READY transaction waits for its outcome before asking the coordinator (and how often it asks again)", EnvVars: []string{"TXD_TIMEOUT"}},
+			&cli.StringSliceFlag{Name: "coordinator", Usage: "the coordinator id(s) to take PREPARE and outcomes from (repeat or comma list); none: any, with a warning. Proven by its certificate with TLS, only claimed without", EnvVars: []string{"TXD_COORDINATOR"}},
 		),
 		Action: func(c *cli.Context) error {
 			logger, err := newLogger(c, c.App.ErrWriter)
@@ -185,17 +195,25 @@ func participantCommand() *cli.Command {
 				return err
 			}
 			logger = logger.With("node", c.String("id"), "role", "participant")
+			ms, err := listenMetrics(c.String("metrics"), metrics.RoleParticipant, c.String("id"))
+			if err != nil {
+				return err
+			}
 			node, err := actors.StartParticipant(actors.ParticipantConfig{
 				NodeID: c.String("id"), Listen: listen, WAL: c.String("wal"), Timeout: timeout, CompactBytes: c.Int64("compact-bytes"),
-				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger), TLS: tlsID,
+				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger), TLS: tlsID, Metrics: ms.node(),
+				Coordinators: splitList(strings.Join(c.StringSlice("coordinator"), ",")),
 			})
 			if err != nil {
+				ms.close()
 				return startError(err)
 			}
+			ms.serve(logger)
 			logger.Info("participant listening", "addr", node.Addr(), "wal", c.String("wal"), "timeout", timeout, "tls", tlsID != nil)
 			warnPlaintext(logger, c.String("host"), tlsID)
 			<-c.Done()
 			logger.Info("shutting down")
+			defer ms.close() // after the drain: scrapes keep working while it runs
 			return node.Close()
 		},
 	}

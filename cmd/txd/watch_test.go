@@ -17,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
-
 	"github.com/txd/txd/cmd/internal/cluster"
 )
 
@@ -272,59 +270,15 @@ func (b *syncBuffer) String() string {
 
 // On a terminal watch is a full-screen view: in a pseudo-terminal it shows
 // the nodes and a committed transaction, and q ends it with exit 0 and the
-// screen restored.
+// screen restored. The terminal answers no query: the view must not wait
+// for one (bubbletea v1 waited 5 s for the background colour).
 func TestWatchTerminalUI(t *testing.T) {
 	c := startCluster(t, cluster.Config{})
 	commit(t, c, "P1", "SET", "k", "1")
 
-	cmd := exec.Command(c.Bins.TXCLI, "--coord", c.Coord.Addr(), "watch", "--interval", "100ms")
-	cmd.Env = append(watchEnv(), "TERM=xterm-256color")
-	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out syncBuffer
-	copied := make(chan struct{})
-	go func() {
-		defer close(copied)
-		// Answer the terminal queries (background colour, cursor
-		// position) as a terminal would: unanswered, the TUI library
-		// waits 5 s for them at start-up.
-		answered := false
-		buf := make([]byte, 4096)
-		for {
-			n, err := tty.Read(buf)
-			out.Write(buf[:n])
-			if !answered && strings.Contains(out.String(), "\x1b[6n") {
-				answered = true
-				tty.Write([]byte("\x1b]11;rgb:0000/0000/0000\x1b\\\x1b[1;1R"))
-			}
-			if err != nil {
-				return // the process is gone
-			}
-		}
-	}()
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-exited:
-		default:
-			cmd.Process.Kill()
-			<-exited
-		}
-		tty.Close()
-		<-copied
-		if t.Failed() {
-			t.Logf("----- terminal output -----\n%q", out.String())
-		}
-	})
-
+	p := startPTY(t, c.Bins.TXCLI, "--coord", c.Coord.Addr(), "watch", "--interval", "100ms")
 	cluster.Eventually(t, waitTimeout, "the view shows B and P1 committed", func() error {
-		s := out.String()
+		s := p.out.String()
 		for _, want := range []string{"NODES", "participant", "B", "RECENT OUTCOMES", "P1", "COMMITTED"} {
 			if !strings.Contains(s, want) {
 				return fmt.Errorf("no %q yet", want)
@@ -332,22 +286,59 @@ func TestWatchTerminalUI(t *testing.T) {
 		}
 		return nil
 	})
-	if _, err := tty.Write([]byte("q")); err != nil {
+	if _, err := p.tty.Write([]byte("q")); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-exited:
-	case <-time.After(5 * time.Second):
-		t.Fatal("watch did not exit within 5s of q")
+	wantRestored(t, p, "q")
+}
+
+// Ctrl-C and Esc end the view too (keys decoded from the terminal's raw
+// input), also while the coordinator is unreachable.
+func TestWatchTerminalUIKeys(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs txcli; skipped with -short")
 	}
-	if code := cmd.ProcessState.ExitCode(); code != 0 {
-		t.Errorf("exit code %d after q, want 0", code)
+	t.Parallel()
+	bins := cluster.Shared(t)
+	dead, err := cluster.ClosedAddr()
+	if err != nil {
+		t.Fatal(err)
 	}
-	// The alternate screen is left (and with it the normal screen back).
-	cluster.Eventually(t, waitTimeout, "the screen restored", func() error {
-		if !strings.Contains(out.String(), "\x1b[?1049l") {
-			return fmt.Errorf("no alternate-screen exit in the output")
-		}
-		return nil
-	})
+	for _, k := range []struct{ name, key string }{{"ctrl+c", "\x03"}, {"esc", "\x1b"}} {
+		t.Run(k.name, func(t *testing.T) {
+			t.Parallel()
+			p := startPTY(t, bins.TXCLI, "--coord", dead, "watch", "--interval", "50ms")
+			cluster.Eventually(t, waitTimeout, "the view shows the coordinator down", func() error {
+				if !strings.Contains(p.out.String(), "COORDINATOR UNREACHABLE") {
+					return fmt.Errorf("no banner yet")
+				}
+				return nil
+			})
+			if _, err := p.tty.Write([]byte(k.key)); err != nil {
+				t.Fatal(err)
+			}
+			wantRestored(t, p, k.name)
+		})
+	}
+}
+
+// wantRestored wants the view to end, after key, with exit 0, the
+// alternate screen left (and with it the normal screen back), and no
+// question asked of the terminal.
+func wantRestored(t *testing.T, p *ptyProc, key string) {
+	t.Helper()
+	code, done := p.wait(5 * time.Second)
+	if !done {
+		t.Fatalf("watch did not exit within 5s of %s", key)
+	}
+	if code != 0 {
+		t.Errorf("exit code %d after %s, want 0", code, key)
+	}
+	out := p.out.String()
+	if !strings.Contains(out, "\x1b[?1049h") || !strings.Contains(out, "\x1b[?1049l") {
+		t.Errorf("the alternate screen is not entered and left")
+	}
+	if strings.Contains(out, "\x1b]11;") || strings.Contains(out, "\x1b[6n") {
+		t.Errorf("asked the terminal for its background colour or cursor position")
+	}
 }

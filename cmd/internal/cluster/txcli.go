@@ -92,6 +92,8 @@ type TxOut struct {
 	State        string            `json:"state"`
 	Reason       string            `json:"reason"`
 	Participants map[string]string `json:"participants"`
+	Heuristic    bool              `json:"heuristic"`        // applied by an operator (txcli resolve)
+	Damage       bool              `json:"heuristic_damage"` // ... against the decision
 }
 
 // ParticipantOut is "txcli --json --participant ADDR status".

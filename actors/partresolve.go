@@ -1,0 +1,54 @@
+package actors
+
+import (
+	"github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/wire"
+)
+
+// clientReplies are client requests the participant's state machine
+// answers later (txcli resolve: once the heuristic record is durable),
+// by the token the machine echoes in its Answer.
+type clientReplies struct {
+	next  uint64
+	conns map[uint64]*wire.Conn
+}
+
+// resolve hands an operator's heuristic decision to the state machine.
+// Only a client may make one: a node that sends Resolve is confused or
+// hostile, and must not be able to decide for an operator.
+func (a *participantActor) resolve(conn *wire.Conn, m *wire.Resolve) {
+	if r := conn.Remote(); r.Role != wire.RoleClient {
+		a.logger.Warn("resolve refused: not from a client", "from", r.NodeID, "role", string(r.Role), "tx", m.TxID)
+		_ = conn.Send(&wire.Error{ReqID: m.ReqID, Code: wire.ErrBadRequest, Msg: "only a client connection may send Resolve"})
+		return
+	}
+	if err := wire.CheckID("transaction id", m.TxID); err != nil {
+		_ = conn.Send(&wire.Error{ReqID: m.ReqID, Code: wire.ErrBadRequest, Msg: err.Error()})
+		return
+	}
+	if a.clients.conns == nil {
+		a.clients.conns = map[uint64]*wire.Conn{}
+	}
+	a.clients.next++
+	a.clients.conns[a.clients.next] = conn
+	a.logger.Warn("heuristic decision requested", "tx", m.TxID, "commit", m.Commit, "client", conn.Remote().NodeID)
+	a.run(a.fsm.Resolve(a.clients.next, m))
+}
+
+// answer sends the state machine's answer to the client that asked. A
+// client that went away meanwhile just misses it: the outcome stands.
+func (a *participantActor) answer(e protocol.Answer) {
+	conn := a.clients.conns[e.Token]
+	delete(a.clients.conns, e.Token)
+	if r, ok := e.Msg.(*wire.ResolveResult); ok && r.Applied {
+		a.logger.Warn("heuristic decision applied", "tx", r.TxID, "state", string(r.State))
+	}
+	if conn != nil {
+		_ = conn.Send(e.Msg)
+	}
+}
+
+// alarm logs what an operator must see: heuristic damage.
+func (a *participantActor) alarm(e protocol.Alarm) {
+	a.logger.Error(e.Msg, "tx", e.TxID, "heuristic", string(e.Heuristic), "decided", string(e.Decided), "from", e.From)
+}

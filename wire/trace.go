@@ -1,0 +1,70 @@
+package wire
+
+import (
+	"context"
+	"fmt"
+)
+
+// Trace messages: `txcli trace TXID` asks each node what it recorded of one
+// transaction. They are rare (an operator's request), so they use msgpack's
+// reflection codec like Status.
+
+// TraceReq asks a node for its trace of one transaction.
+type TraceReq struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	ReqID    uint64
+	TxID     string
+}
+
+// Trace event kinds. The strings are part of txcli's JSON contract.
+const (
+	TraceSend  = "send"  // the node sent What to Peer
+	TraceRecv  = "recv"  // the node received What from Peer
+	TraceForce = "force" // the node's log record What became durable (fsync)
+	TraceLog   = "log"   // the node appended record What without waiting for an fsync (lazy)
+)
+
+// TraceEvent is one thing a node did for a transaction.
+type TraceEvent struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	Time     int64    // unix nanoseconds, the node's own clock
+	Kind     string   // TraceSend, TraceRecv, TraceForce or TraceLog
+	What     string   // message ("PREPARE", "VOTE YES", ...) or record kind ("PREPARED", ...)
+	Peer     string   // the other node of a message ("client" for a client); "" for records
+	Detail   string   // a NO vote's or an abort's reason, if any
+	FromLog  bool     // read back from the log at start-up: a record written before the node last started
+}
+
+// Trace answers TraceReq. Since is when the node started (unix nanoseconds):
+// it recorded messages only from then on; earlier events come from its log
+// (FromLog), so messages before Since are unknown. Events are in the order
+// the node recorded them. Dropped counts events not kept (a transaction's
+// list is bounded).
+type Trace struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	ReqID    uint64
+	NodeID   string
+	Role     Role
+	TxID     string
+	Since    int64
+	Protocol Protocol // "" if the node does not know it
+	Events   []TraceEvent
+	Dropped  int
+}
+
+// Trace asks the node for what it recorded of transaction txid. A node that
+// knows nothing of it answers with no events.
+func (cl *Client) Trace(ctx context.Context, txid string) (*Trace, error) {
+	id := cl.nextID.Add(1)
+	m, err := cl.call(ctx, id, &TraceReq{ReqID: id, TxID: txid})
+	if err != nil {
+		return nil, err
+	}
+	switch m := m.(type) {
+	case *Trace:
+		return m, nil
+	case *Error:
+		return nil, &RemoteError{Code: m.Code, Msg: m.Msg}
+	}
+	return nil, fmt.Errorf("%w: %s in answer to TraceReq", ErrMalformed, m.Type())
+}
