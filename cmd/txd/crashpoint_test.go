@@ -296,7 +296,10 @@ func TestCrashPointUnknownName(t *testing.T) {
 	bins := cluster.Shared(t)
 	wal := t.TempDir() + "/B.wal"
 	for _, spec := range []string{"part.prepared.forcd", crashpoint.PartPreparedForced + "@0"} {
-		cmd := exec.Command(bins.TXD, "participant", "--id", "B", "--port", "0", "--wal", wal)
+		// Bounded: a txd that ignored the variable would serve forever.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bins.TXD, "participant", "--id", "B", "--port", "0", "--wal", wal)
 		cmd.Env = append(os.Environ(), crashpoint.EnvVar+"="+spec)
 		out, err := cmd.CombinedOutput()
 		if code := cmd.ProcessState.ExitCode(); err == nil || code != 2 || !strings.Contains(string(out), spec) {
