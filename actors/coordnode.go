@@ -96,7 +96,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 	}
 	clog := protocol.NewCoordLog(cfg.KeepOutcomes)
 	tr := trace.New(trace.DefaultTxns, time.Now().UnixNano())
-	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, SyncFunc: cfg.SyncFunc}, func(r walstore.Record) error {
+	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, SyncFunc: cfg.SyncFunc, AfterRewriteStep: rewriteCrashHook()}, func(r walstore.Record) error {
 		rec, err := decodeRecord(r)
 		if err != nil {
 			return err

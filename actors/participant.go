@@ -99,6 +99,7 @@ func (a *participantActor) Receive(c *actor.Context) {
 		}
 		delete(a.outbox, m.addr)
 	case walDurable:
+		partCrashLogged(m.Rec)
 		a.run(a.fsm.Logged(m.Rec))
 	case metricsPoll:
 		c.Respond(a.metricsReply())
@@ -152,7 +153,8 @@ func (a *participantActor) handle(conn *wire.Conn, msg wire.Message) {
 }
 
 func (a *participantActor) run(effects []protocol.Effect) {
-	for _, eff := range effects {
+	for i, eff := range effects {
+		partCrashBefore(effects, i)
 		switch e := eff.(type) {
 		case protocol.Send:
 			a.send(e)

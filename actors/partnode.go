@@ -90,7 +90,7 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 		shadow = participantShadow{protocol.NewParticipant(pcfg)}
 	}
 	tr := trace.New(trace.DefaultTxns, time.Now().UnixNano())
-	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, SyncFunc: cfg.SyncFunc}, func(r walstore.Record) error {
+	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, SyncFunc: cfg.SyncFunc, AfterRewriteStep: rewriteCrashHook()}, func(r walstore.Record) error {
 		rec, err := decodeRecord(r)
 		if err != nil {
 			return err

@@ -181,6 +181,7 @@ func (t *txnActor) handle(msg any) {
 			traceMsg(t.deps.trace, trace.Send, q.From, reply)
 		}
 	case walDurable:
+		txnCrashLogged(m.Rec)
 		t.run(t.fsm.Logged(m.Rec))
 	case txnTimer:
 		if lateBy(m.due, m.after) {
@@ -214,7 +215,8 @@ func (t *txnActor) handle(msg any) {
 // run carries out effects in order. Forced records come back as walDurable
 // and only then does the state machine emit what depends on them.
 func (t *txnActor) run(effects []protocol.Effect) {
-	for _, eff := range effects {
+	for i, eff := range effects {
+		txnCrashBefore(effects, i)
 		switch e := eff.(type) {
 		case protocol.Send:
 			t.send(e)

@@ -12,6 +12,7 @@ import (
 	"github.com/txd/txd/actors/metrics"
 	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/actors/trace"
+	"github.com/txd/txd/internal/crashpoint"
 	"github.com/txd/txd/walstore"
 )
 
@@ -76,6 +77,7 @@ type walBatch struct {
 	waiters    []walWaiter
 	records    int
 	deferred   int               // waiters that may wait for another record's fsync
+	last       int               // where the last record starts in data (for the torn-write crash point)
 	checkpoint []walstore.Record // non-nil: replace the log with these instead of appending data
 }
 
@@ -150,6 +152,7 @@ func (w *walActor) Receive(c *actor.Context) {
 		w.next.data = walstore.AppendRecord(w.next.data, walstore.RecordType(m.Rec.Kind), w.buf.Bytes())
 		w.appended += int64(len(w.next.data) - n)
 		w.next.records++
+		w.next.last = n
 		if w.shadow != nil {
 			if err := w.shadow.Apply(m.Rec); err != nil {
 				w.fatal(fmt.Errorf("wal: record %v for %s does not fit the log: %w", m.Rec.Kind, m.Rec.TxID, err))
@@ -232,13 +235,20 @@ func (w *walActor) flusher(e *actor.Engine, self *actor.PID) {
 			w.stats.Fsyncs.Add(1)
 			unsynced = 0
 		} else {
+			if len(b.waiters) > 0 {
+				walCrashTorn(w.log, b.data, b.last)
+			}
 			err = w.log.Write(b.data)
 			unsynced += b.records
 			if err == nil && len(b.waiters) > 0 {
 				// Lazy-only batches skip the fsync: they ride on the next one.
+				crashpoint.Hit(crashpoint.WALBatchWritten)
 				err = w.sync(unsynced)
 				w.stats.Fsyncs.Add(1)
 				unsynced = 0
+				if err == nil {
+					crashpoint.Hit(crashpoint.WALSyncedBeforeNotify)
+				}
 			}
 		}
 		w.stats.LogBytes.Store(w.log.End())

@@ -44,7 +44,21 @@ type Options struct {
 	// size durable. Nil means fdatasync, or fsync when the file has grown
 	// since the last sync. Tests use it to inject failures.
 	SyncFunc func(f *os.File) error
+
+	// AfterRewriteStep, if set, is called after each step of Rewrite
+	// (on the goroutine calling Rewrite). Tests crash the process there.
+	AfterRewriteStep func(RewriteStep)
 }
+
+// RewriteStep is a step of Rewrite that has just completed.
+type RewriteStep uint8
+
+const (
+	RewriteTempWritten RewriteStep = 1 + iota // the new content is in path+".tmp", not synced
+	RewriteTempSynced                         // ... and synced
+	RewriteRenamed                            // path+".tmp" renamed over path; the directory not synced
+	RewriteDirSynced                          // the directory synced: the rewrite is durable
+)
 
 // withDefaults returns o with every unset field filled in.
 func (o Options) withDefaults() Options {

@@ -44,11 +44,19 @@ func (l *Log) Rewrite(records []Record) error {
 	l.end, l.size = int64(len(batch)), int64(len(batch))
 	l.unsynced, l.grown = false, false
 	old.Close()
+	l.afterStep(RewriteRenamed)
 	if err := l.syncDir(); err != nil {
 		l.err = fmt.Errorf("walstore: rewrite file %s: sync directory: %w", l.path, err)
 		return l.err
 	}
+	l.afterStep(RewriteDirSynced)
 	return nil
+}
+
+func (l *Log) afterStep(s RewriteStep) {
+	if l.opts.AfterRewriteStep != nil {
+		l.opts.AfterRewriteStep(s)
+	}
 }
 
 // writeTemp creates tmp (or reuses one left by a crashed Rewrite), locks
@@ -68,7 +76,11 @@ func (l *Log) writeTemp(tmp string, batch []byte) (*os.File, error) {
 		_, err = f.WriteAt(batch, 0)
 	}
 	if err == nil {
+		l.afterStep(RewriteTempWritten)
 		err = l.syncFile(f, true)
+	}
+	if err == nil {
+		l.afterStep(RewriteTempSynced)
 	}
 	if err != nil {
 		f.Close()

@@ -145,6 +145,12 @@ func (p *Participant) Prepare(m *wire.Prepare) []Effect {
 		switch {
 		case t.pending == pendPrepared:
 			return nil // the vote goes out when PREPARED is durable
+		case t.pending == pendAborted:
+			// Maybe still READY in memory, but aborting: a YES would let a
+			// new run of the same id (a coordinator that lost it restarted,
+			// and the client retried) commit over our ABORT. The NO goes
+			// to the retransmitted PREPARE, once the ABORT is durable.
+			return nil
 		case t.state == wire.StateReady || t.state == wire.StatePrecommitted:
 			return []Effect{p.vote(t, true, "")}
 		case t.state == wire.StateCommitted:

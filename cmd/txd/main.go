@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/txd/txd/actors"
+	"github.com/txd/txd/internal/crashpoint"
 )
 
 func main() {
@@ -23,6 +24,10 @@ func main() {
 
 // run is main without the exit, for tests.
 func run(args []string, stdout, stderr io.Writer) int {
+	if err := crashpoint.Init(); err != nil {
+		fmt.Fprintf(stderr, "txd: %v\n", err)
+		return 2
+	}
 	unknownCommand := false
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -173,6 +173,9 @@ type tortureOpts struct {
 	clients   int
 	compact   int64
 	pauses3PC bool // pause with 3PC in the mix (report 3PC violations, do not fail on them)
+	// proto, if set, is the protocol of every transfer (while allowed);
+	// else half are 3PC. The crash point test sets it.
+	proto wire.Protocol
 }
 
 func tortureConfig(t *testing.T, pauses3PC bool) tortureOpts {
@@ -241,6 +244,7 @@ type torture struct {
 	o     tortureOpts
 	c     *cluster.Cluster
 	nodes []*cluster.Node // coordinator first
+	parts []string        // the participants' ids: tortureParts, or the crash point test's
 	begun time.Time
 
 	mu        sync.Mutex // protects the ledger
@@ -315,10 +319,7 @@ func runTorture(t *testing.T, o tortureOpts) {
 		PartTimeout:  torturePartTimeout,
 		CoordTimeout: tortureCoordTimeout,
 	})
-	tt := &torture{t: t, o: o, c: c, nodes: c.Nodes(), byID: map[string]*transfer{},
-		kills: map[string]int{}, pauses: map[string]int{}, crashSeen: map[string]int{},
-		restarts: map[string][]time.Duration{}, downSince: map[string]time.Time{}, downFor: map[string]time.Duration{},
-		observed: map[string]map[string]wire.TxStatus{}, stopClients: make(chan struct{}), allow3PC: true}
+	tt := newTorture(t, o, c, tortureParts)
 	// Stops the goroutines and resumes every node. Registered after the
 	// cluster's cleanup, so it runs before it: a node left paused by a
 	// failing test would ignore the SIGTERM that stops it.
@@ -382,6 +383,14 @@ func runTorture(t *testing.T, o tortureOpts) {
 	t.Logf("seed %d: workload stopped after %v; healed at %s", o.seed, loadTime.Round(time.Millisecond), clock(healed))
 	tt.checkAll(healed)
 	tt.report(time.Since(start), loadTime)
+}
+
+// newTorture is a run on cluster c (not started) of participants parts.
+func newTorture(t *testing.T, o tortureOpts, c *cluster.Cluster, parts []string) *torture {
+	return &torture{t: t, o: o, c: c, nodes: c.Nodes(), parts: parts, byID: map[string]*transfer{},
+		kills: map[string]int{}, pauses: map[string]int{}, crashSeen: map[string]int{},
+		restarts: map[string][]time.Duration{}, downSince: map[string]time.Time{}, downFor: map[string]time.Duration{},
+		observed: map[string]map[string]wire.TxStatus{}, stopClients: make(chan struct{}), allow3PC: true}
 }
 
 // enough: the minimum kills and transactions are reached.
@@ -591,17 +600,17 @@ func (tt *torture) ask(cl *wire.Client, tr *transfer) (done, lost bool) {
 // newTransfer picks a transfer between two different participants and
 // publishes it in the ledger.
 func (tt *torture) newTransfer(client, seq int, rng *rand.Rand) *transfer {
-	from := rng.IntN(len(tortureParts))
-	to := (from + 1 + rng.IntN(len(tortureParts)-1)) % len(tortureParts)
+	from := rng.IntN(len(tt.parts))
+	to := (from + 1 + rng.IntN(len(tt.parts)-1)) % len(tt.parts)
 	tr := &transfer{
 		id:       fmt.Sprintf("t%d-%d", client, seq),
 		proto:    wire.TwoPC,
-		fromPart: tortureParts[from], toPart: tortureParts[to],
+		fromPart: tt.parts[from], toPart: tt.parts[to],
 		fromAcct: rng.IntN(tortureAccounts), toAcct: rng.IntN(tortureAccounts),
 		amount: 1 + rng.Int64N(tortureMaxAmount),
 		client: client,
 	}
-	if rng.IntN(2) == 0 && tt.enter(wire.ThreePC) {
+	if tt.o.proto != wire.TwoPC && (tt.o.proto == wire.ThreePC || rng.IntN(2) == 0) && tt.enter(wire.ThreePC) {
 		tr.proto = wire.ThreePC
 	}
 	tr.sent = time.Now()
@@ -1252,7 +1261,7 @@ func (tt *torture) settleOutcomes() {
 // conserved.
 func (tt *torture) checkBalances(parts map[string]*wire.Status) {
 	want := map[string]map[string]int64{}
-	for _, p := range tortureParts {
+	for _, p := range tt.parts {
 		want[p] = map[string]int64{}
 		for i := range tortureAccounts {
 			want[p][acct(i)] = tortureInitial
@@ -1269,7 +1278,7 @@ func (tt *torture) checkBalances(parts map[string]*wire.Status) {
 		touching[tr.toPart+":"+acct(tr.toAcct)] = append(touching[tr.toPart+":"+acct(tr.toAcct)], tr.id)
 	}
 	var total int64
-	for _, p := range tortureParts {
+	for _, p := range tt.parts {
 		st := parts[p]
 		for k, v := range st.Store {
 			n, err := strconv.ParseInt(v, 10, 64)
@@ -1300,7 +1309,7 @@ func (tt *torture) checkBalances(parts map[string]*wire.Status) {
 			}
 		}
 	}
-	if want := int64(len(tortureParts) * tortureAccounts * tortureInitial); total != want {
+	if want := int64(len(tt.parts) * tortureAccounts * tortureInitial); total != want {
 		tt.violate("the sum over every account is conserved", nil, "sum %d, want %d", total, want)
 	}
 }
@@ -1653,7 +1662,7 @@ func (tt *torture) dossier(id string) string {
 		fmt.Fprintf(&b, "  %s now: %s\n", n.ID, state)
 	}
 	tt.omu.Lock()
-	for _, p := range tortureParts {
+	for _, p := range tt.parts {
 		if tx, ok := tt.observed[p][id]; ok {
 			fmt.Fprintf(&b, "  %s showed during the run: %s %s (%q)\n", p, tx.Protocol, tx.State, tx.Reason)
 		}

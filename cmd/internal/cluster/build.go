@@ -43,15 +43,16 @@ const (
 // RaceEnv, when set to 1 in the environment, builds the daemons with -race.
 const RaceEnv = "TXD_IT_RACE"
 
-// Build compiles txd and txcli into dir. It runs the go command in the
-// current directory, which must be inside the module (a test's package
-// directory is).
+// Build compiles txd and txcli into dir, with the crash points
+// (-tags crashpoints: see Node.SetCrashPoint; production builds have
+// none). It runs the go command in the current directory, which must be
+// inside the module (a test's package directory is).
 func Build(ctx context.Context, dir string) (*Binaries, error) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
-	args := []string{"build", "-o", dir + string(filepath.Separator)}
+	args := []string{"build", "-tags", "crashpoints", "-o", dir + string(filepath.Separator)}
 	if os.Getenv(RaceEnv) == "1" {
 		args = append(args, "-race")
 	}

@@ -46,6 +46,10 @@ type Node struct {
 	proc   *proc      // the current or last process; nil before the first start
 	runs   int
 	exited []string // processes that died without the harness killing them
+	// Crash points (crashpoint.go): the TXD_CRASHPOINT of the next start,
+	// and the processes that died of theirs, which are not crashes.
+	crashPoint string
+	crashed    []string
 }
 
 // proc is one run of a node.
@@ -54,6 +58,9 @@ type proc struct {
 	done   chan struct{} // closed when it has exited and been reaped
 	state  *os.ProcessState
 	killed bool // the harness signalled it
+	// crashPoint is the TXD_CRASHPOINT it runs with: dying of SIGKILL is
+	// then what it was asked to do.
+	crashPoint string
 }
 
 // NewNode describes a node; nothing runs until Start. dir holds its WAL and
@@ -163,6 +170,12 @@ func (n *Node) Launch() error {
 	defer logf.Close() // the child has its own copy
 	cmd := exec.Command(n.bins.TXD, args...)
 	cmd.Env = cleanEnv()
+	n.mu.Lock()
+	crashPoint := n.crashPoint
+	n.mu.Unlock()
+	if crashPoint != "" {
+		cmd.Env = append(cmd.Env, crashPointEnv+"="+crashPoint)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// No Pdeathsig: it fires when the forking OS thread exits, which the Go
 	// runtime may do at any time, and would kill healthy nodes mid-test.
@@ -175,14 +188,19 @@ func (n *Node) Launch() error {
 		return fmt.Errorf("starting %s %s: %w", n.Role, n.ID, err)
 	}
 	fmt.Fprintf(logf, "=== harness: pid %d\n", cmd.Process.Pid)
-	p := &proc{cmd: cmd, done: make(chan struct{})}
+	p := &proc{cmd: cmd, done: make(chan struct{}), crashPoint: crashPoint}
 	n.proc = p
 	go func() {
 		cmd.Wait() //nolint:errcheck // the state is what matters
 		n.mu.Lock()
 		p.state = cmd.ProcessState
-		if !p.killed {
-			n.exited = append(n.exited, fmt.Sprintf("pid %d (run %d): %v", cmd.Process.Pid, n.runs, cmd.ProcessState))
+		what := fmt.Sprintf("pid %d (run %d): %v", cmd.Process.Pid, n.runs, cmd.ProcessState)
+		switch {
+		case p.killed:
+		case p.crashPoint != "" && diedOfSIGKILL(cmd.ProcessState):
+			n.crashed = append(n.crashed, what+" at crash point "+p.crashPoint)
+		default:
+			n.exited = append(n.exited, what)
 		}
 		n.mu.Unlock()
 		close(p.done)
