@@ -333,6 +333,10 @@ func (a *coordinatorActor) answerQuery(conn *wire.Conn, txid string) {
 	tx := a.txns[txid]
 	var answer wire.Message
 	switch {
+	case tx == nil && (conn.Remote().Role != wire.RoleParticipant || wire.CheckID("transaction id", txid) != nil):
+		// Nobody who could act on it asks: answer without logging (a
+		// stranger's queries must not cost an fsync each).
+		answer = &wire.Decision{TxID: txid, Commit: false, Reason: presumedReason}
 	case tx == nil:
 		a.presumeAbort(txid, conn.Remote().NodeID)
 		fallthrough
