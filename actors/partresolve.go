@@ -14,14 +14,10 @@ type clientReplies struct {
 }
 
 // resolve hands an operator's heuristic decision to the state machine.
-// Only a client may make one: a node that sends Resolve is confused or
-// hostile, and must not be able to decide for an operator.
+// Only a client may make one (a node that sends Resolve is confused or
+// hostile): the participant's policy (partauth.go) refused any other sender
+// before this runs.
 func (a *participantActor) resolve(conn *wire.Conn, m *wire.Resolve) {
-	if r := conn.Remote(); r.Role != wire.RoleClient {
-		a.logger.Warn("resolve refused: not from a client", "from", r.NodeID, "role", string(r.Role), "tx", m.TxID)
-		_ = conn.Send(&wire.Error{ReqID: m.ReqID, Code: wire.ErrBadRequest, Msg: "only a client connection may send Resolve"})
-		return
-	}
 	if err := wire.CheckID("transaction id", m.TxID); err != nil {
 		_ = conn.Send(&wire.Error{ReqID: m.ReqID, Code: wire.ErrBadRequest, Msg: err.Error()})
 		return
