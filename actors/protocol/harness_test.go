@@ -23,7 +23,7 @@ package protocol
 //     QueryReply, a leader's PreCommit and Decision. An Ack that reaches a
 //     participant (the answer to a leader's PreCommit) is dropped, as the
 //     real participant host does.
-//   - Links can be cut (split, isolate) to model partitions; a message on a
+//   - Links can be cut (split) to model partitions; a message on a
 //     cut link is lost when it would be delivered. kill crashes a node and
 //     loses every message in flight to or from it.
 //
@@ -792,16 +792,6 @@ func (s *sim) split(groups ...[]string) {
 			if a != b && (group[a] == 0 || group[a] != group[b]) {
 				s.cut[[2]string{a, b}] = true
 			}
-		}
-	}
-}
-
-// isolate cuts node id off from everyone, both ways.
-func (s *sim) isolate(id string) {
-	for b := range s.nodes {
-		if b != id {
-			s.cut[[2]string{id, b}] = true
-			s.cut[[2]string{b, id}] = true
 		}
 	}
 }

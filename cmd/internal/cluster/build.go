@@ -21,7 +21,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -50,7 +49,13 @@ const RaceEnv = "TXD_IT_RACE"
 func Build(ctx context.Context, dir string) (*Binaries, error) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		// `go test` puts its own go command first in PATH; this is a test
+		// binary started some other way.
+		root := os.Getenv("GOROOT")
+		if root == "" {
+			return nil, fmt.Errorf("cluster: no go command in PATH and GOROOT unset: %w", err)
+		}
+		goBin = filepath.Join(root, "bin", "go")
 	}
 	args := []string{"build", "-tags", "crashpoints", "-o", dir + string(filepath.Separator)}
 	if os.Getenv(RaceEnv) == "1" {
