@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -68,6 +69,14 @@ type Conn struct {
 	once     sync.Once
 	err      error // why the connection ended: written once, before done closes
 	graceful bool  // a local Close: the writer flushes the queue first
+
+	// wmu is held by whoever writes to the socket: the writer goroutine
+	// for a batch, or a sender on the direct path (directwrite.go).
+	wmu sync.Mutex
+	// pending counts frames queued (or left in direct.head) and not yet
+	// written; the direct path is open only when it is zero.
+	pending atomic.Int64
+	direct  directWriter
 }
 
 // newConn wraps a handshaken connection and starts its writer. The caller
@@ -96,6 +105,7 @@ func newConn(nc net.Conn, br *bufio.Reader, remote Hello, cfg connConfig) *Conn 
 		wrote:      make(chan struct{}),
 		finished:   make(chan struct{}),
 	}
+	c.direct.init(nc)
 	go c.writeLoop()
 	return c
 }
@@ -120,6 +130,10 @@ func (c *Conn) Send(m Message) error {
 		return fmt.Errorf("%w: %s of %d bytes, at most %d", ErrFrameTooLarge, m.Type(), n, c.maxFrame)
 	}
 	*bp = b
+	if ok, err := c.trySendDirect(bp); ok {
+		return err
+	}
+	c.pending.Add(1)
 	select {
 	case c.queue <- bp:
 		if s := c.stats; s != nil && s.Msgs != nil {
@@ -250,25 +264,35 @@ func (c *Conn) writeLoop() {
 	}
 }
 
-// writeBatch writes bp and whatever else is queued, then flushes once.
+// writeBatch writes bp and whatever else is queued, then flushes once. A
+// nil bp is the direct path's wake-up: its frame is in c.direct.head.
 func (c *Conn) writeBatch(bw *bufio.Writer, bp *[]byte) error {
-	nFrames, nBytes := int64(0), int64(0)
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	nFrames, nBytes, taken := int64(0), int64(0), int64(0)
 	defer func() {
+		c.pending.Add(-taken)
 		if s := c.stats; s != nil {
 			s.FramesOut.Add(nFrames)
 			s.BytesOut.Add(nBytes)
 			s.Flushes.Add(1)
 		}
 	}()
+	if err := c.writeHead(bw); err != nil {
+		return err
+	}
 	for {
-		nFrames++
-		nBytes += int64(len(*bp))
-		_, err := bw.Write(*bp)
-		if cap(*bp) <= pooledFrameMax {
-			frames.Put(bp)
-		}
-		if err != nil {
-			return err
+		taken++
+		if bp != nil {
+			nFrames++
+			nBytes += int64(len(*bp))
+			_, err := bw.Write(*bp)
+			if cap(*bp) <= pooledFrameMax {
+				frames.Put(bp)
+			}
+			if err != nil {
+				return err
+			}
 		}
 		select {
 		case bp = <-c.queue:
@@ -285,7 +309,10 @@ func (c *Conn) flushQueue(bw *bufio.Writer) {
 	case bp := <-c.queue:
 		c.writeBatch(bw, bp) //nolint:errcheck // closing anyway
 	default:
-		bw.Flush() //nolint:errcheck // closing anyway
+		c.wmu.Lock()
+		c.writeHead(bw) //nolint:errcheck // closing anyway
+		bw.Flush()      //nolint:errcheck // closing anyway
+		c.wmu.Unlock()
 	}
 }
 
