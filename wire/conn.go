@@ -131,20 +131,28 @@ func (c *Conn) Send(m Message) error {
 	}
 	*bp = b
 	if ok, err := c.trySendDirect(bp); ok {
+		if err == nil {
+			c.sent(m)
+		}
 		return err
 	}
 	c.pending.Add(1)
 	select {
 	case c.queue <- bp:
-		if s := c.stats; s != nil && s.Msgs != nil {
-			s.Msgs.countSent(m.Type())
-		}
-		c.logMessage("sent", m)
+		c.sent(m)
 		return nil
 	default:
 		c.fail(ErrQueueFull, false)
 		return ErrQueueFull
 	}
+}
+
+// sent counts and logs a message handed to the socket or the writer.
+func (c *Conn) sent(m Message) {
+	if s := c.stats; s != nil && s.Msgs != nil {
+		s.Msgs.countSent(m.Type())
+	}
+	c.logMessage("sent", m)
 }
 
 // Remote is the peer's identity as it gave it in the handshake.

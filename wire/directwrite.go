@@ -19,7 +19,8 @@ const directGap = 100 * time.Microsecond
 var epoch = time.Now()
 
 // The direct path: a frame sent while nothing is queued or being written,
-// on a connection that has been quiet for a moment (directGap), goes to the socket from the sender's goroutine, in one non-blocking write
+// on a connection that has been quiet for a moment (directGap), goes to the
+// socket from the sender's goroutine, in one non-blocking write
 // syscall. It spares the wake-up of the writer goroutine, which on an idle
 // machine costs more than the write itself and sits on the critical path of
 // every protocol step (measured in bench: see README, Performance). Under
@@ -40,6 +41,8 @@ type directWriter struct {
 	off  int // head[off:] is still to be written
 	// last is when (ns since epoch) the direct path last wrote.
 	last atomic.Int64
+	// partial counts frames the direct path could only start (tests).
+	partial atomic.Int64
 }
 
 func (d *directWriter) init(nc net.Conn) {
@@ -121,6 +124,7 @@ func (c *Conn) trySendDirect(bp *[]byte) (bool, error) {
 	// The socket buffer is full: the writer finishes this frame first. A
 	// nil frame in the queue wakes it (and counts as pending until then).
 	d.head, d.off = bp, n
+	d.partial.Add(1)
 	c.pending.Add(1)
 	select {
 	case c.queue <- nil:
