@@ -84,7 +84,8 @@ type walBatch struct {
 // walActor is the only writer of a node's log, and it group-commits: while
 // one batch is being written and fsynced by the flusher goroutine, every
 // append that arrives is gathered into the next batch, which then shares a
-// single fsync. The first append on an idle log goes to disk at once, so a
+// single fsync. The first append on an idle log goes to disk at once (a
+// deferred one waits up to walDeferMax for company), so a
 // lone transaction pays one fsync and no waiting. The fsync runs on the
 // flusher goroutine, never inside Receive, so the actor stays responsive.
 type walActor struct {
