@@ -18,6 +18,7 @@ import (
 func crashOnPanic(logger *slog.Logger, fatal func(error)) actor.MiddlewareFunc {
 	return func(next actor.ReceiveFunc) actor.ReceiveFunc {
 		return func(c *actor.Context) {
+			warmStack()
 			defer func() {
 				if v := recover(); v != nil {
 					logger.Error("actor panicked", "pid", c.PID().String(), "panic", v, "stack", string(debug.Stack()))
