@@ -71,7 +71,7 @@ func (cfg *CoordinatorConfig) setDefaults() {
 type Coordinator struct {
 	engine *actor.Engine
 	pid    *actor.PID
-	walPID *actor.PID
+	wal    *walWriter
 	shards []*actor.PID
 	log    *walstore.Log
 	server *wire.Server
@@ -128,7 +128,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 	}
 	n := &Coordinator{engine: engine, log: wlog, Stats: &WALStats{}, Wire: &wire.Stats{Msgs: cfg.Metrics.MsgCounts()}}
 	mw := actor.WithMiddleware(crashOnPanic(cfg.Logger, cfg.Fatal))
-	n.walPID = engine.Spawn(newWALActor(wlog, n.Stats, cfg.Metrics, cfg.Fatal, clog, cfg.CompactBytes, tr), "wal", actor.WithID(cfg.NodeID), actor.WithInboxSize(4096), mw)
+	n.wal = startWAL(wlog, n.Stats, cfg.Metrics, cfg.Fatal, clog, cfg.CompactBytes, tr, engine)
 
 	// The coordinator's PID is fixed by its kind and id, so connections can
 	// route to it before it is spawned (anything earlier is retransmitted).
@@ -159,7 +159,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 	engine.Spawn(func() actor.Receiver {
 		return &coordinatorActor{
 			cfg:   protocol.CoordConfig{NodeID: cfg.NodeID, Addr: advertise, Vote: cfg.Timeout, Delay: cfg.Delay},
-			deps:  txnDeps{nodeID: cfg.NodeID, wal: n.walPID, retry: cfg.Retry, logger: cfg.Logger, fatal: cfg.Fatal, trace: tr, metrics: cfg.Metrics},
+			deps:  txnDeps{nodeID: cfg.NodeID, wal: n.wal, retry: cfg.Retry, logger: cfg.Logger, fatal: cfg.Fatal, trace: tr, metrics: cfg.Metrics},
 			peers: n.peers, shards: shards, txns: map[string]*coordTx{}, maxActive: cfg.MaxInflight,
 			recovered: recovered, keep: cfg.KeepOutcomes, logger: cfg.Logger,
 		}
@@ -188,7 +188,7 @@ func (n *Coordinator) Close() error {
 	for _, pid := range n.shards {
 		ctxDone(n.engine.Poison(pid))
 	}
-	ctxDone(n.engine.Poison(n.walPID))
+	n.wal.Close()
 	return n.log.Close()
 }
 

@@ -38,7 +38,7 @@ type partTimer struct {
 type participantActor struct {
 	fsm    *protocol.Participant
 	self   wire.Hello
-	wal    *actor.PID
+	wal    *walWriter
 	policy *partPolicy // who may send what (partauth.go)
 	logger *slog.Logger
 	fatal  func(error)
@@ -163,7 +163,7 @@ func (a *participantActor) run(effects []protocol.Effect) {
 			if e.Force {
 				app.ReplyTo = a.pid
 			}
-			a.engine.Send(a.wal, app)
+			a.wal.Append(app)
 			if k := e.Rec.Kind; k == protocol.RecCommit || k == protocol.RecAbort {
 				a.metrics.Outcome(e.Rec.Protocol, k == protocol.RecCommit)
 			}

@@ -46,7 +46,7 @@ type ParticipantConfig struct {
 type Participant struct {
 	engine *actor.Engine
 	pid    *actor.PID
-	walPID *actor.PID
+	wal    *walWriter
 	log    *walstore.Log
 	server *wire.Server
 	Stats  *WALStats
@@ -128,14 +128,14 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 	}
 	n := &Participant{engine: engine, log: wlog, Stats: &WALStats{}, Wire: &wire.Stats{Msgs: cfg.Metrics.MsgCounts()}}
 	mw := actor.WithMiddleware(crashOnPanic(cfg.Logger, cfg.Fatal))
-	n.walPID = engine.Spawn(newWALActor(wlog, n.Stats, cfg.Metrics, cfg.Fatal, shadow, cfg.CompactBytes, tr), "wal", actor.WithID(cfg.NodeID), actor.WithInboxSize(4096), mw)
+	n.wal = startWAL(wlog, n.Stats, cfg.Metrics, cfg.Fatal, shadow, cfg.CompactBytes, tr, engine)
 	n.pid = actor.NewPID(engine.Address(), "participant/"+cfg.NodeID)
 	router := &partRouter{engine: engine, pid: n.pid, trace: tr, nodeID: cfg.NodeID}
 	engine.Spawn(func() actor.Receiver {
 		return &participantActor{
 			fsm:  fsm,
 			self: wire.Hello{Version: wire.Version, NodeID: cfg.NodeID, Role: wire.RoleParticipant},
-			wal:  n.walPID, policy: policy, logger: cfg.Logger, fatal: cfg.Fatal, router: router, wireStats: n.Wire, tls: cfg.TLS, trace: tr, metrics: cfg.Metrics,
+			wal:  n.wal, policy: policy, logger: cfg.Logger, fatal: cfg.Fatal, router: router, wireStats: n.Wire, tls: cfg.TLS, trace: tr, metrics: cfg.Metrics,
 		}
 	}, "participant", actor.WithID(cfg.NodeID), actor.WithInboxSize(1024), mw)
 
@@ -163,6 +163,6 @@ func (n *Participant) Addr() string { return n.server.Addr().String() }
 func (n *Participant) Close() error {
 	n.server.Close()
 	ctxDone(n.engine.Poison(n.pid))
-	ctxDone(n.engine.Poison(n.walPID))
+	n.wal.Close()
 	return n.log.Close()
 }

@@ -35,7 +35,7 @@ func (a *coordinatorActor) presumeAbort(txid, asker string) {
 	a.finished++
 	a.trimFinished()
 	a.presumed[txid] = []func(*wire.Decision){}
-	a.engine.Send(a.deps.wal, walAppend{ReplyTo: a.self, Rec: protocol.Record{Kind: protocol.RecDecision,
+	a.deps.wal.Append(walAppend{ReplyTo: a.self, Rec: protocol.Record{Kind: protocol.RecDecision,
 		TxID: txid, Commit: false, Reason: presumedReason, Members: members}})
 }
 
@@ -51,5 +51,5 @@ func (a *coordinatorActor) presumedDurable(rec protocol.Record) {
 	for _, answer := range waiting {
 		answer(&wire.Decision{TxID: rec.TxID, Commit: false, Reason: presumedReason})
 	}
-	a.engine.Send(a.deps.wal, walAppend{Rec: protocol.Record{Kind: protocol.RecEnd, TxID: rec.TxID}})
+	a.deps.wal.Append(walAppend{Rec: protocol.Record{Kind: protocol.RecEnd, TxID: rec.TxID}})
 }

@@ -54,7 +54,7 @@ type txnFinished struct{ status wire.TxStatus }
 // txnDeps is what a transaction actor needs from its node.
 type txnDeps struct {
 	nodeID  string
-	wal     *actor.PID
+	wal     *walWriter
 	peers   func(m wire.Member) *wire.Peer // a member's connection (nil: unknown)
 	retry   time.Duration                  // retransmission interval
 	logger  *slog.Logger
@@ -225,7 +225,7 @@ func (t *txnActor) run(effects []protocol.Effect) {
 			if e.Force {
 				app.ReplyTo = t.self
 			}
-			t.engine.Send(t.deps.wal, app)
+			t.deps.wal.Append(app)
 		case protocol.SetTimer:
 			t.timers = append(t.timers, afterFunc(t.engine, t.self, e.After,
 				txnMsg{id: t.id, msg: txnTimer{seq: e.Seq, due: time.Now().Add(e.After), after: e.After}}))
