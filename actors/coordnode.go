@@ -127,7 +127,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 		return nil, err
 	}
 	n := &Coordinator{engine: engine, log: wlog, Stats: &WALStats{}, Wire: &wire.Stats{Msgs: cfg.Metrics.MsgCounts()}}
-	mw := actor.WithMiddleware(crashOnPanic(cfg.Logger, cfg.Fatal))
+	guard := func(p actor.Producer) actor.Producer { return crashOnPanic(p, cfg.Logger, cfg.Fatal) }
 	n.wal = startWAL(wlog, n.Stats, cfg.Metrics, cfg.Fatal, clog, cfg.CompactBytes, tr, engine)
 
 	// The coordinator's PID is fixed by its kind and id, so connections can
@@ -135,8 +135,8 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 	n.pid = actor.NewPID(engine.Address(), "coord/"+cfg.NodeID)
 	shards := &txnShards{seed: maphash.MakeSeed()}
 	for i := range runtime.GOMAXPROCS(0) {
-		shards.pids = append(shards.pids, engine.Spawn(newTxnShard(n.pid), "txns",
-			actor.WithID(fmt.Sprintf("%s-%d", cfg.NodeID, i)), actor.WithInboxSize(1024), mw))
+		shards.pids = append(shards.pids, engine.Spawn(guard(newTxnShard(n.pid)), "txns",
+			actor.WithID(fmt.Sprintf("%s-%d", cfg.NodeID, i)), actor.WithInboxSize(1024)))
 	}
 	n.shards = shards.pids
 	rt := &coordRouter{engine: engine, coord: n.pid, shards: shards, logger: cfg.Logger, trace: tr, nodeID: cfg.NodeID}
@@ -156,14 +156,14 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
 		advertise = ":" + port
 	}
-	engine.Spawn(func() actor.Receiver {
+	engine.Spawn(guard(func() actor.Receiver {
 		return &coordinatorActor{
 			cfg:   protocol.CoordConfig{NodeID: cfg.NodeID, Addr: advertise, Vote: cfg.Timeout, Delay: cfg.Delay},
 			deps:  txnDeps{nodeID: cfg.NodeID, wal: n.wal, retry: cfg.Retry, logger: cfg.Logger, fatal: cfg.Fatal, trace: tr, metrics: cfg.Metrics},
 			peers: n.peers, shards: shards, txns: map[string]*coordTx{}, maxActive: cfg.MaxInflight,
 			recovered: recovered, keep: cfg.KeepOutcomes, logger: cfg.Logger,
 		}
-	}, "coord", actor.WithID(cfg.NodeID), mw)
+	}), "coord", actor.WithID(cfg.NodeID))
 
 	n.server = wire.NewServer(ln, wire.ServerConfig{
 		Self:    wire.HelloAck{NodeID: cfg.NodeID, Role: wire.RoleCoordinator},

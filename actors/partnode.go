@@ -127,17 +127,16 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 		return nil, err
 	}
 	n := &Participant{engine: engine, log: wlog, Stats: &WALStats{}, Wire: &wire.Stats{Msgs: cfg.Metrics.MsgCounts()}}
-	mw := actor.WithMiddleware(crashOnPanic(cfg.Logger, cfg.Fatal))
 	n.wal = startWAL(wlog, n.Stats, cfg.Metrics, cfg.Fatal, shadow, cfg.CompactBytes, tr, engine)
 	n.pid = actor.NewPID(engine.Address(), "participant/"+cfg.NodeID)
 	router := &partRouter{engine: engine, pid: n.pid, trace: tr, nodeID: cfg.NodeID}
-	engine.Spawn(func() actor.Receiver {
+	engine.Spawn(crashOnPanic(func() actor.Receiver {
 		return &participantActor{
 			fsm:  fsm,
 			self: wire.Hello{Version: wire.Version, NodeID: cfg.NodeID, Role: wire.RoleParticipant},
 			wal:  n.wal, policy: policy, logger: cfg.Logger, fatal: cfg.Fatal, router: router, wireStats: n.Wire, tls: cfg.TLS, trace: tr, metrics: cfg.Metrics,
 		}
-	}, "participant", actor.WithID(cfg.NodeID), actor.WithInboxSize(1024), mw)
+	}, cfg.Logger, cfg.Fatal), "participant", actor.WithID(cfg.NodeID), actor.WithInboxSize(1024))
 
 	n.server = wire.NewServer(ln, wire.ServerConfig{
 		Self:    wire.HelloAck{NodeID: cfg.NodeID, Role: wire.RoleParticipant},

@@ -10,23 +10,37 @@ import (
 	"github.com/anthdm/hollywood/actor"
 )
 
-// crashOnPanic is the outermost middleware of every actor. hollywood's own
-// restart path rebuilds an actor from its Producer with empty state (and
-// crashes the process after MaxRestarts); a commit protocol with half its
-// state gone is worse than no process. So a panic is reported and the node
-// stops: it is crash-only, and its WAL brings it back consistent.
-func crashOnPanic(logger *slog.Logger, fatal func(error)) actor.MiddlewareFunc {
-	return func(next actor.ReceiveFunc) actor.ReceiveFunc {
-		return func(c *actor.Context) {
-			warmStack()
-			defer func() {
-				if v := recover(); v != nil {
-					logger.Error("actor panicked", "pid", c.PID().String(), "panic", v, "stack", string(debug.Stack()))
-					fatal(fmt.Errorf("actor %s panicked: %v", c.PID(), v))
-				}
-			}()
-			next(c)
-		}
+// crashOnPanic wraps every actor. hollywood's own restart path rebuilds an
+// actor from its Producer with empty state (and crashes the process after
+// MaxRestarts); a commit protocol with half its state gone is worse than no
+// process. So a panic is reported and the node stops: it is crash-only, and
+// its WAL brings it back consistent.
+//
+// It wraps the Receiver rather than being a hollywood middleware because
+// hollywood builds a middleware chain anew, with two allocations, for every
+// message (a sixth of all allocations at 256 clients).
+func crashOnPanic(p actor.Producer, logger *slog.Logger, fatal func(error)) actor.Producer {
+	return func() actor.Receiver {
+		return &panicGuard{next: p(), logger: logger, fatal: fatal}
+	}
+}
+
+type panicGuard struct {
+	next   actor.Receiver
+	logger *slog.Logger
+	fatal  func(error)
+}
+
+func (g *panicGuard) Receive(c *actor.Context) {
+	warmStack()
+	defer g.recover(c)
+	g.next.Receive(c)
+}
+
+func (g *panicGuard) recover(c *actor.Context) {
+	if v := recover(); v != nil {
+		g.logger.Error("actor panicked", "pid", c.PID().String(), "panic", v, "stack", string(debug.Stack()))
+		g.fatal(fmt.Errorf("actor %s panicked: %v", c.PID(), v))
 	}
 }
 

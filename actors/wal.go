@@ -107,6 +107,7 @@ type walWriter struct {
 	spare      walBatch // the last flushed batch's buffers, reused
 	enc        *msgpack.Encoder
 	buf        bytes.Buffer
+	cur        protocol.Record // the record being encoded: a field, so the caller's copy stays on its stack
 	appended   int64
 	deferUntil time.Time // when the gathered batch's first deferred waiter stops waiting
 	idle       bool      // the flusher waits for work (and wants a wake-up)
@@ -137,7 +138,10 @@ func (w *walWriter) Append(m walAppend) {
 		return // the node is stopping; its actors are gone
 	}
 	w.buf.Reset()
-	if err := w.enc.Encode(&m.Rec); err != nil {
+	w.cur = m.Rec
+	err := w.enc.Encode(&w.cur)
+	w.cur = protocol.Record{}
+	if err != nil {
 		w.fatal(fmt.Errorf("encode %v record for %s: %w", m.Rec.Kind, m.Rec.TxID, err))
 		return
 	}
