@@ -51,6 +51,7 @@ type CoordTxn struct {
 	recovered bool                  // rebuilt from the log after a restart
 	replies   map[string]wire.State // 3PC recovery: what each participant said
 	heur      map[string]wire.State // outcomes participants acked as heuristic (coordheuristic.go)
+	answered  bool                  // the client was told the outcome before it was durable (3PC, decideCertain)
 }
 
 // NewCoordTxn prepares a fresh transaction. ops maps each member id to the
@@ -222,7 +223,10 @@ func (t *CoordTxn) Logged(rec Record) []Effect {
 	if rec.Kind != RecDecision || t.phase != phLogging {
 		return nil
 	}
-	eff := []Effect{Reply{TxID: t.id, Outcome: t.Outcome(), Reason: t.reason}}
+	var eff []Effect
+	if !t.answered {
+		eff = append(eff, Reply{TxID: t.id, Outcome: t.Outcome(), Reason: t.reason})
+	}
 	if t.cfg.Delay > 0 && !t.recovered { // the delay is a window for a crash, not for recovery
 		t.phase = phDelay
 		return append(eff, t.timer(t.cfg.Delay))
@@ -313,8 +317,8 @@ func (t *CoordTxn) Status() wire.TxStatus {
 	st := wire.TxStatus{TxID: t.id, Protocol: t.protocol, Reason: t.reason,
 		Participants: make(map[string]wire.State, len(t.state))}
 	st.State = t.Outcome()
-	if t.phase == phLogging {
-		st.State = wire.StateInit // not durable yet
+	if t.phase == phLogging && !t.answered {
+		st.State = wire.StateInit // not durable yet, and it could still change
 	}
 	for id, s := range t.state {
 		st.Participants[id] = s

@@ -8,8 +8,19 @@ import (
 )
 
 // 3PC on the coordinator: CAN-COMMIT (PREPARE) → votes → PRE-COMMIT logged →
-// PRE-COMMIT sent → acks → DO-COMMIT logged (the decision; the client is
-// answered) → DO-COMMIT sent → acks → END. The abort path is 2PC's.
+// PRE-COMMIT sent → acks (the client is answered) → DO-COMMIT logged →
+// DO-COMMIT sent → acks → END. The abort path is 2PC's.
+//
+// The client hears COMMITTED as soon as every participant has acknowledged
+// PRE-COMMIT, while DO-COMMIT is still being logged: from that moment no
+// path leads to abort. Every participant is durably pre-committed, so any
+// termination round finds one pre-committed and commits (TerminationRule),
+// and a coordinator that crashes before DO-COMMIT is durable recovers the
+// transaction from its PRE-COMMIT record by asking the participants, who
+// say PRECOMMITTED. A participant that had decided otherwise on its own
+// (its termination timed out on us) acks ABORTED instead, and then the
+// client waits for the logged decision as in 2PC. This takes one fsync off
+// the client's wait.
 
 // preDecide hands PRE-COMMIT to the log: every participant voted YES.
 func (t *CoordTxn) preDecide() []Effect {
@@ -49,8 +60,10 @@ func (t *CoordTxn) preAck(a *wire.Ack) []Effect {
 		t.state[a.From] = a.State
 		return t.decide(false, fmt.Sprintf("%s: %s", a.From, abortCause(a)))
 	case wire.StateCommitted:
+		// A participant committed (a termination leader decided): so must
+		// everyone, certainly.
 		t.state[a.From] = a.State
-		return t.decide(true, "")
+		return t.decideCertain()
 	case wire.StatePrecommitted:
 		t.state[a.From] = a.State
 		for _, s := range t.state {
@@ -58,9 +71,17 @@ func (t *CoordTxn) preAck(a *wire.Ack) []Effect {
 				return nil
 			}
 		}
-		return t.decide(true, "")
+		return t.decideCertain()
 	}
 	return nil
+}
+
+// decideCertain logs COMMIT and answers the client at once, not when the
+// record is durable: the outcome can no longer change (see the top).
+func (t *CoordTxn) decideCertain() []Effect {
+	eff := t.decide(true, "")
+	t.answered = true
+	return append(eff, Reply{TxID: t.id, Outcome: wire.StateCommitted})
 }
 
 // startQuery begins a recovered 3PC transaction without a decision: ask

@@ -95,17 +95,19 @@ func TestCoord3PCCommitFlow(t *testing.T) {
 		t.Fatalf("status %+v", st)
 	}
 	effs = c.Ack(ack("C", wire.StatePrecommitted))
-	wantKinds(t, "ack C", effs, "persist forced DECISION TX1")
+	// Everyone is pre-committed: commit is certain, so the client hears it
+	// while DO-COMMIT is being logged.
+	wantKinds(t, "ack C", effs, "persist forced DECISION TX1", "reply TX1 COMMITTED")
 	drec := decision(t, effs)
 	if !drec.Commit || drec.Protocol != wire.ThreePC || drec.Reason != "" {
 		t.Fatalf("decision %+v", drec)
 	}
-	wantCoordState(t, c, wire.StateCommitted, wire.StateInit, false) // not durable yet
+	wantCoordState(t, c, wire.StateCommitted, wire.StateCommitted, false) // certain, not durable yet
 	wantKinds(t, "stale pre-ack timer", c.Timer(3))
 	wantKinds(t, "late PRECOMMITTED ack", c.Ack(ack("C", wire.StatePrecommitted)))
 
 	effs = c.Logged(drec)
-	wantKinds(t, "Logged(DECISION)", effs, "reply TX1 COMMITTED", "send A COMMIT TX1", "send B COMMIT TX1",
+	wantKinds(t, "Logged(DECISION)", effs, "send A COMMIT TX1", "send B COMMIT TX1",
 		"send C COMMIT TX1")
 	wantCoordState(t, c, wire.StateCommitted, wire.StateCommitted, true)
 	wantKinds(t, "a PRECOMMITTED ack now", c.Ack(ack("A", wire.StatePrecommitted)))
@@ -137,8 +139,10 @@ func TestCoord3PCDelay(t *testing.T) {
 	wantKinds(t, "delay over", c.Timer(3), "send A PRECOMMIT TX1", "send B PRECOMMIT TX1", "timer TX1 #4")
 	wantKinds(t, "delay timer again", c.Timer(3))
 	c.Ack(ack("A", wire.StatePrecommitted))
-	drec := decision(t, c.Ack(ack("B", wire.StatePrecommitted)))
-	wantKinds(t, "Logged(DECISION)", c.Logged(drec), "reply TX1 COMMITTED", "timer TX1 #6")
+	effs = c.Ack(ack("B", wire.StatePrecommitted))
+	wantKinds(t, "ack B", effs, "persist forced DECISION TX1", "reply TX1 COMMITTED")
+	drec := decision(t, effs)
+	wantKinds(t, "Logged(DECISION)", c.Logged(drec), "timer TX1 #6")
 	wantCoordState(t, c, wire.StateCommitted, wire.StateCommitted, true)
 	wantKinds(t, "delay over", c.Timer(6), "send A COMMIT TX1", "send B COMMIT TX1")
 	c.Ack(ack("A", wire.StateCommitted))
@@ -232,11 +236,14 @@ func TestCoord3PCPreAckOutcomes(t *testing.T) {
 	})
 	t.Run("COMMITTED ack commits", func(t *testing.T) {
 		c := start(t)
-		rec := decision(t, c.Ack(ack("C", wire.StateCommitted)))
+		effs := c.Ack(ack("C", wire.StateCommitted))
+		// A participant committed: the client hears it at once.
+		wantKinds(t, "COMMITTED ack", effs, "persist forced DECISION TX1", "reply TX1 COMMITTED")
+		rec := decision(t, effs)
 		if !rec.Commit {
 			t.Fatalf("decision %+v", rec)
 		}
-		wantKinds(t, "Logged", c.Logged(rec), "reply TX1 COMMITTED", "send A COMMIT TX1", "send B COMMIT TX1",
+		wantKinds(t, "Logged", c.Logged(rec), "send A COMMIT TX1", "send B COMMIT TX1",
 			"send C COMMIT TX1")
 		c.Ack(ack("A", wire.StateCommitted))
 		c.Ack(ack("C", wire.StateCommitted))

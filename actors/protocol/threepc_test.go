@@ -571,9 +571,12 @@ func TestSim3PCPersistBeforeSend(t *testing.T) {
 			t.Fatal("PRE-COMMIT before PRECOMMIT was durable")
 		}
 		s.sync(coordID)
-		s.run() // PRE-COMMIT out, acks in, DECISION written
-		if len(s.sentOf(coordID, "", wire.TypeDecision, "TX1")) != 0 || len(s.replies) != 0 {
-			t.Fatal("decided before the decision was durable")
+		s.run() // PRE-COMMIT out, acks in, DECISION written, the client answered
+		if len(s.sentOf(coordID, "", wire.TypeDecision, "TX1")) != 0 {
+			t.Fatal("DO-COMMIT sent before the decision was durable")
+		}
+		if len(s.replies) != 1 {
+			t.Fatalf("client answered %d times once every participant was pre-committed, want 1 (commit is certain)", len(s.replies))
 		}
 		for _, id := range s.ids {
 			if s.state(id, "TX1") != wire.StatePrecommitted {
