@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"time"
+	"unsafe"
 
 	"github.com/anthdm/hollywood/actor"
 )
@@ -29,10 +30,22 @@ type panicGuard struct {
 	next   actor.Receiver
 	logger *slog.Logger
 	fatal  func(error)
+	// sp is where this frame was on the previous message: the same address
+	// means the same goroutine, whose stack warmStack already grew (a busy
+	// actor handles many messages per goroutine). A match by chance on a
+	// new goroutine only skips the warming once.
+	sp uintptr
 }
 
 func (g *panicGuard) Receive(c *actor.Context) {
-	warmStack()
+	var here byte
+	if uintptr(unsafe.Pointer(&here)) != g.sp {
+		warmStack()
+		// Where the frame is now that the stack has grown (and moved): a
+		// fresh goroutine's small stack (often the very one this goroutine
+		// started on) will not match it.
+		g.sp = uintptr(unsafe.Pointer(&here))
+	}
 	defer g.recover(c)
 	g.next.Receive(c)
 }
