@@ -166,6 +166,13 @@ func (a *participantActor) run(effects []protocol.Effect) {
 			a.wal.Append(app)
 			if k := e.Rec.Kind; k == protocol.RecCommit || k == protocol.RecAbort {
 				a.metrics.Outcome(e.Rec.Protocol, k == protocol.RecCommit)
+				// Settled: the machine ignores this transaction's timer from
+				// now on, so free it now rather than when it fires (at
+				// 20k commits/s, 2 s of stale timers held ~4 MiB).
+				if t := a.timers[e.Rec.TxID]; t != nil {
+					t.Stop()
+					delete(a.timers, e.Rec.TxID)
+				}
 			}
 		case protocol.SetTimer:
 			if old := a.timers[e.TxID]; old != nil {
