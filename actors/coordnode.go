@@ -108,7 +108,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 		return nil, err
 	}
 	// The coordinator actor resumes from a copy: from now on the log model
-	// belongs to the WAL actor, which keeps it current for checkpoints.
+	// belongs to the WAL writer's flusher, which keeps it current for checkpoints.
 	var recovered []protocol.LoggedTx
 	for _, t := range clog.All() {
 		recovered = append(recovered, *t)

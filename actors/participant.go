@@ -33,7 +33,7 @@ type partTimer struct {
 }
 
 // participantActor owns a participant's state machine (store, locks,
-// transactions) and carries out its effects: records to its WAL actor,
+// transactions) and carries out its effects: records to its WAL writer,
 // messages to the coordinator and peers, timers.
 type participantActor struct {
 	fsm    *protocol.Participant

@@ -25,7 +25,7 @@ type ParticipantConfig struct {
 	Timeout time.Duration // how long a READY transaction waits before asking for its outcome
 	// CompactBytes: checkpoint the log after this many bytes appended (0:
 	// 64 MiB; negative: never). The checkpoint keeps a second copy of the
-	// store in memory (the WAL actor's model of the log).
+	// store in memory (the WAL writer's model of the log).
 	CompactBytes int64
 	NoSync       bool // UNSAFE: skip fsync (benchmarks)
 	// SyncFunc replaces the log's fsync (fault-injection tests only).

@@ -10,7 +10,7 @@ import (
 func BenchmarkAppendSync(b *testing.B) { benchmarkAppendSync(b, 1) }
 
 // BenchmarkAppendSyncBatch is 64 records per Sync: the group commit the
-// WAL actor does under load.
+// WAL writer does under load.
 func BenchmarkAppendSyncBatch(b *testing.B) { benchmarkAppendSync(b, 64) }
 
 func benchmarkAppendSync(b *testing.B, perSync int) {

@@ -64,6 +64,6 @@
 //
 // # Concurrency
 //
-// A Log is owned by one goroutine (a node's WAL actor) and has no internal
+// A Log is owned by one goroutine (a node's WAL flusher) and has no internal
 // locking; callers that share one must serialise every call themselves.
 package walstore

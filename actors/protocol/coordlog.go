@@ -9,7 +9,7 @@ import (
 // CoordLog is the logical content of a coordinator's log: every transaction
 // it knows, what was logged for it, and (for a bounded number of ended ones)
 // the outcome, which answers retries and queries. It is built by replaying
-// the log at start-up and kept up to date by the WAL actor with every record
+// the log at start-up and kept up to date by the WAL writer with every record
 // it writes, so that a checkpoint (Snapshot) is always exactly what the log
 // says: the coordinator actor's own view lags its transactions' actors.
 type CoordLog struct {

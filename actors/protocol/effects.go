@@ -115,7 +115,7 @@ type Record struct {
 	CoordAddr string        // RecPrepared: where to ask for the outcome
 	Members   []wire.Member // RecBegin, RecPrepared: the transaction's participants
 	// Time is when the record was appended (unix nanoseconds, the node's
-	// clock), set by the WAL actor; a checkpoint keeps it, so a trace can
+	// clock), set by the WAL writer; a checkpoint keeps it, so a trace can
 	// show a record written before a restart. Older records lack it (0).
 	Time int64
 }

@@ -54,7 +54,7 @@ type ptx struct {
 
 	heur *heuristic // set once an operator resolves it (heuristic.go)
 	// When its records were appended (Record.Time; set by Replay only, so
-	// in the WAL actor's model of the log), kept by a checkpoint for traces.
+	// in the WAL writer's model of the log), kept by a checkpoint for traces.
 	preparedAt, precommitAt, outcomeAt int64
 }
 

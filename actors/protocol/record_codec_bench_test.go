@@ -8,7 +8,7 @@ import (
 )
 
 // BenchmarkRecordCodec encodes and decodes a PREPARED record the way the
-// WAL actor and replay do (msgpack.Marshal / Unmarshal of *Record).
+// WAL writer and replay do (msgpack.Marshal / Unmarshal of *Record).
 func BenchmarkRecordCodec(b *testing.B) {
 	rec := Record{
 		Kind: RecPrepared, TxID: "tx-0123456789", Protocol: wire.TwoPC,

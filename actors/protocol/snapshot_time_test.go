@@ -8,7 +8,7 @@ import (
 
 // A checkpoint keeps each record's append time (a trace after a restart
 // shows when the records were written, even once the log was compacted).
-// The records go through Replay, as in the WAL actor's model of the log.
+// The records go through Replay, as in the WAL writer's model of the log.
 func TestSnapshotKeepsRecordTimes(t *testing.T) {
 	ms := []wire.Member{{ID: "B", Addr: "b:1"}}
 	p := NewParticipant(ParticipantConfig{NodeID: "B"})
