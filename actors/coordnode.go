@@ -101,7 +101,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 		if err != nil {
 			return err
 		}
-		traceReplayed(tr, rec)
+		traceReplayed(tr, rec, true)
 		return clog.Apply(rec)
 	})
 	if err != nil {

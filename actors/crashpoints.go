@@ -31,6 +31,8 @@ func txnCrashBefore(effects []protocol.Effect, i int) {
 		case *wire.PreCommit:
 			if sentBefore[*wire.PreCommit](effects, i) {
 				crashpoint.Hit(crashpoint.Coord3PCPreSome)
+			} else {
+				crashpoint.Hit(crashpoint.Coord3PCPreForced)
 			}
 		case *wire.Decision:
 			if sentBefore[*wire.Decision](effects, i) {
@@ -63,8 +65,6 @@ func txnCrashLogged(rec protocol.Record) {
 	switch rec.Kind {
 	case protocol.RecDecision:
 		crashpoint.Hit(crashpoint.CoordDecisionForced)
-	case protocol.RecPreCommit:
-		crashpoint.Hit(crashpoint.Coord3PCPreForced)
 	}
 }
 

@@ -95,7 +95,7 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 		if err != nil {
 			return err
 		}
-		traceReplayed(tr, rec)
+		traceReplayed(tr, rec, false)
 		if shadow != nil {
 			if err := shadow.Apply(rec); err != nil {
 				return err

@@ -61,14 +61,18 @@ func recordDetail(rec *protocol.Record) string {
 // an ABORT is when the transaction was prepared here (after a NO vote or
 // for a transaction never prepared it is lazy), BEGIN, END and FORGET never
 // are. Records from before times were logged (Time 0) are skipped.
-func traceReplayed(r *trace.Ring, rec protocol.Record) {
+func traceReplayed(r *trace.Ring, rec protocol.Record, coordinator bool) {
 	if r == nil || rec.TxID == "" || rec.Time == 0 {
 		return
 	}
 	forced := false
 	switch rec.Kind {
-	case protocol.RecPrepared, protocol.RecPreCommit, protocol.RecCommit, protocol.RecDecision:
+	case protocol.RecPrepared, protocol.RecCommit, protocol.RecDecision:
 		forced = true
+	case protocol.RecPreCommit:
+		forced = !coordinator // the coordinator's is lazy (coordinator3pc.go)
+	case protocol.RecBegin:
+		forced = rec.Protocol == wire.ThreePC // 3PC forces it before PRE-COMMIT goes out
 	case protocol.RecAbort:
 		forced = r.Has(rec.TxID, trace.Force, protocol.RecPrepared.String())
 	}

@@ -182,8 +182,9 @@ func TestTraceOfNoVote(t *testing.T) {
 	}
 }
 
-// 3PC adds PRE-COMMIT: the coordinator forces PRECOMMIT before sending it,
-// the participant forces its PRECOMMIT before acknowledging.
+// 3PC adds PRE-COMMIT: the coordinator's BEGIN is forced before it sends
+// it (its PRECOMMIT record is lazy), the participant forces its PRECOMMIT
+// before acknowledging.
 func TestTraceOf3PC(t *testing.T) {
 	tc := startTestCluster(t, "B")
 	ctx := context.Background()
@@ -202,9 +203,12 @@ func TestTraceOf3PC(t *testing.T) {
 		return find(b, wire.TraceForce, "COMMIT", "") >= 0
 	})
 	coord := tc.trace(t, tc.coord.Addr(), "T3")
-	pre, send := find(coord, wire.TraceForce, "PRECOMMIT", ""), find(coord, wire.TraceSend, "PRE-COMMIT", "B")
-	if pre < 0 || send < 0 || coord.Events[send].Time < coord.Events[pre].Time || coord.Protocol != wire.ThreePC {
-		t.Fatalf("coordinator: PRECOMMIT forced at %d, PRE-COMMIT sent at %d: %+v", pre, send, coord.Events)
+	begin, send := find(coord, wire.TraceForce, "BEGIN", ""), find(coord, wire.TraceSend, "PRE-COMMIT", "B")
+	if begin < 0 || send < 0 || coord.Events[send].Time < coord.Events[begin].Time || coord.Protocol != wire.ThreePC {
+		t.Fatalf("coordinator: BEGIN forced at %d, PRE-COMMIT sent at %d: %+v", begin, send, coord.Events)
+	}
+	if find(coord, wire.TraceLog, "PRECOMMIT", "") < 0 {
+		t.Fatalf("coordinator: no PRECOMMIT record: %+v", coord.Events)
 	}
 	recv, forced, ack := find(b, wire.TraceRecv, "PRE-COMMIT", "COORD"), find(b, wire.TraceForce, "PRECOMMIT", ""), find(b, wire.TraceSend, "ACK PRECOMMITTED", "COORD")
 	if recv < 0 || forced < 0 || ack < 0 || b.Events[ack].Time < b.Events[forced].Time {

@@ -27,7 +27,7 @@ const (
 	phDone                             // every needed ack arrived; END logged
 
 	// 3PC only (coordinator3pc.go).
-	phPreLogging // PRE-COMMIT handed to the log
+	phPreLogging // every vote YES, waiting for BEGIN to be durable
 	phPreDelay   // PRE-COMMIT durable, waiting out --delay
 	phPreAcking  // PRE-COMMIT sent, collecting acks
 	phQuerying   // recovered without a decision: asking the participants
@@ -52,6 +52,9 @@ type CoordTxn struct {
 	replies   map[string]wire.State // 3PC recovery: what each participant said
 	heur      map[string]wire.State // outcomes participants acked as heuristic (coordheuristic.go)
 	answered  bool                  // the client was told the outcome before it was durable (3PC, decideCertain)
+	// beginDurable: 3PC forces BEGIN (coordinator3pc.go) and sends
+	// PRE-COMMIT only once it is durable.
+	beginDurable bool
 }
 
 // NewCoordTxn prepares a fresh transaction. ops maps each member id to the
@@ -96,7 +99,10 @@ func (t *CoordTxn) Start() []Effect {
 		return t.decide(false, "coordinator restarted before a decision")
 	}
 	t.phase = phVoting
-	eff := []Effect{Persist{Rec: Record{Kind: RecBegin, TxID: t.id, Protocol: t.protocol, Members: t.members}}}
+	// 2PC logs BEGIN lazily (presumed abort needs no record of an
+	// undecided transaction); 3PC forces it (coordinator3pc.go).
+	eff := []Effect{Persist{Force: t.protocol == wire.ThreePC,
+		Rec: Record{Kind: RecBegin, TxID: t.id, Protocol: t.protocol, Members: t.members}}}
 	for _, m := range t.members {
 		eff = append(eff, Send{To: m.ID, Addr: m.Addr, Msg: &wire.Prepare{
 			TxID: t.id, Protocol: t.protocol, Ops: t.ops[m.ID],
@@ -217,8 +223,12 @@ func (t *CoordTxn) Timer(seq uint64) []Effect {
 
 // Logged reports that a forced record is durable.
 func (t *CoordTxn) Logged(rec Record) []Effect {
-	if rec.Kind == RecPreCommit && t.phase == phPreLogging {
-		return t.preLogged()
+	if rec.Kind == RecBegin && !t.beginDurable {
+		t.beginDurable = true
+		if t.phase == phPreLogging {
+			return t.preLogged()
+		}
+		return nil
 	}
 	if rec.Kind != RecDecision || t.phase != phLogging {
 		return nil

@@ -7,9 +7,21 @@ import (
 	"github.com/txd/txd/wire"
 )
 
-// 3PC on the coordinator: CAN-COMMIT (PREPARE) → votes → PRE-COMMIT logged →
-// PRE-COMMIT sent → acks (the client is answered) → DO-COMMIT logged →
-// DO-COMMIT sent → acks → END. The abort path is 2PC's.
+// 3PC on the coordinator: BEGIN forced while CAN-COMMIT (PREPARE) is out →
+// votes → PRE-COMMIT sent → acks (the client is answered) → DO-COMMIT
+// logged → DO-COMMIT sent → acks → END. The abort path is 2PC's.
+//
+// PRE-COMMIT may leave only once the coordinator durably knows the
+// transaction: a coordinator that restarted without it would answer a
+// pre-committed participant's query with a presumed abort, while another
+// may already have committed by the termination protocol. Knowing it is
+// enough: a restarted coordinator finding a 3PC transaction without a
+// decision asks its participants and applies the termination rule, whether
+// or not PRE-COMMIT was sent (startQuery). So BEGIN is forced, in parallel
+// with the participants' PREPARED fsyncs rather than after them, and the
+// PRE-COMMIT record is logged lazily, for status and traces only: one
+// fsync off the critical path (which used to force PRE-COMMIT after the
+// votes).
 //
 // The client hears COMMITTED as soon as every participant has acknowledged
 // PRE-COMMIT, while DO-COMMIT is still being logged: from that moment no
@@ -22,15 +34,21 @@ import (
 // client waits for the logged decision as in 2PC. This takes one fsync off
 // the client's wait.
 
-// preDecide hands PRE-COMMIT to the log: every participant voted YES.
+// preDecide: every participant voted YES. PRE-COMMIT goes out once BEGIN
+// is durable (at once, usually: it was forced when CAN-COMMIT went out).
 func (t *CoordTxn) preDecide() []Effect {
 	t.phase = phPreLogging
 	t.seq++ // the vote timer is void now
-	return []Effect{Persist{Force: true, Rec: Record{Kind: RecPreCommit, TxID: t.id,
+	eff := []Effect{Persist{Rec: Record{Kind: RecPreCommit, TxID: t.id,
 		Protocol: t.protocol, Members: t.members}}}
+	if t.beginDurable {
+		eff = append(eff, t.preLogged()...)
+	}
+	return eff
 }
 
-// preLogged: PRE-COMMIT is durable; send it, after --delay if set.
+// preLogged: the transaction is durably known and everyone voted YES; send
+// PRE-COMMIT, after --delay if set.
 func (t *CoordTxn) preLogged() []Effect {
 	if t.cfg.Delay > 0 && !t.recovered {
 		t.phase = phPreDelay

@@ -20,13 +20,20 @@ func newCoord3(t *testing.T, delay time.Duration, ids ...string) *CoordTxn {
 	return c
 }
 
+// preRec: every vote is YES while BEGIN is not yet durable; PRE-COMMIT is
+// logged lazily and waits for BEGIN (see beginOf).
 func preRec(t *testing.T, effs []Effect) Record {
 	t.Helper()
 	ps := persists(effs)
-	if len(ps) != 1 || ps[0].Rec.Kind != RecPreCommit || !ps[0].Force {
-		t.Fatalf("want one forced PRECOMMIT, got %q", kinds(effs))
+	if len(effs) != 1 || len(ps) != 1 || ps[0].Rec.Kind != RecPreCommit || ps[0].Force {
+		t.Fatalf("want one lazy PRECOMMIT and nothing else, got %q", kinds(effs))
 	}
 	return ps[0].Rec
+}
+
+// beginOf is the BEGIN record of c, whose durability lets PRE-COMMIT go.
+func beginOf(c *CoordTxn) Record {
+	return Record{Kind: RecBegin, TxID: c.id, Protocol: c.protocol, Members: c.members}
 }
 
 func wantCoordState(t *testing.T, c *CoordTxn, outcome, status wire.State, decided bool) {
@@ -42,12 +49,13 @@ func wantCoordState(t *testing.T, c *CoordTxn, outcome, status wire.State, decid
 	}
 }
 
-// 3PC commit: CAN-COMMIT → all YES → PRECOMMIT forced → PRE-COMMIT sent →
+// 3PC commit: BEGIN forced, CAN-COMMIT → all YES (PRECOMMIT logged lazily) →
+// BEGIN durable → PRE-COMMIT sent →
 // all acks PRECOMMITTED → DECISION forced → reply, DO-COMMIT → acks → END.
 func TestCoord3PCCommitFlow(t *testing.T) {
 	c := newCoord3(t, 0, abc...)
 	effs := c.Start()
-	wantKinds(t, "Start", effs, "persist lazy BEGIN TX1", "send A PREPARE TX1", "send B PREPARE TX1",
+	wantKinds(t, "Start", effs, "persist forced BEGIN TX1", "send A PREPARE TX1", "send B PREPARE TX1",
 		"send C PREPARE TX1", "timer TX1 #1")
 	if rec := effs[0].(Persist).Rec; rec.Protocol != wire.ThreePC {
 		t.Fatalf("BEGIN %+v", rec)
@@ -60,21 +68,20 @@ func TestCoord3PCCommitFlow(t *testing.T) {
 	wantKinds(t, "A", c.Vote(yes("A")))
 	wantKinds(t, "B", c.Vote(yes("B")))
 	effs = c.Vote(yes("C"))
-	wantKinds(t, "C", effs, "persist forced PRECOMMIT TX1")
+	wantKinds(t, "C", effs, "persist lazy PRECOMMIT TX1")
 	rec := preRec(t, effs)
 	if rec.Protocol != wire.ThreePC || !slices.Equal(rec.Members, c.members) || rec.TxID != "TX1" {
 		t.Fatalf("PRECOMMIT record %+v", rec)
 	}
-	// Nothing goes out, and nothing counts as decided, before it is durable.
+	// Nothing goes out, and nothing counts as decided, before BEGIN is durable.
 	wantCoordState(t, c, wire.StateInit, wire.StateInit, false)
 	wantKinds(t, "void vote timer", c.Timer(1))
 	wantKinds(t, "ack before PRE-COMMIT was sent", c.Ack(ack("A", wire.StatePrecommitted)))
 	wantKinds(t, "duplicate vote", c.Vote(yes("A")))
-	wantKinds(t, "Logged(BEGIN)", c.Logged(Record{Kind: RecBegin, TxID: "TX1"}))
 	wantKinds(t, "Logged(DECISION) out of turn", c.Logged(Record{Kind: RecDecision, TxID: "TX1", Commit: true}))
 
-	effs = c.Logged(rec)
-	wantKinds(t, "Logged(PRECOMMIT)", effs, "send A PRECOMMIT TX1", "send B PRECOMMIT TX1",
+	effs = c.Logged(beginOf(c))
+	wantKinds(t, "Logged(BEGIN)", effs, "send A PRECOMMIT TX1", "send B PRECOMMIT TX1",
 		"send C PRECOMMIT TX1", "timer TX1 #3")
 	if s := effs[1].(Send); s.Addr != addrOf("B") || s.Msg.(*wire.PreCommit).TxID != "TX1" {
 		t.Fatalf("PRE-COMMIT %+v", s)
@@ -83,7 +90,7 @@ func TestCoord3PCCommitFlow(t *testing.T) {
 		t.Fatalf("pre-ack timer %v", tm.After)
 	}
 	wantCoordState(t, c, wire.StatePrecommitted, wire.StatePrecommitted, false)
-	wantKinds(t, "Logged(PRECOMMIT) again", c.Logged(rec))
+	wantKinds(t, "Logged(BEGIN) again", c.Logged(beginOf(c)))
 
 	wantKinds(t, "ack A", c.Ack(ack("A", wire.StatePrecommitted)))
 	wantKinds(t, "dup ack A", c.Ack(ack("A", wire.StatePrecommitted)))
@@ -121,14 +128,26 @@ func TestCoord3PCCommitFlow(t *testing.T) {
 	}
 }
 
+// BEGIN durable before the last vote (the usual case: its fsync ran
+// alongside the participants'): the last YES sends PRE-COMMIT at once.
+func TestCoord3PCBeginDurableFirst(t *testing.T) {
+	c := newCoord3(t, 0, "A", "B")
+	c.Start()
+	wantKinds(t, "Logged(BEGIN) while voting", c.Logged(beginOf(c)))
+	wantKinds(t, "A", c.Vote(yes("A")))
+	wantKinds(t, "B", c.Vote(yes("B")), "persist lazy PRECOMMIT TX1", "send A PRECOMMIT TX1",
+		"send B PRECOMMIT TX1", "timer TX1 #3")
+	wantCoordState(t, c, wire.StatePrecommitted, wire.StatePrecommitted, false)
+}
+
 // --delay pauses before PRE-COMMIT and again before DO-COMMIT.
 func TestCoord3PCDelay(t *testing.T) {
 	c := newCoord3(t, 5*time.Second, "A", "B")
 	c.Start()
 	c.Vote(yes("A"))
-	rec := preRec(t, c.Vote(yes("B")))
-	effs := c.Logged(rec)
-	wantKinds(t, "Logged(PRECOMMIT)", effs, "timer TX1 #3")
+	preRec(t, c.Vote(yes("B")))
+	effs := c.Logged(beginOf(c))
+	wantKinds(t, "Logged(BEGIN)", effs, "timer TX1 #3")
 	if tm := effs[0].(SetTimer); tm.After != 5*time.Second {
 		t.Fatalf("delay %v", tm.After)
 	}
@@ -209,7 +228,8 @@ func TestCoord3PCPreAckOutcomes(t *testing.T) {
 		c.Start()
 		c.Vote(yes("A"))
 		c.Vote(yes("B"))
-		wantKinds(t, "Logged(PRECOMMIT)", c.Logged(preRec(t, c.Vote(yes("C")))),
+		preRec(t, c.Vote(yes("C")))
+		wantKinds(t, "Logged(BEGIN)", c.Logged(beginOf(c)),
 			"send A PRECOMMIT TX1", "send B PRECOMMIT TX1", "send C PRECOMMIT TX1", "timer TX1 #3")
 		return c
 	}
@@ -450,7 +470,8 @@ func TestCoordQuery(t *testing.T) {
 			effs := c.Vote(yes("B"))
 			wantKinds(t, "logging", c.Query("A"))
 			if proto == wire.ThreePC {
-				wantKinds(t, "PRECOMMIT delay", c.Logged(preRec(t, effs)), "timer TX1 #3")
+				preRec(t, effs)
+				wantKinds(t, "PRECOMMIT delay", c.Logged(beginOf(c)), "timer TX1 #3")
 				wantKinds(t, "pre-delay", c.Query("A"))
 				c.Timer(3)
 				wantKinds(t, "pre-acking", c.Query("A"))

@@ -419,8 +419,10 @@ func (s *sim) checkSend(from string, e Send) {
 		if s.protoOf(m.TxID) != wire.ThreePC {
 			s.t.Errorf("%s sent PRE-COMMIT for 2PC %s", from, m.TxID)
 		}
-		if from == coordID && !log.has(false, recIs(RecPreCommit, m.TxID)) {
-			s.t.Errorf("coordinator sent PRE-COMMIT of %s before PRECOMMIT was durable", m.TxID)
+		// The coordinator must durably know the transaction first: a
+		// restart then asks the participants instead of presuming abort.
+		if from == coordID && !log.has(false, recIs(RecBegin, m.TxID)) {
+			s.t.Errorf("coordinator sent PRE-COMMIT of %s before BEGIN was durable", m.TxID)
 		}
 		if from == coordID && log.has(true, func(r Record) bool { return r.Kind == RecDecision && r.TxID == m.TxID }) {
 			s.t.Errorf("coordinator sent PRE-COMMIT of %s after deciding", m.TxID)
@@ -459,12 +461,13 @@ func (s *sim) checkSend(from string, e Send) {
 }
 
 // commitCertain3PC: a 3PC client may hear COMMITTED before the decision is
-// durable once no path leads to abort: the coordinator's PRE-COMMIT is
-// durable and every member is durably pre-committed, or one has committed.
+// durable once no path leads to abort: the coordinator durably knows the
+// transaction (BEGIN) and every member is durably pre-committed, or one has
+// committed.
 func (s *sim) commitCertain3PC(tx string) bool {
 	var members []wire.Member
 	for _, r := range s.nodes[coordID].log.durable {
-		if r.Kind == RecPreCommit && r.TxID == tx {
+		if r.Kind == RecBegin && r.TxID == tx && r.Protocol == wire.ThreePC {
 			members = r.Members
 		}
 	}
@@ -971,11 +974,11 @@ func (s *sim) checkAtomic(tx string) {
 	}
 	if s.protoOf(tx) == wire.ThreePC {
 		// The participants may decide without the coordinator, but a
-		// commit anywhere means everyone voted YES and PRE-COMMIT was
-		// durable on the coordinator; and the coordinator's decision, if
-		// it made one, agrees with theirs.
-		if len(committed) > 0 && !clog.has(false, recIs(RecPreCommit, tx)) {
-			s.t.Errorf("%s committed on %v without a durable PRE-COMMIT on the coordinator", tx, committed)
+		// commit anywhere means everyone voted YES and the coordinator
+		// durably knew the transaction (BEGIN) before PRE-COMMIT went out;
+		// and the coordinator's decision, if it made one, agrees with theirs.
+		if len(committed) > 0 && !clog.has(false, recIs(RecBegin, tx)) {
+			s.t.Errorf("%s committed on %v without a durable BEGIN on the coordinator", tx, committed)
 		}
 		if len(committed) > 0 && abortDecided {
 			s.t.Errorf("%s committed on %v but the coordinator decided ABORT", tx, committed)

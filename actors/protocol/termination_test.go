@@ -519,16 +519,19 @@ func TestSim3PCCoordinatorDies(t *testing.T) {
 							s.restart(coordID)
 							s.run()
 						}
-						// Back before the first tick, the coordinator (with
-						// nothing durable) answers the others' first tick,
+						// Back before the first tick, a coordinator with
+						// nothing durable answers the others' first tick,
 						// which asks only it, with presumed abort: nobody asks
 						// the participant that never got CAN-COMMIT, so it has
 						// no record of TX1 until its CAN-COMMIT arrives. It
 						// then votes (the coordinator has no record to count
 						// it in), and its own first tick asks the coordinator:
-						// presumed abort.
+						// presumed abort. (One whose BEGIN is durable asks
+						// every participant instead, the late one too,
+						// which aborts before voting.)
 						late := ""
-						if k := slices.Index(sc.states, wire.StateUnknown); k >= 0 && restartAt == 0 {
+						if k := slices.Index(sc.states, wire.StateUnknown); k >= 0 && restartAt == 0 &&
+							s.records(coordID, RecBegin, "TX1") == 0 {
 							late = ids[k]
 						}
 						if late != "" {
@@ -597,7 +600,7 @@ func TestSim3PCCoordinatorDies(t *testing.T) {
 // The named cases of the list, spelled out: both READY → both ABORTED;
 // both PRECOMMITTED → both COMMITTED; and the coordinator that comes back
 // afterwards reports the participants' outcome, not its own log (which
-// says PRE-COMMIT in both cases).
+// says BEGIN, and no decision, in both cases).
 func TestSim3PCCoordinatorKilled(t *testing.T) {
 	for _, pre := range []bool{false, true} {
 		t.Run(fmt.Sprintf("precommitted=%v", pre), func(t *testing.T) {
@@ -623,7 +626,7 @@ func TestSim3PCCoordinatorKilled(t *testing.T) {
 					t.Fatalf("%s: %q", id, got)
 				}
 			}
-			if s.records(coordID, RecPreCommit, "TX1") != 1 || s.records(coordID, RecDecision, "TX1") != 0 {
+			if s.records(coordID, RecBegin, "TX1") != 1 || s.records(coordID, RecDecision, "TX1") != 0 {
 				t.Fatal("coordinator log")
 			}
 			s.kill(coordID)

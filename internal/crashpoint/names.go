@@ -35,7 +35,7 @@ const (
 	CoordDecisionSome       = "coord.decision.some"              // the decision sent to some participants only
 	CoordAcksBeforeEnd      = "coord.acks.before-end"            // every ack in, END not yet handed to the log
 	Coord3PCVotesBeforeLog  = "coord.3pc.votes.before-precommit" // every vote YES, PRE-COMMIT not yet handed to the log
-	Coord3PCPreForced       = "coord.3pc.precommit.forced"       // PRE-COMMIT durable, none sent
+	Coord3PCPreForced       = "coord.3pc.precommit.forced"       // PRE-COMMIT due (BEGIN durable, every vote YES), none sent
 	Coord3PCPreSome         = "coord.3pc.precommit.some"         // PRE-COMMIT sent to some participants only
 	Coord3PCAcksBeforeLog   = "coord.3pc.acks.before-commit-log" // pre-commit acks in, DO-COMMIT not yet handed to the log
 	PartPrepareBeforeLog    = "part.prepare.before-log"          // PREPARE accepted, keys locked, PREPARED not yet handed to the log
