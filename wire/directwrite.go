@@ -12,8 +12,13 @@ import (
 // connection's previous direct write by more than this. A connection busier
 // than that (many transactions in flight) leaves its frames to the writer,
 // which coalesces them into one syscall: there the hand-off is cheap (the
-// writer is awake anyway) and the syscalls are not.
-const directGap = 100 * time.Microsecond
+// writer is awake anyway) and the syscalls are not. It was 100 µs, which
+// sent one client's PREPAREs through the writer (the previous transaction's
+// decision had left on the same connection 30-80 µs before); at 20 µs one
+// client's commit is ~8% faster (no-fsync p50 216 -> 199 µs, three
+// interleaved runs each) and at 256 in flight writes per transaction rise
+// from 0.30 to 0.35 with CPU per commit unchanged.
+const directGap = 20 * time.Microsecond
 
 // epoch anchors monotonic timestamps (time.Since uses the monotonic clock).
 var epoch = time.Now()
