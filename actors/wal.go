@@ -102,7 +102,7 @@ type walWriter struct {
 	trace     *trace.Ring   // nil: not traced
 	metrics   *metrics.Node // fsync latency and records per fsync; nil: off
 
-	mu         sync.Mutex
+	mu         sync.Mutex // guards what follows; held to encode a record, never across I/O
 	next       walBatch
 	spare      walBatch // the last flushed batch's buffers, reused
 	enc        *msgpack.Encoder
