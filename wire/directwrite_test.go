@@ -136,3 +136,71 @@ func TestNoDirectPathOverPipes(t *testing.T) {
 		t.Fatal("a non-TCP connection has a direct path")
 	}
 }
+
+// TestDirectWriteAfterStaleDeadline: the writer goroutine leaves a write
+// deadline armed after its last write; a connection that then uses only
+// the direct path for longer than the frame timeout must keep working
+// (it used to be closed by the first direct write after the deadline).
+func TestDirectWriteAfterStaleDeadline(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			accepted <- c
+		}
+		close(accepted)
+	}()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	far := <-accepted
+	if far == nil {
+		t.Fatal("accept failed")
+	}
+	const timeout = 50 * time.Millisecond
+	c := newConn(nc, bufio.NewReader(nc), Hello{NodeID: "far"}, connConfig{timeout: timeout})
+	go c.readLoop()
+	t.Cleanup(func() {
+		far.Close()
+		c.Close()
+		c.wait()
+	})
+	fr := bufio.NewReader(far)
+	expect := func(want string) {
+		t.Helper()
+		far.SetReadDeadline(time.Now().Add(5 * time.Second))
+		m, err := ReadFrame(fr, 1<<20)
+		if err != nil {
+			t.Fatalf("reading %s: %v", want, err)
+		}
+		if v, ok := m.(*Vote); !ok || v.TxID != want {
+			t.Fatalf("got %#v, want vote %s", m, want)
+		}
+	}
+	// A frame through the writer (the direct path is barred while "last"
+	// lies ahead), which arms the write deadline; then open the direct
+	// path again.
+	c.direct.last.Store(1 << 62)
+	if err := c.Send(&Vote{TxID: "queued", From: "B"}); err != nil {
+		t.Fatal(err)
+	}
+	expect("queued")
+	c.direct.last.Store(0)
+	// Let the writer's deadline pass (time itself is what is waited for).
+	time.Sleep(2 * timeout)
+	if err := c.Send(&Vote{TxID: "late", From: "B"}); err != nil {
+		t.Fatalf("a direct write after the writer's deadline: %v", err)
+	}
+	expect("late")
+	select {
+	case <-c.Done():
+		t.Fatalf("connection closed: %v", c.err)
+	default:
+	}
+}
