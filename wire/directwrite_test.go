@@ -14,6 +14,27 @@ import (
 // fixed socket buffers, and the raw far end.
 func tcpPair(t *testing.T) (*Conn, *net.TCPConn) {
 	t.Helper()
+	tc, far := dialPair(t)
+	// Fixed buffers (no autotuning), far smaller than the test's frames.
+	if err := tc.SetWriteBuffer(64 << 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := far.SetReadBuffer(64 << 10); err != nil {
+		t.Fatal(err)
+	}
+	c := newConn(tc, bufio.NewReader(tc), Hello{NodeID: "far"}, connConfig{})
+	go c.readLoop()
+	t.Cleanup(func() {
+		far.Close()
+		c.Close()
+		c.wait()
+	})
+	return c, far
+}
+
+// dialPair connects two loopback TCP sockets.
+func dialPair(t *testing.T) (near, far *net.TCPConn) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -32,26 +53,11 @@ func tcpPair(t *testing.T) (*Conn, *net.TCPConn) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	far := <-accepted
+	far = <-accepted
 	if far == nil {
 		t.Fatal("accept failed")
 	}
-	tc := nc.(*net.TCPConn)
-	// Fixed buffers (no autotuning), far smaller than the test's frames.
-	if err := tc.SetWriteBuffer(64 << 10); err != nil {
-		t.Fatal(err)
-	}
-	if err := far.SetReadBuffer(64 << 10); err != nil {
-		t.Fatal(err)
-	}
-	c := newConn(tc, bufio.NewReader(tc), Hello{NodeID: "far"}, connConfig{})
-	go c.readLoop()
-	t.Cleanup(func() {
-		far.Close()
-		c.Close()
-		c.wait()
-	})
-	return c, far
+	return nc.(*net.TCPConn), far
 }
 
 // TestDirectWritePartial: frames that the kernel takes only in part on
@@ -142,27 +148,7 @@ func TestNoDirectPathOverPipes(t *testing.T) {
 // the direct path for longer than the frame timeout must keep working
 // (it used to be closed by the first direct write after the deadline).
 func TestDirectWriteAfterStaleDeadline(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err == nil {
-			accepted <- c
-		}
-		close(accepted)
-	}()
-	nc, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	far := <-accepted
-	if far == nil {
-		t.Fatal("accept failed")
-	}
+	nc, far := dialPair(t)
 	const timeout = 50 * time.Millisecond
 	c := newConn(nc, bufio.NewReader(nc), Hello{NodeID: "far"}, connConfig{timeout: timeout})
 	go c.readLoop()
