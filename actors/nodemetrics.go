@@ -66,14 +66,7 @@ func logErrors(logger *slog.Logger, errs []error) {
 
 // registerMetrics wires a coordinator's metrics.
 func (n *Coordinator) registerMetrics(m *metrics.Node, logger *slog.Logger) {
-	if m == nil {
-		return
-	}
-	errs := exportStats(m, n.Stats, n.Wire)
-	errs = append(errs, m.WatchTransactions(func() (int, error) {
-		r, err := pollMetrics(n.engine, n.pid)
-		return r.count, err
-	}), m.WatchPeers(func() ([]metrics.Peer, error) {
+	registerNodeMetrics(m, logger, n.engine, n.pid, n.Stats, n.Wire, func() ([]metrics.Peer, error) {
 		// The participant connections never change after start, and Peer's
 		// methods are safe from any goroutine.
 		out := make([]metrics.Peer, len(n.peers))
@@ -81,22 +74,29 @@ func (n *Coordinator) registerMetrics(m *metrics.Node, logger *slog.Logger) {
 			out[i] = metrics.Peer{ID: p.id(), Out: true, Up: p.peer.Connected()}
 		}
 		return out, nil
-	}))
-	logErrors(logger, errs)
+	})
 }
 
 // registerMetrics wires a participant's metrics.
 func (n *Participant) registerMetrics(m *metrics.Node, logger *slog.Logger) {
+	registerNodeMetrics(m, logger, n.engine, n.pid, n.Stats, n.Wire, func() ([]metrics.Peer, error) {
+		r, err := pollMetrics(n.engine, n.pid)
+		return r.peers, err
+	})
+}
+
+// registerNodeMetrics wires what every node exports: its log's and
+// connections' counters, the transactions its main actor holds, and its
+// peers as peers reports them.
+func registerNodeMetrics(m *metrics.Node, logger *slog.Logger, e *actor.Engine, pid *actor.PID,
+	stats *WALStats, ws *wire.Stats, peers func() ([]metrics.Peer, error)) {
 	if m == nil {
 		return
 	}
-	errs := exportStats(m, n.Stats, n.Wire)
+	errs := exportStats(m, stats, ws)
 	errs = append(errs, m.WatchTransactions(func() (int, error) {
-		r, err := pollMetrics(n.engine, n.pid)
+		r, err := pollMetrics(e, pid)
 		return r.count, err
-	}), m.WatchPeers(func() ([]metrics.Peer, error) {
-		r, err := pollMetrics(n.engine, n.pid)
-		return r.peers, err
-	}))
+	}), m.WatchPeers(peers))
 	logErrors(logger, errs)
 }

@@ -57,10 +57,11 @@ func recordDetail(rec *protocol.Record) string {
 
 // traceReplayed records a record read back from the log at start-up, at the
 // time it was appended. The log does not say whether a record was forced;
-// the protocol does: PREPARED, PRECOMMIT, COMMIT and DECISION always are,
+// the protocol does: PREPARED, COMMIT and DECISION always are, and so are
+// a participant's PRECOMMIT and a 3PC coordinator's BEGIN (coordinator3pc.go);
 // an ABORT is when the transaction was prepared here (after a NO vote or
-// for a transaction never prepared it is lazy), BEGIN, END and FORGET never
-// are. Records from before times were logged (Time 0) are skipped.
+// for a transaction never prepared it is lazy); a 2PC BEGIN, the
+// coordinator's PRECOMMIT, END and FORGET never are. Records from before times were logged (Time 0) are skipped.
 func traceReplayed(r *trace.Ring, rec protocol.Record, coordinator bool) {
 	if r == nil || rec.TxID == "" || rec.Time == 0 {
 		return

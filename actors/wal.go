@@ -70,9 +70,9 @@ type walBatch struct {
 	recs       []protocol.Record // every record in data, for the shadow
 	waiters    []walWaiter
 	records    int
-	deferred   int               // waiters that may wait for another record's fsync
-	last       int               // where the last record starts in data (for the torn-write crash point)
-	checkpoint []walstore.Record // non-nil: replace the log with these instead of appending data
+	deferred   int  // waiters that may wait for another record's fsync
+	last       int  // where the last record starts in data (for the torn-write crash point)
+	checkpoint bool // replace the log with the shadow's snapshot instead of appending data
 }
 
 // walWriter is the only writer of a node's log, and it group-commits:
@@ -231,7 +231,7 @@ func (w *walWriter) take(timer *time.Timer) (walBatch, bool) {
 	w.spare = walBatch{}
 	if w.shadow != nil && w.compactAt > 0 && w.appended >= w.compactAt {
 		w.appended = 0
-		b.checkpoint = []walstore.Record{} // the flusher fills it from the shadow
+		b.checkpoint = true
 	}
 	return b, true
 }
@@ -257,9 +257,10 @@ func (w *walWriter) flusher() {
 			}
 		}
 		var err error
-		if b.checkpoint != nil {
-			if b.checkpoint, err = w.snapshot(); err == nil {
-				err = w.log.Rewrite(b.checkpoint) // fsyncs the new file and the directory
+		if b.checkpoint {
+			var recs []walstore.Record
+			if recs, err = w.snapshot(); err == nil {
+				err = w.log.Rewrite(recs) // fsyncs the new file and the directory
 			}
 			w.stats.Checkpoints.Add(1)
 			w.stats.Fsyncs.Add(1)

@@ -337,7 +337,13 @@ func (w deadlineWriter) Write(p []byte) (int, error) {
 	default:
 	}
 	w.c.nc.SetWriteDeadline(time.Now().Add(d))
-	return w.c.nc.Write(p)
+	n, err := w.c.nc.Write(p)
+	// Leave no deadline behind: the direct path (directwrite.go) writes
+	// without one, and a stale one would make the poller refuse its write
+	// once it passed (that closed a client's connection after 10 s of
+	// direct-only writes).
+	w.c.nc.SetWriteDeadline(time.Time{})
+	return n, err
 }
 
 // logEnd logs why the peer's side ended the connection: a protocol

@@ -3,7 +3,6 @@ package wire
 import (
 	"errors"
 	"net"
-	"os"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -103,23 +102,11 @@ func (c *Conn) trySendDirect(bp *[]byte) (bool, error) {
 	if c.pending.Load() != 0 {
 		return false, nil
 	}
-	d.buf, d.n, d.err = *bp, -1, nil
-	err := d.raw.Write(d.fn)
-	if d.n < 0 && errors.Is(err, os.ErrDeadlineExceeded) {
-		// The writer arms a write deadline before each of its writes and
-		// leaves it; on a connection that has used only the direct path
-		// for longer than that, it has passed, and the poller refuses the
-		// write before trying it (this closed a client's connection after
-		// 10 s of paced commits). The direct path never blocks and needs
-		// no deadline: clear it (we hold wmu, and the writer arms a new
-		// one before its next write) and try again.
-		c.nc.SetWriteDeadline(time.Time{})
-		err = d.raw.Write(d.fn)
-	}
-	if err != nil && d.err == nil {
+	d.buf, d.n, d.err = *bp, 0, nil
+	if err := d.raw.Write(d.fn); err != nil && d.err == nil {
 		d.err = err
 	}
-	n, werr := max(d.n, 0), d.err
+	n, werr := d.n, d.err
 	d.buf = nil
 	if werr != nil {
 		frames.Put(bp)

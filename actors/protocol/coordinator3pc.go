@@ -28,8 +28,8 @@ import (
 // path leads to abort. Every participant is durably pre-committed, so any
 // termination round finds one pre-committed and commits (TerminationRule),
 // and a coordinator that crashes before DO-COMMIT is durable recovers the
-// transaction from its PRE-COMMIT record by asking the participants, who
-// say PRECOMMITTED. A participant that had decided otherwise on its own
+// transaction from its BEGIN record by asking the participants, who say
+// PRECOMMITTED. A participant that had decided otherwise on its own
 // (its termination timed out on us) acks ABORTED instead, and then the
 // client waits for the logged decision as in 2PC. This takes one fsync off
 // the client's wait.
