@@ -44,15 +44,19 @@ type routed struct {
 // durableSends is what rides on one forced record.
 type durableSends struct {
 	state atomic.Uint32
-	crash func()   // the shell's crash point "record durable, nothing sent yet"
-	first func()   // runs before anything is sent (the coordinator's outcome log line)
-	out   []routed // sent by the flusher
+	crash func()    // the shell's crash point "record durable, nothing sent yet"
+	first riderLog  // runs before anything is sent (the coordinator's outcome log line); may be nil
+	out   []routed  // sent by the flusher
+	one   [1]routed // out's storage when one message rides (a vote), spared an allocation
 	late  []protocol.Send
 	// failed is written by the flusher before it sends walDurable and read
 	// by the actor after it receives it, so it needs no lock.
 	failed []routed
 	trace  *trace.Ring
 }
+
+// riderLog is called on the flusher just before the riders leave.
+type riderLog interface{ beforeRiders() }
 
 // deliver is the flusher's part, right after the fsync: the crash point,
 // then the messages, unless the actor withdrew them first.
@@ -64,7 +68,7 @@ func (d *durableSends) deliver() {
 		return
 	}
 	if d.first != nil {
-		d.first()
+		d.first.beforeRiders()
 	}
 	for _, r := range d.out {
 		if r.crash != nil {

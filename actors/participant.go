@@ -231,6 +231,7 @@ func (a *participantActor) run(effects []protocol.Effect) {
 // walDurable and send (which may dial).
 func (a *participantActor) ride(e protocol.Persist) *durableSends {
 	d := &durableSends{trace: a.trace}
+	d.out = d.one[:0]
 	if crashpoint.Enabled {
 		rec := e.Rec
 		d.crash = func() { partCrashLogged(rec) }

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -89,7 +90,7 @@ type txnActor struct {
 	fsm     *protocol.CoordTxn
 	waiters []clientWaiter
 	replied *wire.StartResult
-	riding  *rideReply           // a reply riding on the decision record (txnride.go)
+	riding  rideReply            // a reply riding on the decision record (txnride.go)
 	then    *durableSends        // what rides on a record not yet reported durable
 	held    []any                // messages waiting for that walDurable
 	pending map[string]*delivery // member id → unanswered message
@@ -334,7 +335,7 @@ func (t *txnActor) reply(r protocol.Reply) {
 }
 
 func (t *txnActor) result(r protocol.Reply) *wire.StartResult {
-	return &wire.StartResult{TxID: r.TxID, Protocol: t.fsm.Status().Protocol, Outcome: r.Outcome, Reason: r.Reason}
+	return &wire.StartResult{TxID: r.TxID, Protocol: t.fsm.Protocol(), Outcome: r.Outcome, Reason: r.Reason}
 }
 
 // noteOutcome logs and counts the outcome. It runs before the client hears
@@ -342,9 +343,11 @@ func (t *txnActor) result(r protocol.Reply) *wire.StartResult {
 // being there; it may run on the WAL flusher (ride), so it reads only deps.
 func (t *txnActor) noteOutcome(r protocol.Reply, proto wire.Protocol) {
 	took := time.Since(t.deps.started)
-	t.deps.logger.Info("transaction decided", "tx", r.TxID, "protocol", string(proto),
-		"outcome", string(r.Outcome), "reason", r.Reason,
-		"took", took.Round(time.Microsecond))
+	if t.deps.logger.Enabled(context.Background(), slog.LevelInfo) { // spares boxing the arguments at warn level
+		t.deps.logger.Info("transaction decided", "tx", r.TxID, "protocol", string(proto),
+			"outcome", string(r.Outcome), "reason", r.Reason,
+			"took", took.Round(time.Microsecond))
+	}
 	commit := r.Outcome == wire.StateCommitted
 	t.deps.metrics.Outcome(proto, commit)
 	if t.deps.client {

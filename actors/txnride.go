@@ -13,7 +13,7 @@ import (
 // (durablesends.go). These are the transaction's two halves of that.
 
 // rideReply remembers, between ride and landed, the reply that rode on a
-// record and how many waiters it was addressed to.
+// record and how many waiters it was addressed to (res nil: none).
 type rideReply struct {
 	reply   protocol.Reply
 	res     *wire.StartResult
@@ -26,7 +26,7 @@ type rideReply struct {
 // landed). Nothing is registered for retransmission yet: the retry timer
 // must not send a decision that is not durable.
 func (t *txnActor) ride(e protocol.Persist) *durableSends {
-	d := &durableSends{trace: t.deps.trace}
+	d := &durableSends{trace: t.deps.trace, out: make([]routed, 0, len(e.Then)+len(t.waiters))}
 	if crashpoint.Enabled {
 		rec := e.Rec
 		d.crash = func() { txnCrashLogged(rec) }
@@ -50,9 +50,8 @@ func (t *txnActor) ride(e protocol.Persist) *durableSends {
 			}
 		case protocol.Reply:
 			res := t.result(th)
-			t.riding = &rideReply{reply: th, res: res, waiters: len(t.waiters)}
-			proto := res.Protocol
-			d.first = func() { t.noteOutcome(th, proto) }
+			t.riding = rideReply{reply: th, res: res, waiters: len(t.waiters)}
+			d.first = t
 			for _, w := range t.waiters {
 				out := *res
 				out.ReqID = w.reqID
@@ -62,6 +61,14 @@ func (t *txnActor) ride(e protocol.Persist) *durableSends {
 	}
 	t.then = d
 	return d
+}
+
+// beforeRiders logs and counts the outcome riding on the decision record,
+// on the flusher, before the client hears it. It reads only what ride set
+// before appending the record (the append's lock orders the two) and
+// landed clears after walDurable.
+func (t *txnActor) beforeRiders() {
+	t.noteOutcome(t.riding.reply, t.riding.res.Protocol)
 }
 
 // landed is the rest, once walDurable says the flusher sent them: the
@@ -84,8 +91,8 @@ func (t *txnActor) landed(d *durableSends) {
 	for _, s := range d.leftovers() {
 		t.send(s)
 	}
-	if rr := t.riding; rr != nil {
-		t.riding = nil
+	if rr := t.riding; rr.res != nil {
+		t.riding = rideReply{}
 		t.replied = rr.res
 		for _, w := range t.waiters[rr.waiters:] {
 			out := *rr.res

@@ -159,6 +159,7 @@ func run(b *testing.B, c *cluster, proto wire.Protocol, concurrency int) {
 	b.ReportMetric(float64(cpu.Microseconds())/n, "cpu-µs/tx")
 	b.ReportMetric(float64(c.coord.Stats.Fsyncs.Load()-f0[0])/n, "coord-fsyncs/tx")
 	b.ReportMetric(float64(c.parts[0].Stats.Fsyncs.Load()-f0[1])/n, "B-fsyncs/tx")
+	b.ReportMetric(float64(c.parts[1].Stats.Fsyncs.Load()-f0[2])/n, "C-fsyncs/tx")
 	// Group commit: records made durable per fsync.
 	if d := c.parts[0].Stats.Fsyncs.Load() - f0[1]; d > 0 {
 		b.ReportMetric(float64(c.parts[0].Stats.Records.Load()-r0[1])/float64(d), "B-records/fsync")

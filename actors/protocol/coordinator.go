@@ -90,6 +90,9 @@ func RecoverCoordTxn(cfg CoordConfig, id string, proto wire.Protocol, members []
 // ID returns the transaction id.
 func (t *CoordTxn) ID() string { return t.id }
 
+// Protocol returns the transaction's protocol.
+func (t *CoordTxn) Protocol() wire.Protocol { return t.protocol }
+
 // Start begins the transaction (or resumes a recovered one).
 func (t *CoordTxn) Start() []Effect {
 	if t.recovered {
