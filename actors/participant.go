@@ -11,7 +11,6 @@ import (
 	"github.com/txd/txd/actors/metrics"
 	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/actors/trace"
-	"github.com/txd/txd/internal/crashpoint"
 	"github.com/txd/txd/wire"
 )
 
@@ -55,10 +54,6 @@ type participantActor struct {
 	// to the dial, or a termination round would count them as dead.
 	outbox map[string][]wire.Message
 	timers map[string]*time.Timer
-	// then holds, per transaction, the messages riding on a forced record
-	// not yet reported durable, so the machine can withdraw them.
-	then map[string]*durableSends
-	held map[string][]inbound // messages waiting for their transaction's walDurable
 	// wireStats counts what our own dialed connections send.
 	wireStats *wire.Stats
 	tls       *wire.TLS // nil: plain TCP
@@ -78,8 +73,6 @@ func (a *participantActor) Receive(c *actor.Context) {
 		a.dialed = map[string]*wire.Peer{}
 		a.outbox = map[string][]wire.Message{}
 		a.timers = map[string]*time.Timer{}
-		a.then = map[string]*durableSends{}
-		a.held = map[string][]inbound{}
 		for _, id := range a.fsm.Peers() {
 			a.policy.know(id) // members of the transactions the log brought back
 		}
@@ -106,25 +99,8 @@ func (a *participantActor) Receive(c *actor.Context) {
 		}
 		delete(a.outbox, m.addr)
 	case walDurable:
-		if m.Then == nil {
-			partCrashLogged(m.Rec)
-		} else {
-			if a.then[m.Rec.TxID] == m.Then {
-				delete(a.then, m.Rec.TxID)
-			}
-			if m.Then.sent() {
-				for _, s := range m.Then.leftovers() {
-					a.send(s)
-				}
-			}
-		}
+		partCrashLogged(m.Rec)
 		a.run(a.fsm.Logged(m.Rec))
-		if held := a.held[m.Rec.TxID]; held != nil && !a.then[m.Rec.TxID].sent() {
-			delete(a.held, m.Rec.TxID)
-			for _, h := range held {
-				a.handle(h.conn, h.msg)
-			}
-		}
 	case metricsPoll:
 		c.Respond(a.metricsReply())
 	case partTimer:
@@ -145,12 +121,6 @@ func (a *participantActor) handle(conn *wire.Conn, msg wire.Message) {
 	from := conn.Remote().NodeID
 	if r := conn.Remote().Role; r == wire.RoleCoordinator || r == wire.RoleParticipant {
 		a.conns[from] = conn // the newest connection from a node wins
-	}
-	if id := txOf(msg); id != "" && a.then[id].sent() {
-		// Maybe an answer to what rode on the record; the machine hears
-		// of the record first (durablesends.go).
-		a.held[id] = append(a.held[id], inbound{conn: conn, msg: msg})
-		return
 	}
 	switch m := msg.(type) {
 	case *wire.Prepare:
@@ -192,9 +162,6 @@ func (a *participantActor) run(effects []protocol.Effect) {
 			app := walAppend{Rec: e.Rec, Defer: e.Defer}
 			if e.Force {
 				app.ReplyTo = a.pid
-				if len(e.Then) > 0 {
-					app.Then = a.ride(e)
-				}
 			}
 			a.wal.Append(app)
 			if k := e.Rec.Kind; k == protocol.RecCommit || k == protocol.RecAbort {
@@ -213,42 +180,12 @@ func (a *participantActor) run(effects []protocol.Effect) {
 			}
 			a.timers[e.TxID] = afterFunc(a.engine, a.pid, e.After,
 				partTimer{txid: e.TxID, seq: e.Seq, due: time.Now().Add(e.After), after: e.After})
-		case protocol.Withdraw:
-			if d := a.then[e.TxID]; d != nil {
-				d.withdraw() // too late is fine: see protocol.Withdraw
-				delete(a.then, e.TxID)
-			}
 		case protocol.Answer:
 			a.answer(e)
 		case protocol.Alarm:
 			a.alarm(e)
 		}
 	}
-}
-
-// ride prepares the messages riding on e's record for the WAL flusher:
-// those to a node connected to us go on that connection; the rest wait for
-// walDurable and send (which may dial).
-func (a *participantActor) ride(e protocol.Persist) *durableSends {
-	d := &durableSends{trace: a.trace}
-	d.out = d.one[:0]
-	if crashpoint.Enabled {
-		rec := e.Rec
-		d.crash = func() { partCrashLogged(rec) }
-	}
-	for _, th := range e.Then {
-		s, ok := th.(protocol.Send)
-		if !ok {
-			continue // a participant has no client to reply to
-		}
-		if c := a.conns[s.To]; c != nil {
-			d.out = append(d.out, routed{via: c, to: s.To, msg: s.Msg, orig: s})
-		} else {
-			d.late = append(d.late, s)
-		}
-	}
-	a.then[e.Rec.TxID] = d
-	return d
 }
 
 // send delivers a message to a node: on its own connection to us if it has

@@ -90,9 +90,6 @@ type txnActor struct {
 	fsm     *protocol.CoordTxn
 	waiters []clientWaiter
 	replied *wire.StartResult
-	riding  rideReply            // a reply riding on the decision record (txnride.go)
-	then    *durableSends        // what rides on a record not yet reported durable
-	held    []any                // messages waiting for that walDurable
 	pending map[string]*delivery // member id → unanswered message
 	epoch   uint64
 	retryT  *time.Timer
@@ -130,15 +127,6 @@ func (t *txnActor) stop() {
 
 // handle is the transaction's Receive.
 func (t *txnActor) handle(msg any) {
-	if t.then.sent() {
-		switch msg.(type) {
-		case *wire.Vote, *wire.Ack, *wire.QueryReply, inbound:
-			// Maybe an answer to what rode on the record; the machine
-			// hears of the record first (durablesends.go).
-			t.held = append(t.held, msg)
-			return
-		}
-	}
 	switch m := msg.(type) {
 	case *wire.Vote:
 		t.answered(m.From, func(p wire.Message) bool { _, ok := p.(*wire.Prepare); return ok })
@@ -194,23 +182,8 @@ func (t *txnActor) handle(msg any) {
 			traceMsg(t.deps.trace, trace.Send, q.From, reply)
 		}
 	case walDurable:
-		if m.Then == nil {
-			txnCrashLogged(m.Rec)
-		} else {
-			if t.then == m.Then {
-				t.then = nil
-			}
-			if m.Then.sent() {
-				t.landed(m.Then)
-			}
-		}
+		txnCrashLogged(m.Rec)
 		t.run(t.fsm.Logged(m.Rec))
-		if held := t.held; held != nil && !t.then.sent() {
-			t.held = nil
-			for _, h := range held {
-				t.handle(h)
-			}
-		}
 	case txnTimer:
 		if lateBy(m.due, m.after) {
 			// We were stopped: answers that arrived meanwhile are still
@@ -252,9 +225,6 @@ func (t *txnActor) run(effects []protocol.Effect) {
 			app := walAppend{Rec: e.Rec}
 			if e.Force {
 				app.ReplyTo = t.self
-				if len(e.Then) > 0 {
-					app.Then = t.ride(e)
-				}
 			}
 			t.deps.wal.Append(app)
 		case protocol.SetTimer:
@@ -271,26 +241,19 @@ func (t *txnActor) run(effects []protocol.Effect) {
 // send transmits a phase message and keeps it for retransmission until the
 // member answers it; a newer message to the same member replaces it.
 func (t *txnActor) send(e protocol.Send) {
-	d := t.track(e)
-	if d.peer != nil {
-		_ = d.peer.Send(e.Msg) // not connected: the retry timer tries again
-	}
-	traceMsg(t.deps.trace, trace.Send, e.To, e.Msg)
-}
-
-// track makes e the member's unanswered message, resent every retry
-// interval until the member answers it (or e was sent elsewhere: ride).
-func (t *txnActor) track(e protocol.Send) *delivery {
 	d := t.pending[e.To]
 	if d == nil {
 		d = &delivery{peer: t.deps.peers(wire.Member{ID: e.To, Addr: e.Addr})}
 		t.pending[e.To] = d
 	}
 	d.msg = e.Msg
+	if d.peer != nil {
+		_ = d.peer.Send(e.Msg) // not connected: the retry timer tries again
+	}
+	traceMsg(t.deps.trace, trace.Send, e.To, e.Msg)
 	if t.retryT == nil {
 		t.armRetry()
 	}
-	return d
 }
 
 // answered clears a member's pending message if reply answers it.
@@ -321,8 +284,21 @@ func (t *txnActor) armRetry() {
 }
 
 func (t *txnActor) reply(r protocol.Reply) {
-	res := t.result(r)
-	t.noteOutcome(r, res.Protocol)
+	st := t.fsm.Status()
+	// Logged before the client hears it: a test (or an operator) that sees
+	// the answer can rely on the line being there.
+	took := time.Since(t.deps.started)
+	if t.deps.logger.Enabled(context.Background(), slog.LevelInfo) { // spares boxing the arguments at warn level
+		t.deps.logger.Info("transaction decided", "tx", r.TxID, "protocol", string(st.Protocol),
+			"outcome", string(r.Outcome), "reason", r.Reason,
+			"took", took.Round(time.Microsecond))
+	}
+	commit := r.Outcome == wire.StateCommitted
+	t.deps.metrics.Outcome(st.Protocol, commit)
+	if t.deps.client {
+		t.deps.metrics.Latency(st.Protocol, commit, took)
+	}
+	res := &wire.StartResult{TxID: r.TxID, Protocol: st.Protocol, Outcome: r.Outcome, Reason: r.Reason}
 	t.replied = res
 	for _, w := range t.waiters {
 		out := *res
@@ -331,33 +307,6 @@ func (t *txnActor) reply(r protocol.Reply) {
 		traceMsg(t.deps.trace, trace.Send, "client", &out)
 	}
 	t.waiters = nil
-	t.decided(r)
-}
-
-func (t *txnActor) result(r protocol.Reply) *wire.StartResult {
-	return &wire.StartResult{TxID: r.TxID, Protocol: t.fsm.Protocol(), Outcome: r.Outcome, Reason: r.Reason}
-}
-
-// noteOutcome logs and counts the outcome. It runs before the client hears
-// it, so a test (or an operator) that sees the answer can rely on the line
-// being there; it may run on the WAL flusher (ride), so it reads only deps.
-func (t *txnActor) noteOutcome(r protocol.Reply, proto wire.Protocol) {
-	took := time.Since(t.deps.started)
-	if t.deps.logger.Enabled(context.Background(), slog.LevelInfo) { // spares boxing the arguments at warn level
-		t.deps.logger.Info("transaction decided", "tx", r.TxID, "protocol", string(proto),
-			"outcome", string(r.Outcome), "reason", r.Reason,
-			"took", took.Round(time.Microsecond))
-	}
-	commit := r.Outcome == wire.StateCommitted
-	t.deps.metrics.Outcome(proto, commit)
-	if t.deps.client {
-		t.deps.metrics.Latency(proto, commit, took)
-	}
-}
-
-// decided tells the coordinator actor the outcome is durable and answered.
-func (t *txnActor) decided(r protocol.Reply) {
-	st := t.fsm.Status()
 	st.State, st.Reason = r.Outcome, r.Reason
 	t.engine.Send(t.parent, txnDecided{status: st})
 }

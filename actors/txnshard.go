@@ -4,6 +4,8 @@ import (
 	"hash/maphash"
 
 	"github.com/anthdm/hollywood/actor"
+
+	"github.com/txd/txd/wire"
 )
 
 // txnShard is a long-lived actor hosting many transactions (txnActor), each
@@ -74,13 +76,26 @@ func (s *txnShard) Receive(c *actor.Context) {
 	case inbound:
 		// A participant's vote, ack or query reply, from the connection
 		// reader. Its transaction is gone: the coordinator answers.
-		t := s.txns[txOf(m.msg)]
+		t := s.txns[replyTxID(m.msg)]
 		if t == nil {
 			s.engine.Send(s.parent, m)
 			return
 		}
 		t.handle(m.msg)
 	}
+}
+
+// replyTxID is the transaction a participant's reply is about.
+func replyTxID(m wire.Message) string {
+	switch msg := m.(type) {
+	case *wire.Vote:
+		return msg.TxID
+	case *wire.Ack:
+		return msg.TxID
+	case *wire.QueryReply:
+		return msg.TxID
+	}
+	return ""
 }
 
 // txnShards picks a transaction's shard.

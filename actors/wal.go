@@ -26,9 +26,6 @@ type walAppend struct {
 	// starts no fsync of its own for up to walDeferMax; it shares the next
 	// one a record without Defer starts.
 	Defer bool
-	// Then is sent by the flusher as soon as the record is durable, before
-	// ReplyTo hears of it (durablesends.go). Needs ReplyTo.
-	Then *durableSends
 }
 
 // walDeferMax bounds how long a deferred record waits for an fsync to share
@@ -36,12 +33,8 @@ type walAppend struct {
 // (protocol.Participant.settle): only the coordinator's END waits for them.
 const walDeferMax = 2 * time.Millisecond
 
-// walDurable says Rec is durable; Then is what rode on it, already sent
-// (or withdrawn, or left for the actor).
-type walDurable struct {
-	Rec  protocol.Record
-	Then *durableSends
-}
+// walDurable says Rec is durable.
+type walDurable struct{ Rec protocol.Record }
 
 // WALStats counts the log's work; safe to read from any goroutine.
 type WALStats struct {
@@ -68,9 +61,8 @@ func (s participantShadow) Apply(r protocol.Record) error { return s.p.Replay(r)
 func (s participantShadow) Snapshot() []protocol.Record   { return s.p.Snapshot() }
 
 type walWaiter struct {
-	pid  *actor.PID
-	rec  protocol.Record
-	then *durableSends
+	pid *actor.PID
+	rec protocol.Record
 }
 
 type walBatch struct {
@@ -164,7 +156,7 @@ func (w *walWriter) Append(m walAppend) {
 		b.recs = append(b.recs, m.Rec)
 	}
 	if m.ReplyTo != nil {
-		b.waiters = append(b.waiters, walWaiter{m.ReplyTo, m.Rec, m.Then})
+		b.waiters = append(b.waiters, walWaiter{m.ReplyTo, m.Rec})
 		if m.Defer {
 			if b.deferred == 0 {
 				w.deferUntil = time.Now().Add(walDeferMax)
@@ -305,15 +297,8 @@ func (w *walWriter) flusher() {
 				traceRecord(w.trace, &b.waiters[i].rec, true, now)
 			}
 		}
-		// What rides on the records goes first: it is what the commit
-		// path waits for; the actors' bookkeeping can follow.
 		for _, wt := range b.waiters {
-			if wt.then != nil {
-				wt.then.deliver()
-			}
-		}
-		for _, wt := range b.waiters {
-			w.engine.Send(wt.pid, walDurable{Rec: wt.rec, Then: wt.then})
+			w.engine.Send(wt.pid, walDurable{Rec: wt.rec})
 		}
 		clear(b.waiters) // drop the PIDs and records for the collector
 		clear(b.recs)

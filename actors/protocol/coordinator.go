@@ -55,9 +55,6 @@ type CoordTxn struct {
 	// beginDurable: 3PC forces BEGIN (coordinator3pc.go) and sends
 	// PRE-COMMIT only once it is durable.
 	beginDurable bool
-	// sentWithRecord: the decision record carries the reply and phase two
-	// (Persist.Then), so Logged does not emit them again.
-	sentWithRecord bool
 }
 
 // NewCoordTxn prepares a fresh transaction. ops maps each member id to the
@@ -90,14 +87,11 @@ func RecoverCoordTxn(cfg CoordConfig, id string, proto wire.Protocol, members []
 // ID returns the transaction id.
 func (t *CoordTxn) ID() string { return t.id }
 
-// Protocol returns the transaction's protocol.
-func (t *CoordTxn) Protocol() wire.Protocol { return t.protocol }
-
 // Start begins the transaction (or resumes a recovered one).
 func (t *CoordTxn) Start() []Effect {
 	if t.recovered {
 		if t.phase == phLogging {
-			return t.deliver(nil, true)
+			return t.deliver(nil)
 		}
 		if t.protocol == wire.ThreePC {
 			return t.startQuery()
@@ -214,7 +208,7 @@ func (t *CoordTxn) Timer(seq uint64) []Effect {
 		}
 		return t.decide(false, fmt.Sprintf("no vote from %s within %v", strings.Join(missing, ", "), t.cfg.Vote))
 	case phDelay:
-		return t.deliver(nil, true)
+		return t.deliver(nil)
 	case phPreDelay:
 		return t.sendPreCommit()
 	case phPreAcking:
@@ -239,48 +233,23 @@ func (t *CoordTxn) Logged(rec Record) []Effect {
 	if rec.Kind != RecDecision || t.phase != phLogging {
 		return nil
 	}
-	if t.sentWithRecord {
-		// The reply and every COMMIT left with the record; only the
-		// bookkeeping of phase two is left.
-		return t.deliver(nil, false)
-	}
 	var eff []Effect
 	if !t.answered {
-		eff = append(eff, t.reply())
+		eff = append(eff, Reply{TxID: t.id, Outcome: t.Outcome(), Reason: t.reason})
 	}
 	if t.cfg.Delay > 0 && !t.recovered { // the delay is a window for a crash, not for recovery
 		t.phase = phDelay
 		return append(eff, t.timer(t.cfg.Delay))
 	}
-	return t.deliver(eff, true)
+	return t.deliver(eff)
 }
 
 // decide hands the decision to the log; nothing is sent until it is durable.
-//
-// A 2PC COMMIT reached by the votes (not recovered, no --delay) hands over
-// the reply and phase two with the record (Persist.Then): every member voted
-// YES, so every member hears COMMIT, and nothing the machine can learn
-// while the record is written changes that (late votes are duplicates, acks
-// and queries wait for phase two). The host sends them the moment the
-// record is durable instead of after a trip back through Logged. An ABORT,
-// whose recipients depend on votes still arriving, goes the long way.
 func (t *CoordTxn) decide(commit bool, reason string) []Effect {
 	t.commit, t.reason, t.phase = commit, reason, phLogging
 	t.seq++ // the vote timer is void now
-	p := Persist{Force: true, Rec: Record{Kind: RecDecision, TxID: t.id,
-		Protocol: t.protocol, Commit: commit, Reason: reason, Members: t.members}}
-	if commit && t.protocol == wire.TwoPC && !t.recovered && t.cfg.Delay == 0 {
-		t.sentWithRecord = true
-		p.Then = append(p.Then, t.reply())
-		for _, m := range t.members {
-			p.Then = append(p.Then, t.decisionTo(m.ID))
-		}
-	}
-	return []Effect{p}
-}
-
-func (t *CoordTxn) reply() Effect {
-	return Reply{TxID: t.id, Outcome: t.Outcome(), Reason: t.reason}
+	return []Effect{Persist{Force: true, Rec: Record{Kind: RecDecision, TxID: t.id,
+		Protocol: t.protocol, Commit: commit, Reason: reason, Members: t.members}}}
 }
 
 // deliver sends the decision. COMMIT must reach every member. ABORT must
@@ -289,10 +258,7 @@ func (t *CoordTxn) reply() Effect {
 // transaction does not know who voted, so it waits for everyone, and so it
 // sends to everyone, even a member known to be ABORTED (from a NO vote or a
 // 3PC query reply): that member's ack is awaited too.
-//
-// With send false the decision already went out with its record (decide)
-// and only the acks to wait for are set.
-func (t *CoordTxn) deliver(eff []Effect, send bool) []Effect {
+func (t *CoordTxn) deliver(eff []Effect) []Effect {
 	t.phase = phDelivering
 	t.need = make(map[string]bool, len(t.members))
 	for _, m := range t.members {
@@ -300,7 +266,7 @@ func (t *CoordTxn) deliver(eff []Effect, send bool) []Effect {
 		if t.commit || t.recovered || s == wire.StateReady || s == wire.StatePrecommitted {
 			t.need[m.ID] = true
 		}
-		if send && (s != wire.StateAborted || t.commit || t.recovered) {
+		if s != wire.StateAborted || t.commit || t.recovered {
 			eff = append(eff, t.decisionTo(m.ID))
 		}
 	}

@@ -5,14 +5,10 @@
 // timers to set, clients to answer.
 //
 // The host's contract, as in etcd raft's Ready: a Persist with Force is
-// durable before the host calls Logged for it, and the messages that
-// depend on a record leave only after it is durable: the machines emit
-// them from Logged, or hand them over with the record (Persist.Then) for
-// the host to send when its fsync returns, before Logged. So "force
-// PREPARED before voting YES" and "force the decision before phase two"
-// hold by construction, whatever the host does in between. A host that
-// sends a record's Then messages must also let the machine hear Logged
-// before any answer to them (a COMMIT answering the vote).
+// durable before the host calls Logged for it, and the machines emit the
+// messages that depend on a record only from Logged. So "force PREPARED
+// before voting YES" and "force the decision before phase two" hold by
+// construction, whatever the host does in between.
 //
 // CoordTxn is one transaction on the coordinator (presumed-abort 2PC).
 // Participant is a whole participant: store, lock table, transactions.

@@ -8,11 +8,9 @@ import (
 
 // Effect is something a state machine asks its host to do. Hosts carry
 // effects out in order. The one contract that matters: a Persist with Force
-// must be durable before the host reports it back with a Logged call, and
-// the messages that depend on a record go out only once it is durable
-// (persist before you send): either the machine emits them from Logged, or
-// it hands them over with the record (Persist.Then) for the host to send
-// the moment the record is durable.
+// must be durable before the host reports it back with a Logged call, and the
+// machines only emit the messages that depend on a record after that call
+// (persist before you send).
 type Effect interface{ effect() }
 
 // Send asks the host to send Msg to node To. Addr, when set, is where To
@@ -29,28 +27,11 @@ type Send struct {
 // Defer, Logged still waits for durability, but the record does not start
 // an fsync of its own at once: it waits a moment (walDeferMax) for a record
 // that needs one, and shares it.
-//
-// Then are messages that depend on Rec and on nothing the machine may learn
-// while it is written (a YES vote on PREPARED): the host sends them as soon
-// as Rec is durable, before it reports Logged, so they do not wait for the
-// round trip back through the machine's event queue. Then holds Send and
-// Reply effects only, and only with Force. Until the record is durable the
-// machine may take them back with Withdraw; Logged does not emit them again.
 type Persist struct {
 	Rec   Record
 	Force bool
 	Defer bool
-	Then  []Effect
 }
-
-// Withdraw takes back the Then effects of TxID's forced record, if the host
-// has not carried them out yet: the machine changed its mind while the
-// record was being written (a participant aborting while its PREPARED is
-// in flight must not vote YES). Had they already gone, that is as if the
-// record had been reported durable just before the event that withdrew
-// them, an order the machine allows anyway. A host that cannot tell which
-// happened need not: the machine does not ask.
-type Withdraw struct{ TxID string }
 
 // SetTimer asks the host to call the machine's Timer method with (TxID, Seq)
 // after After. Timers are never cancelled: a machine ignores a timer whose
@@ -78,7 +59,6 @@ func (Persist) effect()  {}
 func (SetTimer) effect() {}
 func (Reply) effect()    {}
 func (Finished) effect() {}
-func (Withdraw) effect() {}
 
 // RecKind is a log record's type. The values are part of the on-disk format
 // and must never change; add new kinds at the end. Zero is invalid.

@@ -8,10 +8,9 @@ package protocol
 //     (or in a seeded random order). A filter can drop, duplicate or hold a
 //     message; held messages are released later, in any order.
 //   - Persist effects are written to the node's log buffer; a forced one
-//     queues a sync event that makes the whole buffer durable and then, for
-//     every forced record in it (group commit), carries out the record's
-//     Then effects unless a Withdraw took them back, and calls Logged. A
-//     node with manual sync only syncs when the test calls sync.
+//     queues a sync event that makes the whole buffer durable and then calls
+//     Logged for every forced record in it (group commit). A node with
+//     manual sync only syncs when the test calls sync.
 //   - SetTimer effects are recorded; tests fire them by hand.
 //   - crash throws a node's memory, unsynced log tail, timers and pending
 //     syncs away; restart rebuilds it from its durable log.
@@ -136,24 +135,15 @@ type wal struct {
 	manual  bool
 }
 
-func (w *wal) syncAll() (forced []Persist) {
+func (w *wal) syncAll() (forced []Record) {
 	for _, p := range w.buf {
 		w.durable = append(w.durable, p.Rec)
 		if p.Force {
-			forced = append(forced, p)
+			forced = append(forced, p.Rec)
 		}
 	}
 	w.buf = nil
 	return forced
-}
-
-// withdraw drops the Then effects of txid's records not yet durable.
-func (w *wal) withdraw(txid string) {
-	for i := range w.buf {
-		if w.buf[i].Rec.TxID == txid {
-			w.buf[i].Then = nil
-		}
-	}
 }
 
 func (w *wal) has(inBuf bool, pred func(Record) bool) bool {
@@ -325,16 +315,6 @@ func (s *sim) apply(id string, effs []Effect) {
 			if e.Rec.Kind == 0 {
 				s.t.Errorf("%s persisted a record without a kind: %+v", id, e.Rec)
 			}
-			for _, th := range e.Then {
-				switch th.(type) {
-				case Send, Reply:
-				default:
-					s.t.Errorf("%s persisted %v of %s with a %T to follow", id, e.Rec.Kind, e.Rec.TxID, th)
-				}
-			}
-			if len(e.Then) > 0 && !e.Force {
-				s.t.Errorf("%s persisted a lazy %v of %s with effects to follow", id, e.Rec.Kind, e.Rec.TxID)
-			}
 			n.log.buf = append(n.log.buf, e)
 			if e.Force && !n.log.manual {
 				s.queue = append(s.queue, event{kind: evSync, node: id, inc: n.inc})
@@ -356,8 +336,6 @@ func (s *sim) apply(id string, effs []Effect) {
 		case Finished:
 			s.checkFinished(e.TxID)
 			s.finished[e.TxID]++
-		case Withdraw:
-			n.log.withdraw(e.TxID)
 		default:
 			s.t.Errorf("unknown effect %T", e)
 		}
@@ -663,14 +641,11 @@ func (s *sim) syncNode(id string, inc int) {
 	if !n.up || n.inc != inc {
 		return // the node crashed since the write
 	}
-	for _, p := range n.log.syncAll() {
-		// What rides on the record goes out first, as the real WAL
-		// writer sends it straight after the fsync.
-		s.apply(id, p.Then)
+	for _, rec := range n.log.syncAll() {
 		if n.p != nil {
-			s.apply(id, n.p.Logged(p.Rec))
-		} else if ct := n.txns[p.Rec.TxID]; ct != nil {
-			s.apply(id, ct.Logged(p.Rec))
+			s.apply(id, n.p.Logged(rec))
+		} else if ct := n.txns[rec.TxID]; ct != nil {
+			s.apply(id, ct.Logged(rec))
 		}
 	}
 }
@@ -1100,11 +1075,6 @@ func kinds(effs []Effect) []string {
 				f = "forced"
 			}
 			out = append(out, fmt.Sprintf("persist %s %s %s", f, e.Rec.Kind, e.Rec.TxID))
-			for _, th := range kinds(e.Then) {
-				out = append(out, "  then "+th)
-			}
-		case Withdraw:
-			out = append(out, "withdraw "+e.TxID)
 		case SetTimer:
 			out = append(out, fmt.Sprintf("timer %s #%d", e.TxID, e.Seq))
 		case Reply:
@@ -1116,15 +1086,4 @@ func kinds(effs []Effect) []string {
 		}
 	}
 	return out
-}
-
-// thenOf returns the Then effects of the kind record persisted in effs: what
-// the host carries out the moment that record is durable, before Logged.
-func thenOf(effs []Effect, kind RecKind) []Effect {
-	for _, p := range persists(effs) {
-		if p.Rec.Kind == kind {
-			return p.Then
-		}
-	}
-	return nil
 }

@@ -137,16 +137,12 @@ func (p *Participant) Resolve(token uint64, m *wire.Resolve) []Effect {
 		return refuse("transaction %s is not in doubt: this participant has not voted on it yet", m.TxID)
 	}
 	// In doubt (a PRE-COMMIT being logged included: the operator's outcome
-	// overtakes it, Logged ignores the PRECOMMIT, and its ack is withdrawn).
-	var eff []Effect
-	if t.pending == pendPrecommitted {
-		eff = append(eff, Withdraw{TxID: t.id})
-	}
+	// overtakes it, and Logged ignores the PRECOMMIT).
 	t.pending = pendHeuristic
 	t.heur = &heuristic{commit: m.Commit, waiters: []resolver{{token, m.ReqID}}}
-	return append(eff, Persist{Force: true, Rec: Record{Kind: RecHeuristic, TxID: t.id, Protocol: t.protocol,
+	return []Effect{Persist{Force: true, Rec: Record{Kind: RecHeuristic, TxID: t.id, Protocol: t.protocol,
 		Commit: m.Commit, Reason: heuristicReason(m.Commit, t.state),
-		Coord: t.coord, CoordAddr: t.coordAddr}})
+		Coord: t.coord, CoordAddr: t.coordAddr}}}
 }
 
 // resolveDecided answers a request about a transaction already decided

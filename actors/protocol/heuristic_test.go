@@ -95,7 +95,7 @@ func TestResolveAbortsPrecommitted(t *testing.T) {
 	m.Protocol = wire.ThreePC
 	rec := p.Prepare(m)[0].(Persist).Rec
 	p.Logged(rec)
-	wantKinds(t, "PreCommit", p.PreCommit(coordID, &wire.PreCommit{TxID: "TX1"}), "persist forced PRECOMMIT TX1", "  then send TC ACK TX1 PRECOMMITTED")
+	wantKinds(t, "PreCommit", p.PreCommit(coordID, &wire.PreCommit{TxID: "TX1"}), "persist forced PRECOMMIT TX1")
 	p.Logged(Record{Kind: RecPreCommit, TxID: "TX1"})
 	resolved(t, p, "TX1", false)
 	if store, _ := p.Status(); store["k"] != "old" {
@@ -122,10 +122,7 @@ func TestResolveOvertakesPrecommit(t *testing.T) {
 	m.Protocol = wire.ThreePC
 	p.Logged(p.Prepare(m)[0].(Persist).Rec)
 	p.PreCommit(coordID, &wire.PreCommit{TxID: "TX1"})
-	effs := resolveReq(p, 1, "TX1", true)
-	// The PRE-COMMIT ack riding on the PRECOMMIT record is taken back.
-	wantKinds(t, "Resolve", effs, "withdraw TX1", "persist forced HEURISTIC TX1")
-	rec := persists(effs)[0].Rec
+	rec := resolveReq(p, 1, "TX1", true)[0].(Persist).Rec
 	wantKinds(t, "PRECOMMIT durable", p.Logged(Record{Kind: RecPreCommit, TxID: "TX1"}))
 	answerOf(t, p.Logged(rec))
 	if st := txStatus(t, p, "TX1"); st.State != wire.StateCommitted || !st.Heuristic {

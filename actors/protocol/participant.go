@@ -21,10 +21,10 @@ type pending uint8
 
 const (
 	pendNone         pending = iota
-	pendPrepared             // PREPARED handed to the log; the YES vote goes with it (Persist.Then)
+	pendPrepared             // PREPARED handed to the log; the YES vote waits for it
 	pendCommitted            // COMMIT handed to the log; apply and ack wait for it
 	pendAborted              // ABORT handed to the log; unlock and ack wait for it
-	pendPrecommitted         // 3PC: PRECOMMIT handed to the log; the ack goes with it (Persist.Then)
+	pendPrecommitted         // 3PC: PRECOMMIT handed to the log; the ack waits for it
 	pendHeuristic            // an operator's outcome handed to the log (heuristic.go)
 	pendDamage               // a decision contradicting it: the note is logged, the ack waits
 )
@@ -134,8 +134,8 @@ func (p *Participant) Recovered() []Effect {
 	return eff
 }
 
-// Prepare handles PREPARE: validate, lock, force PREPARED with the YES
-// vote to send once it is durable; or vote NO at once.
+// Prepare handles PREPARE: validate, lock, force PREPARED, then vote YES
+// (from Logged); or vote NO at once.
 func (p *Participant) Prepare(m *wire.Prepare) []Effect {
 	if s, ok := p.gone.get(m.TxID); ok && p.txns[m.TxID] == nil {
 		// Finished and forgotten: never prepare it again.
@@ -181,12 +181,8 @@ func (p *Participant) Prepare(m *wire.Prepare) []Effect {
 	}
 	p.lock(t) // from now on a conflicting PREPARE votes NO
 	t.pending = pendPrepared
-	// The vote depends on the record alone, so the host sends it the
-	// moment the record is durable; only settle (an ABORT overtaking it)
-	// takes it back.
 	return []Effect{Persist{Force: true, Rec: Record{Kind: RecPrepared, TxID: t.id, Protocol: t.protocol,
-		Ops: t.ops, Coord: t.coord, CoordAddr: t.coordAddr, Members: t.members},
-		Then: []Effect{p.vote(t, true, "")}}}
+		Ops: t.ops, Coord: t.coord, CoordAddr: t.coordAddr, Members: t.members}}}
 }
 
 // Decision handles COMMIT/ABORT sent by node from: the coordinator, or a
@@ -244,13 +240,6 @@ func (p *Participant) Decision(from string, m *wire.Decision) []Effect {
 // of starting one (Defer): at one transaction at a time, the next PREPARE
 // shares this record's fsync rather than queueing behind it.
 func (p *Participant) settle(t *ptx, commit bool, reason string) []Effect {
-	var eff []Effect
-	if t.pending == pendPrepared || t.pending == pendPrecommitted {
-		// The YES vote or PRE-COMMIT ack riding on the record in flight
-		// must not leave after this: a YES would let a new run of the same
-		// id commit over our ABORT.
-		eff = append(eff, Withdraw{TxID: t.id})
-	}
 	rec := Record{Kind: RecAbort, TxID: t.id, Protocol: t.protocol, Reason: reason}
 	t.pending = pendAborted
 	if commit {
@@ -259,7 +248,7 @@ func (p *Participant) settle(t *ptx, commit bool, reason string) []Effect {
 	}
 	p.unlock(t)
 	t.reason = reason
-	return append(eff, Persist{Force: true, Defer: true, Rec: rec})
+	return []Effect{Persist{Force: true, Defer: true, Rec: rec}}
 }
 
 // Logged reports that a forced record is durable.
@@ -271,10 +260,10 @@ func (p *Participant) Logged(rec Record) []Effect {
 	switch rec.Kind {
 	case RecPrepared:
 		if t.pending != pendPrepared {
-			return nil // an ABORT overtook it (and withdrew the vote); that path answers
+			return nil // an ABORT overtook it; that path answers
 		}
 		t.pending, t.state = pendNone, wire.StateReady
-		return []Effect{p.timer(t)} // the vote went with the record
+		return []Effect{p.vote(t, true, ""), p.timer(t)}
 	case RecCommit:
 		if t.pending != pendCommitted {
 			return nil // reported twice
@@ -292,7 +281,11 @@ func (p *Participant) Logged(rec Record) []Effect {
 			return nil // a decision overtook it
 		}
 		t.pending, t.state = pendNone, wire.StatePrecommitted
-		return []Effect{p.timer(t)} // the ack, if owed, went with the record
+		eff := []Effect{p.timer(t)}
+		if t.preFrom != "" && t.preFrom != p.cfg.NodeID {
+			eff = append(eff, p.ackTo(t, t.preFrom))
+		}
+		return eff
 	case RecHeuristic, RecHeuristicDamage:
 		return p.heuristicLogged(t, rec)
 	}
@@ -432,17 +425,10 @@ func (p *Participant) ack(t *ptx) Effect {
 }
 
 func (p *Participant) ackTo(t *ptx, to string) Effect {
-	return p.ackAs(t, to, t.state)
-}
-
-// ackAs acks to node to as if in state st: a PRE-COMMIT ack is built
-// before the PRECOMMIT it announces is durable (it goes with the record).
-func (p *Participant) ackAs(t *ptx, to string, st wire.State) Effect {
-	addr := ""
 	if to == t.coord {
-		addr = t.coordAddr
+		return p.ack(t)
 	}
-	return Send{To: to, Addr: addr, Msg: &wire.Ack{TxID: t.id, From: p.cfg.NodeID, State: st, Heuristic: t.heur.applied()}}
+	return Send{To: to, Msg: &wire.Ack{TxID: t.id, From: p.cfg.NodeID, State: t.state, Heuristic: t.heur.applied()}}
 }
 
 func (p *Participant) query(t *ptx) Effect {

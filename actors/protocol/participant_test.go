@@ -42,9 +42,9 @@ func wantKinds(t *testing.T, what string, effs []Effect, want ...string) {
 func prepared(t *testing.T, p *Participant, tx string, o ...wire.Op) Record {
 	t.Helper()
 	effs := p.Prepare(prepareMsg(tx, o...))
-	wantKinds(t, "Prepare", effs, "persist forced PREPARED "+tx, "  then send TC VOTE-YES "+tx)
+	wantKinds(t, "Prepare", effs, "persist forced PREPARED "+tx)
 	rec := effs[0].(Persist).Rec
-	wantKinds(t, "Logged(PREPARED)", p.Logged(rec), "timer "+tx+" #1")
+	wantKinds(t, "Logged(PREPARED)", p.Logged(rec), "send TC VOTE-YES "+tx, "timer "+tx+" #1")
 	return rec
 }
 
@@ -66,9 +66,8 @@ func TestParticipantPrepareYes(t *testing.T) {
 	p := newPart(t, map[string]string{"balance": "1000"})
 	m := prepareMsg("TX1", add("balance", -100))
 	effs := p.Prepare(m)
-	// Nothing but the forced PREPARED, with the vote to send once it is
-	// durable.
-	wantKinds(t, "Prepare", effs, "persist forced PREPARED TX1", "  then send TC VOTE-YES TX1")
+	// Nothing but the forced PREPARED: no vote before it is durable.
+	wantKinds(t, "Prepare", effs, "persist forced PREPARED TX1")
 	rec := effs[0].(Persist).Rec
 	if rec.Coord != coordID || rec.CoordAddr != coordAddr || rec.Protocol != wire.TwoPC ||
 		!slices.Equal(rec.Ops, m.Ops) || !slices.Equal(rec.Members, m.Members) {
@@ -90,17 +89,16 @@ func TestParticipantPrepareYes(t *testing.T) {
 		t.Fatalf("Logged for an unknown transaction: %q", kinds(effs))
 	}
 
-	then := effs[0].(Persist).Then
 	effs = p.Logged(rec)
-	wantKinds(t, "Logged", effs, "timer TX1 #1")
-	s := then[0].(Send)
+	wantKinds(t, "Logged", effs, "send TC VOTE-YES TX1", "timer TX1 #1")
+	s := effs[0].(Send)
 	if s.Addr != coordAddr {
 		t.Fatalf("vote sent to addr %q, want %q", s.Addr, coordAddr)
 	}
 	if v := s.Msg.(*wire.Vote); v.From != "B" || !v.Yes || v.Reason != "" {
 		t.Fatalf("vote %+v", v)
 	}
-	if tm := effs[0].(SetTimer); tm.After != askAfter {
+	if tm := effs[1].(SetTimer); tm.After != askAfter {
 		t.Fatalf("timer after %v, want %v", tm.After, askAfter)
 	}
 	if st := queryState(t, p, "TX1"); st != wire.StateReady {
@@ -172,10 +170,10 @@ func TestParticipantDuplicatePrepare(t *testing.T) {
 	p := newPart(t, map[string]string{"k": "1"})
 	m := prepareMsg("TX1", add("k", 1))
 	rec := p.Prepare(m)[0].(Persist).Rec
-	// Before PREPARED is durable: nothing (the vote goes with the
-	// record), and no second PREPARED.
+	// Before PREPARED is durable: nothing (the vote waits for Logged), and
+	// no second PREPARED.
 	wantKinds(t, "duplicate before durable", p.Prepare(m))
-	wantKinds(t, "Logged", p.Logged(rec), "timer TX1 #1")
+	wantKinds(t, "Logged", p.Logged(rec), "send TC VOTE-YES TX1", "timer TX1 #1")
 	// After: the YES again, no new record.
 	wantKinds(t, "duplicate after durable", p.Prepare(m), "send TC VOTE-YES TX1")
 	// While COMMIT is pending, still READY.
@@ -277,9 +275,8 @@ func TestParticipantAbortWhilePreparePending(t *testing.T) {
 			m := prepareMsg("TX1", add("k", -1))
 			prec := p.Prepare(m)[0].(Persist).Rec
 			effs := p.Decision(coordID, abortMsg("TX1", "no vote from B within 1s"))
-			// The YES riding on PREPARED is taken back.
-			wantKinds(t, "ABORT", effs, "withdraw TX1", "persist forced ABORT TX1")
-			arec := persists(effs)[0].Rec
+			wantKinds(t, "ABORT", effs, "persist forced ABORT TX1")
+			arec := effs[0].(Persist).Rec
 			wantKinds(t, "duplicate PREPARE", p.Prepare(m))
 			wantKinds(t, "COMMIT (impossible) while ABORT pending", p.Decision(coordID, commitMsg("TX1")))
 			// ABORT is pending: the asker is answered once it is durable
@@ -451,9 +448,9 @@ func TestParticipantQuery(t *testing.T) {
 		"send TC ACK ABORTING ABORTED", "send X QUERY-REPLY ABORTING ABORTED")
 	// Nobody is left waiting: a second Logged answers nobody again.
 	wantKinds(t, "Logged again", p.Logged(neverRec))
-	// PEND's vote went with its PREPARED; X is not answered.
+	// PEND's vote goes out when PREPARED is durable; X is not answered.
 	wantKinds(t, "Logged(PREPARED PEND)", p.Logged(Record{Kind: RecPrepared, TxID: "PEND"}),
-		"timer PEND #1")
+		"send TC VOTE-YES PEND", "timer PEND #1")
 	for tx, want := range map[string]wire.State{"PEND": wire.StateReady, "never": wire.StateAborted,
 		"COMMITTING": wire.StateCommitted, "ABORTING": wire.StateAborted} {
 		if got := queryState(t, p, tx); got != want {
@@ -510,7 +507,7 @@ func TestParticipantLocking(t *testing.T) {
 			for _, st := range tc.steps {
 				effs := p.Prepare(prepareMsg(st.tx, st.ops...))
 				if st.yes {
-					wantKinds(t, st.tx, effs, "persist forced PREPARED "+st.tx, "  then send TC VOTE-YES "+st.tx)
+					wantKinds(t, st.tx, effs, "persist forced PREPARED "+st.tx)
 					p.Logged(effs[0].(Persist).Rec)
 					continue
 				}

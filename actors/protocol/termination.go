@@ -105,8 +105,7 @@ func (p *Participant) PreCommit(from string, m *wire.PreCommit) []Effect {
 		return []Effect{p.ackTo(t, from)} // already there, or decided: say which
 	}
 	t.pending, t.preFrom = pendPrecommitted, from
-	return []Effect{Persist{Force: true, Rec: Record{Kind: RecPreCommit, TxID: t.id, Protocol: t.protocol},
-		Then: []Effect{p.ackAs(t, from, wire.StatePrecommitted)}}}
+	return []Effect{Persist{Force: true, Rec: Record{Kind: RecPreCommit, TxID: t.id, Protocol: t.protocol}}}
 }
 
 // lead ends a 3PC round in which the coordinator stayed silent: if we have

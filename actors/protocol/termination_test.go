@@ -219,8 +219,7 @@ func TestTerminationRound3PC(t *testing.T) {
 		wantKinds(t, "peer round", p.Timer("TX1", 2), roundKinds("A", 3)...)
 		p.QueryReply(qr("B", wire.StateReady))
 		effs := p.PreCommit(coordID, &wire.PreCommit{TxID: "TX1"})
-		wantKinds(t, "PreCommit", effs, "persist forced PRECOMMIT TX1", "  then send TC ACK TX1 PRECOMMITTED")
-		wantKinds(t, "Logged", p.Logged(effs[0].(Persist).Rec), "timer TX1 #4")
+		wantKinds(t, "Logged", p.Logged(effs[0].(Persist).Rec), "timer TX1 #4", "send TC ACK TX1 PRECOMMITTED")
 		// The round saw the coordinator: no decision, and only the
 		// coordinator is asked again.
 		wantKinds(t, "no lead", p.Timer("TX1", 4), coordKinds(5)...)
@@ -268,7 +267,7 @@ func TestTerminationRound2PC(t *testing.T) {
 	m := prepare3("TX1", abc, set("k", "v"))
 	m.Protocol = wire.TwoPC
 	rec := p.Prepare(m)[0].(Persist).Rec
-	wantKinds(t, "Logged", p.Logged(rec), "timer TX1 #1")
+	wantKinds(t, "Logged", p.Logged(rec), "send TC VOTE-YES TX1", "timer TX1 #1")
 	// Cooperative termination: the first tick asks only the coordinator;
 	// with it silent, peers are asked, but READY peers cannot resolve
 	// anything: A stays READY, round after round, and never decides or

@@ -34,12 +34,12 @@ func prepare3(tx string, members []string, o ...wire.Op) *wire.Prepare {
 func prepared3(t *testing.T, p *Participant, tx string, members []string, o ...wire.Op) Record {
 	t.Helper()
 	effs := p.Prepare(prepare3(tx, members, o...))
-	wantKinds(t, "Prepare", effs, "persist forced PREPARED "+tx, "  then send TC VOTE-YES "+tx)
+	wantKinds(t, "Prepare", effs, "persist forced PREPARED "+tx)
 	rec := effs[0].(Persist).Rec
 	if rec.Protocol != wire.ThreePC {
 		t.Fatalf("PREPARED %+v", rec)
 	}
-	wantKinds(t, "Logged(PREPARED)", p.Logged(rec), "timer "+tx+" #1")
+	wantKinds(t, "Logged(PREPARED)", p.Logged(rec), "send TC VOTE-YES "+tx, "timer "+tx+" #1")
 	return rec
 }
 
@@ -48,7 +48,7 @@ func prepared3(t *testing.T, p *Participant, tx string, members []string, o ...w
 func precommitted3(t *testing.T, p *Participant, tx string) {
 	t.Helper()
 	effs := p.PreCommit(coordID, &wire.PreCommit{TxID: tx})
-	wantKinds(t, "PreCommit", effs, "persist forced PRECOMMIT "+tx, "  then send TC ACK "+tx+" PRECOMMITTED")
+	wantKinds(t, "PreCommit", effs, "persist forced PRECOMMIT "+tx)
 	p.Logged(effs[0].(Persist).Rec)
 	if st := p.txns[tx].state; st != wire.StatePrecommitted {
 		t.Fatalf("state %q after PRE-COMMIT", st)
@@ -63,7 +63,7 @@ func TestParticipantPreCommit(t *testing.T) {
 			prepared3(t, p, "TX1", []string{"B", "C"}, add("balance", -100))
 
 			effs := p.PreCommit(coordID, &wire.PreCommit{TxID: "TX1"})
-			wantKinds(t, "PreCommit", effs, "persist forced PRECOMMIT TX1", "  then send TC ACK TX1 PRECOMMITTED")
+			wantKinds(t, "PreCommit", effs, "persist forced PRECOMMIT TX1")
 			rec := effs[0].(Persist).Rec
 			if rec.TxID != "TX1" || rec.Protocol != wire.ThreePC {
 				t.Fatalf("PRECOMMIT record %+v", rec)
@@ -77,11 +77,10 @@ func TestParticipantPreCommit(t *testing.T) {
 			}
 			wantKinds(t, "Logged(PREPARED) again", p.Logged(Record{Kind: RecPrepared, TxID: "TX1"}))
 
-			// Durable: the ack to the sender went with the record; a new timer.
-			then := effs[0].(Persist).Then
+			// Durable: ack PRECOMMITTED to the sender, and a new timer.
 			effs = p.Logged(rec)
-			wantKinds(t, "Logged(PRECOMMIT)", effs, "timer TX1 #2")
-			if s := then[0].(Send); s.Addr != coordAddr || s.Msg.(*wire.Ack).From != "B" {
+			wantKinds(t, "Logged(PRECOMMIT)", effs, "timer TX1 #2", "send TC ACK TX1 PRECOMMITTED")
+			if s := effs[1].(Send); s.Addr != coordAddr || s.Msg.(*wire.Ack).From != "B" {
 				t.Fatalf("ack %+v", s)
 			}
 			wantKinds(t, "Logged(PRECOMMIT) again", p.Logged(rec))
@@ -142,9 +141,9 @@ func TestParticipantPreCommit(t *testing.T) {
 		p := newPartAs(t, "B", nil)
 		prepared3(t, p, "TX1", abc, set("k", "v"))
 		effs := p.PreCommit("A", &wire.PreCommit{TxID: "TX1"})
-		wantKinds(t, "PreCommit from A", effs, "persist forced PRECOMMIT TX1", "  then send A ACK TX1 PRECOMMITTED")
+		wantKinds(t, "PreCommit from A", effs, "persist forced PRECOMMIT TX1")
 		effs = p.Logged(effs[0].(Persist).Rec)
-		wantKinds(t, "Logged", effs, "timer TX1 #2")
+		wantKinds(t, "Logged", effs, "timer TX1 #2", "send A ACK TX1 PRECOMMITTED")
 		// Again from C: acked to C.
 		wantKinds(t, "from C", p.PreCommit("C", &wire.PreCommit{TxID: "TX1"}), "send C ACK TX1 PRECOMMITTED")
 	})
@@ -153,9 +152,7 @@ func TestParticipantPreCommit(t *testing.T) {
 		p := newPartAs(t, "B", nil)
 		prepared3(t, p, "TX1", []string{"B", "C"}, set("k", "v"))
 		prec := p.PreCommit(coordID, &wire.PreCommit{TxID: "TX1"})[0].(Persist).Rec
-		effs := p.Decision("C", &wire.Decision{TxID: "TX1", Reason: "termination"})
-		wantKinds(t, "Decision", effs, "withdraw TX1", "persist forced ABORT TX1") // the PRE-COMMIT ack is taken back
-		arec := persists(effs)[0].Rec
+		arec := p.Decision("C", &wire.Decision{TxID: "TX1", Reason: "termination"})[0].(Persist).Rec
 		wantKinds(t, "Logged(PRECOMMIT)", p.Logged(prec))
 		wantKinds(t, "Logged(ABORT)", p.Logged(arec), "send TC ACK TX1 ABORTED")
 		if st := queryState(t, p, "TX1"); st != wire.StateAborted {
