@@ -24,7 +24,8 @@ var floor struct {
 	once  sync.Once
 	fsync time.Duration // p50 of a small append + fsync
 	rtt   time.Duration // p50 of a small framed request/reply over loopback
-	disk  time.Duration // p50 of a 2PC commit's own fsyncs on this one disk (commitDiskP50)
+	disk2 time.Duration // p50 of a 2PC commit's own fsyncs on this one disk (commitDiskP50)
+	disk3 time.Duration // the same for 3PC
 }
 
 const floorSamples = 2000
@@ -33,26 +34,33 @@ func measureFloor(tb testing.TB) (fsync, rtt time.Duration) {
 	floor.once.Do(func() {
 		floor.fsync = fsyncP50(tb)
 		floor.rtt = rttP50(tb)
-		floor.disk = commitDiskP50(tb)
+		// Logs 0 and 1 are the participants, 2 the coordinator.
+		floor.disk2 = commitDiskP50(tb, [][]int{{0, 1}, {2}})       // PREPARED ×2, then the decision
+		floor.disk3 = commitDiskP50(tb, [][]int{{0, 1, 2}, {0, 1}}) // PREPARED ×2 and BEGIN, then PRECOMMIT ×2
 	})
 	return floor.fsync, floor.rtt
 }
 
-// sharedFloor is the floor of a commit on this one machine: its disk
-// pattern as three nodes on one disk pay it (commitDiskP50) plus two
-// round trips. The floor counts two lone fsyncs; here the two
-// participants' fsyncs run at once on the same disk and cost more than
-// one, which no code of ours can change, so the benchmarks report both.
-func sharedFloor(tb testing.TB) time.Duration {
+// sharedFloor is the floor of a commit on this one machine: its own
+// fsyncs as three nodes on one disk pay them (commitDiskP50), plus the
+// round trips before the client hears (2PC: the client's and PREPARE's;
+// 3PC: PRE-COMMIT's too). The floor counts two lone fsyncs and
+// two round trips for both; here the participants' fsyncs run at once on
+// the same disk and cost more than one, which no code of ours can change,
+// so the benchmarks report against both.
+func sharedFloor(tb testing.TB, proto wire.Protocol) time.Duration {
 	_, rtt := measureFloor(tb)
-	return floor.disk + 2*rtt
+	if proto == wire.ThreePC {
+		return floor.disk3 + 3*rtt
+	}
+	return floor.disk2 + 2*rtt
 }
 
-// commitDiskP50: what a lone 2PC commit asks of the disk, with no
-// protocol around it: two logs (the participants) each append a record
-// and fsync at the same moment, and when both are done a third (the
-// coordinator) appends and fsyncs. The p50 of the whole.
-func commitDiskP50(tb testing.TB) time.Duration {
+// commitDiskP50 replays what a lone commit asks of the disk, with no
+// protocol around it: in each stage, the listed logs each append a
+// 100-byte record and fsync at the same moment; a stage starts when the
+// one before is done. The p50 of the whole.
+func commitDiskP50(tb testing.TB, stages [][]int) time.Duration {
 	dir := tb.TempDir()
 	var logs [3]*walstore.Log
 	for i := range logs {
@@ -71,16 +79,19 @@ func commitDiskP50(tb testing.TB) time.Duration {
 		return l.Sync()
 	}
 	lat := make([]time.Duration, floorSamples)
+	errs := make([]error, len(logs))
 	for i := range lat {
 		t0 := time.Now()
-		var wg sync.WaitGroup
-		var errA, errB error
-		wg.Add(2)
-		go func() { defer wg.Done(); errA = force(logs[0]) }()
-		go func() { defer wg.Done(); errB = force(logs[1]) }()
-		wg.Wait()
-		if err := errors.Join(errA, errB, force(logs[2])); err != nil {
-			tb.Fatal(err)
+		for _, stage := range stages {
+			var wg sync.WaitGroup
+			for _, n := range stage {
+				wg.Add(1)
+				go func() { defer wg.Done(); errs[n] = force(logs[n]) }()
+			}
+			wg.Wait()
+			if err := errors.Join(errs...); err != nil {
+				tb.Fatal(err)
+			}
 		}
 		lat[i] = time.Since(t0)
 	}
@@ -159,6 +170,8 @@ func BenchmarkFloor(b *testing.B) {
 	b.ReportMetric(float64(fsync.Microseconds()), "fsync-p50-µs")
 	b.ReportMetric(float64(rtt.Microseconds()), "rtt-p50-µs")
 	b.ReportMetric(float64((2*fsync + 2*rtt).Microseconds()), "floor-µs")
-	b.ReportMetric(float64(floor.disk.Microseconds()), "commit-disk-p50-µs")
-	b.ReportMetric(float64(sharedFloor(b).Microseconds()), "shared-floor-µs")
+	b.ReportMetric(float64(floor.disk2.Microseconds()), "2pc-disk-p50-µs")
+	b.ReportMetric(float64(floor.disk3.Microseconds()), "3pc-disk-p50-µs")
+	b.ReportMetric(float64(sharedFloor(b, wire.TwoPC).Microseconds()), "2pc-shared-floor-µs")
+	b.ReportMetric(float64(sharedFloor(b, wire.ThreePC).Microseconds()), "3pc-shared-floor-µs")
 }
