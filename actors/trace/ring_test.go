@@ -3,6 +3,7 @@ package trace
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/txd/txd/wire"
@@ -185,4 +186,24 @@ func BenchmarkRingAdd(b *testing.B) {
 	for i := range b.N {
 		r.Add(ids[(i/8)%len(ids)], "", Event{Time: int64(i), Kind: Send, What: "PREPARE", Peer: "B"})
 	}
+}
+
+// BenchmarkRingAddParallel: a node's readers, actors and WAL writer record
+// at once (GOMAXPROCS goroutines, each its own transactions).
+func BenchmarkRingAddParallel(b *testing.B) {
+	r := New(DefaultTxns, 0)
+	ids := make([]string, 50000)
+	for i := range ids {
+		ids[i] = fmt.Sprint("tx-", i)
+	}
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(next.Add(1)) * 7919
+		for pb.Next() {
+			r.Add(ids[(i/8)%len(ids)], "", Event{Time: int64(i), Kind: Send, What: "PREPARE", Peer: "B"})
+			i++
+		}
+	})
 }
