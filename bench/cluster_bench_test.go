@@ -213,12 +213,21 @@ func BenchmarkCommit3PC(b *testing.B) {
 	}
 }
 
-// BenchmarkCommit2PCNoSync: the same without fsync (UNSAFE; CPU cost apart
-// from the disk).
+// BenchmarkCommit2PCNoSync: the same runs without fsync (UNSAFE: the CPU
+// cost apart from the disk).
 func BenchmarkCommit2PCNoSync(b *testing.B) {
-	for _, conc := range []int{1, 64} {
+	for _, conc := range []int{1, 16, 64, 256} {
 		b.Run(fmt.Sprintf("c%d", conc), func(b *testing.B) {
 			run(b, startCluster(b, true), wire.TwoPC, conc)
+		})
+	}
+}
+
+// BenchmarkCommit3PCNoSync: 3PC without fsync (UNSAFE).
+func BenchmarkCommit3PCNoSync(b *testing.B) {
+	for _, conc := range []int{1, 64} {
+		b.Run(fmt.Sprintf("c%d", conc), func(b *testing.B) {
+			run(b, startCluster(b, true), wire.ThreePC, conc)
 		})
 	}
 }
