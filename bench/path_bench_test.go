@@ -19,10 +19,12 @@ import (
 // in this process, so their clocks are one clock.
 //
 // The log lists each event's median offset; the metrics split the
-// critical path into the time spent waiting for fsyncs (the last
-// participant's PREPARE received → PREPARED durable, and the
-// coordinator's last vote → decision durable) and the rest (wire, actor
-// hand-offs, encoding): what a faster disk cannot buy back.
+// client's wait into the fsyncs it waits for and the rest (wire, actor
+// hand-offs, encoding): what a faster disk cannot buy back. The fsyncs
+// are the slower participant's PREPARE received → PREPARED durable, then
+// in 2PC the coordinator's last vote → decision durable, in 3PC the
+// slower participant's PRE-COMMIT received → PRECOMMIT durable (3PC
+// answers the client before its decision is logged).
 func BenchmarkCommitPath(b *testing.B) {
 	for _, proto := range []wire.Protocol{wire.TwoPC, wire.ThreePC} {
 		b.Run(string(proto), func(b *testing.B) {
@@ -42,7 +44,7 @@ func BenchmarkCommitPath(b *testing.B) {
 			}
 			b.StopTimer()
 			if b.N >= 100 { // not the one-transaction sizing run
-				reportPath(b, c, prefix, total)
+				reportPath(b, c, proto, prefix, total)
 			}
 		})
 	}
@@ -50,7 +52,7 @@ func BenchmarkCommitPath(b *testing.B) {
 
 // reportPath fetches the traces of the last transactions run (the rings
 // keep the newest ones) and reports the medians.
-func reportPath(b *testing.B, c *cluster, prefix string, total []time.Duration) {
+func reportPath(b *testing.B, c *cluster, proto wire.Protocol, prefix string, total []time.Duration) {
 	nodes := []*wire.Client{c.client(b)}
 	for _, p := range c.parts {
 		cl, err := wire.DialClient(context.Background(), p.Addr())
@@ -75,7 +77,7 @@ func reportPath(b *testing.B, c *cluster, prefix string, total []time.Duration) 
 				events = append(events, pathEvent{node: tr.NodeID, TraceEvent: e})
 			}
 		}
-		p, ok := criticalPath(events)
+		p, ok := criticalPath(proto, events)
 		if !ok {
 			continue // a trace cut short (should not happen at this size)
 		}
@@ -88,17 +90,16 @@ func reportPath(b *testing.B, c *cluster, prefix string, total []time.Duration) 
 	if len(fsyncWait) == 0 {
 		b.Fatal("no complete trace")
 	}
-	sort.Slice(total, func(i, j int) bool { return total[i] < total[j] })
-	b.ReportMetric(float64(total[len(total)/2].Microseconds()), "p50-µs")
-	b.ReportMetric(float64(median(fsyncWait).Microseconds()), "fsync-wait-µs")
-	b.ReportMetric(float64(median(rest).Microseconds()), "rest-µs")
+	b.ReportMetric(float64(p50(total).Microseconds()), "p50-µs")
+	b.ReportMetric(float64(p50(fsyncWait).Microseconds()), "fsync-wait-µs")
+	b.ReportMetric(float64(p50(rest).Microseconds()), "rest-µs")
 	type row struct {
 		label string
 		at    time.Duration
 	}
 	var rows []row
 	for l, v := range offsets {
-		rows = append(rows, row{l, median(v)})
+		rows = append(rows, row{l, p50(v)})
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].at < rows[j].at })
 	var sb strings.Builder
@@ -123,11 +124,10 @@ type commitPath struct {
 // coordinator's START and measures its fsync waits. Participants are named
 // by role in the path ("first"/"last" to hear PREPARE) rather than by id,
 // so that the two can swap between transactions without splitting rows.
-func criticalPath(events []pathEvent) (commitPath, bool) {
+func criticalPath(proto wire.Protocol, events []pathEvent) (commitPath, bool) {
 	sort.Slice(events, func(i, j int) bool { return events[i].Time < events[j].Time })
 	var start, lastVote, decided int64
-	prepRecv := map[string]int64{}
-	prepDurable := map[string]int64{}
+	prep, pre := participantWaits{}, participantWaits{}
 	for _, e := range events {
 		switch {
 		case e.node == "COORD" && e.Kind == wire.TraceRecv && e.What == "START":
@@ -136,29 +136,24 @@ func criticalPath(events []pathEvent) (commitPath, bool) {
 			lastVote = e.Time
 		case e.node == "COORD" && e.Kind == wire.TraceForce && e.What == "DECISION" && decided == 0:
 			decided = e.Time
-		case e.node != "COORD" && e.Kind == wire.TraceRecv && e.What == "PREPARE":
-			prepRecv[e.node] = e.Time
-		case e.node != "COORD" && e.Kind == wire.TraceForce && e.What == "PREPARED":
-			prepDurable[e.node] = e.Time
-		}
-	}
-	if start == 0 || lastVote == 0 || len(prepDurable) == 0 {
-		return commitPath{}, false
-	}
-	// The participant whose PREPARED became durable last holds the path.
-	var slowest string
-	for n, t := range prepDurable {
-		if slowest == "" || t > prepDurable[slowest] {
-			slowest = n
+		case e.node != "COORD":
+			prep.note(e, "PREPARE", "PREPARED")
+			pre.note(e, "PRE-COMMIT", "PRECOMMIT")
 		}
 	}
 	p := commitPath{offsets: map[string]time.Duration{}}
-	p.fsyncWait = time.Duration(prepDurable[slowest] - prepRecv[slowest])
-	if decided > lastVote {
-		// 3PC decides before the last vote can matter only on a
-		// timeout; 2PC's decision waits for the votes.
-		p.fsyncWait += time.Duration(decided - lastVote)
+	first, ok := prep.slowest()
+	if start == 0 || !ok {
+		return commitPath{}, false
 	}
+	second, ok := pre.slowest()
+	if proto == wire.TwoPC {
+		second, ok = time.Duration(decided-lastVote), lastVote > 0 && decided > lastVote
+	}
+	if !ok {
+		return commitPath{}, false
+	}
+	p.fsyncWait = first + second
 	order := map[string]string{}
 	for _, e := range events {
 		if e.node != "COORD" && e.What == "PREPARE" && e.Kind == wire.TraceRecv && order[e.node] == "" {
@@ -192,8 +187,34 @@ func criticalPath(events []pathEvent) (commitPath, bool) {
 	return p, true
 }
 
-func median(d []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2]
+// participantWaits holds, per participant, when a message arrived and when
+// the record it asks for became durable.
+type participantWaits struct{ recv, durable map[string]int64 }
+
+func (w *participantWaits) note(e pathEvent, msg, rec string) {
+	if w.recv == nil {
+		w.recv, w.durable = map[string]int64{}, map[string]int64{}
+	}
+	switch {
+	case e.Kind == wire.TraceRecv && e.What == msg:
+		w.recv[e.node] = e.Time
+	case e.Kind == wire.TraceForce && e.What == rec:
+		w.durable[e.node] = e.Time
+	}
+}
+
+// slowest is the wait of the participant whose record became durable
+// last: it holds the path.
+func (w *participantWaits) slowest() (time.Duration, bool) {
+	var last string
+	for n, t := range w.durable {
+		if last == "" || t > w.durable[last] {
+			last = n
+		}
+	}
+	recv, ok := w.recv[last]
+	if last == "" || !ok {
+		return 0, false
+	}
+	return time.Duration(w.durable[last] - recv), true
 }
