@@ -26,6 +26,12 @@ import (
 //
 // Anything else is refused: the sender gets an Error (ErrForbidden) and its
 // connection is closed. The check costs a few map lookups per message.
+//
+// Whether a member participant may decide, pre-commit or answer now is
+// protocol state, judged by the state machine (protocol/peerword.go): a
+// 2PC peer never decides, a 3PC peer only as the termination leader while
+// this participant finds the coordinator silent, and a peer's answer counts
+// only once we asked. Those refusals keep the connection (partrefuse.go).
 type partPolicy struct {
 	self   string
 	coords map[string]bool // accepted coordinator ids; empty: any

@@ -60,6 +60,7 @@ type participantActor struct {
 	pid       *actor.PID
 	engine    *actor.Engine
 	clients   clientReplies // txcli resolve requests awaiting their answer (partresolve.go)
+	refusals  refusalLog    // peers' messages the state machine refused (partrefuse.go)
 	trace     *trace.Ring
 
 	metrics *metrics.Node // counts outcomes and answers scrapes; nil when off
@@ -118,8 +119,8 @@ func (a *participantActor) handle(conn *wire.Conn, msg wire.Message) {
 		a.refuse(conn, msg, err)
 		return
 	}
-	from := conn.Remote().NodeID
-	if r := conn.Remote().Role; r == wire.RoleCoordinator || r == wire.RoleParticipant {
+	from, role := conn.Remote().NodeID, conn.Remote().Role
+	if role == wire.RoleCoordinator || role == wire.RoleParticipant {
 		a.conns[from] = conn // the newest connection from a node wins
 	}
 	switch m := msg.(type) {
@@ -130,13 +131,22 @@ func (a *participantActor) handle(conn *wire.Conn, msg wire.Message) {
 		m.CoordAddr = fillHost(m.CoordAddr, conn.RemoteAddr())
 		a.run(a.fsm.Prepare(m))
 	case *wire.Decision:
-		a.run(a.fsm.Decision(from, m))
+		// A peer decides only as a 3PC termination leader (peerword.go).
+		if role == wire.RoleParticipant {
+			a.runFrom(conn, a.fsm.PeerDecision(from, m))
+		} else {
+			a.run(a.fsm.Decision(from, m))
+		}
 	case *wire.PreCommit:
-		a.run(a.fsm.PreCommit(from, m))
+		if role == wire.RoleParticipant {
+			a.runFrom(conn, a.fsm.PeerPreCommit(from, m))
+		} else {
+			a.run(a.fsm.PreCommit(from, m))
+		}
 	case *wire.Query:
 		a.run(a.fsm.Query(m))
 	case *wire.QueryReply:
-		a.run(a.fsm.QueryReply(m))
+		a.runFrom(conn, a.fsm.QueryReply(m))
 	case *wire.Forget:
 		a.run(a.fsm.Forget(m.TxIDs))
 	case *wire.Resolve:

@@ -210,6 +210,7 @@ type sim struct {
 	dropped   []envelope
 	replies   []Reply
 	finished  map[string]int
+	refused   []Refused // peers' messages a participant did not act on (peerword.go)
 }
 
 func newSim(t testing.TB, ids ...string) *sim {
@@ -336,6 +337,11 @@ func (s *sim) apply(id string, effs []Effect) {
 		case Finished:
 			s.checkFinished(e.TxID)
 			s.finished[e.TxID]++
+		case Refused:
+			if id == coordID {
+				s.t.Errorf("the coordinator emitted %+v", e)
+			}
+			s.refused = append(s.refused, e)
 		default:
 			s.t.Errorf("unknown effect %T", e)
 		}
@@ -664,13 +670,21 @@ func (s *sim) deliverMsg(e envelope) {
 		case *wire.Prepare:
 			s.apply(e.to, p.Prepare(m))
 		case *wire.Decision:
-			s.apply(e.to, p.Decision(e.from, m))
+			if e.from == coordID {
+				s.apply(e.to, p.Decision(e.from, m))
+			} else {
+				s.apply(e.to, p.PeerDecision(e.from, m))
+			}
 		case *wire.Query:
 			s.apply(e.to, p.Query(m))
 		case *wire.QueryReply:
 			s.apply(e.to, p.QueryReply(m))
 		case *wire.PreCommit:
-			s.apply(e.to, p.PreCommit(e.from, m))
+			if e.from == coordID {
+				s.apply(e.to, p.PreCommit(e.from, m))
+			} else {
+				s.apply(e.to, p.PeerPreCommit(e.from, m))
+			}
 		case *wire.Ack:
 			// A peer's answer to a termination leader's PRE-COMMIT: the
 			// participant host has no use for it (the leader learns the
@@ -1081,6 +1095,8 @@ func kinds(effs []Effect) []string {
 			out = append(out, fmt.Sprintf("reply %s %s", e.TxID, e.Outcome))
 		case Finished:
 			out = append(out, "finished "+e.TxID)
+		case Refused:
+			out = append(out, fmt.Sprintf("refused %s %s %s", e.From, e.Type, e.TxID))
 		default:
 			out = append(out, fmt.Sprintf("%T", e))
 		}

@@ -47,6 +47,7 @@ type ptx struct {
 	roundOpen  bool                  // a round of queries to the peers is out
 	asked      bool                  // the coordinator was asked at the last tick
 	coordAlive bool                  // the coordinator answered since the round began
+	askedPeers bool                  // we asked the peers (a round opened): their answers count
 	announce   bool                  // we lead: tell every member our outcome once durable
 	preFrom    string                // who sent the PRE-COMMIT being logged
 	queriers   []string              // nodes waiting for our answer until a record is durable
@@ -185,8 +186,8 @@ func (p *Participant) Prepare(m *wire.Prepare) []Effect {
 		Ops: t.ops, Coord: t.coord, CoordAddr: t.coordAddr, Members: t.members}}}
 }
 
-// Decision handles COMMIT/ABORT sent by node from: the coordinator, or a
-// peer answering a query.
+// Decision handles COMMIT/ABORT sent by node from: the coordinator (a
+// participant's goes through PeerDecision first, peerword.go).
 func (p *Participant) Decision(from string, m *wire.Decision) []Effect {
 	t := p.txns[m.TxID]
 	if t == nil {

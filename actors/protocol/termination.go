@@ -14,7 +14,9 @@ import (
 //     decided without it this round; a decided coordinator answers with the
 //     Decision itself.
 //   - from a peer, COMMITTED or ABORTED: the outcome is known; adopt it
-//     (2PC's cooperative termination, and 3PC's first two rules).
+//     (2PC's cooperative termination, and 3PC's first two rules). Only
+//     once we have asked the peers: an answer nobody asked for is refused
+//     (peerword.go).
 //   - from a peer, READY or PRECOMMITTED: recorded for the round.
 //
 // 2PC stops there: if every peer is READY too, nobody may decide, and the
@@ -56,6 +58,7 @@ func (p *Participant) Timer(txid string, seq uint64) []Effect {
 	t.asked, t.coordAlive, t.roundOpen = true, false, silent
 	eff = append(eff, p.query(t))
 	if silent {
+		t.askedPeers = true
 		t.round = map[string]wire.State{}
 		for _, m := range t.members {
 			if m.ID != p.cfg.NodeID {
@@ -79,6 +82,11 @@ func (p *Participant) QueryReply(r *wire.QueryReply) []Effect {
 	if !t.isMember(r.From) {
 		return nil
 	}
+	if !t.askedPeers {
+		// A peer's word is heard only as the answer to our own question
+		// (peerword.go).
+		return []Effect{Refused{TxID: t.id, From: r.From, Type: wire.TypeQueryReply, Reason: errUnasked.Error()}}
+	}
 	switch r.State {
 	case wire.StateCommitted:
 		return p.settle(t, true, "learned from "+r.From)
@@ -92,7 +100,7 @@ func (p *Participant) QueryReply(r *wire.QueryReply) []Effect {
 }
 
 // PreCommit handles 3PC's PRE-COMMIT, from the coordinator or from a
-// termination leader: force PRECOMMIT, then ack.
+// termination leader (through PeerPreCommit): force PRECOMMIT, then ack.
 func (p *Participant) PreCommit(from string, m *wire.PreCommit) []Effect {
 	t := p.txns[m.TxID]
 	if t == nil || t.pending != pendNone {

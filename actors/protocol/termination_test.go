@@ -51,10 +51,10 @@ func TestTerminationRound3PC(t *testing.T) {
 			t.Fatalf("query to %s at %q: %+v", s.To, s.Addr, s.Msg)
 		}
 		// The coordinator says it is alive (undecided): no decision, and
-		// peers' answers outside a peer round count for nothing.
+		// peers' answers before any peer round are refused: nobody asked.
 		wantKinds(t, "coordinator alive", p.QueryReply(&wire.QueryReply{TxID: "TX1", From: coordID, State: wire.StateInit}))
-		wantKinds(t, "B", p.QueryReply(qr("B", wire.StateReady)))
-		wantKinds(t, "C", p.QueryReply(qr("C", wire.StateReady)))
+		wantKinds(t, "B", p.QueryReply(qr("B", wire.StateReady)), "refused B QueryReply TX1")
+		wantKinds(t, "C", p.QueryReply(qr("C", wire.StateAborted)), "refused C QueryReply TX1")
 		// It answered: again only the coordinator is asked.
 		wantKinds(t, "tick 2", p.Timer("TX1", 2), coordKinds(3)...)
 		// Tick 3: the coordinator stayed silent; the peer round opens.
@@ -199,7 +199,19 @@ func TestTerminationRound3PC(t *testing.T) {
 				if pre {
 					precommitted3(t, p, "TX1")
 				}
-				// Even outside a round (a late reply): an outcome is an outcome.
+				// Nobody asked C yet: refused.
+				wantKinds(t, "unasked", p.QueryReply(qr("C", st)), "refused C QueryReply TX1")
+				seq := uint64(1)
+				if pre {
+					seq = 2
+				}
+				wantKinds(t, "tick 1", p.Timer("TX1", seq), coordKinds(int(seq)+1)...)
+				wantKinds(t, "peer round", p.Timer("TX1", seq+1), roundKinds("A", int(seq)+2)...)
+				// The coordinator answers: the round closes at the next tick.
+				p.QueryReply(&wire.QueryReply{TxID: "TX1", From: coordID, State: wire.StateInit})
+				wantKinds(t, "alive", p.Timer("TX1", seq+2), coordKinds(int(seq)+3)...)
+				// Even outside a round (a late reply to our question): an
+				// outcome is an outcome.
 				effs := p.QueryReply(qr("C", st))
 				kind := map[wire.State]string{wire.StateCommitted: "COMMIT", wire.StateAborted: "ABORT"}[st]
 				wantKinds(t, "adopt", effs, "persist forced "+kind+" TX1")
@@ -278,8 +290,14 @@ func TestTerminationRound2PC(t *testing.T) {
 			want = coordKinds(seq + 1)
 		}
 		wantKinds(t, "round", p.Timer("TX1", uint64(seq)), want...)
-		wantKinds(t, "B", p.QueryReply(qr("B", wire.StateReady)))
-		wantKinds(t, "C", p.QueryReply(qr("C", wire.StateReady)))
+		for _, id := range []string{"B", "C"} {
+			var refused []string
+			if seq == 1 {
+				// Peers not asked yet: their answers are refused.
+				refused = []string{"refused " + id + " QueryReply TX1"}
+			}
+			wantKinds(t, id, p.QueryReply(qr(id, wire.StateReady)), refused...)
+		}
 	}
 	if st := p.txns["TX1"].state; st != wire.StateReady || len(p.Locked()) != 1 {
 		t.Fatalf("state %q, locks %v", st, p.Locked())
