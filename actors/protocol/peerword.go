@@ -20,7 +20,9 @@ import (
 //     only while this participant itself finds the coordinator silent (its
 //     last tick found it silent, and it has not been heard since), and only
 //     if the peer's id is lower than its own: the leader is the lowest live
-//     id, and it pre-commits only the members that answered it.
+//     id, and it pre-commits only the members that answered it. Before this
+//     participant has voted, a member's ABORT is taken at any time: it
+//     could have made the transaction abort by voting NO.
 //
 // Anything else is refused: the machine does not act on it, and returns a
 // Refused effect for the host to log. A message that changes nothing here
@@ -96,6 +98,12 @@ func (p *Participant) peerMayDecide(from string, m *wire.Decision) error {
 		return nil
 	case t.pending == pendCommitted || t.pending == pendAborted || t.state.Final():
 		return nil // decided here already: acknowledged, nothing changes
+	case t.protocol == wire.ThreePC && t.state == wire.StateUnknown && !m.Commit && t.isMember(from):
+		// Not voted yet (PREPARED being written): a termination leader
+		// that did not hear us announces ABORT to us too. Aborting before
+		// voting is ours to do at any time, and a member could make the
+		// transaction abort anyway, by voting NO: this gives it nothing.
+		return nil
 	}
 	return p.mayLead(t, from)
 }
@@ -106,10 +114,10 @@ func (p *Participant) mayLead(t *ptx, from string) error {
 	switch {
 	case t.protocol != wire.ThreePC:
 		return fmt.Errorf("%s runs 2PC: only its coordinator decides or pre-commits it; a peer's word is its answer to our own query", t.id)
-	case t.state != wire.StateReady && t.state != wire.StatePrecommitted:
-		return fmt.Errorf("%s has no vote here yet: nobody but its coordinator may move it", t.id)
 	case !t.isMember(from):
 		return fmt.Errorf("%s is no member of %s", from, t.id)
+	case t.state != wire.StateReady && t.state != wire.StatePrecommitted:
+		return fmt.Errorf("%s has no vote here yet: nobody but its coordinator may move it", t.id)
 	case from >= p.cfg.NodeID:
 		return fmt.Errorf("%s cannot lead the termination of %s for %s: a leader has a lower id than every member it heard from", from, t.id, p.cfg.NodeID)
 	case !t.suspects():

@@ -144,9 +144,18 @@ func TestPeerDecisionUnknown(t *testing.T) {
 	}
 	wantKinds(t, "COMMIT", p.PeerDecision("B", commitMsg("TX1")), "send B ACK TX1 ")
 	wantKinds(t, "PreCommit", p.PeerPreCommit("B", &wire.PreCommit{TxID: "TX1"}))
-	// Not voted yet (PREPARED being written): nobody but the coordinator.
+	// Not voted yet (PREPARED being written). In 2PC nobody but the
+	// coordinator decides; in 3PC a member's ABORT is taken (a termination
+	// leader that did not hear C), not its COMMIT, nor a stranger's ABORT.
+	m := prepare3("TX1", abc, set("k", "v"))
+	m.Protocol = wire.TwoPC
+	p.Prepare(m)
+	wantRefused(t, "2PC, PREPARED pending", p.PeerDecision("B", abortMsg("TX1", "")), "B", wire.TypeDecision, "runs 2PC")
+	p = newPartAs(t, "C", nil)
 	p.Prepare(prepare3("TX1", abc, set("k", "v")))
-	wantRefused(t, "PREPARED pending", p.PeerDecision("B", abortMsg("TX1", "")), "B", wire.TypeDecision, "no vote here yet")
+	wantRefused(t, "3PC COMMIT, PREPARED pending", p.PeerDecision("B", commitMsg("TX1")), "B", wire.TypeDecision, "no vote here yet")
+	wantRefused(t, "stranger", p.PeerDecision("D", abortMsg("TX1", "")), "D", wire.TypeDecision, "no member")
+	wantKinds(t, "3PC ABORT, PREPARED pending", p.PeerDecision("B", abortMsg("TX1", "")), "persist forced ABORT TX1")
 }
 
 // An operator's outcome: a peer's contradicting decision is damage only
