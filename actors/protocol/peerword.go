@@ -32,7 +32,9 @@ import (
 // asking, its coordinator and then its peers, and learns the outcome from
 // their answers. A legitimate leader whose message arrives before this
 // participant's own timer has found the coordinator silent (it was
-// restarted, or paused) is refused the same way and costs a round.
+// restarted, or paused) is refused the same way and costs a round; one
+// that arrives while this participant still hears the coordinator (a
+// partition, or a pause) is refused too, and the coordinator decides.
 //
 // This keeps a peer that holds a valid member certificate from deciding a
 // transaction whose coordinator is alive, or a 2PC transaction at all. It
