@@ -127,8 +127,11 @@ func TestIdleClientClosed(t *testing.T) {
 	tick := time.NewTicker(idle / 4)
 	defer tick.Stop()
 	var farewell Message
+	giveUp := time.After(10 * idle)
 	for farewell == nil {
 		select {
+		case <-giveUp:
+			t.Fatalf("the idle client still open after %v", 10*idle)
 		case farewell = <-quietClosed:
 		case <-tick.C:
 			b, _ := AppendFrame(nil, &StatusReq{ReqID: 1})
