@@ -23,8 +23,11 @@ import (
 // Bounds: a connection may have statusPerConn requests unanswered; one more
 // means its client asks without reading the replies, and it is closed. At
 // most statusWaiting requests wait node-wide; more are answered busy.
-// Replies that the client does not read are bounded by the connection's
-// send queue (wire.ServerConfig.MaxQueueBytes), which drops it.
+// A request whose connection still has replies waiting to be written (its
+// client reads slowly, or not at all) is answered busy, not with another
+// reply: a status costs a connection at most one reply's memory. What else
+// a client does not read is bounded by the connection's send queue
+// (wire.ServerConfig.MaxQueueBytes), which drops it.
 type statusDesk struct {
 	snapshot func(reply chan<- *wire.Status) // asks the actor; it answers on reply
 	logger   *slog.Logger
@@ -66,6 +69,11 @@ func newStatusDesk(engine *actor.Engine, pid *actor.PID, logger *slog.Logger) *s
 // request queues a status request; it runs on the connection's reader
 // goroutine and never blocks.
 func (d *statusDesk) request(conn *wire.Conn, reqID uint64) {
+	select {
+	case <-conn.Done():
+		return // closed, maybe by us: what it had sent before is dropped
+	default:
+	}
 	d.mu.Lock()
 	switch {
 	case d.closed:
@@ -137,7 +145,13 @@ func (d *statusDesk) answer(batch []statusWaiter, st *wire.Status) {
 		refusal = &wire.Error{Code: wire.ErrShutdown, Msg: "status not available: the node is stopping or stalled"}
 	}
 	for _, w := range batch {
-		if refusal == nil {
+		switch {
+		case refusal != nil:
+		case w.conn.Queued() > 0:
+			// Its last reply is not yet off to the socket: another would
+			// only pile up behind it. A small refusal instead.
+			_ = w.conn.Send(&wire.Error{ReqID: w.reqID, Code: wire.ErrBusy, Msg: "the previous status reply is not yet read; read it before asking again"})
+		default:
 			m := *st
 			m.ReqID = w.reqID
 			err := w.conn.Send(&m)
