@@ -94,7 +94,9 @@ type connEntry struct {
 func (s *Server) admitEstablished(h *Hello, known bool, seq uint64) (e *connEntry, victim *Conn, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e = &connEntry{peer: known, id: h.NodeID, seq: seq}
+	// still starts at -1: the first check may come at once, and counts as
+	// the frame it saw (the handshake) arriving.
+	e = &connEntry{peer: known, id: h.NodeID, seq: seq, still: -1}
 	if known {
 		var oldest *connEntry
 		n := 0
