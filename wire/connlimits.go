@@ -89,11 +89,18 @@ type connEntry struct {
 }
 
 // admitEstablished decides whether a dialer that completed its handshake
-// may stay, and in which class. victim, if not nil, is an older connection
-// of the same peer to close. The slot it takes is given back by release.
-func (s *Server) admitEstablished(h *Hello, known bool, seq uint64) (e *connEntry, victim *Conn, err error) {
+// may stay, and in which class; if it may, it makes its Conn with mk and
+// registers it. victim, if not nil, is an older connection of the same peer
+// to close. The slot it takes is given back by release.
+func (s *Server) admitEstablished(h *Hello, known bool, seq uint64, mk func(peer bool) *Conn) (c *Conn, e *connEntry, victim *Conn, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer func() {
+		if err == nil {
+			c = mk(e.peer)
+			s.conns[c] = e
+		}
+	}()
 	// still starts at -1: the first check may come at once, and counts as
 	// the frame it saw (the handshake) arriving.
 	e = &connEntry{peer: known, id: h.NodeID, seq: seq, still: -1}
@@ -113,16 +120,16 @@ func (s *Server) admitEstablished(h *Hello, known bool, seq uint64) (e *connEntr
 		}
 		if victim != nil || s.npeers < s.cfg.MaxPeers {
 			s.npeers++
-			return e, victim, nil
+			return nil, e, victim, nil
 		}
 		e.peer, victim = false, nil // no room for nodes: served as a client
 	}
 	if s.cfg.MaxClients > 0 && s.nclients >= s.cfg.MaxClients {
-		return nil, nil, fmt.Errorf("%w (%d, the limit of %s %q); try again later",
+		return nil, nil, nil, fmt.Errorf("%w (%d, the limit of %s %q); try again later",
 			errClientCap, s.nclients, s.cfg.Self.Role, s.cfg.Self.NodeID)
 	}
 	s.nclients++
-	return e, nil, nil
+	return nil, e, nil, nil
 }
 
 // errClientCap refuses a client over MaxClients.

@@ -203,11 +203,8 @@ func (s *Server) serveConn(nc net.Conn) {
 	s.mu.Lock()
 	evicted := s.handshaking[nc].evicted
 	delete(s.handshaking, nc)
-	if c != nil {
-		if s.closed {
-			c.Close() // Close ran while we were handshaking
-		}
-		s.conns[c] = e
+	if c != nil && s.closed {
+		c.Close() // Close ran while we were handshaking
 	}
 	s.mu.Unlock()
 	if err != nil {
@@ -239,7 +236,24 @@ func (s *Server) handshake(nc net.Conn) (*Conn, *connEntry, error) {
 	seq := s.handshaking[h.nc].seq
 	s.mu.Unlock()
 	known := s.cfg.Known != nil && h.Role != RoleClient && s.cfg.Known(&h.Hello)
-	e, victim, err := s.admitEstablished(&h.Hello, known, seq)
+	// The connection is made, and registered, before the dialer hears our
+	// HelloAck: a node that redials at once must find its older connection
+	// counted. Nothing is sent on it until its reader runs.
+	mk := func(peer bool) *Conn {
+		maxQueued := s.cfg.MaxQueueBytes
+		if peer {
+			maxQueued = max(maxQueued, peerQueueBytes)
+		}
+		return newConn(h.conn, h.br, h.Hello, connConfig{
+			handler:   s.cfg.Handler,
+			maxFrame:  s.cfg.MaxFrame,
+			timeout:   s.cfg.FrameTimeout,
+			log:       s.log,
+			stats:     s.cfg.Stats,
+			maxQueued: int64(maxQueued),
+		})
+	}
+	c, e, victim, err := s.admitEstablished(&h.Hello, known, seq, mk)
 	if err != nil {
 		s.refuseCode(h.conn, ErrBusy, err.Error()) //nolint:errcheck // the cap's own error says more
 		return nil, nil, err
@@ -255,22 +269,16 @@ func (s *Server) handshake(nc net.Conn) (*Conn, *connEntry, error) {
 		_, err = h.conn.Write(b)
 	}
 	if err != nil {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
 		s.release(e)
+		c.fail(err, false)
+		<-c.wrote
 		return nil, nil, err
 	}
 	h.conn.SetDeadline(time.Time{})
-	maxQueued := s.cfg.MaxQueueBytes
-	if e.peer {
-		maxQueued = max(maxQueued, peerQueueBytes)
-	}
-	return newConn(h.conn, h.br, h.Hello, connConfig{
-		handler:   s.cfg.Handler,
-		maxFrame:  s.cfg.MaxFrame,
-		timeout:   s.cfg.FrameTimeout,
-		log:       s.log,
-		stats:     s.cfg.Stats,
-		maxQueued: int64(maxQueued),
-	}), e, nil
+	return c, e, nil
 }
 
 // peerQueueBytes is the least send-queue bound of a known peer's
