@@ -36,9 +36,8 @@ func nodeFlags(role string) []cli.Flag {
 }
 
 // connLimits reads --idle-timeout and --max-clients for the node's config
-// (0 meaning the default there, negative never/none) and logs the limits
-// in force.
-func connLimits(c *cli.Context, logger *slog.Logger) (maxClients int, idle time.Duration, err error) {
+// (0 meaning the default there, negative never/none).
+func connLimits(c *cli.Context) (maxClients int, idle time.Duration, err error) {
 	idle = c.Duration("idle-timeout")
 	switch {
 	case idle < 0:
@@ -50,13 +49,18 @@ func connLimits(c *cli.Context, logger *slog.Logger) (maxClients int, idle time.
 	if maxClients < 0 {
 		return 0, 0, cli.Exit(fmt.Sprintf("--max-clients %d: want a positive number, or 0 for the default", maxClients), 2)
 	}
+	return maxClients, idle, nil
+}
+
+// logConnLimits says, once the node is up, which connection limits it runs
+// with (the defaults depend on the descriptor limit).
+func logConnLimits(c *cli.Context, logger *slog.Logger) {
 	l := wire.DefaultLimits()
-	if maxClients > 0 {
-		l.Clients = maxClients
+	if n := c.Int("max-clients"); n > 0 {
+		l.Clients = n
 	}
 	logger.Info("connection limits", "max_clients", l.Clients, "handshaking", l.Handshaking, "peers", l.Peers,
 		"idle_timeout", c.Duration("idle-timeout"))
-	return maxClients, idle, nil
 }
 
 // nodeTLS loads the node's TLS identity from --tls-cert, --tls-key and
@@ -169,7 +173,7 @@ func coordinatorCommand() *cli.Command {
 				return err
 			}
 			logger = logger.With("node", c.String("id"), "role", "coordinator")
-			maxClients, idle, err := connLimits(c, logger)
+			maxClients, idle, err := connLimits(c)
 			if err != nil {
 				return err
 			}
@@ -192,6 +196,7 @@ func coordinatorCommand() *cli.Command {
 			ms.serve(logger)
 			logger.Info("coordinator listening", "addr", node.Addr(), "wal", c.String("wal"), "delay", c.Duration("delay"), "timeout", timeout, "tls", tlsID != nil)
 			warnPlaintext(logger, c.String("host"), tlsID)
+			logConnLimits(c, logger)
 			<-c.Done()
 			logger.Info("shutting down")
 			defer ms.close() // after the drain: scrapes keep working while it runs
@@ -226,7 +231,7 @@ func participantCommand() *cli.Command {
 				return err
 			}
 			logger = logger.With("node", c.String("id"), "role", "participant")
-			maxClients, idle, err := connLimits(c, logger)
+			maxClients, idle, err := connLimits(c)
 			if err != nil {
 				return err
 			}
@@ -247,6 +252,7 @@ func participantCommand() *cli.Command {
 			ms.serve(logger)
 			logger.Info("participant listening", "addr", node.Addr(), "wal", c.String("wal"), "timeout", timeout, "tls", tlsID != nil)
 			warnPlaintext(logger, c.String("host"), tlsID)
+			logConnLimits(c, logger)
 			<-c.Done()
 			logger.Info("shutting down")
 			defer ms.close() // after the drain: scrapes keep working while it runs
