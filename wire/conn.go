@@ -33,7 +33,7 @@ const (
 	// socket): a peer that asks and does not read (a slow reader) is
 	// dropped once its replies pass it, rather than hold the node's memory.
 	// A single frame (at most a frame's limit) always fits.
-	DefaultMaxQueueBytes    = 4 << 20
+	DefaultMaxQueueBytes    = 2 << 20
 	defaultFrameTimeout     = 10 * time.Second
 	defaultHandshakeTimeout = 5 * time.Second
 	// closeFlushTimeout bounds how long a local Close keeps trying to
