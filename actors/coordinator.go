@@ -99,14 +99,14 @@ func (a *coordinatorActor) Receive(c *actor.Context) {
 		switch msg := m.msg.(type) {
 		case *wire.Start:
 			a.start(c, m.conn, msg)
-		case *wire.StatusReq:
-			a.startStatus(c, m.conn, msg.ReqID)
 		case *wire.Query:
 			a.answerQuery(m.conn, msg.TxID)
 		case *wire.Vote:
 			a.lateVote(m.conn, msg)
 		}
 		// Late acks and query replies for finished transactions need nothing.
+	case statusSnap:
+		a.startStatus(c, m.reply)
 	case statusAnswer:
 		a.statusAnswer(m)
 	case txnDecided:

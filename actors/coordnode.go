@@ -41,6 +41,11 @@ type CoordinatorConfig struct {
 
 	// Metrics: Prometheus metrics (metrics.New); nil: off.
 	Metrics *metrics.Node
+
+	// Client connections: as in ParticipantConfig. The configured
+	// participants' connections are not clients.
+	MaxClients  int
+	IdleTimeout time.Duration
 }
 
 func (cfg *CoordinatorConfig) setDefaults() {
@@ -75,6 +80,7 @@ type Coordinator struct {
 	shards []*actor.PID
 	log    *walstore.Log
 	server *wire.Server
+	desk   *statusDesk
 	peers  []*peerInfo
 	Stats  *WALStats
 	Wire   *wire.Stats // what this node's connections send
@@ -139,7 +145,8 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 			actor.WithID(fmt.Sprintf("%s-%d", cfg.NodeID, i)), actor.WithInboxSize(1024)))
 	}
 	n.shards = shards.pids
-	rt := &coordRouter{engine: engine, coord: n.pid, shards: shards, logger: cfg.Logger, trace: tr, nodeID: cfg.NodeID}
+	n.desk = newStatusDesk(engine, n.pid, cfg.Logger)
+	rt := &coordRouter{engine: engine, coord: n.pid, shards: shards, logger: cfg.Logger, trace: tr, nodeID: cfg.NodeID, desk: n.desk}
 	self := wire.Hello{Version: wire.Version, NodeID: cfg.NodeID, Role: wire.RoleCoordinator}
 	for _, s := range specs {
 		addr := s.addr
@@ -168,10 +175,26 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 	n.server = wire.NewServer(ln, wire.ServerConfig{
 		Self:    wire.HelloAck{NodeID: cfg.NodeID, Role: wire.RoleCoordinator},
 		Handler: rt, Logger: cfg.Logger, Stats: n.Wire, TLS: cfg.TLS,
+		Known: n.knownParticipant, MaxClients: cfg.MaxClients, IdleTimeout: cfg.IdleTimeout,
 	})
 	n.registerMetrics(cfg.Metrics, cfg.Logger)
 	go n.server.Serve()
 	return n, nil
+}
+
+// knownParticipant reports whether a dialer is one of the configured
+// participants, by the id configured or learned from our connection to it
+// (one never reached yet is served as a client). Safe from any goroutine.
+func (n *Coordinator) knownParticipant(h *wire.Hello) bool {
+	if h.Role != wire.RoleParticipant {
+		return false
+	}
+	for _, p := range n.peers {
+		if id := p.id(); id != p.addr && id == h.NodeID {
+			return true
+		}
+	}
+	return false
 }
 
 // Addr is where the coordinator listens.
@@ -181,6 +204,7 @@ func (n *Coordinator) Addr() string { return n.server.Addr().String() }
 func (n *Coordinator) Close() error {
 	n.Drain(5 * time.Second)
 	n.server.Close()
+	n.desk.close()
 	for _, p := range n.peers {
 		p.peer.Close()
 	}
@@ -202,6 +226,7 @@ type coordRouter struct {
 	logger *slog.Logger
 	trace  *trace.Ring
 	nodeID string
+	desk   *statusDesk
 }
 
 func (r *coordRouter) HandleMessage(c *wire.Conn, m wire.Message) {
@@ -214,6 +239,9 @@ func (r *coordRouter) HandleMessage(c *wire.Conn, m wire.Message) {
 	case *wire.TraceReq:
 		answerTrace(r.trace, c, r.nodeID, wire.RoleCoordinator, msg)
 		return
+	case *wire.StatusReq:
+		r.desk.request(c, msg.ReqID) // never on the coordinator actor's path
+		return
 	}
 	switch msg := m.(type) {
 	case *wire.Vote:
@@ -222,7 +250,7 @@ func (r *coordRouter) HandleMessage(c *wire.Conn, m wire.Message) {
 		txid, from = msg.TxID, msg.From
 	case *wire.QueryReply:
 		txid, from = msg.TxID, msg.From
-	case *wire.Start, *wire.StatusReq, *wire.Query:
+	case *wire.Start, *wire.Query:
 		r.engine.Send(r.coord, inbound{conn: c, msg: m})
 		return
 	default:

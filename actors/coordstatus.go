@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"slices"
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
@@ -14,16 +15,19 @@ import (
 // the coordinator polls them when asked. Every polled transaction answers:
 // the poll is queued before any stop the coordinator sends it later, and a
 // stopping actor still handles what was queued before the pill.
+//
+// The answer goes to the status desk (statusdesk.go), which encodes and
+// sends it: here it costs a walk over the running transactions and the
+// newest finished ones, not over the whole outcome window.
 type statusGather struct {
-	conn    *wire.Conn
-	reqID   uint64
+	reply   chan<- *wire.Status
 	waiting int
 	live    map[string]wire.TxStatus
 }
 
-func (a *coordinatorActor) startStatus(c *actor.Context, conn *wire.Conn, reqID uint64) {
+func (a *coordinatorActor) startStatus(c *actor.Context, reply chan<- *wire.Status) {
 	a.gatherSeq++
-	g := &statusGather{conn: conn, reqID: reqID, live: map[string]wire.TxStatus{}}
+	g := &statusGather{reply: reply, live: map[string]wire.TxStatus{}}
 	for _, id := range a.order {
 		if tx := a.txns[id]; tx.pid != nil {
 			c.Send(tx.pid, txnMsg{id: id, msg: statusPoll{gather: a.gatherSeq}})
@@ -55,25 +59,41 @@ func (a *coordinatorActor) statusAnswer(m statusAnswer) {
 const statusFinished = 1000
 
 func (a *coordinatorActor) finishStatus(g *statusGather) {
-	st := &wire.Status{ReqID: g.reqID, NodeID: a.cfg.NodeID, Role: wire.RoleCoordinator,
+	st := &wire.Status{NodeID: a.cfg.NodeID, Role: wire.RoleCoordinator,
 		Committed: a.committed, Aborted: a.aborted, Boot: a.boot, Now: time.Now().UnixNano()}
 	for _, p := range a.peers {
 		st.Participants = append(st.Participants, wire.PeerStatus{ID: p.id(), Addr: p.addr, Connected: p.peer.Connected()})
 	}
-	skip := max(0, a.finished-statusFinished) // the oldest finished ones
-	for _, id := range a.order {
+	// Walk back from the newest until every running (or polled) transaction
+	// and statusFinished finished ones are found, then put them oldest
+	// first. The statuses are never changed once stored (a transaction's
+	// next status is a new value), so the desk may encode them after this
+	// returns.
+	want := a.running
+	for id := range g.live {
+		if tx := a.txns[id]; tx != nil && tx.pid == nil {
+			want++ // polled, and finished since
+		}
+	}
+	finished := 0
+	for i := len(a.order) - 1; i >= 0 && (want > 0 || finished < statusFinished); i-- {
+		id := a.order[i]
 		tx := a.txns[id]
-		s, ok := g.live[id]
-		if !ok {
-			if tx.pid == nil && skip > 0 {
-				skip--
-				continue
+		s, polled := g.live[id]
+		switch {
+		case polled || tx.pid != nil:
+			want--
+			if !polled {
+				s = tx.status
 			}
+		case finished < statusFinished:
+			finished++
 			s = tx.status
+		default:
+			continue
 		}
 		st.Transactions = append(st.Transactions, tx.stamp(s))
 	}
-	if err := g.conn.Send(st); err != nil {
-		a.logger.Error("status not sent", "err", err, "transactions", len(st.Transactions))
-	}
+	slices.Reverse(st.Transactions)
+	g.reply <- st // buffered for this one answer
 }

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/txd/txd/wire"
 )
@@ -35,7 +36,11 @@ import (
 type partPolicy struct {
 	self   string
 	coords map[string]bool // accepted coordinator ids; empty: any
-	peers  map[string]bool // participants named as members of a transaction here
+	// peers are the participants named as members of a transaction here.
+	// The actor alone writes it, under mu; knows reads it from connection
+	// goroutines under mu, the actor without.
+	peers map[string]bool
+	mu    sync.RWMutex
 }
 
 // txParties is what the policy needs of the state machine: a transaction's
@@ -73,8 +78,26 @@ func (p *partPolicy) learn(members []wire.Member) {
 
 func (p *partPolicy) know(id string) {
 	if id != p.self && !p.peers[id] && len(p.peers) < maxKnownPeers {
+		p.mu.Lock()
 		p.peers[id] = true
+		p.mu.Unlock()
 	}
+}
+
+// knownNode reports whether a dialer is one of this participant's nodes: a
+// coordinator it accepts or a member participant it knows. Their
+// connections are not counted as clients (wire.ServerConfig.Known). Safe
+// from any goroutine.
+func (p *partPolicy) knownNode(h *wire.Hello) bool {
+	switch h.Role {
+	case wire.RoleCoordinator:
+		return p.acceptsCoordinator(h.NodeID)
+	case wire.RoleParticipant:
+		p.mu.RLock()
+		defer p.mu.RUnlock()
+		return p.peers[h.NodeID]
+	}
+	return false
 }
 
 // check decides whether the sender from may send msg here; nil means yes.

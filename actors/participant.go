@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"fmt"
 	"log/slog"
 	"net"
 	"time"
@@ -104,6 +103,10 @@ func (a *participantActor) Receive(c *actor.Context) {
 		a.run(a.fsm.Logged(m.Rec))
 	case metricsPoll:
 		c.Respond(a.metricsReply())
+	case statusSnap:
+		// Copies: the status desk encodes them on its own goroutine.
+		store, txs := a.fsm.Status()
+		m.reply <- &wire.Status{NodeID: a.self.NodeID, Role: wire.RoleParticipant, Store: store, Transactions: txs}
 	case partTimer:
 		delete(a.timers, m.txid) // fired; the machine sets a new one if it still waits
 		if lateBy(m.due, m.after) {
@@ -151,14 +154,6 @@ func (a *participantActor) handle(conn *wire.Conn, msg wire.Message) {
 		a.run(a.fsm.Forget(m.TxIDs))
 	case *wire.Resolve:
 		a.resolve(conn, m)
-	case *wire.StatusReq:
-		store, txs := a.fsm.Status()
-		st := &wire.Status{ReqID: m.ReqID, NodeID: a.self.NodeID, Role: wire.RoleParticipant, Store: store, Transactions: txs}
-		if err := conn.Send(st); err != nil {
-			// A store too big for one frame (1 MiB): status needs paging.
-			_ = conn.Send(&wire.Error{ReqID: m.ReqID, Code: wire.ErrInternal, Msg: fmt.Sprintf("status of %d keys does not fit in a frame: %v", len(store), err)})
-			a.logger.Error("status not sent", "err", err, "keys", len(store))
-		}
 	}
 }
 
@@ -254,6 +249,7 @@ type partRouter struct {
 	pid    *actor.PID
 	trace  *trace.Ring
 	nodeID string
+	desk   *statusDesk
 }
 
 func (r *partRouter) HandleMessage(c *wire.Conn, m wire.Message) {
@@ -265,6 +261,10 @@ func (r *partRouter) HandleMessage(c *wire.Conn, m wire.Message) {
 	case *wire.TraceReq:
 		// Answered here, never waiting behind the commit path.
 		answerTrace(r.trace, c, r.nodeID, wire.RoleParticipant, msg)
+		return
+	case *wire.StatusReq:
+		// Anyone may ask (partauth.go); the actor only takes a snapshot.
+		r.desk.request(c, msg.ReqID)
 		return
 	case *wire.Prepare, *wire.PreCommit, *wire.Decision, *wire.Query, *wire.QueryReply, *wire.Forget:
 		traceMsg(r.trace, trace.Recv, c.Remote().NodeID, m)

@@ -40,6 +40,14 @@ type ParticipantConfig struct {
 
 	// Metrics: Prometheus metrics (metrics.New); nil: off.
 	Metrics *metrics.Node
+
+	// Client connections: at most MaxClients (0: derived from the
+	// descriptor limit, wire.DefaultLimits; negative: no limit), closed
+	// after IdleTimeout without a frame (0: wire.DefaultIdleTimeout;
+	// negative: never). The coordinator(s) and member participants are
+	// not clients (connlimits.go in wire).
+	MaxClients  int
+	IdleTimeout time.Duration
 }
 
 // Participant is a running participant node.
@@ -49,6 +57,7 @@ type Participant struct {
 	wal    *walWriter
 	log    *walstore.Log
 	server *wire.Server
+	desk   *statusDesk
 	Stats  *WALStats
 	Wire   *wire.Stats // what this node's connections send
 }
@@ -129,7 +138,8 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 	n := &Participant{engine: engine, log: wlog, Stats: &WALStats{}, Wire: &wire.Stats{Msgs: cfg.Metrics.MsgCounts()}}
 	n.wal = startWAL(wlog, n.Stats, cfg.Metrics, cfg.Fatal, shadow, cfg.CompactBytes, tr, engine)
 	n.pid = actor.NewPID(engine.Address(), "participant/"+cfg.NodeID)
-	router := &partRouter{engine: engine, pid: n.pid, trace: tr, nodeID: cfg.NodeID}
+	n.desk = newStatusDesk(engine, n.pid, cfg.Logger)
+	router := &partRouter{engine: engine, pid: n.pid, trace: tr, nodeID: cfg.NodeID, desk: n.desk}
 	engine.Spawn(crashOnPanic(func() actor.Receiver {
 		return &participantActor{
 			fsm:  fsm,
@@ -141,6 +151,7 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 	n.server = wire.NewServer(ln, wire.ServerConfig{
 		Self:    wire.HelloAck{NodeID: cfg.NodeID, Role: wire.RoleParticipant},
 		Handler: router, Logger: cfg.Logger, Stats: n.Wire, TLS: cfg.TLS,
+		Known: policy.knownNode, MaxClients: cfg.MaxClients, IdleTimeout: cfg.IdleTimeout,
 		// A coordinator we do not accept is told so at once, and every
 		// time it redials, rather than at its first PREPARE.
 		Accept: func(h *wire.Hello) error {
@@ -161,6 +172,7 @@ func (n *Participant) Addr() string { return n.server.Addr().String() }
 // Close stops the node.
 func (n *Participant) Close() error {
 	n.server.Close()
+	n.desk.close()
 	ctxDone(n.engine.Poison(n.pid))
 	n.wal.Close()
 	return n.log.Close()

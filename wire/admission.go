@@ -21,12 +21,12 @@ import (
 //
 // After the handshake a connection is bounded by the frame limit
 // (ServerConfig.MaxFrame), the frame deadline (FrameTimeout: a frame once
-// begun must be finished), and frame bodies that grow only as their bytes
-// arrive (readBody). Established connections are not counted: without TLS
-// anyone can complete a handshake, so mutual TLS is what keeps strangers
-// from holding connections open.
+// begun must be finished), frame bodies that grow only as their bytes
+// arrive (readBody), the bytes its send queue may hold (MaxQueueBytes), and
+// the counts and idle timeout of connlimits.go.
 
-// DefaultMaxHandshaking is ServerConfig.MaxHandshaking's default: far more
+// DefaultMaxHandshaking is ServerConfig.MaxHandshaking's default (less under
+// a low descriptor limit: LimitsFor): far more
 // than a cluster's nodes and clients ever open at once, and with a
 // handshaking connection costing about 45 KiB (its goroutine and read
 // buffer), about 12 MiB at most.

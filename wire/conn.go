@@ -27,7 +27,13 @@ type Handler interface {
 }
 
 const (
-	defaultQueueLen         = 4096
+	defaultQueueLen = 4096
+	// DefaultMaxQueueBytes bounds, by default, the bytes waiting in one
+	// connection's send queue (frames the peer has not taken off the
+	// socket): a peer that asks and does not read (a slow reader) is
+	// dropped once its replies pass it, rather than hold the node's memory.
+	// A single frame (at most a frame's limit) always fits.
+	DefaultMaxQueueBytes    = 2 << 20
 	defaultFrameTimeout     = 10 * time.Second
 	defaultHandshakeTimeout = 5 * time.Second
 	// closeFlushTimeout bounds how long a local Close keeps trying to
@@ -48,6 +54,9 @@ type connConfig struct {
 	timeout  time.Duration // to finish a frame once begun, and to write
 	log      *slog.Logger
 	stats    *Stats // nil: not counted
+	// maxQueued bounds the bytes waiting in the send queue (0:
+	// DefaultMaxQueueBytes); past it the connection is dropped.
+	maxQueued int64
 }
 
 // Conn is an established (handshaken) connection. One reader goroutine
@@ -76,7 +85,12 @@ type Conn struct {
 	// pending counts frames queued (or left in direct.head) and not yet
 	// written; the direct path is open only when it is zero.
 	pending atomic.Int64
-	direct  directWriter
+	// queued counts the bytes of those frames: what the peer has not yet
+	// taken off the socket, bounded by maxQueued.
+	queued atomic.Int64
+	direct directWriter
+	// received counts the frames read (the server's idle check).
+	received atomic.Uint64
 }
 
 // newConn wraps a handshaken connection and starts its writer. The caller
@@ -93,6 +107,9 @@ func newConn(nc net.Conn, br *bufio.Reader, remote Hello, cfg connConfig) *Conn 
 	}
 	if cfg.log == nil {
 		cfg.log = discard
+	}
+	if cfg.maxQueued <= 0 {
+		cfg.maxQueued = DefaultMaxQueueBytes
 	}
 	c := &Conn{
 		nc:         nc,
@@ -136,16 +153,51 @@ func (c *Conn) Send(m Message) error {
 		}
 		return err
 	}
+	n := int64(len(b))
+	if q := c.queued.Add(n); q > c.maxQueued && q > n {
+		c.queued.Add(-n)
+		frames.Put(bp)
+		return c.dropSlow(fmt.Errorf("%w: %d bytes not yet read by the peer, limit %d", ErrQueueFull, q-n, c.maxQueued))
+	}
 	c.pending.Add(1)
 	select {
 	case c.queue <- bp:
 		c.sent(m)
 		return nil
 	default:
-		c.fail(ErrQueueFull, false)
-		return ErrQueueFull
+		c.pending.Add(-1)
+		c.queued.Add(-n)
+		return c.dropSlow(ErrQueueFull)
 	}
 }
+
+// dropSlow closes a connection whose peer does not take what is sent to it
+// (its queue is full in frames or bytes) and says so.
+func (c *Conn) dropSlow(err error) error {
+	select {
+	case <-c.done:
+		return ErrClosed
+	default:
+	}
+	c.log.Warn("wire: peer does not read what is sent to it; dropping the connection",
+		"remote", c.remoteAddr, "peer", c.remote.NodeID, "role", string(c.remote.Role), "err", err)
+	c.fail(err, false)
+	return err
+}
+
+// closing reports whether c is closed or closing.
+func (c *Conn) closing() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Queued is how many bytes sent on c wait for the peer to take them (not
+// yet written to the socket).
+func (c *Conn) Queued() int64 { return c.queued.Load() }
 
 // sent counts and logs a message handed to the socket or the writer.
 func (c *Conn) sent(m Message) {
@@ -199,6 +251,7 @@ func (c *Conn) readLoop() {
 		if m, err = c.readFrame(); err != nil {
 			break
 		}
+		c.received.Add(1)
 		if s := c.stats; s != nil && s.Msgs != nil {
 			s.Msgs.countReceived(m.Type())
 		}
@@ -279,6 +332,7 @@ func (c *Conn) writeBatch(bw *bufio.Writer, bp *[]byte) error {
 	defer c.wmu.Unlock()
 	nFrames, nBytes, taken := int64(0), int64(0), int64(0)
 	defer func() {
+		c.queued.Add(-nBytes)
 		c.pending.Add(-taken)
 		if s := c.stats; s != nil {
 			s.FramesOut.Add(nFrames)

@@ -76,7 +76,10 @@ func dial(ctx context.Context, addr string, self Hello, h Handler, opt DialOptio
 	nc.SetDeadline(time.Time{})
 
 	remote := Hello{Version: ack.Version, NodeID: ack.NodeID, Role: ack.Role}
-	c := newConn(conn, br, remote, connConfig{handler: h, maxFrame: maxFrame, log: log, stats: stats})
+	// What we dial is a node we chose to talk to: its queue gets a peer's
+	// bound, as a burst of PREPAREs may need (the server's client bound is
+	// for strangers).
+	c := newConn(conn, br, remote, connConfig{handler: h, maxFrame: maxFrame, log: log, stats: stats, maxQueued: peerQueueBytes})
 	go c.readLoop()
 	return c, nil
 }

@@ -130,6 +130,7 @@ func (c *Conn) trySendDirect(bp *[]byte) (bool, error) {
 	// nil frame in the queue wakes it (and counts as pending until then).
 	d.head, d.off = bp, n
 	d.partial.Add(1)
+	c.queued.Add(int64(len(*bp) - n))
 	c.pending.Add(1)
 	select {
 	case c.queue <- nil:
@@ -149,6 +150,7 @@ func (c *Conn) writeHead(w interface{ Write([]byte) (int, error) }) error {
 	}
 	bp, off := d.head, d.off
 	d.head, d.off = nil, 0
+	c.queued.Add(-int64(len(*bp) - off))
 	if s := c.stats; s != nil {
 		s.FramesOut.Add(1)
 		s.BytesOut.Add(int64(len(*bp)))

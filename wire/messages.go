@@ -176,10 +176,11 @@ type ErrorCode string
 
 const (
 	ErrBadRequest ErrorCode = "bad_request" // the request is malformed or names unknown things
-	ErrBusy       ErrorCode = "busy"        // too many transactions in flight; retry later
+	ErrBusy       ErrorCode = "busy"        // too many transactions in flight, or connections; retry later
 	ErrShutdown   ErrorCode = "shutdown"    // the node is stopping
 	ErrHandshake  ErrorCode = "handshake"   // version or role mismatch
 	ErrInternal   ErrorCode = "internal"
+	ErrIdle       ErrorCode = "idle" // the connection sent nothing for the node's idle timeout; it is closed
 )
 
 // Start asks the coordinator to run a transaction and answer with its outcome.

@@ -22,11 +22,27 @@ type ServerConfig struct {
 	MaxFrame         int           // 0: DefaultMaxFrame
 	HandshakeTimeout time.Duration // 0: 5 s for a new peer to send its Hello
 	// MaxHandshaking bounds the connections in their handshake at once; one
-	// more evicts the oldest (admission.go). 0: DefaultMaxHandshaking.
+	// more evicts the oldest (admission.go). 0: DefaultLimits().Handshaking.
 	MaxHandshaking int
-	FrameTimeout   time.Duration // 0: 10 s to finish a frame once begun, or a write
-	Logger         *slog.Logger
-	Stats          *Stats // optional: counts what the served connections send
+	// Known, if set, reports whether a dialer (that Accept let in) is one of
+	// this node's peers: its connections are neither counted as clients nor
+	// timed out (connlimits.go). nil: every dialer is a client.
+	Known func(h *Hello) bool
+	// MaxClients bounds client connections; one more is refused with an
+	// Error (busy). 0: DefaultLimits().Clients; negative: no limit.
+	MaxClients int
+	// MaxPeers bounds known peers' connections. 0: DefaultLimits().Peers.
+	MaxPeers int
+	// IdleTimeout closes a client connection that sends no frame for this
+	// long. 0: DefaultIdleTimeout; negative: never.
+	IdleTimeout time.Duration
+	// MaxQueueBytes bounds what waits to be written to one connection;
+	// past it the connection is dropped (a peer that does not read). 0:
+	// DefaultMaxQueueBytes.
+	MaxQueueBytes int
+	FrameTimeout  time.Duration // 0: 10 s to finish a frame once begun, or a write
+	Logger        *slog.Logger
+	Stats         *Stats // optional: counts what the served connections send
 	// TLS, if set, makes every connection mutual TLS: a dialer must present
 	// a certificate the CA signed, and a node's must be for the id it
 	// claims in its Hello (a client's Hello takes its certificate's name).
@@ -47,10 +63,14 @@ type Server struct {
 	mu          sync.Mutex // protects following
 	closed      bool
 	handshaking map[net.Conn]*pending
-	conns       map[*Conn]struct{}
+	conns       map[*Conn]*connEntry
+	nclients    int       // client connections established or being admitted
+	npeers      int       // known peers' connections, likewise
 	seq         uint64    // connections accepted
 	evictions   int       // handshakes cut short to make room, since evictLogged
 	evictLogged time.Time // when evictions were last logged
+	capRefused  int       // clients refused over MaxClients, since capLogged
+	capLogged   time.Time // when that was last logged
 }
 
 // NewServer serves ln once Serve is called.
@@ -67,8 +87,18 @@ func NewServer(ln net.Listener, cfg ServerConfig) *Server {
 	if cfg.FrameTimeout <= 0 {
 		cfg.FrameTimeout = defaultFrameTimeout
 	}
+	limits := DefaultLimits()
 	if cfg.MaxHandshaking <= 0 {
-		cfg.MaxHandshaking = DefaultMaxHandshaking
+		cfg.MaxHandshaking = limits.Handshaking
+	}
+	if cfg.MaxClients == 0 {
+		cfg.MaxClients = limits.Clients
+	}
+	if cfg.MaxPeers <= 0 {
+		cfg.MaxPeers = limits.Peers
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -80,7 +110,7 @@ func NewServer(ln net.Listener, cfg ServerConfig) *Server {
 		log:         log,
 		quit:        make(chan struct{}),
 		handshaking: make(map[net.Conn]*pending),
-		conns:       make(map[*Conn]struct{}),
+		conns:       make(map[*Conn]*connEntry),
 	}
 	if cfg.TLS != nil {
 		s.tls = cfg.TLS.serverConfig()
@@ -93,6 +123,12 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Serve accepts connections until Close, then returns nil.
 func (s *Server) Serve() error {
+	s.mu.Lock()
+	if !s.closed && s.cfg.IdleTimeout > 0 {
+		s.wg.Add(1)
+		go s.idleLoop()
+	}
+	s.mu.Unlock()
 	var backoff time.Duration
 	for {
 		nc, err := s.ln.Accept()
@@ -163,15 +199,12 @@ func (s *Server) Close() error {
 // serveConn handshakes nc, then becomes its reader goroutine.
 func (s *Server) serveConn(nc net.Conn) {
 	defer s.wg.Done()
-	c, err := s.handshake(nc)
+	c, e, err := s.handshake(nc)
 	s.mu.Lock()
 	evicted := s.handshaking[nc].evicted
 	delete(s.handshaking, nc)
-	if c != nil {
-		if s.closed {
-			c.Close() // Close ran while we were handshaking
-		}
-		s.conns[c] = struct{}{}
+	if c != nil && s.closed {
+		c.Close() // Close ran while we were handshaking
 	}
 	s.mu.Unlock()
 	if err != nil {
@@ -187,13 +220,84 @@ func (s *Server) serveConn(nc net.Conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
+	s.release(e)
 }
 
 // handshake runs the TLS handshake if configured, then reads the peer's
 // Hello and answers it. The TLS handshake runs here, on the connection's own
 // goroutine under the handshake deadline, not in Accept: a slow or silent
 // dialer must not hold up the others.
-func (s *Server) handshake(nc net.Conn) (*Conn, error) {
+func (s *Server) handshake(nc net.Conn) (*Conn, *connEntry, error) {
+	h, err := s.hello(nc)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.mu.Lock()
+	seq := s.handshaking[h.nc].seq
+	s.mu.Unlock()
+	known := s.cfg.Known != nil && h.Role != RoleClient && s.cfg.Known(&h.Hello)
+	// The connection is made, and registered, before the dialer hears our
+	// HelloAck: a node that redials at once must find its older connection
+	// counted. Nothing is sent on it until its reader runs.
+	mk := func(peer bool) *Conn {
+		maxQueued := s.cfg.MaxQueueBytes
+		if peer {
+			maxQueued = max(maxQueued, peerQueueBytes)
+		}
+		return newConn(h.conn, h.br, h.Hello, connConfig{
+			handler:   s.cfg.Handler,
+			maxFrame:  s.cfg.MaxFrame,
+			timeout:   s.cfg.FrameTimeout,
+			log:       s.log,
+			stats:     s.cfg.Stats,
+			maxQueued: int64(maxQueued),
+		})
+	}
+	c, e, victim, err := s.admitEstablished(&h.Hello, known, seq, mk)
+	if err != nil {
+		s.refuseCode(h.conn, ErrBusy, err.Error()) //nolint:errcheck // the cap's own error says more
+		return nil, nil, err
+	}
+	if victim != nil {
+		s.log.Info("wire: a node connected again; closing its oldest connection", "peer", h.NodeID,
+			"role", string(h.Role), "old", victim.RemoteAddr(), "new", h.conn.RemoteAddr().String())
+		victim.Close()
+	}
+	ack := s.cfg.Self
+	b, err := AppendFrame(nil, &ack)
+	if err == nil {
+		_, err = h.conn.Write(b)
+	}
+	if err != nil {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		s.release(e)
+		c.fail(err, false)
+		<-c.wrote
+		return nil, nil, err
+	}
+	h.conn.SetDeadline(time.Time{})
+	return c, e, nil
+}
+
+// peerQueueBytes is the least send-queue bound of a known peer's
+// connection: a burst of PREPAREs to a participant busy with its log may
+// queue more than any client's replies should.
+const peerQueueBytes = 64 << 20
+
+// helloed is a connection whose dialer has said a Hello this node accepts.
+type helloed struct {
+	Hello
+	nc   net.Conn      // as accepted (the key in s.handshaking)
+	conn net.Conn      // nc, or TLS over it
+	br   *bufio.Reader // may hold what the dialer sent after its Hello
+}
+
+// hello runs the TLS handshake if configured, then reads the dialer's Hello
+// and checks it.
+func (s *Server) hello(nc net.Conn) (*helloed, error) {
+	raw := nc
 	nc.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
 	if s.tls != nil {
 		tc := tls.Server(nc, s.tls)
@@ -233,27 +337,17 @@ func (s *Server) handshake(nc net.Conn) (*Conn, error) {
 			return nil, s.refuse(nc, err.Error())
 		}
 	}
-	ack := s.cfg.Self
-	b, err := AppendFrame(nil, &ack)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := nc.Write(b); err != nil {
-		return nil, err
-	}
-	nc.SetDeadline(time.Time{})
-	return newConn(nc, br, *h, connConfig{
-		handler:  s.cfg.Handler,
-		maxFrame: s.cfg.MaxFrame,
-		timeout:  s.cfg.FrameTimeout,
-		log:      s.log,
-		stats:    s.cfg.Stats,
-	}), nil
+	return &helloed{Hello: *h, nc: raw, conn: nc, br: br}, nil
 }
 
 // refuse tells the peer why it is refused; the caller closes.
 func (s *Server) refuse(nc net.Conn, msg string) error {
-	if b, err := AppendFrame(nil, &Error{Code: ErrHandshake, Msg: msg}); err == nil {
+	return s.refuseCode(nc, ErrHandshake, msg)
+}
+
+// refuseCode is refuse with another code than ErrHandshake.
+func (s *Server) refuseCode(nc net.Conn, code ErrorCode, msg string) error {
+	if b, err := AppendFrame(nil, &Error{Code: code, Msg: msg}); err == nil {
 		nc.Write(b) //nolint:errcheck // best effort: closing anyway
 	}
 	return handshakeErrorf("refused: %s", msg)
@@ -281,6 +375,10 @@ func (s *Server) logRefusal(nc net.Conn, err error) {
 	default:
 	}
 	remote := nc.RemoteAddr().String()
+	if errors.Is(err, errClientCap) {
+		s.logCapRefusal(remote, err)
+		return
+	}
 	if errors.Is(err, io.EOF) {
 		// Connected and left without a word: a port probe, not an attack.
 		s.log.Debug("wire: connection closed before handshake", "remote", remote)

@@ -29,8 +29,38 @@ func nodeFlags(role string) []cli.Flag {
 		&cli.StringFlag{Name: "tls-cert", Usage: "this node's certificate (PEM, CommonName = --id); with --tls-key and --tls-ca: mutual TLS on every connection (see txd certs)", EnvVars: env("TLS_CERT")},
 		&cli.StringFlag{Name: "tls-key", Usage: "the private key of --tls-cert (PEM)", EnvVars: env("TLS_KEY")},
 		&cli.StringFlag{Name: "tls-ca", Usage: "the cluster's CA certificate (PEM): peers and clients must present a certificate it signed", EnvVars: env("TLS_CA")},
+		&cli.DurationFlag{Name: "idle-timeout", Value: wire.DefaultIdleTimeout, Usage: "close a client connection that sends nothing for this long (0: never); the coordinator's and peers' connections are never timed out", EnvVars: env("IDLE_TIMEOUT")},
+		&cli.IntFlag{Name: "max-clients", Usage: "client connections at once; more are refused as busy (default: fitted to the file descriptor limit, at most 1024; the coordinator's and peers' connections are not counted)", EnvVars: env("MAX_CLIENTS")},
 		metricsFlag(),
 	}, logFlags()...)
+}
+
+// connLimits reads --idle-timeout and --max-clients for the node's config
+// (0 meaning the default there, negative never/none).
+func connLimits(c *cli.Context) (maxClients int, idle time.Duration, err error) {
+	idle = c.Duration("idle-timeout")
+	switch {
+	case idle < 0:
+		return 0, 0, cli.Exit(fmt.Sprintf("--idle-timeout %v: want 0 (never) or a positive duration", idle), 2)
+	case idle == 0:
+		idle = -1 // never
+	}
+	maxClients = c.Int("max-clients")
+	if maxClients < 0 {
+		return 0, 0, cli.Exit(fmt.Sprintf("--max-clients %d: want a positive number, or 0 for the default", maxClients), 2)
+	}
+	return maxClients, idle, nil
+}
+
+// logConnLimits says, once the node is up, which connection limits it runs
+// with (the defaults depend on the descriptor limit).
+func logConnLimits(c *cli.Context, logger *slog.Logger) {
+	l := wire.DefaultLimits()
+	if n := c.Int("max-clients"); n > 0 {
+		l.Clients = n
+	}
+	logger.Info("connection limits", "max_clients", l.Clients, "handshaking", l.Handshaking, "peers", l.Peers,
+		"idle_timeout", c.Duration("idle-timeout"))
 }
 
 // nodeTLS loads the node's TLS identity from --tls-cert, --tls-key and
@@ -143,6 +173,10 @@ func coordinatorCommand() *cli.Command {
 				return err
 			}
 			logger = logger.With("node", c.String("id"), "role", "coordinator")
+			maxClients, idle, err := connLimits(c)
+			if err != nil {
+				return err
+			}
 			ms, err := listenMetrics(c.String("metrics"), metrics.RoleCoordinator, c.String("id"))
 			if err != nil {
 				return err
@@ -153,6 +187,7 @@ func coordinatorCommand() *cli.Command {
 				Timeout: timeout, Delay: c.Duration("delay"), MaxInflight: c.Int("max-inflight"),
 				KeepOutcomes: c.Int("keep-outcomes"), CompactBytes: c.Int64("compact-bytes"),
 				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger), TLS: tlsID, Metrics: ms.node(),
+				MaxClients: maxClients, IdleTimeout: idle,
 			})
 			if err != nil {
 				ms.close()
@@ -161,6 +196,7 @@ func coordinatorCommand() *cli.Command {
 			ms.serve(logger)
 			logger.Info("coordinator listening", "addr", node.Addr(), "wal", c.String("wal"), "delay", c.Duration("delay"), "timeout", timeout, "tls", tlsID != nil)
 			warnPlaintext(logger, c.String("host"), tlsID)
+			logConnLimits(c, logger)
 			<-c.Done()
 			logger.Info("shutting down")
 			defer ms.close() // after the drain: scrapes keep working while it runs
@@ -195,6 +231,10 @@ func participantCommand() *cli.Command {
 				return err
 			}
 			logger = logger.With("node", c.String("id"), "role", "participant")
+			maxClients, idle, err := connLimits(c)
+			if err != nil {
+				return err
+			}
 			ms, err := listenMetrics(c.String("metrics"), metrics.RoleParticipant, c.String("id"))
 			if err != nil {
 				return err
@@ -203,6 +243,7 @@ func participantCommand() *cli.Command {
 				NodeID: c.String("id"), Listen: listen, WAL: c.String("wal"), Timeout: timeout, CompactBytes: c.Int64("compact-bytes"),
 				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger), TLS: tlsID, Metrics: ms.node(),
 				Coordinators: splitList(strings.Join(c.StringSlice("coordinator"), ",")),
+				MaxClients:   maxClients, IdleTimeout: idle,
 			})
 			if err != nil {
 				ms.close()
@@ -211,6 +252,7 @@ func participantCommand() *cli.Command {
 			ms.serve(logger)
 			logger.Info("participant listening", "addr", node.Addr(), "wal", c.String("wal"), "timeout", timeout, "tls", tlsID != nil)
 			warnPlaintext(logger, c.String("host"), tlsID)
+			logConnLimits(c, logger)
 			<-c.Done()
 			logger.Info("shutting down")
 			defer ms.close() // after the drain: scrapes keep working while it runs

@@ -41,11 +41,12 @@ type Node struct {
 
 	bins *Binaries
 
-	mu     sync.Mutex // protects following
-	flags  []flag     // extra flags, in order
-	proc   *proc      // the current or last process; nil before the first start
-	runs   int
-	exited []string // processes that died without the harness killing them
+	mu      sync.Mutex // protects following
+	flags   []flag     // extra flags, in order
+	wrapper []string   // a command that runs txd (e.g. prlimit ... --); nil: none
+	proc    *proc      // the current or last process; nil before the first start
+	runs    int
+	exited  []string // processes that died without the harness killing them
 	// Crash points (crashpoint.go): the TXD_CRASHPOINT of the next start,
 	// and the processes that died of theirs, which are not crashes.
 	crashPoint string
@@ -95,6 +96,16 @@ func (n *Node) SetFlag(name, value string) {
 		}
 	}
 	n.flags = append(n.flags, flag{name, value})
+}
+
+// SetWrapper runs the node, from its next start on, as the command wrapper
+// followed by txd and its arguments: e.g. "/usr/bin/prlimit",
+// "--nofile=256:256", "--" to start it under a descriptor limit. The
+// wrapper must exec txd (keep its pid). No arguments: none.
+func (n *Node) SetWrapper(wrapper ...string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.wrapper = wrapper
 }
 
 // DelFlag removes "--name" from the node's command line from its next start
@@ -168,11 +179,12 @@ func (n *Node) Launch() error {
 		return err
 	}
 	defer logf.Close() // the child has its own copy
-	cmd := exec.Command(n.bins.TXD, args...)
-	cmd.Env = cleanEnv()
 	n.mu.Lock()
 	crashPoint := n.crashPoint
+	argv := append(append(append([]string(nil), n.wrapper...), n.bins.TXD), args...)
 	n.mu.Unlock()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = cleanEnv()
 	if crashPoint != "" {
 		cmd.Env = append(cmd.Env, crashPointEnv+"="+crashPoint)
 	}
