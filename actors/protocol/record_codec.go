@@ -53,7 +53,10 @@ func (r Record) EncodeMsgpack(e *msgpack.Encoder) error {
 // empty or short array resets the whole record, Kind included, as
 // reflection resets it for nil and empty; replay sets Kind afterwards. A
 // record from before Time was added (8 fields) decodes with Time 0. On
-// error r holds whatever was decoded so far.
+// error r holds whatever was decoded so far. As on the wire, more than
+// wire.MaxOps operations or wire.MaxMembers members is an error (checked
+// before allocating), and a reason is cut to wire.MaxReasonLen bytes (logs
+// written before reasons were bounded replay with short ones).
 func (r *Record) DecodeMsgpack(d *msgpack.Decoder) error {
 	return wire.DecodeArrayStruct(d, recordFields, func() { *r = Record{} }, func(i int) (err error) {
 		switch i {
@@ -66,7 +69,7 @@ func (r *Record) DecodeMsgpack(d *msgpack.Decoder) error {
 		case 2:
 			r.Commit, err = d.DecodeBool()
 		case 3:
-			r.Reason, err = d.DecodeString()
+			err = wire.DecodeReason(d, &r.Reason)
 		case 4:
 			r.Ops, err = wire.DecodeOps(d)
 		case 5:
