@@ -143,6 +143,11 @@ func (a *participantActor) handle(conn *wire.Conn, msg wire.Message) {
 		a.resolve(conn, m)
 	case *wire.StatusReq:
 		store, txs := a.fsm.Status()
+		if len(store) > wire.MaxStatusKeys {
+			// A client refuses a longer store (wire/limits.go): say so.
+			_ = conn.Send(&wire.Error{ReqID: m.ReqID, Code: wire.ErrInternal, Msg: fmt.Sprintf("status of %d keys: at most %d fit in a status", len(store), wire.MaxStatusKeys)})
+			return
+		}
 		st := &wire.Status{ReqID: m.ReqID, NodeID: a.self.NodeID, Role: wire.RoleParticipant, Store: store, Transactions: txs}
 		if err := conn.Send(st); err != nil {
 			// A store too big for one frame (1 MiB): status needs paging.

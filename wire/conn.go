@@ -48,6 +48,9 @@ type connConfig struct {
 	timeout  time.Duration // to finish a frame once begun, and to write
 	log      *slog.Logger
 	stats    *Stats // nil: not counted
+	// node: this end is a node, which refuses the answers only a client
+	// reads (forClient) before decoding them.
+	node bool
 }
 
 // Conn is an established (handshaken) connection. One reader goroutine
@@ -228,7 +231,7 @@ func (c *Conn) readFrame() (Message, error) {
 	if armed {
 		c.nc.SetReadDeadline(time.Now().Add(c.timeout))
 	}
-	m, err := ReadFrame(c.br, c.maxFrame)
+	m, err := readFrame(c.br, c.maxFrame, c.node)
 	if err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			err = fmt.Errorf("wire: frame not completed within %v: %w", c.timeout, err)

@@ -76,7 +76,7 @@ func dial(ctx context.Context, addr string, self Hello, h Handler, opt DialOptio
 	nc.SetDeadline(time.Time{})
 
 	remote := Hello{Version: ack.Version, NodeID: ack.NodeID, Role: ack.Role}
-	c := newConn(conn, br, remote, connConfig{handler: h, maxFrame: maxFrame, log: log, stats: stats})
+	c := newConn(conn, br, remote, connConfig{handler: h, maxFrame: maxFrame, log: log, stats: stats, node: self.Role != RoleClient})
 	go c.readLoop()
 	return c, nil
 }

@@ -23,9 +23,10 @@ const (
 	// MaxForgetIDs bounds one Forget (the coordinator sends at most 256).
 	MaxForgetIDs = 4096
 	// MaxStatusTxns bounds the transactions in one Status. A coordinator
-	// lists its running ones and its last 1,000 finished ones; more than
-	// this would not fit in a frame anyway (each takes 27 bytes or more).
-	MaxStatusTxns = 1 << 15
+	// lists its running ones (at most --max-inflight, 10,000 by default)
+	// and its last 1,000 finished ones; this many, each with its
+	// participants' states, would not fit in a frame anyway.
+	MaxStatusTxns = 1 << 14
 	// MaxStatusKeys bounds the store entries in one Status.
 	MaxStatusKeys = 1 << 16
 	// MaxStatusStates bounds the participant states of all transactions of

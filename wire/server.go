@@ -248,6 +248,7 @@ func (s *Server) handshake(nc net.Conn) (*Conn, error) {
 		timeout:  s.cfg.FrameTimeout,
 		log:      s.log,
 		stats:    s.cfg.Stats,
+		node:     true,
 	}), nil
 }
 
