@@ -22,12 +22,49 @@ import (
 func capped(v any) any {
 	p := reflect.New(reflect.TypeOf(v).Elem())
 	p.Elem().Set(reflect.ValueOf(v).Elem())
+	capText(p.Elem())
+	return p.Interface()
+}
+
+// capText cuts the text fields of the struct v, and of the structs in its
+// slices (copied first: v shares them with the original).
+func capText(v reflect.Value) {
 	for name, max := range map[string]int{"Reason": MaxReasonLen, "Msg": MaxErrorMsgLen, "Detail": MaxReasonLen} {
-		if f := p.Elem().FieldByName(name); f.IsValid() && f.Kind() == reflect.String {
+		if f := v.FieldByName(name); f.IsValid() && f.Kind() == reflect.String {
 			f.SetString(ShortText(f.String(), max))
 		}
 	}
-	return p.Interface()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		if f.Kind() != reflect.Slice || f.IsNil() || f.Type().Elem().Kind() != reflect.Struct || !v.Type().Field(i).IsExported() {
+			continue
+		}
+		c := reflect.MakeSlice(f.Type(), f.Len(), f.Len())
+		reflect.Copy(c, f)
+		for j := range c.Len() {
+			capText(c.Index(j))
+		}
+		f.Set(c)
+	}
+}
+
+// TestRareDecodersMatchReflection: the bounded decoders of the types
+// still encoded by reflection (Status and its parts, Forget, Trace,
+// ResolveResult) decode what reflection wrote as reflection does, text cut.
+func TestRareDecodersMatchReflection(t *testing.T) {
+	for _, typ := range []reflect.Type{reflect.TypeFor[Status](), reflect.TypeFor[TxStatus](), reflect.TypeFor[PeerStatus](),
+		reflect.TypeFor[Forget](), reflect.TypeFor[Trace](), reflect.TypeFor[TraceEvent](), reflect.TypeFor[ResolveResult]()} {
+		for _, v := range values(typ, 300) {
+			b, err := msgpack.Marshal(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, n, err := codecDecode(b, typ)
+			if err != nil || n != len(b) || !reflect.DeepEqual(got, capped(v)) {
+				t.Fatalf("%s %x: %+v (%d of %d bytes), %v; want %+v", typ, b, got, n, len(b), err, capped(v))
+			}
+		}
+	}
 }
 
 // checkCompatible is the core check: v encodes to the reflection bytes, and
