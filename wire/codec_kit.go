@@ -222,8 +222,11 @@ func decodeSliceFunc[T any](d *msgpack.Decoder, what string, limit int, elem fun
 // hand-written codecs of types that carry operations (protocol.Record).
 func EncodeOps(e *msgpack.Encoder, ops []Op) error { return encodeSlice(e, ops) }
 
-// DecodeOps is EncodeOps's inverse; more than MaxOps is an error.
-func DecodeOps(d *msgpack.Decoder) ([]Op, error) { return decodeSlice[Op](d, "operations", MaxOps) }
+// DecodeOps is EncodeOps's inverse; more than limit operations is an error
+// (a transaction has at most MaxOps; a log record may hold more).
+func DecodeOps(d *msgpack.Decoder, limit int) ([]Op, error) {
+	return decodeSlice[Op](d, "operations", limit)
+}
 
 // EncodeMembers encodes members as reflection encodes a []Member field.
 func EncodeMembers(e *msgpack.Encoder, members []Member) error { return encodeSlice(e, members) }

@@ -95,7 +95,7 @@ func (m *Start) DecodeMsgpack(d *msgpack.Decoder) error {
 		case 2:
 			return decodeString(d, &m.Protocol)
 		}
-		m.Ops, err = DecodeOps(d)
+		m.Ops, err = DecodeOps(d, MaxOps)
 		return err
 	})
 }
@@ -166,7 +166,7 @@ func (m *Prepare) DecodeMsgpack(d *msgpack.Decoder) error {
 		case 1:
 			return decodeString(d, &m.Protocol)
 		case 2:
-			m.Ops, err = DecodeOps(d)
+			m.Ops, err = DecodeOps(d, MaxOps)
 			return err
 		case 3:
 			return decodeString(d, &m.Coord)

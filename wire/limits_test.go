@@ -277,7 +277,7 @@ func TestShortText(t *testing.T) {
 		{"exactly10!", 10, "exactly10!"},
 		{"eleven char", 10, "eleven …"},
 		{"ab", 2, "ab"},
-		{"abc", 2, ""},     // no room for the marker
+		{"abc", 2, ""}, // no room for the marker
 		{"aéééé", 8, "aéé…"},
 		{"aéééé", 7, "aé…"}, // é is 2 bytes: the first 4 end inside one
 		{"日本語テキスト", 10, "日本…"},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -169,7 +170,7 @@ func TestRecordCodecMatchesReflection(t *testing.T) {
 		n = 300
 	}
 	rnd := rand.New(rand.NewPCG(1, 2))
-	recs := []*Record{{}, {Ops: []wire.Op{}, Members: []wire.Member{}}, {Ops: make([]wire.Op, wire.MaxOps)},
+	recs := []*Record{{}, {Ops: []wire.Op{}, Members: []wire.Member{}}, {Ops: make([]wire.Op, maxRecordOps)},
 		{Members: make([]wire.Member, wire.MaxMembers)}}
 	for range n {
 		r := new(Record)
@@ -284,7 +285,7 @@ func TestRecordCodecDecodeOddities(t *testing.T) {
 		"truncated":     {0x98, 0xa4, 't'},
 		// One over the limits, each element one byte (nil): refused before
 		// anything is allocated for them.
-		"ops over the limit":     append([]byte{0x95, 0xc0, 0xc0, 0xc0, 0xc0, 0xdc, byte((wire.MaxOps + 1) >> 8), byte((wire.MaxOps + 1) & 0xff)}, bytes.Repeat([]byte{0xc0}, wire.MaxOps+1)...),
+		"ops over the limit":     append([]byte{0x95, 0xc0, 0xc0, 0xc0, 0xc0, 0xdc, byte((maxRecordOps + 1) >> 8), byte((maxRecordOps + 1) & 0xff)}, bytes.Repeat([]byte{0xc0}, maxRecordOps+1)...),
 		"members over the limit": append([]byte{0x98, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xdc, byte((wire.MaxMembers + 1) >> 8), byte((wire.MaxMembers + 1) & 0xff)}, bytes.Repeat([]byte{0xc0}, wire.MaxMembers+1)...),
 	}
 	for name, in := range bad {
@@ -323,4 +324,24 @@ func FuzzRecordDecode(f *testing.F) {
 			t.Fatalf("re-encoding %+v:\ncodec      %x\nreflection %x", got, b, want)
 		}
 	})
+}
+
+// TestSnapshotRecordsDecode: a checkpoint's STORE records hold up to
+// storeChunk SETs, more than a transaction's wire.MaxOps: the decoder's
+// limit lets them through (a node must replay its own checkpoint).
+func TestSnapshotRecordsDecode(t *testing.T) {
+	p := NewParticipant(ParticipantConfig{NodeID: "B"})
+	for i := range storeChunk + 1 {
+		p.store[fmt.Sprintf("k%d", i)] = "1"
+	}
+	recs := p.Snapshot()
+	if len(recs) != 2 || len(recs[0].Ops) != storeChunk {
+		t.Fatalf("snapshot of %d keys: %d records", storeChunk+1, len(recs))
+	}
+	for _, r := range recs {
+		got, _, err := codecDecode(codecEncode(t, &r))
+		if err != nil || len(got.Ops) != len(r.Ops) {
+			t.Fatalf("STORE record of %d SETs: %d decoded, %v", len(r.Ops), len(got.Ops), err)
+		}
+	}
 }
