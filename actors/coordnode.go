@@ -298,5 +298,9 @@ func parsePeers(list []string) ([]peerSpec, error) {
 	if len(out) == 0 {
 		return nil, errors.New("--participants: no participant addresses given")
 	}
+	if len(out) > wire.MaxMembers {
+		// A PREPARE lists every member; peers refuse longer lists.
+		return nil, fmt.Errorf("--participants: %d participants, at most %d", len(out), wire.MaxMembers)
+	}
 	return out, nil
 }

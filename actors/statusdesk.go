@@ -141,8 +141,13 @@ func (d *statusDesk) take() *wire.Status {
 // answer sends st to every waiter, each with its own ReqID.
 func (d *statusDesk) answer(batch []statusWaiter, st *wire.Status) {
 	var refusal *wire.Error // the same for every waiter once known
-	if st == nil {
+	switch {
+	case st == nil:
 		refusal = &wire.Error{Code: wire.ErrShutdown, Msg: "status not available: the node is stopping or stalled"}
+	case len(st.Store) > wire.MaxStatusKeys:
+		// A client refuses a longer store (wire/limits.go): say so.
+		refusal = &wire.Error{Code: wire.ErrInternal,
+			Msg: fmt.Sprintf("status of %d keys: at most %d fit in a status", len(st.Store), wire.MaxStatusKeys)}
 	}
 	for _, w := range batch {
 		switch {

@@ -50,8 +50,12 @@ func (cl *Client) Remote() HelloAck {
 
 // Start runs a transaction on the coordinator and returns its outcome. A
 // refusal comes back as a *RemoteError. ErrConnectionLost means the request
-// may or may not have run: its outcome is unknown.
+// may or may not have run: its outcome is unknown. More than MaxOps
+// operations is refused here: the coordinator would drop the connection.
 func (cl *Client) Start(ctx context.Context, txid string, proto Protocol, ops []Op) (*StartResult, error) {
+	if len(ops) > MaxOps {
+		return nil, fmt.Errorf("too many operations (at most %d)", MaxOps)
+	}
 	id := cl.nextID.Add(1)
 	m, err := cl.call(ctx, id, &Start{ReqID: id, TxID: txid, Protocol: proto, Ops: ops})
 	if err != nil {

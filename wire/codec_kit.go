@@ -24,12 +24,6 @@ import (
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
-// maxPrealloc caps the capacity reserved up front for a decoded slice. The
-// declared length is the sender's word (an array32 header can claim 4G
-// elements in five bytes); beyond the cap the slice grows by append as
-// elements actually arrive.
-const maxPrealloc = 256
-
 // maxSkipDepth bounds the nesting of values skipped as unknown (fields from
 // a newer version): Skip itself recurses without limit.
 const maxSkipDepth = frameDepth
@@ -202,24 +196,22 @@ func encodeSlice[T any, P elemCodec[T]](e *msgpack.Encoder, s []T) error {
 }
 
 // decodeSlice decodes a slice as reflection does into a zero slice: nil
-// gives nil, an empty array a non-nil empty slice. The declared length
-// reserves at most maxPrealloc elements.
-func decodeSlice[T any, P elemCodec[T]](d *msgpack.Decoder) ([]T, error) {
-	n, err := d.DecodeArrayLen()
-	if err != nil {
+// gives nil, an empty array a non-nil empty slice. A declared length over
+// limit is refused before anything is allocated (limits.go); within it the
+// slice is made at its exact size.
+func decodeSlice[T any, P elemCodec[T]](d *msgpack.Decoder, what string, limit int) ([]T, error) {
+	return decodeSliceFunc(d, what, limit, func(p *T) error { return P(p).DecodeMsgpack(d) })
+}
+
+// decodeSliceFunc is decodeSlice with elem decoding each element in place.
+func decodeSliceFunc[T any](d *msgpack.Decoder, what string, limit int, elem func(*T) error) ([]T, error) {
+	n, err := decodeArrayLen(d, what, limit)
+	if err != nil || n == -1 {
 		return nil, err
 	}
-	if n == -1 {
-		return nil, nil
-	}
-	if n < 0 { // an array32 length that overflows int (32-bit platforms)
-		return nil, fmt.Errorf("msgpack: array of %d elements", uint32(n))
-	}
-	s := make([]T, 0, min(n, maxPrealloc))
-	for i := 0; i < n; i++ {
-		var zero T
-		s = append(s, zero)
-		if err := P(&s[i]).DecodeMsgpack(d); err != nil {
+	s := make([]T, n)
+	for i := range s {
+		if err := elem(&s[i]); err != nil {
 			return nil, err
 		}
 	}
@@ -230,14 +222,19 @@ func decodeSlice[T any, P elemCodec[T]](d *msgpack.Decoder) ([]T, error) {
 // hand-written codecs of types that carry operations (protocol.Record).
 func EncodeOps(e *msgpack.Encoder, ops []Op) error { return encodeSlice(e, ops) }
 
-// DecodeOps is EncodeOps's inverse.
-func DecodeOps(d *msgpack.Decoder) ([]Op, error) { return decodeSlice[Op](d) }
+// DecodeOps is EncodeOps's inverse; more than limit operations is an error
+// (a transaction has at most MaxOps; a log record may hold more).
+func DecodeOps(d *msgpack.Decoder, limit int) ([]Op, error) {
+	return decodeSlice[Op](d, "operations", limit)
+}
 
 // EncodeMembers encodes members as reflection encodes a []Member field.
 func EncodeMembers(e *msgpack.Encoder, members []Member) error { return encodeSlice(e, members) }
 
-// DecodeMembers is EncodeMembers's inverse.
-func DecodeMembers(d *msgpack.Decoder) ([]Member, error) { return decodeSlice[Member](d) }
+// DecodeMembers is EncodeMembers's inverse; more than MaxMembers is an error.
+func DecodeMembers(d *msgpack.Decoder) ([]Member, error) {
+	return decodeSlice[Member](d, "members", MaxMembers)
+}
 
 // structWriter encodes a struct's fields one call each, keeping the first
 // error and writing nothing after it, so that codecs read as a field list.

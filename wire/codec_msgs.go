@@ -69,7 +69,7 @@ func (m *Error) DecodeMsgpack(d *msgpack.Decoder) error {
 		case 1:
 			return decodeString(d, &m.Code)
 		}
-		return decodeString(d, &m.Msg)
+		return decodeText(d, &m.Msg, MaxErrorMsgLen)
 	})
 }
 
@@ -95,7 +95,7 @@ func (m *Start) DecodeMsgpack(d *msgpack.Decoder) error {
 		case 2:
 			return decodeString(d, &m.Protocol)
 		}
-		m.Ops, err = DecodeOps(d)
+		m.Ops, err = DecodeOps(d, MaxOps)
 		return err
 	})
 }
@@ -125,7 +125,7 @@ func (m *StartResult) DecodeMsgpack(d *msgpack.Decoder) error {
 		case 3:
 			return decodeString(d, &m.Outcome)
 		}
-		return decodeString(d, &m.Reason)
+		return DecodeReason(d, &m.Reason)
 	})
 }
 
@@ -166,7 +166,7 @@ func (m *Prepare) DecodeMsgpack(d *msgpack.Decoder) error {
 		case 1:
 			return decodeString(d, &m.Protocol)
 		case 2:
-			m.Ops, err = DecodeOps(d)
+			m.Ops, err = DecodeOps(d, MaxOps)
 			return err
 		case 3:
 			return decodeString(d, &m.Coord)
@@ -200,7 +200,7 @@ func (m *Vote) DecodeMsgpack(d *msgpack.Decoder) error {
 		case 2:
 			return decodeBool(d, &m.Yes)
 		}
-		return decodeString(d, &m.Reason)
+		return DecodeReason(d, &m.Reason)
 	})
 }
 
@@ -223,7 +223,7 @@ func (m *Decision) DecodeMsgpack(d *msgpack.Decoder) error {
 		case 1:
 			return decodeBool(d, &m.Commit)
 		}
-		return decodeString(d, &m.Reason)
+		return DecodeReason(d, &m.Reason)
 	})
 }
 

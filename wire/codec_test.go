@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"encoding/hex"
+	"errors"
 	"math"
 	"reflect"
 	"strings"
@@ -15,8 +16,59 @@ import (
 // reflection encoder produces, and decode like its reflection decoder; the
 // reflection twins they are compared with are in codec_twin_test.go.
 
+// capped returns a copy of v (a pointer to a codec type) with its text
+// fields cut as the decoders cut them (limits.go): the one place where the
+// codec decodes differently from reflection.
+func capped(v any) any {
+	p := reflect.New(reflect.TypeOf(v).Elem())
+	p.Elem().Set(reflect.ValueOf(v).Elem())
+	capText(p.Elem())
+	return p.Interface()
+}
+
+// capText cuts the text fields of the struct v, and of the structs in its
+// slices (copied first: v shares them with the original).
+func capText(v reflect.Value) {
+	for name, max := range map[string]int{"Reason": MaxReasonLen, "Msg": MaxErrorMsgLen, "Detail": MaxReasonLen} {
+		if f := v.FieldByName(name); f.IsValid() && f.Kind() == reflect.String {
+			f.SetString(ShortText(f.String(), max))
+		}
+	}
+	for i := range v.NumField() {
+		f := v.Field(i)
+		if f.Kind() != reflect.Slice || f.IsNil() || f.Type().Elem().Kind() != reflect.Struct || !v.Type().Field(i).IsExported() {
+			continue
+		}
+		c := reflect.MakeSlice(f.Type(), f.Len(), f.Len())
+		reflect.Copy(c, f)
+		for j := range c.Len() {
+			capText(c.Index(j))
+		}
+		f.Set(c)
+	}
+}
+
+// TestRareDecodersMatchReflection: the bounded decoders of the types
+// still encoded by reflection (Status and its parts, Forget, Trace,
+// ResolveResult) decode what reflection wrote as reflection does, text cut.
+func TestRareDecodersMatchReflection(t *testing.T) {
+	for _, typ := range []reflect.Type{reflect.TypeFor[Status](), reflect.TypeFor[TxStatus](), reflect.TypeFor[PeerStatus](),
+		reflect.TypeFor[Forget](), reflect.TypeFor[Trace](), reflect.TypeFor[TraceEvent](), reflect.TypeFor[ResolveResult]()} {
+		for _, v := range values(typ, 300) {
+			b, err := msgpack.Marshal(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, n, err := codecDecode(b, typ)
+			if err != nil || n != len(b) || !reflect.DeepEqual(got, capped(v)) {
+				t.Fatalf("%s %x: %+v (%d of %d bytes), %v; want %+v", typ, b, got, n, len(b), err, capped(v))
+			}
+		}
+	}
+}
+
 // checkCompatible is the core check: v encodes to the reflection bytes, and
-// those bytes decode to v with both decoders.
+// those bytes decode to v with both decoders (text cut by the codec's).
 func checkCompatible(t *testing.T, v any) {
 	t.Helper()
 	typ := reflect.TypeOf(v).Elem()
@@ -35,13 +87,17 @@ func checkCompatible(t *testing.T, v any) {
 	for name, decode := range map[string]func([]byte, reflect.Type) (any, int, error){
 		"codec": codecDecode, "reflection": reflectDecode,
 	} {
+		wantV := v
+		if name == "codec" {
+			wantV = capped(v)
+		}
 		d, n, err := decode(want, typ)
-		if err != nil || n != len(want) || !reflect.DeepEqual(d, v) {
-			t.Fatalf("%s decode of %x: %+v (%d bytes), %v; want %+v", name, want, d, n, err, v)
+		if err != nil || n != len(want) || !reflect.DeepEqual(d, wantV) {
+			t.Fatalf("%s decode of %x: %+v (%d bytes), %v; want %+v", name, want, d, n, err, wantV)
 		}
 	}
 	p := reflect.New(typ).Interface()
-	if err := msgpack.Unmarshal(want, p); err != nil || !reflect.DeepEqual(p, v) {
+	if err := msgpack.Unmarshal(want, p); err != nil || !reflect.DeepEqual(p, capped(v)) {
 		t.Fatalf("msgpack.Unmarshal: %+v, %v", p, err)
 	}
 }
@@ -61,12 +117,26 @@ func TestCodecMatchesReflection(t *testing.T) {
 	}
 }
 
-// TestCodecLongSlices crosses the array16 and array32 length boundaries.
+// TestCodecLongSlices crosses the array16 and array32 length boundaries:
+// up to the limits a long slice round-trips; beyond them (array32 takes
+// more than 65535) it still encodes as reflection does, and decoding
+// refuses it.
 func TestCodecLongSlices(t *testing.T) {
-	for _, n := range []int{15, 16, 65535, 65536} {
+	for _, n := range []int{15, 16, MaxOps} {
 		p := &Prepare{TxID: "t", Ops: make([]Op, n), Members: make([]Member, n)}
 		p.Ops[n-1].Key = "last"
 		checkCompatible(t, p)
+	}
+	for _, n := range []int{MaxOps + 1, 65535, 65536} {
+		for _, p := range []*Prepare{{Ops: make([]Op, n)}, {Members: make([]Member, n)}} {
+			b := codecEncode(t, p)
+			if want := reflectEncode(t, p, true); !bytes.Equal(b, want) {
+				t.Fatalf("%d elements: codec and reflection encode differently", n)
+			}
+			if _, _, err := codecDecode(b, reflect.TypeFor[Prepare]()); !errors.Is(err, ErrOverLimit) {
+				t.Fatalf("%d elements decoded: %v", n, err)
+			}
+		}
 	}
 }
 
@@ -152,7 +222,7 @@ func TestCodecMapForm(t *testing.T) {
 		for _, v := range values(typ, 50) {
 			b := reflectEncode(t, v, false)
 			got, n, err := codecDecode(b, typ)
-			if err != nil || n != len(b) || !reflect.DeepEqual(got, v) {
+			if err != nil || n != len(b) || !reflect.DeepEqual(got, capped(v)) {
 				t.Fatalf("%s map form %x: %+v, %v; want %+v", typ, b, got, err, v)
 			}
 		}
@@ -280,7 +350,7 @@ func TestCodecDecodeIntoUsed(t *testing.T) {
 				}
 				p := reflect.New(typ)
 				p.Elem().Set(old)
-				if err := p.Interface().(msgpack.CustomDecoder).DecodeMsgpack(msgpack.NewDecoder(bytes.NewReader(in))); err != nil || !reflect.DeepEqual(p.Interface(), want) {
+				if err := p.Interface().(msgpack.CustomDecoder).DecodeMsgpack(msgpack.NewDecoder(bytes.NewReader(in))); err != nil || !reflect.DeepEqual(p.Interface(), capped(want)) {
 					t.Fatalf("%s: decoding %x over %+v: %+v, %v", typ, in, old, p, err)
 				}
 				tw := reflect.New(twinOf(typ))

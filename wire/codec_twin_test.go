@@ -174,6 +174,20 @@ func fill(r *rand.Rand, v reflect.Value) {
 		v.SetString(string(b))
 	case reflect.Bool:
 		v.SetBool(r.IntN(2) == 0)
+	case reflect.Int:
+		v.SetInt(int64(r.IntN(1 << 20)))
+	case reflect.Map:
+		if r.IntN(4) == 0 {
+			return // nil
+		}
+		m := reflect.MakeMap(v.Type())
+		for range r.IntN(4) {
+			k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+			fill(r, k)
+			fill(r, e)
+			m.SetMapIndex(k, e)
+		}
+		v.Set(m)
 	case reflect.Int64:
 		if r.IntN(2) == 0 {
 			v.SetInt(edgeInts[r.IntN(len(edgeInts))])

@@ -57,6 +57,9 @@ type connConfig struct {
 	// maxQueued bounds the bytes waiting in the send queue (0:
 	// DefaultMaxQueueBytes); past it the connection is dropped.
 	maxQueued int64
+	// node: this end is a node, which refuses the answers only a client
+	// reads (forClient) before decoding them.
+	node bool
 }
 
 // Conn is an established (handshaken) connection. One reader goroutine
@@ -281,7 +284,7 @@ func (c *Conn) readFrame() (Message, error) {
 	if armed {
 		c.nc.SetReadDeadline(time.Now().Add(c.timeout))
 	}
-	m, err := ReadFrame(c.br, c.maxFrame)
+	m, err := readFrame(c.br, c.maxFrame, c.node)
 	if err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			err = fmt.Errorf("wire: frame not completed within %v: %w", c.timeout, err)

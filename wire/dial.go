@@ -79,7 +79,7 @@ func dial(ctx context.Context, addr string, self Hello, h Handler, opt DialOptio
 	// What we dial is a node we chose to talk to: its queue gets a peer's
 	// bound, as a burst of PREPAREs may need (the server's client bound is
 	// for strangers).
-	c := newConn(conn, br, remote, connConfig{handler: h, maxFrame: maxFrame, log: log, stats: stats, maxQueued: peerQueueBytes})
+	c := newConn(conn, br, remote, connConfig{handler: h, maxFrame: maxFrame, log: log, stats: stats, maxQueued: peerQueueBytes, node: self.Role != RoleClient})
 	go c.readLoop()
 	return c, nil
 }

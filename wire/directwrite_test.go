@@ -70,9 +70,10 @@ func TestDirectWritePartial(t *testing.T) {
 		t.Fatal("a TCP connection has no direct path")
 	}
 	// One frame larger than what the kernel buffers while nobody reads:
-	// the direct path can only start it.
+	// the direct path can only start it. (The bulk is in From: a Reason
+	// would be cut to MaxReasonLen bytes on decode.)
 	huge := strings.Repeat("h", 900<<10)
-	if err := c.Send(&Vote{TxID: "first", From: "B", Reason: huge}); err != nil {
+	if err := c.Send(&Vote{TxID: "first", From: huge, Reason: "r"}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -94,7 +95,7 @@ func TestDirectWritePartial(t *testing.T) {
 			for i := range each {
 				v := &Vote{TxID: fmt.Sprintf("s%d-%d", s, i), From: "B", Reason: "r"}
 				if i%5 == 0 {
-					v.Reason = big
+					v.From = big
 					time.Sleep(2 * directGap)
 				}
 				if err := c.Send(v); err != nil {
@@ -107,7 +108,7 @@ func TestDirectWritePartial(t *testing.T) {
 	// Now the far end reads: the first frame whole, then everyone's in order.
 	br := bufio.NewReader(far)
 	far.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if m, err := ReadFrame(br, DefaultMaxFrame); err != nil || m.(*Vote).Reason != huge {
+	if m, err := ReadFrame(br, DefaultMaxFrame); err != nil || m.(*Vote).From != huge {
 		t.Fatalf("first frame: %v", err)
 	}
 	next := make([]int, senders)
@@ -126,8 +127,8 @@ func TestDirectWritePartial(t *testing.T) {
 			t.Fatalf("sender %d: frame %d arrived when %d was due", s, i, next[s])
 		}
 		next[s]++
-		if want := i%5 == 0; want != (v.Reason == big) {
-			t.Fatalf("%s: reason of %d bytes", v.TxID, len(v.Reason))
+		if want := i%5 == 0; want != (v.From == big) {
+			t.Fatalf("%s: From of %d bytes", v.TxID, len(v.From))
 		}
 	}
 	wg.Wait()

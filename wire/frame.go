@@ -107,7 +107,11 @@ func AppendFrame(dst []byte, m Message) ([]byte, error) {
 // ReadFrame reads one frame from r and decodes it. maxFrame <= 0 means
 // DefaultMaxFrame. At a frame boundary a closed stream gives io.EOF; a frame
 // cut short gives ErrMalformed wrapping io.ErrUnexpectedEOF.
-func ReadFrame(r *bufio.Reader, maxFrame int) (Message, error) {
+func ReadFrame(r *bufio.Reader, maxFrame int) (Message, error) { return readFrame(r, maxFrame, false) }
+
+// readFrame is ReadFrame; a node refuses the types only a client reads
+// (forClient) before decoding them.
+func readFrame(r *bufio.Reader, maxFrame int, node bool) (Message, error) {
 	if maxFrame <= 0 {
 		maxFrame = DefaultMaxFrame
 	}
@@ -134,7 +138,7 @@ func ReadFrame(r *bufio.Reader, maxFrame int) (Message, error) {
 			}
 			return nil, truncated(err)
 		}
-		m, err := decodeBody(b)
+		m, err := decodeBody(b, node)
 		r.Discard(size) //nolint:errcheck // Peek guaranteed size bytes
 		return m, err
 	}
@@ -143,7 +147,7 @@ func ReadFrame(r *bufio.Reader, maxFrame int) (Message, error) {
 	b, err := readBody(r, (*bp)[:0], size)
 	var m Message
 	if err == nil {
-		m, err = decodeBody(b)
+		m, err = decodeBody(b, node)
 	}
 	if cap(b) <= pooledBodyMax {
 		*bp = b
@@ -182,12 +186,16 @@ func truncated(err error) error {
 }
 
 // decodeBody decodes a type byte and its payload. Decoded strings are
-// copies, so b may be reused once it returns.
-func decodeBody(b []byte) (Message, error) {
+// copies, so b may be reused once it returns. A node refuses what only a
+// client reads, unread.
+func decodeBody(b []byte, node bool) (Message, error) {
 	t := Type(b[0])
 	m := New(t)
 	if m == nil {
 		return nil, fmt.Errorf("%w: %d", ErrUnknownType, b[0])
+	}
+	if node && t.forClient() {
+		return nil, malformed("a %s frame, which only a client reads", t)
 	}
 	if err := CheckMsgpack(b[1:], frameDepth); err != nil {
 		return nil, fmt.Errorf("%w (in a %s frame)", err, t)

@@ -50,6 +50,18 @@ var typeNames = [...]string{
 // were added, and AppendFrame's New(t) check then cost an allocation per frame.
 func (t Type) known() bool { return t > 0 && t < typeLimit && typeNames[t] != "" }
 
+// forClient reports whether t is an answer only a client reads. A node
+// never decodes one: a Status or Trace is the costliest message to decode
+// (maps, a list per transaction), so a peer sending them to a node is
+// refused before they cost it anything.
+func (t Type) forClient() bool {
+	switch t {
+	case TypeStartResult, TypeStatus, TypeTrace, TypeResolveResult:
+		return true
+	}
+	return false
+}
+
 func (t Type) String() string {
 	if t.known() {
 		return typeNames[t]

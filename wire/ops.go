@@ -87,7 +87,7 @@ func CheckOps(ops []Op) error {
 		switch op.Kind {
 		case OpSet, OpAdd, OpDel:
 		default:
-			return fmt.Errorf("unknown operation %q", op.Kind)
+			return fmt.Errorf("unknown operation %.20q", op.Kind)
 		}
 		if err := CheckKey(op.Key); err != nil {
 			return err

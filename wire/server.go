@@ -251,6 +251,7 @@ func (s *Server) handshake(nc net.Conn) (*Conn, *connEntry, error) {
 			log:       s.log,
 			stats:     s.cfg.Stats,
 			maxQueued: int64(maxQueued),
+			node:      true,
 		})
 	}
 	c, e, victim, err := s.admitEstablished(&h.Hello, known, seq, mk)

@@ -246,6 +246,9 @@ func (t *CoordTxn) Logged(rec Record) []Effect {
 
 // decide hands the decision to the log; nothing is sent until it is durable.
 func (t *CoordTxn) decide(commit bool, reason string) []Effect {
+	// The reason stays with the outcome (in memory, in the log, in every
+	// ABORT sent): short, whatever a participant's vote said.
+	reason = wire.ShortReason(reason)
 	t.commit, t.reason, t.phase = commit, reason, phLogging
 	t.seq++ // the vote timer is void now
 	return []Effect{Persist{Force: true, Rec: Record{Kind: RecDecision, TxID: t.id,

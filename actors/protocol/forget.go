@@ -99,16 +99,20 @@ func (p *Participant) drop(id string) {
 	}
 }
 
+// storeChunk is how many SETs a STORE record holds at most: well under a
+// record's size limit, and the most operations a record may hold
+// (record_codec.go).
+const storeChunk = 4096
+
 // Snapshot returns records that replay to this participant's state,
 // including records handed to the log and not yet durable (pending): it is
 // a checkpoint of everything logged so far, to replace the log with.
 func (p *Participant) Snapshot() []Record {
 	var recs []Record
-	const chunk = 4096 // SETs per STORE record, well under a record's size limit
 	var ops []wire.Op
 	for k, v := range p.store {
 		ops = append(ops, wire.Op{Kind: wire.OpSet, Key: k, Value: v})
-		if len(ops) == chunk {
+		if len(ops) == storeChunk {
 			recs = append(recs, Record{Kind: RecStore, Ops: ops})
 			ops = nil
 		}

@@ -172,6 +172,7 @@ func (p *Participant) Prepare(m *wire.Prepare) []Effect {
 		reason = err.Error()
 	}
 	if reason != "" {
+		reason = wire.ShortReason(reason) // kept with the outcome and logged
 		// Voting NO aborts unilaterally. ABORT is logged lazily: if it is
 		// lost, presumed abort gives the same answer.
 		t.state, t.reason = wire.StateAborted, reason
@@ -203,8 +204,8 @@ func (p *Participant) Decision(from string, m *wire.Decision) []Effect {
 			return []Effect{Send{To: from, Msg: &wire.Ack{TxID: m.TxID, From: p.cfg.NodeID, State: wire.StateUnknown}}}
 		}
 		t = p.add(m.TxID, "")
-		t.state, t.reason = wire.StateAborted, m.Reason
-		return []Effect{Persist{Rec: Record{Kind: RecAbort, TxID: t.id, Reason: m.Reason}},
+		t.state, t.reason = wire.StateAborted, wire.ShortReason(m.Reason)
+		return []Effect{Persist{Rec: Record{Kind: RecAbort, TxID: t.id, Reason: t.reason}},
 			Send{To: from, Msg: &wire.Ack{TxID: m.TxID, From: p.cfg.NodeID, State: wire.StateAborted}}}
 	}
 	if t.heur != nil {
@@ -241,6 +242,7 @@ func (p *Participant) Decision(from string, m *wire.Decision) []Effect {
 // of starting one (Defer): at one transaction at a time, the next PREPARE
 // shares this record's fsync rather than queueing behind it.
 func (p *Participant) settle(t *ptx, commit bool, reason string) []Effect {
+	reason = wire.ShortReason(reason)
 	rec := Record{Kind: RecAbort, TxID: t.id, Protocol: t.protocol, Reason: reason}
 	t.pending = pendAborted
 	if commit {

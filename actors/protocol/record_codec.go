@@ -12,6 +12,10 @@ import (
 // files replay unchanged; see wire/codec_kit.go for the rules and
 // record_codec_test.go for the check against reflection.
 
+// maxRecordOps bounds the operations of a decoded record: a transaction's
+// (at most wire.MaxOps), or a STORE record's chunk of a checkpoint.
+const maxRecordOps = max(wire.MaxOps, storeChunk)
+
 // recordFields are Record's msgpack fields in declaration order (Kind is
 // the log's record type byte, not part of the payload).
 var recordFields = []string{"TxID", "Protocol", "Commit", "Reason", "Ops", "Coord", "CoordAddr", "Members", "Time"}
@@ -53,7 +57,10 @@ func (r Record) EncodeMsgpack(e *msgpack.Encoder) error {
 // empty or short array resets the whole record, Kind included, as
 // reflection resets it for nil and empty; replay sets Kind afterwards. A
 // record from before Time was added (8 fields) decodes with Time 0. On
-// error r holds whatever was decoded so far.
+// error r holds whatever was decoded so far. As on the wire, more than
+// maxRecordOps operations or wire.MaxMembers members is an error (checked
+// before allocating), and a reason is cut to wire.MaxReasonLen bytes (logs
+// written before reasons were bounded replay with short ones).
 func (r *Record) DecodeMsgpack(d *msgpack.Decoder) error {
 	return wire.DecodeArrayStruct(d, recordFields, func() { *r = Record{} }, func(i int) (err error) {
 		switch i {
@@ -66,9 +73,9 @@ func (r *Record) DecodeMsgpack(d *msgpack.Decoder) error {
 		case 2:
 			r.Commit, err = d.DecodeBool()
 		case 3:
-			r.Reason, err = d.DecodeString()
+			err = wire.DecodeReason(d, &r.Reason)
 		case 4:
-			r.Ops, err = wire.DecodeOps(d)
+			r.Ops, err = wire.DecodeOps(d, maxRecordOps)
 		case 5:
 			r.Coord, err = d.DecodeString()
 		case 6:

@@ -77,7 +77,9 @@ func addInt(v string, d int64) (int64, error) {
 	if v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("value %q is not an integer", v)
+			// The value may be large: quote its start only (a reason is
+			// at most wire.MaxReasonLen bytes).
+			return 0, fmt.Errorf("value %q is not an integer", wire.ShortText(v, 40))
 		}
 		cur = n
 	}
