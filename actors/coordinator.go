@@ -44,6 +44,7 @@ type coordTx struct {
 	pid     *actor.PID // its shard while it runs; nil once finished
 	status  wire.TxStatus
 	decided bool
+	tooOld  bool // a retry of an id a member had committed: answered "id too old" (coordtooold.go)
 	watchTimes
 }
 
@@ -93,6 +94,7 @@ func (a *coordinatorActor) Receive(c *actor.Context) {
 		a.gathers = map[uint64]*statusGather{}
 		a.presumed = map[string][]func(*wire.Decision){}
 		a.deps.peers = a.peerFor
+		a.deps.addrOf = a.learnedAddr
 		a.boot = time.Now().UnixNano()
 		a.resume(c)
 	case inbound:
@@ -116,6 +118,7 @@ func (a *coordinatorActor) Receive(c *actor.Context) {
 			}
 			tx.decided = true
 			tx.status = m.status
+			tx.tooOld = tx.tooOld || m.tooOld
 			a.noteDecided(tx)
 			a.drainIfIdle()
 		}
@@ -162,7 +165,7 @@ func (a *coordinatorActor) resume(c *actor.Context) {
 			tx.status.Participants[m.ID] = wire.StateUnknown
 		}
 		if r.Decided {
-			tx.decided = true
+			tx.decided, tx.tooOld = true, r.TooOld
 			tx.decidedAt = time.Now().UnixNano() // not counted: decided before the restart
 			tx.status.State, tx.status.Reason = wire.StateAborted, r.Reason
 			if r.Commit {
@@ -210,6 +213,11 @@ func (a *coordinatorActor) start(c *actor.Context, conn *wire.Conn, req *wire.St
 				_ = conn.Send(res)
 				traceMsg(a.deps.trace, trace.Send, "client", res)
 			})
+		case tx.decided && tx.tooOld:
+			res := tooOldError(tx.status.Reason)
+			res.ReqID = req.ReqID
+			_ = conn.Send(res)
+			traceMsg(a.deps.trace, trace.Send, "client", res)
 		case tx.decided:
 			res := &wire.StartResult{ReqID: req.ReqID, TxID: req.TxID, Protocol: tx.status.Protocol,
 				Outcome: tx.status.State, Reason: tx.status.Reason}
@@ -317,7 +325,9 @@ func (a *coordinatorActor) peerFor(m wire.Member) *wire.Peer {
 		}
 	}
 	for _, p := range a.peers {
-		if m.Addr != "" && p.addr == m.Addr {
+		if (m.Addr != "" && p.addr == m.Addr) || p.addr == m.ID {
+			// By address: a member named by it (it had not yet
+			// connected when the transaction began), or a recovered one.
 			return p.peer
 		}
 	}

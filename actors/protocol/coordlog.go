@@ -29,6 +29,7 @@ type LoggedTx struct {
 	Commit       bool
 	Reason       string
 	Ended        bool
+	TooOld       bool // a retry of an id a member had committed earlier (coordtooold.go)
 	// When each record was appended (Record.Time), so that a checkpoint
 	// keeps the times a trace shows.
 	BeganAt, PreCommittedAt, DecidedAt, EndedAt int64
@@ -64,6 +65,8 @@ func (l *CoordLog) Apply(rec Record) error {
 		t.PreCommitted, t.PreCommittedAt = true, rec.Time
 	case RecDecision:
 		t.Decided, t.Commit, t.Reason, t.DecidedAt = true, rec.Commit, rec.Reason, rec.Time
+	case RecTooOld:
+		t.TooOld, t.Reason = true, rec.Reason
 	case RecEnd:
 		if !t.Ended {
 			t.EndedAt = rec.Time
@@ -112,6 +115,9 @@ func (l *CoordLog) Snapshot() []Record {
 		recs = append(recs, Record{Kind: RecBegin, TxID: t.ID, Protocol: t.Protocol, Members: t.Members, Time: t.BeganAt})
 		if t.PreCommitted {
 			recs = append(recs, Record{Kind: RecPreCommit, TxID: t.ID, Protocol: t.Protocol, Time: t.PreCommittedAt})
+		}
+		if t.TooOld {
+			recs = append(recs, Record{Kind: RecTooOld, TxID: t.ID, Protocol: t.Protocol, Reason: t.Reason})
 		}
 		if t.Decided {
 			recs = append(recs, Record{Kind: RecDecision, TxID: t.ID, Protocol: t.Protocol, Commit: t.Commit, Reason: t.Reason, Time: t.DecidedAt})
