@@ -39,10 +39,10 @@ func TestLateHandshakeVoteCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Resume() // before cleanup's SIGTERM, also on failure
-	if err := c.Coord.Start(); err != nil {
+	// Not Coord.Start: its status request would wait on the paused B.
+	if err := c.Coord.LaunchAndDial(waitTimeout); err != nil {
 		t.Fatal(err)
 	}
-	c.WaitConnected("C")
 
 	type started struct {
 		out cluster.StartOut
@@ -54,14 +54,11 @@ func TestLateHandshakeVoteCounts(t *testing.T) {
 		out, r, err := c.Bins.StartTx(context.Background(), c.Coord.Addr(), "LATE1", "2PC", "SET", "k", "v")
 		done <- started{out, r, err}
 	}()
-	// The transaction runs (waiting for B's vote) before B is resumed.
-	cluster.Eventually(t, waitTimeout, "LATE1 running at the coordinator", func() error {
-		st, err := c.CoordStatus()
-		if err != nil {
-			return err
-		}
-		if _, ok := st.Tx("LATE1"); !ok {
-			return fmt.Errorf("not yet")
+	// The transaction runs (C has voted, B's vote is awaited) before B is
+	// resumed.
+	waitPart(t, c, "C", "LATE1 prepared", func(st cluster.ParticipantOut) error {
+		if s := st.TxState("LATE1"); s != "READY" {
+			return fmt.Errorf("LATE1 is %q", s)
 		}
 		return nil
 	})
