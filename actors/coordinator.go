@@ -44,7 +44,8 @@ type coordTx struct {
 	pid     *actor.PID // its shard while it runs; nil once finished
 	status  wire.TxStatus
 	decided bool
-	tooOld  bool // a retry of an id a member had committed: answered "id too old" (coordtooold.go)
+	tooOld  bool  // a retry of an id a member had committed: answered "id too old" (coordtooold.go)
+	cost    int64 // once finished: its estimated memory (outcomeCost), counted in the window
 	watchTimes
 }
 
@@ -52,27 +53,29 @@ type coordTx struct {
 // shard (txnshard.go), answers status and outcome queries, and tracks the
 // participant connections.
 type coordinatorActor struct {
-	cfg       protocol.CoordConfig
-	deps      txnDeps
-	peers     []*peerInfo
-	shards    *txnShards
-	txns      map[string]*coordTx
-	order     []string // transaction ids, oldest first
-	running   int
-	maxActive int
-	recovered []protocol.LoggedTx // the log at start-up, consumed by resume
-	keep      int                 // finished transactions to remember
-	finished  int                 // finished entries in order
-	logger    *slog.Logger
-	engine    *actor.Engine
-	gathers   map[uint64]*statusGather
-	gatherSeq uint64
-	self      *actor.PID
-	forget    map[string][]string               // member id → ended transactions to tell it about
-	forgetDue bool                              // a forgetFlush is on its way
-	drained   chan struct{}                     // set when draining: closed once nothing is undecided
-	presumed  map[string][]func(*wire.Decision) // presumed aborts being logged → answers waiting (presumed.go)
-	undecided int                               // running transactions whose clients await a decision
+	cfg           protocol.CoordConfig
+	deps          txnDeps
+	peers         []*peerInfo
+	shards        *txnShards
+	txns          map[string]*coordTx
+	order         []string // transaction ids, oldest first
+	running       int
+	maxActive     int
+	recovered     []protocol.LoggedTx // the log at start-up, consumed by resume
+	keep          int                 // finished transactions to remember
+	keepBytes     int64               // their estimated memory bound (0: none)
+	finished      int                 // finished entries in order
+	finishedBytes int64               // their estimated memory (outcomeCost)
+	logger        *slog.Logger
+	engine        *actor.Engine
+	gathers       map[uint64]*statusGather
+	gatherSeq     uint64
+	self          *actor.PID
+	forget        map[string][]string               // member id → ended transactions to tell it about
+	forgetDue     bool                              // a forgetFlush is on its way
+	drained       chan struct{}                     // set when draining: closed once nothing is undecided
+	presumed      map[string][]func(*wire.Decision) // presumed aborts being logged → answers waiting (presumed.go)
+	undecided     int                               // running transactions whose clients await a decision
 	watchCounts
 }
 
@@ -178,7 +181,9 @@ func (a *coordinatorActor) resume(c *actor.Context) {
 			for _, m := range r.Members {
 				tx.status.Participants[m.ID] = tx.status.State
 			}
+			tx.cost = outcomeCost(&tx.status)
 			a.finished++
+			a.finishedBytes += tx.cost
 			continue
 		}
 		fsm := protocol.RecoverCoordTxn(a.cfg, id, r.Protocol, r.Members, r.Decided, r.Commit, r.Reason)
@@ -192,6 +197,7 @@ func (a *coordinatorActor) resume(c *actor.Context) {
 		}
 	}
 	a.recovered = nil
+	a.trimFinished()
 }
 
 func (a *coordinatorActor) start(c *actor.Context, conn *wire.Conn, req *wire.Start) {

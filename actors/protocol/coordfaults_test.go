@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -128,5 +129,48 @@ func TestCoordLogTooOld(t *testing.T) {
 	}
 	if !reflect.DeepEqual(m.All(), l.All()) {
 		t.Fatalf("snapshot replays to %+v, want %+v", *m.All()[0], *l.All()[0])
+	}
+}
+
+// The window of ended transactions is bounded in estimated bytes as well as
+// in number: long reasons make it forget the oldest sooner; unended ones
+// are never forgotten.
+func TestCoordLogWindowBytes(t *testing.T) {
+	const limit = 64 << 10
+	l := NewCoordLog(1000).LimitBytes(limit)
+	long := strings.Repeat("r", 4000)
+	ms := []wire.Member{{ID: "B", Addr: "b:1"}}
+	l.Apply(Record{Kind: RecBegin, TxID: "open", Members: ms})
+	for i := range 200 {
+		id := "t" + strconv.Itoa(i)
+		l.Apply(Record{Kind: RecBegin, TxID: id, Members: ms})
+		l.Apply(Record{Kind: RecDecision, TxID: id, Reason: long})
+		l.Apply(Record{Kind: RecEnd, TxID: id})
+		if l.endedBytes > limit+limit/4 {
+			t.Fatalf("after %d: %d bytes remembered, bound %d (+ a quarter)", i, l.endedBytes, limit)
+		}
+	}
+	var sum int64
+	for _, tx := range l.All() {
+		if tx.Ended {
+			sum += LoggedCost(tx)
+		}
+	}
+	if sum != l.endedBytes || l.Get("open") == nil || l.Get("t199") == nil || l.Get("t0") != nil {
+		t.Fatalf("accounted %d, counted %d; open kept %v, newest kept %v, oldest gone %v",
+			l.endedBytes, sum, l.Get("open") != nil, l.Get("t199") != nil, l.Get("t0") == nil)
+	}
+	if n := len(l.All()); n > 1+limit/4000+limit/4/4000+1 || int64(n) < limit/LoggedCost(l.Get("t199")) {
+		t.Fatalf("%d remembered", n)
+	}
+	// Short reasons: the count binds.
+	l = NewCoordLog(10).LimitBytes(limit)
+	for i := range 100 {
+		id := "s" + strconv.Itoa(i)
+		l.Apply(Record{Kind: RecBegin, TxID: id, Members: ms})
+		l.Apply(Record{Kind: RecEnd, TxID: id})
+	}
+	if n := len(l.All()); n < 10 || n > 13 {
+		t.Fatalf("%d remembered, want the 10 of the window (up to a quarter more)", n)
 	}
 }
