@@ -162,6 +162,10 @@ func TestExpiredCommittedIdNeverAborted(t *testing.T) {
 			}
 		}
 	}
+	// The coordinator's status does not call the last one aborted either.
+	if tx, ok := c.MustCoordStatus().Tx("OLD-3PC"); !ok || tx.State == "ABORTED" || !strings.Contains(tx.Reason, "too old") {
+		t.Fatalf("coordinator status of OLD-3PC: %+v (listed: %v), want not ABORTED, reason too old", tx, ok)
+	}
 	// Each ADD ran once.
 	for _, id := range []string{"B", "C"} {
 		if st := c.MustPartStatus(id); st.Store["n"] != "10" {
