@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/wire"
 )
@@ -20,8 +21,7 @@ func (a *coordinatorActor) ended(st wire.TxStatus) {
 		a.forgetDue = true
 		afterFunc(a.engine, a.self, forgetEvery, forgetFlush{})
 	}
-	a.finished++
-	a.trimFinished()
+	a.keepFinished(a.txns[st.TxID])
 }
 
 // sendForget tells one member about its ended transactions. A lost Forget
@@ -39,19 +39,42 @@ func (a *coordinatorActor) sendForget(member string) {
 	}
 }
 
-// trimFinished drops the oldest finished transactions beyond the window,
-// once it is a quarter over (so the pass over order is amortized).
-func (a *coordinatorActor) trimFinished() {
-	if a.finished <= a.keep+a.keep/4 {
+// keepFinished counts tx, just finished, into the window and trims it.
+func (a *coordinatorActor) keepFinished(tx *coordTx) {
+	if tx == nil {
 		return
 	}
-	drop := a.finished - a.keep
+	tx.cost = outcomeCost(&tx.status)
+	a.finished++
+	a.finishedBytes += tx.cost
+	a.trimFinished()
+}
+
+// outcomeCost estimates the memory a finished transaction holds here: a
+// fixed part measured on amd64 (coordTx, its map entry and order slot, the
+// participants map), its strings, and its participants.
+func outcomeCost(st *wire.TxStatus) int64 {
+	n := int64(384 + len(st.TxID) + len(st.Reason))
+	for id := range st.Participants {
+		n += int64(64 + len(id))
+	}
+	return n
+}
+
+// trimFinished drops the oldest finished transactions beyond the window
+// (--keep-outcomes, and their estimated memory beyond
+// --keep-outcomes-bytes), once it is a quarter over either bound (so the
+// pass over order is amortized).
+func (a *coordinatorActor) trimFinished() {
+	if !protocol.OverWindow(a.finished, a.finishedBytes, a.keep, a.keepBytes, 4) {
+		return
+	}
 	kept := a.order[:0]
 	for _, id := range a.order {
-		if tx := a.txns[id]; drop > 0 && tx.pid == nil {
+		if tx := a.txns[id]; tx.pid == nil && protocol.OverWindow(a.finished, a.finishedBytes, a.keep, a.keepBytes, 0) {
 			delete(a.txns, id)
 			a.finished--
-			drop--
+			a.finishedBytes -= tx.cost
 			continue
 		}
 		kept = append(kept, id)

@@ -44,6 +44,8 @@ type coordTx struct {
 	pid     *actor.PID // its shard while it runs; nil once finished
 	status  wire.TxStatus
 	decided bool
+	tooOld  bool  // a retry of an id a member had committed: answered "id too old" (coordtooold.go)
+	cost    int64 // once finished: its estimated memory (outcomeCost), counted in the window
 	watchTimes
 }
 
@@ -51,27 +53,29 @@ type coordTx struct {
 // shard (txnshard.go), answers status and outcome queries, and tracks the
 // participant connections.
 type coordinatorActor struct {
-	cfg       protocol.CoordConfig
-	deps      txnDeps
-	peers     []*peerInfo
-	shards    *txnShards
-	txns      map[string]*coordTx
-	order     []string // transaction ids, oldest first
-	running   int
-	maxActive int
-	recovered []protocol.LoggedTx // the log at start-up, consumed by resume
-	keep      int                 // finished transactions to remember
-	finished  int                 // finished entries in order
-	logger    *slog.Logger
-	engine    *actor.Engine
-	gathers   map[uint64]*statusGather
-	gatherSeq uint64
-	self      *actor.PID
-	forget    map[string][]string               // member id → ended transactions to tell it about
-	forgetDue bool                              // a forgetFlush is on its way
-	drained   chan struct{}                     // set when draining: closed once nothing is undecided
-	presumed  map[string][]func(*wire.Decision) // presumed aborts being logged → answers waiting (presumed.go)
-	undecided int                               // running transactions whose clients await a decision
+	cfg           protocol.CoordConfig
+	deps          txnDeps
+	peers         []*peerInfo
+	shards        *txnShards
+	txns          map[string]*coordTx
+	order         []string // transaction ids, oldest first
+	running       int
+	maxActive     int
+	recovered     []protocol.LoggedTx // the log at start-up, consumed by resume
+	keep          int                 // finished transactions to remember
+	keepBytes     int64               // their estimated memory bound (0: none)
+	finished      int                 // finished entries in order
+	finishedBytes int64               // their estimated memory (outcomeCost)
+	logger        *slog.Logger
+	engine        *actor.Engine
+	gathers       map[uint64]*statusGather
+	gatherSeq     uint64
+	self          *actor.PID
+	forget        map[string][]string               // member id → ended transactions to tell it about
+	forgetDue     bool                              // a forgetFlush is on its way
+	drained       chan struct{}                     // set when draining: closed once nothing is undecided
+	presumed      map[string][]func(*wire.Decision) // presumed aborts being logged → answers waiting (presumed.go)
+	undecided     int                               // running transactions whose clients await a decision
 	watchCounts
 }
 
@@ -93,6 +97,7 @@ func (a *coordinatorActor) Receive(c *actor.Context) {
 		a.gathers = map[uint64]*statusGather{}
 		a.presumed = map[string][]func(*wire.Decision){}
 		a.deps.peers = a.peerFor
+		a.deps.addrOf = a.learnedAddr
 		a.boot = time.Now().UnixNano()
 		a.resume(c)
 	case inbound:
@@ -116,6 +121,7 @@ func (a *coordinatorActor) Receive(c *actor.Context) {
 			}
 			tx.decided = true
 			tx.status = m.status
+			tx.tooOld = tx.tooOld || m.tooOld
 			a.noteDecided(tx)
 			a.drainIfIdle()
 		}
@@ -162,7 +168,7 @@ func (a *coordinatorActor) resume(c *actor.Context) {
 			tx.status.Participants[m.ID] = wire.StateUnknown
 		}
 		if r.Decided {
-			tx.decided = true
+			tx.decided, tx.tooOld = true, r.TooOld
 			tx.decidedAt = time.Now().UnixNano() // not counted: decided before the restart
 			tx.status.State, tx.status.Reason = wire.StateAborted, r.Reason
 			if r.Commit {
@@ -175,7 +181,9 @@ func (a *coordinatorActor) resume(c *actor.Context) {
 			for _, m := range r.Members {
 				tx.status.Participants[m.ID] = tx.status.State
 			}
+			tx.cost = outcomeCost(&tx.status)
 			a.finished++
+			a.finishedBytes += tx.cost
 			continue
 		}
 		fsm := protocol.RecoverCoordTxn(a.cfg, id, r.Protocol, r.Members, r.Decided, r.Commit, r.Reason)
@@ -189,6 +197,7 @@ func (a *coordinatorActor) resume(c *actor.Context) {
 		}
 	}
 	a.recovered = nil
+	a.trimFinished()
 }
 
 func (a *coordinatorActor) start(c *actor.Context, conn *wire.Conn, req *wire.Start) {
@@ -210,6 +219,11 @@ func (a *coordinatorActor) start(c *actor.Context, conn *wire.Conn, req *wire.St
 				_ = conn.Send(res)
 				traceMsg(a.deps.trace, trace.Send, "client", res)
 			})
+		case tx.decided && tx.tooOld:
+			res := tooOldError(tx.status.Reason)
+			res.ReqID = req.ReqID
+			_ = conn.Send(res)
+			traceMsg(a.deps.trace, trace.Send, "client", res)
 		case tx.decided:
 			res := &wire.StartResult{ReqID: req.ReqID, TxID: req.TxID, Protocol: tx.status.Protocol,
 				Outcome: tx.status.State, Reason: tx.status.Reason}
@@ -317,7 +331,9 @@ func (a *coordinatorActor) peerFor(m wire.Member) *wire.Peer {
 		}
 	}
 	for _, p := range a.peers {
-		if m.Addr != "" && p.addr == m.Addr {
+		if (m.Addr != "" && p.addr == m.Addr) || p.addr == m.ID {
+			// By address: a member named by it (it had not yet
+			// connected when the transaction began), or a recovered one.
 			return p.peer
 		}
 	}

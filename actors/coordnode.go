@@ -32,6 +32,7 @@ type CoordinatorConfig struct {
 	Retry        time.Duration        // retransmission interval for unanswered phase messages
 	MaxInflight  int                  // transactions in flight before new ones get "busy"
 	KeepOutcomes int                  // finished transactions remembered (retries of their ids, status)
+	KeepBytes    int64                // estimated memory those may hold; the oldest go first when over either bound
 	CompactBytes int64                // checkpoint the log after this many bytes appended
 	NoSync       bool                 // UNSAFE: skip fsync (benchmarks)
 	SyncFunc     func(*os.File) error // replaces the log's fsync (fault-injection tests only)
@@ -61,6 +62,9 @@ func (cfg *CoordinatorConfig) setDefaults() {
 	if cfg.KeepOutcomes <= 0 {
 		cfg.KeepOutcomes = 100000
 	}
+	if cfg.KeepBytes <= 0 {
+		cfg.KeepBytes = DefaultKeepBytes
+	}
 	if cfg.CompactBytes == 0 {
 		cfg.CompactBytes = 64 << 20
 	}
@@ -71,6 +75,11 @@ func (cfg *CoordinatorConfig) setDefaults() {
 		cfg.Fatal = func(err error) { panic(err) }
 	}
 }
+
+// DefaultKeepBytes bounds the estimated memory of the outcome window: about
+// 100k outcomes with short reasons fit (--keep-outcomes binds first), while
+// long reasons cannot grow it further.
+const DefaultKeepBytes = 128 << 20
 
 // Coordinator is a running coordinator node.
 type Coordinator struct {
@@ -100,7 +109,10 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 	if err := cfg.Metrics.Claim(); err != nil {
 		return nil, &ConfigError{err}
 	}
-	clog := protocol.NewCoordLog(cfg.KeepOutcomes)
+	// The window is held twice: the coordinator actor's answers and the
+	// log model for checkpoints; they share the byte bound as their
+	// measured sizes do (about 2:1).
+	clog := protocol.NewCoordLog(cfg.KeepOutcomes).LimitBytes(cfg.KeepBytes / 3)
 	tr := trace.New(trace.DefaultTxns, time.Now().UnixNano())
 	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, SyncFunc: cfg.SyncFunc, AfterRewriteStep: rewriteCrashHook()}, func(r walstore.Record) error {
 		rec, err := decodeRecord(r)
@@ -168,7 +180,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 			cfg:   protocol.CoordConfig{NodeID: cfg.NodeID, Addr: advertise, Vote: cfg.Timeout, Delay: cfg.Delay},
 			deps:  txnDeps{nodeID: cfg.NodeID, wal: n.wal, retry: cfg.Retry, logger: cfg.Logger, fatal: cfg.Fatal, trace: tr, metrics: cfg.Metrics},
 			peers: n.peers, shards: shards, txns: map[string]*coordTx{}, maxActive: cfg.MaxInflight,
-			recovered: recovered, keep: cfg.KeepOutcomes, logger: cfg.Logger,
+			recovered: recovered, keep: cfg.KeepOutcomes, keepBytes: cfg.KeepBytes - cfg.KeepBytes/3, logger: cfg.Logger,
 		}
 	}), "coord", actor.WithID(cfg.NodeID))
 

@@ -92,6 +92,11 @@ func (a *coordinatorActor) finishStatus(g *statusGather) {
 		default:
 			continue
 		}
+		if tx.tooOld {
+			// This run aborted, but the id was committed by an earlier
+			// one: not ABORTED (Reason says what a member remembers).
+			s.State = wire.StateUnknown
+		}
 		st.Transactions = append(st.Transactions, tx.stamp(s))
 	}
 	slices.Reverse(st.Transactions)

@@ -30,10 +30,10 @@ func (a *coordinatorActor) presumeAbort(txid, asker string) {
 		st.Participants[asker] = wire.StateAborted
 		members = []wire.Member{{ID: asker}}
 	}
-	a.txns[txid] = &coordTx{status: st, decided: true}
+	tx := &coordTx{status: st, decided: true}
+	a.txns[txid] = tx
 	a.order = append(a.order, txid)
-	a.finished++
-	a.trimFinished()
+	a.keepFinished(tx)
 	a.presumed[txid] = []func(*wire.Decision){}
 	a.deps.wal.Append(walAppend{ReplyTo: a.self, Rec: protocol.Record{Kind: protocol.RecDecision,
 		TxID: txid, Commit: false, Reason: presumedReason, Members: members}})

@@ -46,6 +46,7 @@ type statusAnswer struct {
 // Start is answered at once and a participant's query gets the outcome.
 type txnDecided struct {
 	status wire.TxStatus
+	tooOld bool // a retry of an id a member had committed: retries hear "id too old"
 }
 
 // txnFinished tells the coordinator actor the transaction needs nothing
@@ -54,10 +55,14 @@ type txnFinished struct{ status wire.TxStatus }
 
 // txnDeps is what a transaction actor needs from its node.
 type txnDeps struct {
-	nodeID  string
-	wal     *walWriter
-	peers   func(m wire.Member) *wire.Peer // a member's connection (nil: unknown)
-	retry   time.Duration                  // retransmission interval
+	nodeID string
+	wal    *walWriter
+	peers  func(m wire.Member) *wire.Peer // a member's connection (nil: unknown)
+	// addrOf is the configured address of the participant that
+	// identified itself as id in its handshake, if it was configured by
+	// address alone ("" otherwise): see txnActor.member.
+	addrOf  func(id string) string
+	retry   time.Duration // retransmission interval
 	logger  *slog.Logger
 	fatal   func(error)
 	started time.Time
@@ -89,7 +94,7 @@ type txnActor struct {
 	deps    txnDeps
 	fsm     *protocol.CoordTxn
 	waiters []clientWaiter
-	replied *wire.StartResult
+	replied wire.Message         // the client's answer (StartResult, or Error for a too-old id), for late waiters
 	pending map[string]*delivery // member id → unanswered message
 	epoch   uint64
 	retryT  *time.Timer
@@ -129,9 +134,19 @@ func (t *txnActor) stop() {
 func (t *txnActor) handle(msg any) {
 	switch m := msg.(type) {
 	case *wire.Vote:
+		if from := t.member(m.From); from != m.From {
+			v := *m
+			v.From = from
+			m = &v
+		}
 		t.answered(m.From, func(p wire.Message) bool { _, ok := p.(*wire.Prepare); return ok })
 		t.run(t.fsm.Vote(m))
 	case *wire.Ack:
+		if from := t.member(m.From); from != m.From {
+			a := *m
+			a.From = from
+			m = &a
+		}
 		t.answered(m.From, func(p wire.Message) bool {
 			switch p.(type) {
 			case *wire.PreCommit:
@@ -154,12 +169,17 @@ func (t *txnActor) handle(msg any) {
 		}
 		t.run(t.fsm.Ack(m))
 	case *wire.QueryReply:
+		if from := t.member(m.From); from != m.From {
+			r := *m
+			r.From = from
+			m = &r
+		}
 		t.answered(m.From, func(p wire.Message) bool { _, ok := p.(*wire.Query); return ok })
 		t.run(t.fsm.QueryReply(m))
 	case inbound:
 		// A participant asks about us (forwarded by the coordinator).
 		if q, ok := m.msg.(*wire.Query); ok {
-			if eff := t.fsm.Query(q.From); len(eff) > 0 {
+			if eff := t.fsm.Query(t.member(q.From)); len(eff) > 0 {
 				// Answer on the asker's own connection too: ours to it may
 				// be down (it restarted; we are still backing off).
 				for _, e := range eff {
@@ -203,10 +223,9 @@ func (t *txnActor) handle(msg any) {
 		t.engine.Send(t.parent, statusAnswer{gather: m.gather, status: t.fsm.Status()})
 	case addWaiter:
 		if t.replied != nil {
-			r := *t.replied
-			r.ReqID = m.w.reqID
-			_ = m.w.conn.Send(&r)
-			traceMsg(t.deps.trace, trace.Send, "client", &r)
+			r := withReqID(t.replied, m.w.reqID)
+			_ = m.w.conn.Send(r)
+			traceMsg(t.deps.trace, trace.Send, "client", r)
 			return
 		}
 		t.waiters = append(t.waiters, m.w)
@@ -247,8 +266,10 @@ func (t *txnActor) send(e protocol.Send) {
 		t.pending[e.To] = d
 	}
 	d.msg = e.Msg
-	if d.peer != nil {
-		_ = d.peer.Send(e.Msg) // not connected: the retry timer tries again
+	if d.peer != nil && d.peer.Send(e.Msg) != nil {
+		// Not connected: the retry timer tries again, and learns by then
+		// whether a fresh dial failed (resend).
+		d.peer.Redial()
 	}
 	traceMsg(t.deps.trace, trace.Send, e.To, e.Msg)
 	if t.retryT == nil {
@@ -266,9 +287,22 @@ func (t *txnActor) answered(from string, answers func(pending wire.Message) bool
 func (t *txnActor) resend() {
 	t.retryT = nil
 	waiting := false
+	var down map[string]error
 	for id, d := range t.pending {
 		if d.msg != nil && d.peer != nil {
-			_ = d.peer.Send(d.msg)
+			if d.peer.Send(d.msg) != nil {
+				// Known down (connection lost, and a dial begun since
+				// this transaction started failed): the state machine
+				// may abort at once rather than wait out the vote
+				// timeout. Otherwise find out by the next retry.
+				if err := d.peer.Unreachable(t.deps.started); err != nil {
+					if down == nil {
+						down = map[string]error{}
+					}
+					down[id] = err
+				}
+				d.peer.Redial()
+			}
 			traceMsg(t.deps.trace, trace.Send, id, d.msg)
 			waiting = true
 		}
@@ -276,6 +310,35 @@ func (t *txnActor) resend() {
 	if waiting {
 		t.armRetry()
 	}
+	for _, id := range t.fsm.MemberIDs() { // in a stable order
+		if err, ok := down[id]; ok {
+			t.run(t.fsm.Unreachable(id, err.Error()))
+		}
+	}
+}
+
+// member maps the sender of a reply to the member it answers for. A
+// participant configured by address alone ("host:port") is named by that
+// address in a transaction that began before its handshake told its id; its
+// replies carry the id. Unmapped, they would be dropped, and the
+// transaction would abort on a vote timeout although everyone voted YES.
+func (t *txnActor) member(from string) string {
+	for _, m := range t.fsm.Members() {
+		if m.ID == from {
+			return from
+		}
+	}
+	if t.deps.addrOf == nil {
+		return from
+	}
+	if addr := t.deps.addrOf(from); addr != "" {
+		for _, m := range t.fsm.Members() {
+			if m.ID == addr {
+				return addr
+			}
+		}
+	}
+	return from
 }
 
 func (t *txnActor) armRetry() {
@@ -298,15 +361,16 @@ func (t *txnActor) reply(r protocol.Reply) {
 	if t.deps.client {
 		t.deps.metrics.Latency(st.Protocol, commit, took)
 	}
-	res := &wire.StartResult{TxID: r.TxID, Protocol: st.Protocol, Outcome: r.Outcome, Reason: r.Reason}
-	t.replied = res
+	t.replied = &wire.StartResult{TxID: r.TxID, Protocol: st.Protocol, Outcome: r.Outcome, Reason: r.Reason}
+	if r.TooOld {
+		t.replied = tooOldError(r.Reason)
+	}
 	for _, w := range t.waiters {
-		out := *res
-		out.ReqID = w.reqID
-		_ = w.conn.Send(&out) // a client that went away learns the outcome from status
-		traceMsg(t.deps.trace, trace.Send, "client", &out)
+		out := withReqID(t.replied, w.reqID)
+		_ = w.conn.Send(out) // a client that went away learns the outcome from status
+		traceMsg(t.deps.trace, trace.Send, "client", out)
 	}
 	t.waiters = nil
 	st.State, st.Reason = r.Outcome, r.Reason
-	t.engine.Send(t.parent, txnDecided{status: st})
+	t.engine.Send(t.parent, txnDecided{status: st, tooOld: r.TooOld})
 }

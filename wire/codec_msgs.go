@@ -178,7 +178,9 @@ func (m *Prepare) DecodeMsgpack(d *msgpack.Decoder) error {
 	})
 }
 
-var voteFields = []string{"TxID", "From", "Yes", "Reason"}
+// voteFields: Known was added at the end (an older sender's 4-element Vote
+// decodes with Known empty; an older receiver skips it).
+var voteFields = []string{"TxID", "From", "Yes", "Reason", "Known"}
 
 func (m Vote) EncodeMsgpack(e *msgpack.Encoder) error {
 	w := structWriter{e: e}
@@ -187,6 +189,7 @@ func (m Vote) EncodeMsgpack(e *msgpack.Encoder) error {
 	w.str(m.From)
 	w.bool(m.Yes)
 	w.str(m.Reason)
+	w.str(string(m.Known))
 	return w.err
 }
 
@@ -199,8 +202,10 @@ func (m *Vote) DecodeMsgpack(d *msgpack.Decoder) error {
 			return decodeString(d, &m.From)
 		case 2:
 			return decodeBool(d, &m.Yes)
+		case 3:
+			return DecodeReason(d, &m.Reason)
 		}
-		return DecodeReason(d, &m.Reason)
+		return decodeString(d, &m.Known)
 	})
 }
 

@@ -193,6 +193,10 @@ const (
 	ErrHandshake  ErrorCode = "handshake"   // version or role mismatch
 	ErrInternal   ErrorCode = "internal"
 	ErrIdle       ErrorCode = "idle" // the connection sent nothing for the node's idle timeout; it is closed
+	// ErrTooOld: a Start retried an id whose outcome the coordinator no
+	// longer remembers, while a participant remembers it as committed;
+	// the retry was not run (Msg says who remembers what).
+	ErrTooOld ErrorCode = "too_old"
 )
 
 // Start asks the coordinator to run a transaction and answer with its outcome.
@@ -282,13 +286,17 @@ type Prepare struct {
 	Members   []Member
 }
 
-// Vote answers Prepare. Reason explains a NO.
+// Vote answers Prepare. Reason explains a NO. Known, on a NO, is the
+// outcome the participant already holds for this id (COMMITTED or ABORTED)
+// from an earlier run of it: the PREPARE is a retry of an id its
+// coordinator has forgotten. Empty otherwise (and from older senders).
 type Vote struct {
 	_msgpack struct{} `msgpack:",as_array"`
 	TxID     string
 	From     string
 	Yes      bool
 	Reason   string
+	Known    State
 }
 
 // Decision carries the outcome: 2PC COMMIT/ABORT, 3PC DO-COMMIT/ABORT.

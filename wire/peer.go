@@ -44,10 +44,13 @@ type Peer struct {
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
 	done   chan struct{} // closed when run returns
+	kick   chan struct{} // Redial: cut the backoff short
 
-	mu     sync.Mutex // protects following
-	conn   *Conn      // nil while down
-	remote HelloAck
+	mu       sync.Mutex // protects following
+	conn     *Conn      // nil while down
+	remote   HelloAck
+	lastErr  error     // why the latest dial failed; nil once connected
+	failedAt time.Time // when that failed dial began
 }
 
 // NewPeer starts connecting at once, in its own goroutine.
@@ -57,7 +60,7 @@ func NewPeer(cfg PeerConfig) *Peer {
 		log = discard
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &Peer{cfg: cfg, log: log, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	p := &Peer{cfg: cfg, log: log, ctx: ctx, cancel: cancel, done: make(chan struct{}), kick: make(chan struct{}, 1)}
 	go p.run()
 	return p
 }
@@ -94,6 +97,28 @@ func (p *Peer) Connected() bool {
 	}
 }
 
+// Unreachable says why the peer is known to be down: no connection, and a
+// dial begun at or after since failed. nil while connected, while a dial
+// is under way or due, or when the latest failure is older than since (the
+// node may have come back meanwhile: Redial finds out).
+func (p *Peer) Unreachable(since time.Time) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.conn != nil || p.lastErr == nil || p.failedAt.Before(since) {
+		return nil
+	}
+	return p.lastErr
+}
+
+// Redial asks for a dial now instead of at the end of the backoff, if the
+// peer is down; dials stay at least minBackoff apart. It never blocks.
+func (p *Peer) Redial() {
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
 // Remote is the peer's identity from its last HelloAck (zero before the
 // first connection).
 func (p *Peer) Remote() HelloAck {
@@ -118,11 +143,15 @@ func (p *Peer) run() {
 	opt := DialOptions{MaxFrame: p.cfg.MaxFrame, TLS: p.cfg.TLS, ExpectID: p.cfg.ExpectID}
 	var refused string // the last refusal logged as a warning
 	for {
+		began := time.Now()
 		c, err := dial(p.ctx, p.cfg.Addr, p.cfg.Self, p.cfg.Handler, opt, p.log, p.cfg.Stats)
 		if err != nil {
 			if p.ctx.Err() != nil {
 				return
 			}
+			p.mu.Lock()
+			p.lastErr, p.failedAt = err, began
+			p.mu.Unlock()
 			// A node that is down is routine; one that refuses us (wrong
 			// CA, wrong id, another version) is a misconfiguration nobody
 			// would find at debug level. Warn once per distinct reason, not
@@ -144,7 +173,7 @@ func (p *Peer) run() {
 		up := time.Now()
 		remote := HelloAck{Version: c.remote.Version, NodeID: c.remote.NodeID, Role: c.remote.Role}
 		p.mu.Lock()
-		p.conn, p.remote = c, remote
+		p.conn, p.remote, p.lastErr = c, remote, nil
 		p.mu.Unlock()
 		p.log.Info("wire: peer connected", "addr", p.cfg.Addr, "peer", remote.NodeID)
 		if p.cfg.OnState != nil {
@@ -179,15 +208,29 @@ func (p *Peer) run() {
 }
 
 // sleep waits about d (jittered to 50-100%, so that peers cut off together
-// do not redial in lockstep); false when Close came first.
+// do not redial in lockstep), or until Redial but at least minBackoff;
+// false when Close came first.
 func (p *Peer) sleep(d time.Duration) bool {
+	start := time.Now()
 	d = d/2 + rand.N(d/2+1)
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
+	case <-p.kick:
 	case <-t.C:
 		return true
 	case <-p.ctx.Done():
 		return false
 	}
+	// Someone needs to know now; still no tight loop against a node that
+	// refuses at once.
+	if rest := minBackoff - time.Since(start); rest > 0 && rest < d {
+		t.Reset(rest)
+		select {
+		case <-t.C:
+		case <-p.ctx.Done():
+			return false
+		}
+	}
+	return true
 }

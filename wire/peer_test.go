@@ -3,6 +3,7 @@ package wire
 import (
 	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 )
@@ -142,5 +143,58 @@ func TestPeerRefused(t *testing.T) {
 	case u := <-up:
 		t.Fatalf("OnState(%v) for a refused peer", u)
 	default:
+	}
+}
+
+// TestPeerUnreachableSince: a node that went down is reported unreachable,
+// with the dial's error, only by a dial begun after the asker's time; Redial
+// cuts the backoff short to find out, and a reconnect clears it.
+func TestPeerUnreachableSince(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	s := serveOn(t, ln, ServerConfig{Self: HelloAck{NodeID: "B", Role: RoleParticipant}, Handler: &coordinator{}})
+	p := NewPeer(PeerConfig{Addr: addr, Self: Hello{NodeID: "coord", Role: RoleCoordinator}, Handler: &coordinator{}})
+	defer p.Close()
+	eventually(t, p.Connected, "Connected()")
+	if err := p.Unreachable(time.Time{}); err != nil {
+		t.Fatalf("Unreachable while connected: %v", err)
+	}
+
+	s.Close() // the node dies: its connection closes and redials are refused
+	eventually(t, func() bool { return p.Unreachable(time.Time{}) != nil }, "a failed redial")
+	if err := p.Unreachable(time.Time{}); !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("Unreachable = %v, want the dial's refusal", err)
+	}
+	// The backoff has grown; a fresh question needs a fresh dial, which
+	// Redial brings well before the backoff would (2 s at most).
+	for range 6 {
+		p.Redial()
+		time.Sleep(60 * time.Millisecond)
+	}
+	since := time.Now()
+	if err := p.Unreachable(since); err != nil {
+		t.Fatalf("Unreachable(now) = %v before any dial since", err)
+	}
+	deadline := time.Now().Add(time.Second)
+	for p.Unreachable(since) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("Redial brought no fresh dial within 1s")
+		}
+		p.Redial()
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	// The node comes back on the same port: connected, reachable again.
+	ln2, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("port %s taken meanwhile: %v", addr, err)
+	}
+	serveOn(t, ln2, ServerConfig{Self: HelloAck{NodeID: "B", Role: RoleParticipant}, Handler: &coordinator{}})
+	eventually(t, func() bool { p.Redial(); return p.Connected() }, "reconnected")
+	if err := p.Unreachable(time.Time{}); err != nil {
+		t.Fatalf("Unreachable after the reconnect: %v", err)
 	}
 }

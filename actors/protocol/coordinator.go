@@ -52,6 +52,7 @@ type CoordTxn struct {
 	replies   map[string]wire.State // 3PC recovery: what each participant said
 	heur      map[string]wire.State // outcomes participants acked as heuristic (coordheuristic.go)
 	answered  bool                  // the client was told the outcome before it was durable (3PC, decideCertain)
+	tooOldRun bool                  // a member had committed an earlier run of this id (coordtooold.go)
 	// beginDurable: 3PC forces BEGIN (coordinator3pc.go) and sends
 	// PRE-COMMIT only once it is durable.
 	beginDurable bool
@@ -117,6 +118,10 @@ func (t *CoordTxn) Vote(v *wire.Vote) []Effect {
 	cur, member := t.state[v.From]
 	if !member {
 		return nil
+	}
+	if !v.Yes && v.Known == wire.StateCommitted && (cur == wire.StateInit || cur == wire.StateAborted) {
+		t.state[v.From] = wire.StateAborted
+		return t.tooOld(v)
 	}
 	if t.phase == phVoting {
 		if cur != wire.StateInit {
@@ -193,6 +198,18 @@ func (t *CoordTxn) Query(from string) []Effect {
 	return nil
 }
 
+// Unreachable: the host found a member down (its connection lost, and a
+// dial begun after this transaction started failed, why says how). While
+// its vote is still awaited, the vote timeout would only hold the client:
+// abort now, saying why. A member that has voted, and every later phase,
+// are unaffected: the decision is retransmitted until it is back.
+func (t *CoordTxn) Unreachable(member, why string) []Effect {
+	if t.phase != phVoting || t.state[member] != wire.StateInit {
+		return nil
+	}
+	return t.decide(false, fmt.Sprintf("participant %s unreachable: %s", member, why))
+}
+
 // Timer handles a timer set by an earlier SetTimer.
 func (t *CoordTxn) Timer(seq uint64) []Effect {
 	if seq != t.seq {
@@ -235,7 +252,7 @@ func (t *CoordTxn) Logged(rec Record) []Effect {
 	}
 	var eff []Effect
 	if !t.answered {
-		eff = append(eff, Reply{TxID: t.id, Outcome: t.Outcome(), Reason: t.reason})
+		eff = append(eff, Reply{TxID: t.id, Outcome: t.Outcome(), Reason: t.reason, TooOld: t.tooOldRun})
 	}
 	if t.cfg.Delay > 0 && !t.recovered { // the delay is a window for a crash, not for recovery
 		t.phase = phDelay

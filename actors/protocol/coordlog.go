@@ -13,10 +13,12 @@ import (
 // it writes, so that a checkpoint (Snapshot) is always exactly what the log
 // says: the coordinator actor's own view lags its transactions' actors.
 type CoordLog struct {
-	txns  map[string]*LoggedTx
-	order []*LoggedTx // first seen first; ended ones trimmed from the front
-	keep  int         // ended transactions to remember
-	ended int         // ended entries in order
+	txns       map[string]*LoggedTx
+	order      []*LoggedTx // first seen first; ended ones trimmed from the front
+	keep       int         // ended transactions to remember
+	ended      int         // ended entries in order
+	keepBytes  int64       // estimated memory the ended ones may hold (LimitBytes); 0: no limit
+	endedBytes int64       // their estimated memory (LoggedCost)
 }
 
 // LoggedTx is one transaction as the coordinator's log knows it.
@@ -29,6 +31,7 @@ type LoggedTx struct {
 	Commit       bool
 	Reason       string
 	Ended        bool
+	TooOld       bool // a retry of an id a member had committed earlier (coordtooold.go)
 	// When each record was appended (Record.Time), so that a checkpoint
 	// keeps the times a trace shows.
 	BeganAt, PreCommittedAt, DecidedAt, EndedAt int64
@@ -41,6 +44,25 @@ func NewCoordLog(keep int) *CoordLog {
 		keep = 1
 	}
 	return &CoordLog{txns: map[string]*LoggedTx{}, keep: keep}
+}
+
+// LimitBytes bounds the estimated memory (LoggedCost) of the ended
+// transactions remembered, besides their number; n <= 0: no bound. It
+// returns l.
+func (l *CoordLog) LimitBytes(n int64) *CoordLog {
+	l.keepBytes = max(n, 0)
+	return l
+}
+
+// LoggedCost estimates the memory one remembered transaction holds: a
+// fixed part measured on amd64 (the struct, its map entry and order slot),
+// its strings, and its members.
+func LoggedCost(t *LoggedTx) int64 {
+	n := int64(160 + len(t.ID) + len(t.Reason))
+	for _, m := range t.Members {
+		n += int64(32 + len(m.ID) + len(m.Addr))
+	}
+	return n
 }
 
 // Apply adds one record.
@@ -64,11 +86,14 @@ func (l *CoordLog) Apply(rec Record) error {
 		t.PreCommitted, t.PreCommittedAt = true, rec.Time
 	case RecDecision:
 		t.Decided, t.Commit, t.Reason, t.DecidedAt = true, rec.Commit, rec.Reason, rec.Time
+	case RecTooOld:
+		t.TooOld, t.Reason = true, rec.Reason
 	case RecEnd:
 		if !t.Ended {
 			t.EndedAt = rec.Time
 			t.Ended = true
 			l.ended++
+			l.endedBytes += LoggedCost(t)
 			l.trim()
 		}
 	default:
@@ -77,26 +102,38 @@ func (l *CoordLog) Apply(rec Record) error {
 	return nil
 }
 
-// trim forgets the oldest ended transactions beyond the window. Unended
+// trim forgets the oldest ended transactions beyond the window: their
+// number beyond keep, their estimated memory beyond keepBytes. Unended
 // ones are never forgotten, wherever they are in the order. It runs when
-// the window is a quarter over, so its pass over the order is amortized.
+// the window is a quarter over either bound, so its pass over the order is
+// amortized.
 func (l *CoordLog) trim() {
-	if l.ended <= l.keep+l.keep/4 {
+	if !OverWindow(l.ended, l.endedBytes, l.keep, l.keepBytes, 4) {
 		return
 	}
 	kept := l.order[:0]
-	drop := l.ended - l.keep
 	for _, t := range l.order {
-		if drop > 0 && t.Ended {
+		if t.Ended && OverWindow(l.ended, l.endedBytes, l.keep, l.keepBytes, 0) {
 			delete(l.txns, t.ID)
 			l.ended--
-			drop--
+			l.endedBytes -= LoggedCost(t)
 			continue
 		}
 		kept = append(kept, t)
 	}
 	clear(l.order[len(kept):])
 	l.order = kept
+}
+
+// OverWindow reports whether n remembered outcomes holding bytes exceed
+// the window (keep, keepBytes; keepBytes 0: no byte bound) by more than
+// 1/slack of either bound (slack 0: by anything).
+func OverWindow(n int, bytes int64, keep int, keepBytes int64, slack int) bool {
+	extraN, extraB := 0, int64(0)
+	if slack > 0 {
+		extraN, extraB = keep/slack, keepBytes/int64(slack)
+	}
+	return n > keep+extraN || (keepBytes > 0 && bytes > keepBytes+extraB)
 }
 
 // Get returns what the log knows of a transaction.
@@ -112,6 +149,9 @@ func (l *CoordLog) Snapshot() []Record {
 		recs = append(recs, Record{Kind: RecBegin, TxID: t.ID, Protocol: t.Protocol, Members: t.Members, Time: t.BeganAt})
 		if t.PreCommitted {
 			recs = append(recs, Record{Kind: RecPreCommit, TxID: t.ID, Protocol: t.Protocol, Time: t.PreCommittedAt})
+		}
+		if t.TooOld {
+			recs = append(recs, Record{Kind: RecTooOld, TxID: t.ID, Protocol: t.Protocol, Reason: t.Reason})
 		}
 		if t.Decided {
 			recs = append(recs, Record{Kind: RecDecision, TxID: t.ID, Protocol: t.Protocol, Commit: t.Commit, Reason: t.Reason, Time: t.DecidedAt})

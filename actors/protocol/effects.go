@@ -48,6 +48,10 @@ type Reply struct {
 	TxID    string
 	Outcome wire.State
 	Reason  string
+	// TooOld: the id was committed by an earlier run this coordinator no
+	// longer remembers; this run aborted and changed nothing. The client
+	// must hear "id too old" (Reason), never ABORTED.
+	TooOld bool
 }
 
 // Finished tells the coordinator host that a transaction needs nothing more:
@@ -85,6 +89,9 @@ const (
 	// Heuristic decisions (heuristic.go).
 	RecHeuristic       // participant: an operator applied Commit to an in-doubt transaction (forced before the reply)
 	RecHeuristicDamage // participant: a decision contradicting it arrived (Commit: that decision; forced before the ack)
+
+	// Retries of forgotten ids (coordtooold.go).
+	RecTooOld // coordinator: this run of the id aborted because a member had committed an earlier one (Reason; lazy, just before the DECISION)
 )
 
 var recNames = [...]string{
@@ -92,6 +99,7 @@ var recNames = [...]string{
 	RecPrepared: "PREPARED", RecCommit: "COMMIT", RecAbort: "ABORT",
 	RecPreCommit: "PRECOMMIT", RecStore: "STORE", RecForget: "FORGET",
 	RecHeuristic: "HEURISTIC", RecHeuristicDamage: "HEURISTIC-DAMAGE",
+	RecTooOld: "TOO-OLD",
 }
 
 func (k RecKind) String() string {

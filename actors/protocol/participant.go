@@ -140,7 +140,7 @@ func (p *Participant) Recovered() []Effect {
 func (p *Participant) Prepare(m *wire.Prepare) []Effect {
 	if s, ok := p.gone.get(m.TxID); ok && p.txns[m.TxID] == nil {
 		// Finished and forgotten: never prepare it again.
-		return []Effect{p.voteTo(m, false, "transaction "+m.TxID+" already "+string(s.State)+" here")}
+		return []Effect{p.knownVote(m, s.State, "transaction "+m.TxID+" already "+string(s.State)+" here")}
 	}
 	if t := p.txns[m.TxID]; t != nil {
 		switch {
@@ -155,9 +155,9 @@ func (p *Participant) Prepare(m *wire.Prepare) []Effect {
 		case t.state == wire.StateReady || t.state == wire.StatePrecommitted:
 			return []Effect{p.vote(t, true, "")}
 		case t.state == wire.StateCommitted:
-			return []Effect{p.voteTo(m, false, "transaction "+m.TxID+" already committed here")}
+			return []Effect{p.knownVote(m, wire.StateCommitted, "transaction "+m.TxID+" already committed here")}
 		case t.state == wire.StateAborted:
-			return []Effect{p.voteTo(m, false, orDefault(t.reason, "transaction "+m.TxID+" already aborted here"))}
+			return []Effect{p.knownVote(m, wire.StateAborted, orDefault(t.reason, "transaction "+m.TxID+" already aborted here"))}
 		}
 		return nil
 	}
@@ -421,6 +421,15 @@ func (p *Participant) vote(t *ptx, yes bool, reason string) Effect {
 
 func (p *Participant) voteTo(m *wire.Prepare, yes bool, reason string) Effect {
 	return Send{To: m.Coord, Addr: m.CoordAddr, Msg: &wire.Vote{TxID: m.TxID, From: p.cfg.NodeID, Yes: yes, Reason: reason}}
+}
+
+// knownVote votes NO to a PREPARE for an id already decided here, saying
+// which outcome it had (Vote.Known), so a coordinator that forgot the id
+// can tell its client the truth (coordtooold.go).
+func (p *Participant) knownVote(m *wire.Prepare, known wire.State, reason string) Effect {
+	e := p.voteTo(m, false, reason)
+	e.(Send).Msg.(*wire.Vote).Known = known
+	return e
 }
 
 func (p *Participant) ack(t *ptx) Effect {

@@ -11,7 +11,7 @@ import (
 const (
 	exitOK      = 0 // success; for start: the transaction committed
 	exitAborted = 1 // start: the transaction aborted
-	exitError   = 2 // bad arguments, unreachable node, refused request, unknown outcome
+	exitError   = 2 // bad arguments, unreachable node, refused request (e.g. code too_old: an id retried after its outcome was forgotten), unknown outcome
 )
 
 // exitError ends a command with a code. An empty msg means the command has

@@ -17,7 +17,7 @@ type startJSON struct {
 	Outcome  string `json:"outcome,omitempty"` // COMMITTED, ABORTED or UNKNOWN
 	Reason   string `json:"reason,omitempty"`  // why it aborted
 	Error    string `json:"error,omitempty"`
-	Code     string `json:"code,omitempty"` // the node's error code (busy, bad_request, ...)
+	Code     string `json:"code,omitempty"` // the node's error code (busy, bad_request, too_old, ...)
 }
 
 // outcomeUnknown is startJSON.Outcome when the answer never arrived.

@@ -408,9 +408,10 @@ func TestParticipantCrashWhileReady(t *testing.T) {
 	waitPart(t, c, "C", "applied once", applied)
 }
 
-// 7. A participant is down at PREPARE: the coordinator aborts after its
-// vote timeout, naming it; the other participant's lock is released; the
-// restarted participant is consistent.
+// 7. A participant is down at PREPARE: the coordinator aborts, naming it
+// (at once, as it is known unreachable: TestUnreachableMemberAbortsAtOnce);
+// the other participant's lock is released; the restarted participant is
+// consistent.
 func TestParticipantDownAtPrepare(t *testing.T) {
 	const timeout = time.Second
 	c := startCluster(t, cluster.Config{CoordTimeout: timeout})
@@ -418,11 +419,8 @@ func TestParticipantDownAtPrepare(t *testing.T) {
 
 	out, r := c.StartTx("TX1", "2PC", "SET", "k", "v1")
 	wantOutcome(t, out, r, 1, "ABORTED")
-	if !strings.Contains(out.Reason, "no vote from C") {
-		t.Errorf("reason %q does not name C as the missing vote", out.Reason)
-	}
-	if r.Elapsed < timeout*9/10 {
-		t.Errorf("aborted after %v, before the coordinator's --timeout %v", r.Elapsed, timeout)
+	if !strings.Contains(out.Reason, "participant C unreachable") && !strings.Contains(out.Reason, "no vote from C") {
+		t.Errorf("reason %q does not name C as unreachable or as the missing vote", out.Reason)
 	}
 	waitPart(t, c, "B", "TX1 aborted", all(inState("TX1", "ABORTED"), hasValue("k", "")))
 

@@ -151,6 +151,7 @@ func coordinatorCommand() *cli.Command {
 			&cli.StringFlag{Name: "advertise", Usage: "address participants use to reach this coordinator (default: this port at the address they see)", EnvVars: []string{"TXD_ADVERTISE"}},
 			&cli.IntFlag{Name: "max-inflight", Value: 10000, Usage: "transactions in flight before new ones are refused as busy", EnvVars: []string{"TXD_MAX_INFLIGHT"}},
 			&cli.IntFlag{Name: "keep-outcomes", Value: 100000, Usage: "finished transactions whose outcome is remembered: a retried id within this window gets it back instead of running again", EnvVars: []string{"TXD_KEEP_OUTCOMES"}},
+			&cli.Int64Flag{Name: "keep-outcomes-bytes", Value: actors.DefaultKeepBytes, Usage: "estimated memory the remembered outcomes may hold (long abort reasons count): past it, or past --keep-outcomes, the oldest are forgotten", EnvVars: []string{"TXD_KEEP_OUTCOMES_BYTES"}},
 		),
 		Action: func(c *cli.Context) error {
 			logger, err := newLogger(c, c.App.ErrWriter)
@@ -164,6 +165,9 @@ func coordinatorCommand() *cli.Command {
 			timeout, err := positive(c, "timeout")
 			if err != nil {
 				return err
+			}
+			if c.Int64("keep-outcomes-bytes") <= 0 {
+				return cli.Exit("--keep-outcomes-bytes: want a positive number of bytes", 2)
 			}
 			if c.Duration("delay") < 0 {
 				return cli.Exit("--delay: want zero or a positive duration", 2)
@@ -185,7 +189,7 @@ func coordinatorCommand() *cli.Command {
 				NodeID: c.String("id"), Listen: listen, Advertise: c.String("advertise"),
 				Participants: splitList(c.String("participants")), WAL: c.String("wal"),
 				Timeout: timeout, Delay: c.Duration("delay"), MaxInflight: c.Int("max-inflight"),
-				KeepOutcomes: c.Int("keep-outcomes"), CompactBytes: c.Int64("compact-bytes"),
+				KeepOutcomes: c.Int("keep-outcomes"), KeepBytes: c.Int64("keep-outcomes-bytes"), CompactBytes: c.Int64("compact-bytes"),
 				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger), TLS: tlsID, Metrics: ms.node(),
 				MaxClients: maxClients, IdleTimeout: idle,
 			})
