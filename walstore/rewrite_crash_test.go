@@ -124,10 +124,10 @@ func records(rs []rec) []Record {
 }
 
 // offsets returns a copy of rs with the offsets they take in a log holding
-// only them, from the start.
+// only them, after the header record.
 func offsets(rs []rec) []rec {
 	out := make([]rec, len(rs))
-	var off int64
+	off := int64(headerLen)
 	for i, r := range rs {
 		out[i] = r
 		out[i].off = off
