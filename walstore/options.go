@@ -65,12 +65,12 @@ type Options struct {
 type RewriteStep uint8
 
 const (
-	RewriteTempWritten     RewriteStep = 1 + iota // the new content is in path+".tmp", not synced
-	RewriteTempSynced                             // ... and synced
-	RewriteControlPrepared                        // the control file names the new generation as the next one
-	RewriteRenamed                                // path+".tmp" renamed over path; the directory not synced
-	RewriteDirSynced                              // the directory synced: the rewrite is durable
-	RewriteControlCommitted                       // the control file names the new generation alone
+	RewriteTempWritten      RewriteStep = 1 + iota // the new content is in path+".tmp", not synced
+	RewriteTempSynced                              // ... and synced
+	RewriteControlPrepared                         // the control file names the new generation as the next one
+	RewriteRenamed                                 // path+".tmp" renamed over path; the directory not synced
+	RewriteDirSynced                               // the directory synced: the rewrite is durable
+	RewriteControlCommitted                        // the control file names the new generation alone
 )
 
 // withDefaults returns o with every unset field filled in.
