@@ -144,8 +144,3 @@ func wantCorrupt(t testing.TB, err error, path string, off int64) {
 		t.Fatalf("error %q does not name file %s and offset %d", msg, path, off)
 	}
 }
-
-// fastSync skips the real fsync in tests that open a log hundreds of
-// times; the data still goes through the page cache, which is all a test
-// without a crash can observe.
-func fastSync(*os.File) error { return nil }
