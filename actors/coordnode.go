@@ -23,22 +23,26 @@ import (
 // CoordinatorConfig configures a coordinator node.
 type CoordinatorConfig struct {
 	NodeID       string
-	Listen       string               // host:port to listen on
-	Advertise    string               // address participants use to reach us; "" = our port, at the address they see us from
-	Participants []string             // "host:port" or "id=host:port"
-	WAL          string               // log file path
-	Timeout      time.Duration        // how long to wait for votes
-	Delay        time.Duration        // pause between a durable decision and phase two
-	Retry        time.Duration        // retransmission interval for unanswered phase messages
-	MaxInflight  int                  // transactions in flight before new ones get "busy"
-	KeepOutcomes int                  // finished transactions remembered (retries of their ids, status)
-	KeepBytes    int64                // estimated memory those may hold; the oldest go first when over either bound
-	CompactBytes int64                // checkpoint the log after this many bytes appended
-	NoSync       bool                 // UNSAFE: skip fsync (benchmarks)
-	SyncFunc     func(*os.File) error // replaces the log's fsync (fault-injection tests only)
-	Logger       *slog.Logger
-	Fatal        func(error) // called when the node must stop (fsync failure, broken invariant)
-	TLS          *wire.TLS   // mutual TLS on every connection (its name must be NodeID); nil: plain TCP
+	Listen       string        // host:port to listen on
+	Advertise    string        // address participants use to reach us; "" = our port, at the address they see us from
+	Participants []string      // "host:port" or "id=host:port"
+	WAL          string        // log file path
+	Timeout      time.Duration // how long to wait for votes
+	Delay        time.Duration // pause between a durable decision and phase two
+	Retry        time.Duration // retransmission interval for unanswered phase messages
+	MaxInflight  int           // transactions in flight before new ones get "busy"
+	KeepOutcomes int           // finished transactions remembered (retries of their ids, status)
+	KeepBytes    int64         // estimated memory those may hold; the oldest go first when over either bound
+	CompactBytes int64         // checkpoint the log after this many bytes appended
+	// WALBoundInterval: how often, at most, the log's control file records
+	// its durable end (walstore.Options.BoundInterval; 0: 1 s; negative:
+	// only at start, checkpoint and stop).
+	WALBoundInterval time.Duration
+	NoSync           bool                 // UNSAFE: skip fsync (benchmarks)
+	SyncFunc         func(*os.File) error // replaces the log's fsync (fault-injection tests only)
+	Logger           *slog.Logger
+	Fatal            func(error) // called when the node must stop (fsync failure, broken invariant)
+	TLS              *wire.TLS   // mutual TLS on every connection (its name must be NodeID); nil: plain TCP
 
 	// Metrics: Prometheus metrics (metrics.New); nil: off.
 	Metrics *metrics.Node
@@ -114,7 +118,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 	// measured sizes do (about 2:1).
 	clog := protocol.NewCoordLog(cfg.KeepOutcomes).LimitBytes(cfg.KeepBytes / 3)
 	tr := trace.New(trace.DefaultTxns, time.Now().UnixNano())
-	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, SyncFunc: cfg.SyncFunc, AfterRewriteStep: rewriteCrashHook()}, func(r walstore.Record) error {
+	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, SyncFunc: cfg.SyncFunc, AfterRewriteStep: rewriteCrashHook(), BoundInterval: cfg.WALBoundInterval}, func(r walstore.Record) error {
 		rec, err := decodeRecord(r)
 		if err != nil {
 			return err

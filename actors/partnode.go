@@ -27,7 +27,11 @@ type ParticipantConfig struct {
 	// 64 MiB; negative: never). The checkpoint keeps a second copy of the
 	// store in memory (the WAL writer's model of the log).
 	CompactBytes int64
-	NoSync       bool // UNSAFE: skip fsync (benchmarks)
+	// WALBoundInterval: how often, at most, the log's control file records
+	// its durable end (walstore.Options.BoundInterval; 0: 1 s; negative:
+	// only at start, checkpoint and stop).
+	WALBoundInterval time.Duration
+	NoSync           bool // UNSAFE: skip fsync (benchmarks)
 	// SyncFunc replaces the log's fsync (fault-injection tests only).
 	SyncFunc func(*os.File) error
 	Logger   *slog.Logger
@@ -99,7 +103,7 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 		shadow = participantShadow{protocol.NewParticipant(pcfg)}
 	}
 	tr := trace.New(trace.DefaultTxns, time.Now().UnixNano())
-	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, SyncFunc: cfg.SyncFunc, AfterRewriteStep: rewriteCrashHook()}, func(r walstore.Record) error {
+	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, SyncFunc: cfg.SyncFunc, AfterRewriteStep: rewriteCrashHook(), BoundInterval: cfg.WALBoundInterval}, func(r walstore.Record) error {
 		rec, err := decodeRecord(r)
 		if err != nil {
 			return err

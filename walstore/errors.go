@@ -14,6 +14,15 @@ var (
 	ErrClosed = errors.New("walstore: log closed")
 	// ErrTooLarge means a record's payload exceeds Options.MaxRecord.
 	ErrTooLarge = errors.New("walstore: record too large")
+	// ErrTruncated means the log ends before the offset its control file
+	// records as durable: records that were synced are gone (the file was
+	// cut, or deleted and created anew).
+	ErrTruncated = errors.New("walstore: log truncated")
+	// ErrLogMismatch means the log file is not the one its control file
+	// describes: another generation (an older copy, another node's log).
+	ErrLogMismatch = errors.New("walstore: log does not match its control file")
+	// ErrControl means the control file beside the log is damaged.
+	ErrControl = errors.New("walstore: control file damaged")
 
 	// errBadBatch means a batch passed to Write was not produced by
 	// AppendRecord, or carries record type 0. It is a programming error,

@@ -8,29 +8,30 @@ import (
 	"path/filepath"
 )
 
-// openLocked opens (or creates) the log file and takes its lock.
+// openLocked opens (or creates) the log file and takes its lock, and
+// reports whether it created the file.
 //
 // After locking it checks that path still names the file it locked:
 // another process may have renamed a rewritten log over path between our
 // open and our flock, and then released its lock on the old, unlinked
 // file. Locking that orphan would let two processes append to "the" log.
-func openLocked(path string, syncDir func(string) error) (*os.File, error) {
+func openLocked(path string, syncDir func(string) error) (*os.File, bool, error) {
 	for attempt := 0; ; attempt++ {
 		f, created, err := openOrCreate(path)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if err := lockFile(f); err != nil {
 			f.Close()
 			if errors.Is(err, errLockHeld) {
-				return nil, fmt.Errorf("%w: file %s", ErrLocked, path)
+				return nil, false, fmt.Errorf("%w: file %s", ErrLocked, path)
 			}
-			return nil, fmt.Errorf("walstore: lock file %s: %w", path, err)
+			return nil, false, fmt.Errorf("walstore: lock file %s: %w", path, err)
 		}
 		same, err := namesFile(path, f)
 		if err != nil {
 			f.Close()
-			return nil, err
+			return nil, false, err
 		}
 		if same {
 			if created {
@@ -38,14 +39,14 @@ func openLocked(path string, syncDir func(string) error) (*os.File, error) {
 				// directory itself is synced.
 				if err := syncDir(filepath.Dir(path)); err != nil {
 					f.Close()
-					return nil, fmt.Errorf("walstore: sync directory of new file %s: %w", path, err)
+					return nil, false, fmt.Errorf("walstore: sync directory of new file %s: %w", path, err)
 				}
 			}
-			return f, nil
+			return f, created, nil
 		}
 		f.Close()
 		if attempt >= 100 {
-			return nil, fmt.Errorf("walstore: open file %s: replaced by another process on every attempt", path)
+			return nil, false, fmt.Errorf("walstore: open file %s: replaced by another process on every attempt", path)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // Log is an open write-ahead log. It is not safe for concurrent use: one
@@ -13,8 +14,19 @@ type Log struct {
 	opts Options
 	f    *os.File
 
-	end  int64 // logical end: where the next record goes
-	size int64 // file size, including the zero-filled preallocated tail
+	end  int64  // logical end: where the next record goes
+	size int64  // file size, including the zero-filled preallocated tail
+	gen  uint64 // the generation in the file's header record; 0: a log from before headers
+
+	// The control file (control.go, bound.go). The bound keeper writes it
+	// from its own goroutine, hence the locks; Sync holds durMu only to
+	// copy two words.
+	ctlMu  sync.Mutex // serialises writes of the control file; guards ctl
+	ctl    Control    // what the control file holds, as far as this Log knows
+	durMu  sync.Mutex // guards durGen and durEnd
+	durGen uint64     // the generation durEnd belongs to
+	durEnd int64      // the logical end as of the last successful Sync
+	keeper *boundKeeper
 
 	unsynced bool  // Write has been called since the last successful Sync
 	grown    bool  // the file size changed since the last successful Sync
@@ -31,21 +43,44 @@ type Log struct {
 // returns the log positioned at its logical end. Creating a new file
 // fsyncs its directory.
 //
-// On error the file is closed and unlocked, and the ReplayInfo says how
-// far replay got.
+// Before it repairs anything it checks the log against its control file
+// (path+".ctl"): a log that ends before the durable bound recorded there
+// fails with ErrTruncated, one of another generation with ErrLogMismatch,
+// and a damaged control file with ErrControl, each naming both files. A
+// log without a control file gets one.
+//
+// On error the file is closed and unlocked (and removed, if Open created
+// it), and the ReplayInfo says how far replay got.
 func Open(path string, opts Options, replay func(Record) error) (*Log, ReplayInfo, error) {
 	l := &Log{path: path, opts: opts.withDefaults()}
-	f, err := openLocked(path, l.syncDirPath)
+	f, created, err := openLocked(path, l.syncDirPath)
 	if err != nil {
 		return nil, ReplayInfo{TornAt: -1}, err
 	}
 	l.f = f
-	info, err := l.replay(replay)
+	info, err := l.open(replay, created)
 	if err != nil {
+		if created {
+			// Leave the directory as it was: an empty log left behind
+			// would hide that the log was missing.
+			os.Remove(path)
+		}
 		f.Close()
 		return nil, info, err
 	}
+	l.startKeeper()
 	return l, info, nil
+}
+
+// open reads the control file, replays the log and checks one against the
+// other, then repairs a torn tail, gives an empty log its header, and
+// brings the control file up to date.
+func (l *Log) open(replay func(Record) error, created bool) (ReplayInfo, error) {
+	ctl, haveCtl, err := ReadControl(l.path)
+	if err != nil {
+		return ReplayInfo{TornAt: -1}, err
+	}
+	return l.replay(replay, ctl, haveCtl, created)
 }
 
 // Write appends an encoded batch (one or more records from AppendRecord)
@@ -98,6 +133,7 @@ func (l *Log) Sync() error {
 		return l.err
 	}
 	l.unsynced, l.grown = false, false
+	l.noteDurable()
 	return nil
 }
 
@@ -107,13 +143,28 @@ func (l *Log) End() int64 { return l.end }
 // Path returns the path the log was opened with.
 func (l *Log) Path() string { return l.path }
 
+// Generation returns the generation in the log file's header record, which
+// its control file names; 0 for a log from before headers existed.
+func (l *Log) Generation() uint64 { return l.gen }
+
 // Close releases the lock and closes the file. It does not sync: whatever
-// was written since the last Sync may or may not survive.
+// was written since the last Sync may or may not survive. Unless
+// BoundInterval is negative, it first records the end as of the last Sync
+// in the control file (a failure there is logged, not returned: the log
+// itself is intact).
 func (l *Log) Close() error {
 	if l.closed {
 		return ErrClosed
 	}
 	l.closed = true
+	if l.keeper != nil {
+		l.keeper.stop()
+		if l.err == nil {
+			if err := l.recordBound(); err != nil {
+				l.opts.Logger.Warn("walstore: could not record the durable end of the log", "file", l.path, "err", err)
+			}
+		}
+	}
 	if err := l.f.Close(); err != nil {
 		return fmt.Errorf("walstore: close file %s: %w", l.path, err)
 	}
@@ -164,6 +215,8 @@ func (l *Log) checkBatch(batch []byte) error {
 			return fmt.Errorf("%w: file %s: record at batch offset %d runs past the batch", errBadBatch, l.path, off)
 		case batch[off+headerSize] == 0:
 			return fmt.Errorf("%w: file %s: record type 0 at batch offset %d", errBadBatch, l.path, off)
+		case RecordType(batch[off+headerSize]) == headerType:
+			return fmt.Errorf("%w: file %s: record type %d (reserved for the header) at batch offset %d", errBadBatch, l.path, headerType, off)
 		}
 		off += headerSize + int(n)
 	}

@@ -19,7 +19,7 @@ func TestRoundTripReopenAppend(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "node.wal")
 
 	l, info, got := openReplay(t, path, opts)
-	if info.Records != 0 || info.End != 0 || info.TornAt != -1 || len(got) != 0 {
+	if info.Records != 0 || info.End != int64(headerLen) || info.TornAt != -1 || len(got) != 0 {
 		t.Fatalf("new log: info %+v, %d records", info, len(got))
 	}
 	first := genRecords(rng, 1500, 9000)
@@ -149,6 +149,7 @@ func TestWriteRejectsBadBatch(t *testing.T) {
 		want  error
 	}{
 		{"type 0", AppendRecord(bytes.Clone(good), 0, []byte("zero")), errBadBatch},
+		{"header type", AppendRecord(bytes.Clone(good), headerType, []byte("not mine")), errBadBatch},
 		{"too large", AppendRecord(bytes.Clone(good), 1, make([]byte, 101)), ErrTooLarge},
 		{"unframable", append(binary.BigEndian.AppendUint32(nil, unframable), 0, 0, 0, 0), ErrTooLarge},
 		{"cut short", good[:len(good)-1], errBadBatch},
@@ -158,7 +159,7 @@ func TestWriteRejectsBadBatch(t *testing.T) {
 		if err := l.Write(c.batch); !errors.Is(err, c.want) {
 			t.Errorf("%s: err = %v, want %v", c.name, err, c.want)
 		}
-		if l.End() != 0 {
+		if l.End() != int64(headerLen) {
 			t.Fatalf("%s: rejected batch moved End to %d", c.name, l.End())
 		}
 	}
@@ -231,7 +232,7 @@ func TestRewrite(t *testing.T) {
 
 	kept := genRecords(rng, 3, 50)
 	var in []Record
-	var off int64
+	off := int64(headerLen)
 	for i := range kept {
 		in = append(in, Record{Type: kept[i].t, Payload: kept[i].p, Offset: 999})
 		kept[i].off = off

@@ -19,8 +19,10 @@ type ReplayInfo struct {
 
 // replay feeds every valid record to fn, then decides what the bytes after
 // the last one are: the clean end, a torn tail (cut), or corruption
-// (reported, file left alone). See the package documentation.
-func (l *Log) replay(fn func(Record) error) (ReplayInfo, error) {
+// (reported, file left alone). Before cutting anything it checks the log
+// against its control file ctl (have: there is one). See the package
+// documentation.
+func (l *Log) replay(fn func(Record) error, ctl Control, have, created bool) (ReplayInfo, error) {
 	info := ReplayInfo{TornAt: -1}
 	fi, err := l.f.Stat()
 	if err != nil {
@@ -30,6 +32,8 @@ func (l *Log) replay(fn func(Record) error) (ReplayInfo, error) {
 
 	var off int64
 	var why badRecord
+	// Whether a record ends at each bound the control file records.
+	endsAtBound, endsAtNext := ctl.Bound == 0, ctl.NextBound == 0
 	for {
 		body, w, err := s.recordAt(off)
 		if err != nil {
@@ -39,45 +43,93 @@ func (l *Log) replay(fn func(Record) error) (ReplayInfo, error) {
 			why = w
 			break
 		}
-		if fn != nil {
+		switch {
+		case RecordType(body[0]) == headerType:
+			gen, ok := parseHeaderBody(body)
+			if off != 0 || !ok {
+				return info, fmt.Errorf("%w: file %s offset %d: malformed or misplaced header record", ErrCorrupt, l.path, off)
+			}
+			l.gen = gen
+		case fn != nil:
 			// The three-index slice keeps a callback's append from
 			// scribbling over the next record in the window.
 			p := body[1:len(body):len(body)]
 			if err := fn(Record{Type: RecordType(body[0]), Payload: p, Offset: off}); err != nil {
 				return info, fmt.Errorf("walstore: replay file %s offset %d: %w", l.path, off, err)
 			}
+			fallthrough
+		default:
+			info.Records++
 		}
-		info.Records++
 		off += headerSize + int64(len(body))
 		info.End = off
+		endsAtBound = endsAtBound || off == ctl.Bound
+		endsAtNext = endsAtNext || off == ctl.NextBound
 	}
 	l.end, l.size = off, s.size
 
+	// What follows the last record: zeros (the clean end), a torn tail,
+	// or damage with a valid record after it.
 	nz, err := s.nextNonZero(off)
-	if err != nil || nz < 0 {
-		return info, err // nz < 0: only zeros follow, the clean end
-	}
-	next, err := s.nextValid(off)
 	if err != nil {
 		return info, err
 	}
-	if next >= 0 {
-		return info, fmt.Errorf("%w: file %s offset %d: %s (next valid record at offset %d)",
-			ErrCorrupt, l.path, off, s.describe(off, why), next)
+	if nz >= 0 {
+		next, err := s.nextValid(off)
+		if err != nil {
+			return info, err
+		}
+		if next >= 0 {
+			return info, fmt.Errorf("%w: file %s offset %d: %s (next valid record at offset %d)",
+				ErrCorrupt, l.path, off, s.describe(off, why), next)
+		}
 	}
 
-	last, err := s.lastNonZero(off)
+	// A log cut short looks like one with a torn tail: only the control
+	// file tells them apart, so it is consulted before anything is cut.
+	endsAt := func(b int64) bool {
+		return (b == ctl.Bound && endsAtBound) || (b == ctl.NextBound && endsAtNext)
+	}
+	newCtl, writeCtl, err := l.checkControl(ctl, have, off, endsAt, created)
 	if err != nil {
 		return info, err
 	}
-	cut := last + 1 - off
-	copyPath, err := l.cutTornTail(s, off, cut)
-	if err != nil {
-		return info, err
+
+	if nz >= 0 {
+		last, err := s.lastNonZero(off)
+		if err != nil {
+			return info, err
+		}
+		cut := last + 1 - off
+		copyPath, err := l.cutTornTail(s, off, cut)
+		if err != nil {
+			return info, err
+		}
+		l.opts.Logger.Warn("walstore: cut torn tail of write-ahead log",
+			"file", l.path, "offset", off, "bytes", cut, "reason", s.describe(off, why), "copy", copyPath)
+		info.TornAt, info.TornBytes, info.TornCopy = off, cut, copyPath
 	}
-	l.opts.Logger.Warn("walstore: cut torn tail of write-ahead log",
-		"file", l.path, "offset", off, "bytes", cut, "reason", s.describe(off, why), "copy", copyPath)
-	info.TornAt, info.TornBytes, info.TornCopy = off, cut, copyPath
+
+	if l.gen == 0 && l.end == 0 {
+		// A new (or never synced) log: give it a header, with the
+		// generation the control file already names if it names one.
+		gen := newCtl.Gen
+		if gen == 0 {
+			gen = newGeneration()
+			newCtl, writeCtl = Control{Gen: gen}, true
+		}
+		if err := l.writeHeaderRecord(gen); err != nil {
+			return info, err
+		}
+		info.End = l.end
+	}
+	if writeCtl {
+		if err := writeControl(l.path, newCtl, l.opts.NoSync); err != nil {
+			return info, err
+		}
+	}
+	l.ctl = newCtl
+	l.durGen, l.durEnd = l.gen, newCtl.Bound
 	return info, nil
 }
 

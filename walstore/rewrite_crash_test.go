@@ -26,12 +26,15 @@ func rewriteContents() (before, after []rec) {
 }
 
 // TestRewriteCrash kills a process with SIGKILL right after each step of
-// Rewrite (write the temp file, sync it, rename it, sync the directory)
-// and reopens the log: it must hold exactly the old content (before the
-// rename) or exactly the new one (from the rename on), never a mix, a loss
-// or an error; and the reopened log must rewrite (over the leftover temp
-// file) and append as usual. The page cache survives a process kill, so
-// which of the two is deterministic per step.
+// Rewrite (write the temp file, sync it, name the new generation in the
+// control file, rename it, sync the directory, name the new generation
+// alone) and reopens the log: it must hold exactly the old content (before
+// the rename) or exactly the new one (from the rename on), never a mix, a
+// loss or an error; the control file must then name that file's
+// generation alone, with a bound that still catches the log cut in half;
+// and the reopened log must rewrite (over the leftover temp file) and
+// append as usual. The page cache survives a process kill, so which of
+// the two is deterministic per step.
 func TestRewriteCrash(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -40,8 +43,10 @@ func TestRewriteCrash(t *testing.T) {
 	}{
 		{"temp-written", RewriteTempWritten, false},
 		{"temp-synced", RewriteTempSynced, false},
+		{"control-prepared", RewriteControlPrepared, false},
 		{"renamed", RewriteRenamed, true},
 		{"dir-synced", RewriteDirSynced, true},
+		{"control-committed", RewriteControlCommitted, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -66,6 +71,7 @@ func TestRewriteCrash(t *testing.T) {
 				want = offsets(after)
 			}
 			sameRecords(t, got, want)
+			l = checkCutRefused(t, l, want)
 
 			// The survivor works: rewrite over the leftover temp file,
 			// append, and find both after reopening.
@@ -114,6 +120,37 @@ func TestRewriteCrashChild(t *testing.T) {
 	t.Fatalf("Rewrite finished: step %d never came (%q)", step, arg)
 }
 
+// checkCutRefused checks that the control file of the reopened log l
+// names its generation alone with its whole length (want holds its
+// records) as durable, so that the log cut in half is refused. It closes
+// l and returns the log opened again.
+func checkCutRefused(t *testing.T, l *Log, want []rec) *Log {
+	t.Helper()
+	end := want[len(want)-1].off + encodedSize(want[len(want)-1])
+	c, ok, err := ReadControl(l.Path())
+	if err != nil || !ok || c.Gen != l.Generation() || c.NextGen != 0 || c.Bound != end {
+		t.Fatalf("control file after the crash: %+v ok=%v err=%v, want generation %x alone, bound %d",
+			c, ok, err, l.Generation(), end)
+	}
+	path := l.Path()
+	l.Close()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data[:end/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Open(path, Options{}, nil); !errors.Is(err, ErrTruncated) {
+		t.Fatalf("log cut in half after the crash: Open err = %v, want ErrTruncated", err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, _, _ = openReplay(t, path, Options{PreallocChunk: 4096})
+	return l
+}
+
 // records converts test records to Rewrite's input.
 func records(rs []rec) []Record {
 	out := make([]Record, len(rs))
@@ -124,10 +161,10 @@ func records(rs []rec) []Record {
 }
 
 // offsets returns a copy of rs with the offsets they take in a log holding
-// only them, from the start.
+// only them, after the header record.
 func offsets(rs []rec) []rec {
 	out := make([]rec, len(rs))
-	var off int64
+	off := int64(headerLen)
 	for i, r := range rs {
 		out[i] = r
 		out[i].off = off

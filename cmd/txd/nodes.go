@@ -23,9 +23,10 @@ func nodeFlags(role string) []cli.Flag {
 		&cli.StringFlag{Name: "id", Required: true, Usage: "this node's id (letters, digits, _ - .)", EnvVars: env("ID")},
 		&cli.IntFlag{Name: "port", Required: true, Usage: "TCP port to listen on", EnvVars: env("PORT")},
 		&cli.StringFlag{Name: "host", Value: "0.0.0.0", Usage: "address to listen on", EnvVars: env("HOST")},
-		&cli.StringFlag{Name: "wal", Required: true, Usage: "write-ahead log file (delete it for a fresh start)", EnvVars: env("WAL")},
+		&cli.StringFlag{Name: "wal", Required: true, Usage: "write-ahead log file (for a fresh start delete it and its control file, <wal>.ctl)", EnvVars: env("WAL")},
 		&cli.BoolFlag{Name: "unsafe-no-fsync", Usage: "UNSAFE: never fsync the log (benchmarks only; a crash can lose decisions)", EnvVars: env("UNSAFE_NO_FSYNC")},
 		&cli.Int64Flag{Name: "compact-bytes", Value: 64 << 20, Usage: "checkpoint the log after this many bytes are appended (negative: never)", EnvVars: env("COMPACT_BYTES")},
+		&cli.DurationFlag{Name: "wal-bound-interval", Value: time.Second, Usage: "how often, at most, the log's control file (<wal>.ctl) records how far the log is durable; a log cut short of that is refused at start (negative: only at start, checkpoint and stop)", EnvVars: env("WAL_BOUND_INTERVAL")},
 		&cli.StringFlag{Name: "tls-cert", Usage: "this node's certificate (PEM, CommonName = --id); with --tls-key and --tls-ca: mutual TLS on every connection (see txd certs)", EnvVars: env("TLS_CERT")},
 		&cli.StringFlag{Name: "tls-key", Usage: "the private key of --tls-cert (PEM)", EnvVars: env("TLS_KEY")},
 		&cli.StringFlag{Name: "tls-ca", Usage: "the cluster's CA certificate (PEM): peers and clients must present a certificate it signed", EnvVars: env("TLS_CA")},
@@ -189,7 +190,7 @@ func coordinatorCommand() *cli.Command {
 				NodeID: c.String("id"), Listen: listen, Advertise: c.String("advertise"),
 				Participants: splitList(c.String("participants")), WAL: c.String("wal"),
 				Timeout: timeout, Delay: c.Duration("delay"), MaxInflight: c.Int("max-inflight"),
-				KeepOutcomes: c.Int("keep-outcomes"), KeepBytes: c.Int64("keep-outcomes-bytes"), CompactBytes: c.Int64("compact-bytes"),
+				KeepOutcomes: c.Int("keep-outcomes"), KeepBytes: c.Int64("keep-outcomes-bytes"), CompactBytes: c.Int64("compact-bytes"), WALBoundInterval: walBoundInterval(c),
 				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger), TLS: tlsID, Metrics: ms.node(),
 				MaxClients: maxClients, IdleTimeout: idle,
 			})
@@ -244,7 +245,7 @@ func participantCommand() *cli.Command {
 				return err
 			}
 			node, err := actors.StartParticipant(actors.ParticipantConfig{
-				NodeID: c.String("id"), Listen: listen, WAL: c.String("wal"), Timeout: timeout, CompactBytes: c.Int64("compact-bytes"),
+				NodeID: c.String("id"), Listen: listen, WAL: c.String("wal"), Timeout: timeout, CompactBytes: c.Int64("compact-bytes"), WALBoundInterval: walBoundInterval(c),
 				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger), TLS: tlsID, Metrics: ms.node(),
 				Coordinators: splitList(strings.Join(c.StringSlice("coordinator"), ",")),
 				MaxClients:   maxClients, IdleTimeout: idle,
@@ -273,6 +274,16 @@ func startError(err error) error {
 		return cli.Exit(err.Error(), 2)
 	}
 	return cli.Exit(err.Error(), 1)
+}
+
+// walBoundInterval is --wal-bound-interval; 0 would select walstore's
+// default, which is not what a user asking for 0 means, so it is "never
+// between checkpoints" like a negative value.
+func walBoundInterval(c *cli.Context) time.Duration {
+	if d := c.Duration("wal-bound-interval"); d > 0 {
+		return d
+	}
+	return -1
 }
 
 func splitList(s string) []string {
