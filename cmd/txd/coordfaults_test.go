@@ -44,16 +44,7 @@ func TestLateHandshakeVoteCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	type started struct {
-		out cluster.StartOut
-		r   cluster.Result
-		err error
-	}
-	done := make(chan started, 1)
-	go func() {
-		out, r, err := c.Bins.StartTx(context.Background(), c.Coord.Addr(), "LATE1", "2PC", "SET", "k", "v")
-		done <- started{out, r, err}
-	}()
+	done := startAsync(c, "LATE1", "2PC", "SET", "k", "v")
 	// The transaction runs (C has voted, B's vote is awaited) before B is
 	// resumed.
 	waitPart(t, c, "C", "LATE1 prepared", func(st cluster.ParticipantOut) error {
@@ -65,10 +56,7 @@ func TestLateHandshakeVoteCounts(t *testing.T) {
 	if err := b.Resume(); err != nil {
 		t.Fatal(err)
 	}
-	res := <-done
-	if res.err != nil {
-		t.Fatal(res.err)
-	}
+	res := awaitStart(t, done)
 	wantOutcome(t, res.out, res.r, 0, "COMMITTED")
 	waitPart(t, c, "B", "LATE1 committed", func(st cluster.ParticipantOut) error {
 		if st.Store["k"] != "v" {
