@@ -128,9 +128,14 @@ func (c *Conn) trySendDirect(bp *[]byte) (bool, error) {
 	}
 	// The socket buffer is full: the writer finishes this frame first. A
 	// nil frame in the queue wakes it (and counts as pending until then).
-	if _, ok := c.addQueued(int64(len(*bp) - n)); !ok {
-		c.subQueued(int64(len(*bp) - n))
+	rest := int64(len(*bp) - n)
+	if _, ok := c.addQueued(rest); !ok {
+		c.subQueued(rest)
 		return true, ErrClosed
+	}
+	if err := c.chargeSend(rest); err != nil {
+		c.subQueued(rest)
+		return true, err // dropped: the client holding the most
 	}
 	d.head, d.off = bp, n
 	d.partial.Add(1)
