@@ -13,20 +13,18 @@ import (
 // Node-wide memory budgets shared by a Server's client connections. Each
 // client connection is already bounded on its own (MaxQueueBytes waiting to
 // be written, one frame of at most MaxFrame being read); these bound what
-// all of them hold together, so that a node's memory beyond its state does
-// not grow with MaxClients × (MaxQueueBytes + MaxFrame) (3 GiB at the
-// defaults) but stays under
+// all of them hold together, so that what clients make a node hold does
+// not grow with MaxClients × (MaxQueueBytes + MaxFrame) (1,024 × 3 MiB at
+// the defaults) but stays under ClientMemoryBound: 192 MiB of live heap at
+// the defaults (1,024 clients, 32 MiB, 16 MiB). Known peers' connections
+// (the commit path) are outside both budgets and never wait for them or
+// are dropped by them: their own send-queue bound is peerQueueBytes.
 //
-//	MaxClients × ~64 KiB            (each client's goroutines and buffers)
-//	+ ClientSendBytes               (replies waiting for clients to read them)
-//	+ 2 × ClientReadBytes           (frames being read, and what they decode to)
-//
-// which at the defaults (1,024 clients, 32 MiB, 16 MiB) is 64 + 32 + 32 =
-// 128 MiB of live heap; with Go's default GOGC=100 the process may hold up
-// to twice its live heap before collecting, so ~256 MiB of RSS over the
-// node's base and state at worst. Known peers' connections (the commit
-// path) are outside both budgets and never wait for them or are dropped by
-// them: their own send-queue bound is peerQueueBytes.
+// The process's resident memory is its live heap times the collector's
+// slack: txd runs with GOGC=400 (actors.GCPercent), so the heap may reach
+// five times its live data between collections, and a node's memory beyond
+// its base is at most 5 × (its state + ClientMemoryBound), ~1 GiB for the
+// clients at the defaults (2 × with GOGC=100; GOMEMLIMIT caps the whole).
 const (
 	// DefaultClientSendBytes is ServerConfig.ClientSendBytes's default: the
 	// bytes queued for sending to all client connections together. A
@@ -41,6 +39,21 @@ const (
 	// waits, at most until its frame timeout.
 	DefaultClientReadBytes = 16 << 20
 )
+
+// ClientConnBytes is what one established client connection costs at most
+// besides its send queue and the frame being read: two 32 KiB buffers, two
+// goroutines and their structures (~80 KiB measured, 128 KiB counted for
+// stacks that grow).
+const ClientConnBytes = 128 << 10
+
+// ClientMemoryBound is the live memory that clients can make a node hold,
+// whatever they do, with at most maxClients client connections and the
+// given budgets: each connection's own cost, the bytes queued for all of
+// them, and the frames being read with what they decode to (a frame a node
+// decodes costs at most about its size again, wire/limits.go).
+func ClientMemoryBound(maxClients int, sendBytes, readBytes int64) int64 {
+	return int64(maxClients)*ClientConnBytes + sendBytes + 2*readBytes
+}
 
 // sendBudget is the send side: the bytes queued on every client
 // connection, in all. A Send that takes it over its limit drops the client

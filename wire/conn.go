@@ -93,7 +93,8 @@ type Conn struct {
 	// written; the direct path is open only when it is zero.
 	pending atomic.Int64
 	// queued counts the bytes of those frames: what the peer has not yet
-	// taken off the socket, bounded by maxQueued.
+	// taken off the socket (a frame the direct path could only start
+	// counts whole: it is held whole), bounded by maxQueued.
 	queued atomic.Int64
 	direct directWriter
 	// received counts the frames read (the server's idle check).
