@@ -189,6 +189,8 @@ type readBudget struct {
 	limit int64
 	sem   *semaphore.Weighted
 	held  atomic.Int64 // granted now (for ClientBytes and tests)
+	// waiting counts the frames waiting for budget (tests).
+	waiting atomic.Int64
 }
 
 func newReadBudget(limit int64) *readBudget {
@@ -196,8 +198,9 @@ func newReadBudget(limit int64) *readBudget {
 }
 
 // acquire takes n bytes (at most the whole budget) before deadline, and
-// returns what to give back.
-func (b *readBudget) acquire(n int64, deadline time.Time) (int64, error) {
+// returns what to give back. It gives up early when done closes (the
+// connection is closed).
+func (b *readBudget) acquire(n int64, deadline time.Time, done <-chan struct{}) (int64, error) {
 	n = min(n, b.limit)
 	if b.sem.TryAcquire(n) {
 		b.held.Add(n)
@@ -205,7 +208,22 @@ func (b *readBudget) acquire(n int64, deadline time.Time) (int64, error) {
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	if err := b.sem.Acquire(ctx, n); err != nil {
+	go func() {
+		select {
+		case <-done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	b.waiting.Add(1)
+	err := b.sem.Acquire(ctx, n)
+	b.waiting.Add(-1)
+	if err != nil {
+		select {
+		case <-done:
+			return 0, ErrClosed
+		default:
+		}
 		return 0, fmt.Errorf("wire: the clients' read budget (%d bytes) stayed spent for the frame timeout (a %d-byte frame waited): %w",
 			b.limit, n, errBudgetWait)
 	}

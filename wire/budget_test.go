@@ -185,3 +185,34 @@ func TestClientReadBudget(t *testing.T) {
 	closedWithin(t, half, 5*time.Second)
 	eventually(t, func() bool { _, r := s.ClientBytes(); return r == 0 }, "the read budget to be given back")
 }
+
+// TestReadBudgetWaitEndsOnClose: a frame waiting for read budget gives up
+// as soon as its connection is closed, not at its frame deadline (a
+// connection the idle check or the node closes must not keep its reader
+// goroutine, and the server's Close, waiting).
+func TestReadBudgetWaitEndsOnClose(t *testing.T) {
+	b := newReadBudget(100)
+	if n, err := b.acquire(80, time.Now().Add(time.Minute), nil); n != 80 || err != nil {
+		t.Fatalf("the first frame: %d %v", n, err)
+	}
+	done := make(chan struct{})
+	got := make(chan error, 1)
+	go func() {
+		_, err := b.acquire(60, time.Now().Add(time.Minute), done)
+		got <- err
+	}()
+	eventually(t, func() bool { return b.waiting.Load() == 1 }, "the second frame to wait")
+	close(done)
+	select {
+	case err := <-got:
+		if err != ErrClosed {
+			t.Fatalf("the waiting frame: %v, want ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiting frame still waits after its connection closed")
+	}
+	b.release(80)
+	if n, err := b.acquire(100, time.Now().Add(time.Second), nil); n != 100 || err != nil {
+		t.Fatalf("the whole budget once given back: %d %v", n, err)
+	}
+}

@@ -338,7 +338,7 @@ func (c *Conn) frameBudget(deadline time.Time) (int64, error) {
 	if n <= int64(c.br.Size()) || n > int64(c.maxFrame) {
 		return 0, nil // in place, or refused unread by readFrame
 	}
-	return c.readBudget.acquire(n, deadline)
+	return c.readBudget.acquire(n, deadline, c.done)
 }
 
 // frameBuffered reports whether a whole frame is already buffered, which
