@@ -95,7 +95,7 @@ func mixBudget(maxClients int, send, read int64) int64 {
 // element-count bombs, slow status readers on many connections (each owed
 // a status of ~800 KiB), 1 MiB frames sent but for their last byte on 150
 // connections each, idle clients up to the client cap and past it,
-// NO votes on a 200 KB value, garbage of every kind; meanwhile an honest
+// NO votes on a 100 KB value, garbage of every kind; meanwhile an honest
 // client commits one transaction after another. Every one of its
 // transactions commits, no node dies, and each node's resident memory
 // grows by less than the documented bound for its limits (without the
@@ -198,18 +198,21 @@ func TestHostileMix(t *testing.T) {
 		}
 		// Garbage, every kind.
 		attackers.Go(func() {
-			rng := rand.New(rand.NewPCG(1, uint64(n.Port)))
 			var g sync.WaitGroup
 			for k := range garbageKinds {
-				for range 3 {
+				for i := range 3 {
+					rng := rand.New(rand.NewPCG(uint64(k), uint64(n.Port+i)))
 					g.Go(func() { attack(n.Addr(), k, rng, 3*time.Second) }) //nolint:errcheck // the node's part is to survive
 				}
 			}
 			g.Wait()
 		})
 	}
-	// NO votes on the long value, as fast as they come.
-	attackers.Go(func() {
+	attacksDone := make(chan struct{})
+	go func() { slowIn.Wait(); attackers.Wait(); close(attacksDone) }()
+	// NO votes on the long value, as fast as they come, until the end.
+	var noVotes sync.WaitGroup
+	noVotes.Go(func() {
 		for i := 0; ; i++ {
 			select {
 			case <-stop:
@@ -271,11 +274,13 @@ func TestHostileMix(t *testing.T) {
 			t.Fatal(err)
 		default:
 		}
-		done := false
-		select {
-		case <-idleDone:
-			done = i+1 >= commits
-		default:
+		done := i+1 >= commits
+		for _, ch := range []chan struct{}{idleDone, attacksDone} {
+			select {
+			case <-ch:
+			default:
+				done = false
+			}
 		}
 		if done {
 			t.Logf("%d honest commits in %v under the mix", i+1, time.Since(attacked).Round(time.Millisecond))
@@ -283,7 +288,7 @@ func TestHostileMix(t *testing.T) {
 		}
 	}
 	close(stop)
-	attackers.Wait()
+	noVotes.Wait()
 	sample()
 	close(errs)
 	for err := range errs {
