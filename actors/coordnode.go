@@ -51,6 +51,10 @@ type CoordinatorConfig struct {
 	// participants' connections are not clients.
 	MaxClients  int
 	IdleTimeout time.Duration
+	// ClientSendBytes and ClientReadBytes: the node-wide budgets of the
+	// client connections (wire.ServerConfig; 0: the defaults).
+	ClientSendBytes int64
+	ClientReadBytes int64
 }
 
 func (cfg *CoordinatorConfig) setDefaults() {
@@ -192,6 +196,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 		Self:    wire.HelloAck{NodeID: cfg.NodeID, Role: wire.RoleCoordinator},
 		Handler: rt, Logger: cfg.Logger, Stats: n.Wire, TLS: cfg.TLS,
 		Known: n.knownParticipant, MaxClients: cfg.MaxClients, IdleTimeout: cfg.IdleTimeout,
+		ClientSendBytes: cfg.ClientSendBytes, ClientReadBytes: cfg.ClientReadBytes,
 	})
 	n.registerMetrics(cfg.Metrics, cfg.Logger)
 	go n.server.Serve()

@@ -52,6 +52,10 @@ type ParticipantConfig struct {
 	// not clients (connlimits.go in wire).
 	MaxClients  int
 	IdleTimeout time.Duration
+	// ClientSendBytes and ClientReadBytes: the node-wide budgets of the
+	// client connections (wire.ServerConfig; 0: the defaults).
+	ClientSendBytes int64
+	ClientReadBytes int64
 }
 
 // Participant is a running participant node.
@@ -156,6 +160,7 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 		Self:    wire.HelloAck{NodeID: cfg.NodeID, Role: wire.RoleParticipant},
 		Handler: router, Logger: cfg.Logger, Stats: n.Wire, TLS: cfg.TLS,
 		Known: policy.knownNode, MaxClients: cfg.MaxClients, IdleTimeout: cfg.IdleTimeout,
+		ClientSendBytes: cfg.ClientSendBytes, ClientReadBytes: cfg.ClientReadBytes,
 		// A coordinator we do not accept is told so at once, and every
 		// time it redials, rather than at its first PREPARE.
 		Accept: func(h *wire.Hello) error {

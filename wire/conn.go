@@ -60,6 +60,10 @@ type connConfig struct {
 	// node: this end is a node, which refuses the answers only a client
 	// reads (forClient) before decoding them.
 	node bool
+	// sendBudget and readBudget, if set, are the node-wide budgets this
+	// (client) connection shares with the others (budget.go).
+	sendBudget *sendBudget
+	readBudget *readBudget
 }
 
 // Conn is an established (handshaken) connection. One reader goroutine
@@ -89,7 +93,8 @@ type Conn struct {
 	// written; the direct path is open only when it is zero.
 	pending atomic.Int64
 	// queued counts the bytes of those frames: what the peer has not yet
-	// taken off the socket, bounded by maxQueued.
+	// taken off the socket (a frame the direct path could only start
+	// counts whole: it is held whole), bounded by maxQueued.
 	queued atomic.Int64
 	direct directWriter
 	// received counts the frames read (the server's idle check).
@@ -157,10 +162,21 @@ func (c *Conn) Send(m Message) error {
 		return err
 	}
 	n := int64(len(b))
-	if q := c.queued.Add(n); q > c.maxQueued && q > n {
-		c.queued.Add(-n)
+	q, ok := c.addQueued(n)
+	if !ok {
+		c.subQueued(n)
+		frames.Put(bp)
+		return ErrClosed
+	}
+	if q > c.maxQueued && q > n {
+		c.subQueued(n)
 		frames.Put(bp)
 		return c.dropSlow(fmt.Errorf("%w: %d bytes not yet read by the peer, limit %d", ErrQueueFull, q-n, c.maxQueued))
+	}
+	if err := c.chargeSend(n); err != nil {
+		c.subQueued(n)
+		frames.Put(bp)
+		return err
 	}
 	c.pending.Add(1)
 	select {
@@ -169,7 +185,7 @@ func (c *Conn) Send(m Message) error {
 		return nil
 	default:
 		c.pending.Add(-1)
-		c.queued.Add(-n)
+		c.subQueued(n)
 		return c.dropSlow(ErrQueueFull)
 	}
 }
@@ -200,7 +216,7 @@ func (c *Conn) closing() bool {
 
 // Queued is how many bytes sent on c wait for the peer to take them (not
 // yet written to the socket).
-func (c *Conn) Queued() int64 { return c.queued.Load() }
+func (c *Conn) Queued() int64 { return max(c.queued.Load(), 0) }
 
 // sent counts and logs a message handed to the socket or the writer.
 func (c *Conn) sent(m Message) {
@@ -281,10 +297,19 @@ func (c *Conn) readFrame() (Message, error) {
 		return nil, err
 	}
 	armed := !c.frameBuffered()
+	var deadline time.Time
 	if armed {
-		c.nc.SetReadDeadline(time.Now().Add(c.timeout))
+		deadline = time.Now().Add(c.timeout)
+		c.nc.SetReadDeadline(deadline)
 	}
-	m, err := readFrame(c.br, c.maxFrame, c.node)
+	granted, err := c.frameBudget(deadline)
+	var m Message
+	if err == nil {
+		m, err = readFrame(c.br, c.maxFrame, c.node)
+	}
+	if granted > 0 {
+		c.readBudget.release(granted)
+	}
 	if err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			err = fmt.Errorf("wire: frame not completed within %v: %w", c.timeout, err)
@@ -295,6 +320,25 @@ func (c *Conn) readFrame() (Message, error) {
 		c.nc.SetReadDeadline(time.Time{})
 	}
 	return m, nil
+}
+
+// frameBudget takes from the node's read budget what the coming frame
+// declares, when it is too large for the read buffer (the smaller ones are
+// decoded in place); a frame already buffered whole was paid for by the
+// buffer. It returns what to give back once the frame is decoded.
+func (c *Conn) frameBudget(deadline time.Time) (int64, error) {
+	if c.readBudget == nil || deadline.IsZero() {
+		return 0, nil
+	}
+	hdr, err := c.br.Peek(headerLen)
+	if err != nil {
+		return 0, nil // readFrame meets the same end and says it: cut short, or timed out
+	}
+	n := int64(binary.BigEndian.Uint32(hdr))
+	if n <= int64(c.br.Size()) || n > int64(c.maxFrame) {
+		return 0, nil // in place, or refused unread by readFrame
+	}
+	return c.readBudget.acquire(n, deadline, c.done)
 }
 
 // frameBuffered reports whether a whole frame is already buffered, which
@@ -310,6 +354,7 @@ func (c *Conn) frameBuffered() bool {
 
 func (c *Conn) writeLoop() {
 	defer close(c.wrote)
+	defer c.settle()
 	defer c.nc.Close()
 	bw := bufio.NewWriterSize(deadlineWriter{c}, writeBufSize)
 	for {
@@ -335,7 +380,7 @@ func (c *Conn) writeBatch(bw *bufio.Writer, bp *[]byte) error {
 	defer c.wmu.Unlock()
 	nFrames, nBytes, taken := int64(0), int64(0), int64(0)
 	defer func() {
-		c.queued.Add(-nBytes)
+		c.subQueued(nBytes)
 		c.pending.Add(-taken)
 		if s := c.stats; s != nil {
 			s.FramesOut.Add(nFrames)

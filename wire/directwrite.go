@@ -128,9 +128,18 @@ func (c *Conn) trySendDirect(bp *[]byte) (bool, error) {
 	}
 	// The socket buffer is full: the writer finishes this frame first. A
 	// nil frame in the queue wakes it (and counts as pending until then).
+	// The frame is held whole until its rest is written: it counts whole.
+	held := int64(len(*bp))
+	if _, ok := c.addQueued(held); !ok {
+		c.subQueued(held)
+		return true, ErrClosed
+	}
+	if err := c.chargeSend(held); err != nil {
+		c.subQueued(held)
+		return true, err // dropped: the client holding the most
+	}
 	d.head, d.off = bp, n
 	d.partial.Add(1)
-	c.queued.Add(int64(len(*bp) - n))
 	c.pending.Add(1)
 	select {
 	case c.queue <- nil:
@@ -150,7 +159,7 @@ func (c *Conn) writeHead(w interface{ Write([]byte) (int, error) }) error {
 	}
 	bp, off := d.head, d.off
 	d.head, d.off = nil, 0
-	c.queued.Add(-int64(len(*bp) - off))
+	c.subQueued(int64(len(*bp)))
 	if s := c.stats; s != nil {
 		s.FramesOut.Add(1)
 		s.BytesOut.Add(int64(len(*bp)))

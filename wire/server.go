@@ -41,8 +41,16 @@ type ServerConfig struct {
 	// DefaultMaxQueueBytes.
 	MaxQueueBytes int
 	FrameTimeout  time.Duration // 0: 10 s to finish a frame once begun, or a write
-	Logger        *slog.Logger
-	Stats         *Stats // optional: counts what the served connections send
+	// ClientSendBytes bounds what waits to be written to all client
+	// connections together; past it the client holding the most is
+	// dropped. ClientReadBytes bounds the declared lengths of the large
+	// client frames being read at once; one more waits for room. Known
+	// peers' connections count against neither (budget.go). 0: the
+	// defaults; negative: no node-wide bound.
+	ClientSendBytes int64
+	ClientReadBytes int64
+	Logger          *slog.Logger
+	Stats           *Stats // optional: counts what the served connections send
 	// TLS, if set, makes every connection mutual TLS: a dialer must present
 	// a certificate the CA signed, and a node's must be for the id it
 	// claims in its Hello (a client's Hello takes its certificate's name).
@@ -71,6 +79,9 @@ type Server struct {
 	evictLogged time.Time // when evictions were last logged
 	capRefused  int       // clients refused over MaxClients, since capLogged
 	capLogged   time.Time // when that was last logged
+
+	sendBudget *sendBudget // nil: no node-wide bound
+	readBudget *readBudget // likewise
 }
 
 // NewServer serves ln once Serve is called.
@@ -115,7 +126,33 @@ func NewServer(ln net.Listener, cfg ServerConfig) *Server {
 	if cfg.TLS != nil {
 		s.tls = cfg.TLS.serverConfig()
 	}
+	if cfg.ClientSendBytes == 0 {
+		cfg.ClientSendBytes = DefaultClientSendBytes
+	}
+	if cfg.ClientReadBytes == 0 {
+		cfg.ClientReadBytes = DefaultClientReadBytes
+	}
+	if cfg.ClientSendBytes > 0 {
+		s.sendBudget = &sendBudget{limit: cfg.ClientSendBytes, pick: s.largestClient}
+	}
+	if cfg.ClientReadBytes > 0 {
+		s.readBudget = newReadBudget(cfg.ClientReadBytes)
+	}
+	s.cfg = cfg
 	return s
+}
+
+// ClientBytes reports what the clients hold of the node-wide budgets now:
+// bytes queued for them, and the declared lengths of their large frames
+// being read.
+func (s *Server) ClientBytes() (queued, reading int64) {
+	if s.sendBudget != nil {
+		queued = s.sendBudget.used.Load()
+	}
+	if s.readBudget != nil {
+		reading = s.readBudget.held.Load()
+	}
+	return queued, reading
 }
 
 // Addr is the listener's address.
@@ -240,19 +277,23 @@ func (s *Server) handshake(nc net.Conn) (*Conn, *connEntry, error) {
 	// HelloAck: a node that redials at once must find its older connection
 	// counted. Nothing is sent on it until its reader runs.
 	mk := func(peer bool) *Conn {
-		maxQueued := s.cfg.MaxQueueBytes
-		if peer {
-			maxQueued = max(maxQueued, peerQueueBytes)
+		cfg := connConfig{
+			handler:    s.cfg.Handler,
+			maxFrame:   s.cfg.MaxFrame,
+			timeout:    s.cfg.FrameTimeout,
+			log:        s.log,
+			stats:      s.cfg.Stats,
+			maxQueued:  int64(s.cfg.MaxQueueBytes),
+			node:       true,
+			sendBudget: s.sendBudget,
+			readBudget: s.readBudget,
 		}
-		return newConn(h.conn, h.br, h.Hello, connConfig{
-			handler:   s.cfg.Handler,
-			maxFrame:  s.cfg.MaxFrame,
-			timeout:   s.cfg.FrameTimeout,
-			log:       s.log,
-			stats:     s.cfg.Stats,
-			maxQueued: int64(maxQueued),
-			node:      true,
-		})
+		if peer {
+			// The commit path: never dropped or held up by what clients do.
+			cfg.maxQueued = max(cfg.maxQueued, peerQueueBytes)
+			cfg.sendBudget, cfg.readBudget = nil, nil
+		}
+		return newConn(h.conn, h.br, h.Hello, cfg)
 	}
 	c, e, victim, err := s.admitEstablished(&h.Hello, known, seq, mk)
 	if err != nil {

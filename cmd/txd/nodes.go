@@ -32,8 +32,22 @@ func nodeFlags(role string) []cli.Flag {
 		&cli.StringFlag{Name: "tls-ca", Usage: "the cluster's CA certificate (PEM): peers and clients must present a certificate it signed", EnvVars: env("TLS_CA")},
 		&cli.DurationFlag{Name: "idle-timeout", Value: wire.DefaultIdleTimeout, Usage: "close a client connection that sends nothing for this long (0: never); the coordinator's and peers' connections are never timed out", EnvVars: env("IDLE_TIMEOUT")},
 		&cli.IntFlag{Name: "max-clients", Usage: "client connections at once; more are refused as busy (default: fitted to the file descriptor limit, at most 1024; the coordinator's and peers' connections are not counted)", EnvVars: env("MAX_CLIENTS")},
+		&cli.Int64Flag{Name: "client-send-bytes", Value: wire.DefaultClientSendBytes, Usage: "bytes waiting to be written to all client connections together; past it the client holding the most is dropped (the coordinator's and peers' connections are not counted)", EnvVars: env("CLIENT_SEND_BYTES")},
+		&cli.Int64Flag{Name: "client-read-bytes", Value: wire.DefaultClientReadBytes, Usage: "bytes of large client frames (over 32 KiB) being read at once; one more waits for room, at most its frame timeout (the coordinator's and peers' connections are not counted)", EnvVars: env("CLIENT_READ_BYTES")},
 		metricsFlag(),
 	}, logFlags()...)
+}
+
+// clientBudgets reads --client-send-bytes and --client-read-bytes.
+func clientBudgets(c *cli.Context) (send, read int64, err error) {
+	send, read = c.Int64("client-send-bytes"), c.Int64("client-read-bytes")
+	if send <= 0 {
+		return 0, 0, cli.Exit(fmt.Sprintf("--client-send-bytes %d: want a positive number of bytes", send), 2)
+	}
+	if read < wire.DefaultMaxFrame {
+		return 0, 0, cli.Exit(fmt.Sprintf("--client-read-bytes %d: want at least a frame's limit (%d bytes)", read, wire.DefaultMaxFrame), 2)
+	}
+	return send, read, nil
 }
 
 // connLimits reads --idle-timeout and --max-clients for the node's config
@@ -61,7 +75,8 @@ func logConnLimits(c *cli.Context, logger *slog.Logger) {
 		l.Clients = n
 	}
 	logger.Info("connection limits", "max_clients", l.Clients, "handshaking", l.Handshaking, "peers", l.Peers,
-		"idle_timeout", c.Duration("idle-timeout"))
+		"idle_timeout", c.Duration("idle-timeout"),
+		"client_send_bytes", c.Int64("client-send-bytes"), "client_read_bytes", c.Int64("client-read-bytes"))
 }
 
 // nodeTLS loads the node's TLS identity from --tls-cert, --tls-key and
@@ -182,6 +197,10 @@ func coordinatorCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			sendBytes, readBytes, err := clientBudgets(c)
+			if err != nil {
+				return err
+			}
 			ms, err := listenMetrics(c.String("metrics"), metrics.RoleCoordinator, c.String("id"))
 			if err != nil {
 				return err
@@ -192,7 +211,7 @@ func coordinatorCommand() *cli.Command {
 				Timeout: timeout, Delay: c.Duration("delay"), MaxInflight: c.Int("max-inflight"),
 				KeepOutcomes: c.Int("keep-outcomes"), KeepBytes: c.Int64("keep-outcomes-bytes"), CompactBytes: c.Int64("compact-bytes"), WALBoundInterval: walBoundInterval(c),
 				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger), TLS: tlsID, Metrics: ms.node(),
-				MaxClients: maxClients, IdleTimeout: idle,
+				MaxClients: maxClients, IdleTimeout: idle, ClientSendBytes: sendBytes, ClientReadBytes: readBytes,
 			})
 			if err != nil {
 				ms.close()
@@ -240,6 +259,10 @@ func participantCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			sendBytes, readBytes, err := clientBudgets(c)
+			if err != nil {
+				return err
+			}
 			ms, err := listenMetrics(c.String("metrics"), metrics.RoleParticipant, c.String("id"))
 			if err != nil {
 				return err
@@ -248,7 +271,7 @@ func participantCommand() *cli.Command {
 				NodeID: c.String("id"), Listen: listen, WAL: c.String("wal"), Timeout: timeout, CompactBytes: c.Int64("compact-bytes"), WALBoundInterval: walBoundInterval(c),
 				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger), TLS: tlsID, Metrics: ms.node(),
 				Coordinators: splitList(strings.Join(c.StringSlice("coordinator"), ",")),
-				MaxClients:   maxClients, IdleTimeout: idle,
+				MaxClients:   maxClients, IdleTimeout: idle, ClientSendBytes: sendBytes, ClientReadBytes: readBytes,
 			})
 			if err != nil {
 				ms.close()
