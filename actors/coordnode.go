@@ -47,14 +47,9 @@ type CoordinatorConfig struct {
 	// Metrics: Prometheus metrics (metrics.New); nil: off.
 	Metrics *metrics.Node
 
-	// Client connections: as in ParticipantConfig. The configured
-	// participants' connections are not clients.
-	MaxClients  int
-	IdleTimeout time.Duration
-	// ClientSendBytes and ClientReadBytes: the node-wide budgets of the
-	// client connections (wire.ServerConfig; 0: the defaults).
-	ClientSendBytes int64
-	ClientReadBytes int64
+	// Clients bounds client connections; the configured participants'
+	// connections are not clients.
+	Clients ClientLimits
 }
 
 func (cfg *CoordinatorConfig) setDefaults() {
@@ -195,8 +190,8 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 	n.server = wire.NewServer(ln, wire.ServerConfig{
 		Self:    wire.HelloAck{NodeID: cfg.NodeID, Role: wire.RoleCoordinator},
 		Handler: rt, Logger: cfg.Logger, Stats: n.Wire, TLS: cfg.TLS,
-		Known: n.knownParticipant, MaxClients: cfg.MaxClients, IdleTimeout: cfg.IdleTimeout,
-		ClientSendBytes: cfg.ClientSendBytes, ClientReadBytes: cfg.ClientReadBytes,
+		Known: n.knownParticipant, MaxClients: cfg.Clients.Max, IdleTimeout: cfg.Clients.IdleTimeout,
+		ClientSendBytes: cfg.Clients.SendBytes, ClientReadBytes: cfg.Clients.ReadBytes,
 	})
 	n.registerMetrics(cfg.Metrics, cfg.Logger)
 	go n.server.Serve()

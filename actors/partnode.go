@@ -45,17 +45,9 @@ type ParticipantConfig struct {
 	// Metrics: Prometheus metrics (metrics.New); nil: off.
 	Metrics *metrics.Node
 
-	// Client connections: at most MaxClients (0: derived from the
-	// descriptor limit, wire.DefaultLimits; negative: no limit), closed
-	// after IdleTimeout without a frame (0: wire.DefaultIdleTimeout;
-	// negative: never). The coordinator(s) and member participants are
-	// not clients (connlimits.go in wire).
-	MaxClients  int
-	IdleTimeout time.Duration
-	// ClientSendBytes and ClientReadBytes: the node-wide budgets of the
-	// client connections (wire.ServerConfig; 0: the defaults).
-	ClientSendBytes int64
-	ClientReadBytes int64
+	// Clients bounds client connections; the coordinator(s) and member
+	// participants are not clients (connlimits.go in wire).
+	Clients ClientLimits
 }
 
 // Participant is a running participant node.
@@ -159,8 +151,8 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 	n.server = wire.NewServer(ln, wire.ServerConfig{
 		Self:    wire.HelloAck{NodeID: cfg.NodeID, Role: wire.RoleParticipant},
 		Handler: router, Logger: cfg.Logger, Stats: n.Wire, TLS: cfg.TLS,
-		Known: policy.knownNode, MaxClients: cfg.MaxClients, IdleTimeout: cfg.IdleTimeout,
-		ClientSendBytes: cfg.ClientSendBytes, ClientReadBytes: cfg.ClientReadBytes,
+		Known: policy.knownNode, MaxClients: cfg.Clients.Max, IdleTimeout: cfg.Clients.IdleTimeout,
+		ClientSendBytes: cfg.Clients.SendBytes, ClientReadBytes: cfg.Clients.ReadBytes,
 		// A coordinator we do not accept is told so at once, and every
 		// time it redials, rather than at its first PREPARE.
 		Accept: func(h *wire.Hello) error {

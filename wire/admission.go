@@ -2,7 +2,6 @@ package wire
 
 import (
 	"net"
-	"time"
 )
 
 // Limits on connections that have not finished their handshake. Anyone who
@@ -54,7 +53,6 @@ func (s *Server) admit(nc net.Conn) (evicted net.Conn) {
 		}
 		if oldest != nil {
 			oldest.evicted = true
-			s.evictions++
 		}
 	}
 	s.handshaking[nc] = &pending{seq: s.seq}
@@ -65,16 +63,6 @@ func (s *Server) admit(nc net.Conn) (evicted net.Conn) {
 // (a flood would otherwise write a line per connection).
 func (s *Server) evict(nc net.Conn) {
 	nc.Close()
-	s.mu.Lock()
-	now := time.Now()
-	if now.Sub(s.evictLogged) < time.Second {
-		s.mu.Unlock()
-		return
-	}
-	s.evictLogged = now
-	n := s.evictions
-	s.evictions = 0
-	s.mu.Unlock()
-	s.log.Warn("wire: too many connections in handshake; closing the oldest (a flood of slow or silent connections?)",
-		"limit", s.cfg.MaxHandshaking, "closed", n, "remote", nc.RemoteAddr().String())
+	s.evictLog.warn(s.log, "wire: too many connections in handshake; closing the oldest (a flood of slow or silent connections?)",
+		"limit", s.cfg.MaxHandshaking, "remote", nc.RemoteAddr().String())
 }

@@ -139,19 +139,8 @@ var errClientCap = errors.New("too many client connections")
 // logCapRefusal says that clients are refused, at most once a second (a
 // flood would otherwise write a line per connection).
 func (s *Server) logCapRefusal(remote string, err error) {
-	s.mu.Lock()
-	s.capRefused++
-	now := time.Now()
-	if now.Sub(s.capLogged) < time.Second {
-		s.mu.Unlock()
-		return
-	}
-	s.capLogged = now
-	n := s.capRefused
-	s.capRefused = 0
-	s.mu.Unlock()
-	s.log.Warn("wire: refusing client connections over the limit (--max-clients)", "limit", s.cfg.MaxClients,
-		"refused", n, "remote", remote, "err", err)
+	s.capLog.warn(s.log, "wire: refusing client connections over the limit (--max-clients)", "limit", s.cfg.MaxClients,
+		"remote", remote, "err", err)
 }
 
 // release gives back the slot admitEstablished took.

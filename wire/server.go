@@ -72,16 +72,15 @@ type Server struct {
 	closed      bool
 	handshaking map[net.Conn]*pending
 	conns       map[*Conn]*connEntry
-	nclients    int       // client connections established or being admitted
-	npeers      int       // known peers' connections, likewise
-	seq         uint64    // connections accepted
-	evictions   int       // handshakes cut short to make room, since evictLogged
-	evictLogged time.Time // when evictions were last logged
-	capRefused  int       // clients refused over MaxClients, since capLogged
-	capLogged   time.Time // when that was last logged
+	nclients    int    // client connections established or being admitted
+	npeers      int    // known peers' connections, likewise
+	seq         uint64 // connections accepted
 
 	sendBudget *sendBudget // nil: no node-wide bound
 	readBudget *readBudget // likewise
+
+	evictLog rateLog // handshakes cut short to make room
+	capLog   rateLog // clients refused over MaxClients
 }
 
 // NewServer serves ln once Serve is called.

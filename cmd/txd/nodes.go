@@ -38,33 +38,28 @@ func nodeFlags(role string) []cli.Flag {
 	}, logFlags()...)
 }
 
-// clientBudgets reads --client-send-bytes and --client-read-bytes.
-func clientBudgets(c *cli.Context) (send, read int64, err error) {
-	send, read = c.Int64("client-send-bytes"), c.Int64("client-read-bytes")
-	if send <= 0 {
-		return 0, 0, cli.Exit(fmt.Sprintf("--client-send-bytes %d: want a positive number of bytes", send), 2)
-	}
-	if read < wire.DefaultMaxFrame {
-		return 0, 0, cli.Exit(fmt.Sprintf("--client-read-bytes %d: want at least a frame's limit (%d bytes)", read, wire.DefaultMaxFrame), 2)
-	}
-	return send, read, nil
-}
-
-// connLimits reads --idle-timeout and --max-clients for the node's config
-// (0 meaning the default there, negative never/none).
-func connLimits(c *cli.Context) (maxClients int, idle time.Duration, err error) {
-	idle = c.Duration("idle-timeout")
+// clientLimits reads --max-clients, --idle-timeout, --client-send-bytes
+// and --client-read-bytes for the node's config (0 meaning the default
+// there, negative never/none).
+func clientLimits(c *cli.Context) (actors.ClientLimits, error) {
+	l := actors.ClientLimits{Max: c.Int("max-clients"), IdleTimeout: c.Duration("idle-timeout"),
+		SendBytes: c.Int64("client-send-bytes"), ReadBytes: c.Int64("client-read-bytes")}
 	switch {
-	case idle < 0:
-		return 0, 0, cli.Exit(fmt.Sprintf("--idle-timeout %v: want 0 (never) or a positive duration", idle), 2)
-	case idle == 0:
-		idle = -1 // never
+	case l.IdleTimeout < 0:
+		return l, cli.Exit(fmt.Sprintf("--idle-timeout %v: want 0 (never) or a positive duration", l.IdleTimeout), 2)
+	case l.IdleTimeout == 0:
+		l.IdleTimeout = -1 // never
 	}
-	maxClients = c.Int("max-clients")
-	if maxClients < 0 {
-		return 0, 0, cli.Exit(fmt.Sprintf("--max-clients %d: want a positive number, or 0 for the default", maxClients), 2)
+	if l.Max < 0 {
+		return l, cli.Exit(fmt.Sprintf("--max-clients %d: want a positive number, or 0 for the default", l.Max), 2)
 	}
-	return maxClients, idle, nil
+	if l.SendBytes <= 0 {
+		return l, cli.Exit(fmt.Sprintf("--client-send-bytes %d: want a positive number of bytes", l.SendBytes), 2)
+	}
+	if l.ReadBytes < wire.DefaultMaxFrame {
+		return l, cli.Exit(fmt.Sprintf("--client-read-bytes %d: want at least a frame's limit (%d bytes)", l.ReadBytes, wire.DefaultMaxFrame), 2)
+	}
+	return l, nil
 }
 
 // logConnLimits says, once the node is up, which connection limits it runs
@@ -193,11 +188,7 @@ func coordinatorCommand() *cli.Command {
 				return err
 			}
 			logger = logger.With("node", c.String("id"), "role", "coordinator")
-			maxClients, idle, err := connLimits(c)
-			if err != nil {
-				return err
-			}
-			sendBytes, readBytes, err := clientBudgets(c)
+			clients, err := clientLimits(c)
 			if err != nil {
 				return err
 			}
@@ -211,7 +202,7 @@ func coordinatorCommand() *cli.Command {
 				Timeout: timeout, Delay: c.Duration("delay"), MaxInflight: c.Int("max-inflight"),
 				KeepOutcomes: c.Int("keep-outcomes"), KeepBytes: c.Int64("keep-outcomes-bytes"), CompactBytes: c.Int64("compact-bytes"), WALBoundInterval: walBoundInterval(c),
 				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger), TLS: tlsID, Metrics: ms.node(),
-				MaxClients: maxClients, IdleTimeout: idle, ClientSendBytes: sendBytes, ClientReadBytes: readBytes,
+				Clients: clients,
 			})
 			if err != nil {
 				ms.close()
@@ -255,11 +246,7 @@ func participantCommand() *cli.Command {
 				return err
 			}
 			logger = logger.With("node", c.String("id"), "role", "participant")
-			maxClients, idle, err := connLimits(c)
-			if err != nil {
-				return err
-			}
-			sendBytes, readBytes, err := clientBudgets(c)
+			clients, err := clientLimits(c)
 			if err != nil {
 				return err
 			}
@@ -271,7 +258,7 @@ func participantCommand() *cli.Command {
 				NodeID: c.String("id"), Listen: listen, WAL: c.String("wal"), Timeout: timeout, CompactBytes: c.Int64("compact-bytes"), WALBoundInterval: walBoundInterval(c),
 				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger), TLS: tlsID, Metrics: ms.node(),
 				Coordinators: splitList(strings.Join(c.StringSlice("coordinator"), ",")),
-				MaxClients:   maxClients, IdleTimeout: idle, ClientSendBytes: sendBytes, ClientReadBytes: readBytes,
+				Clients:      clients,
 			})
 			if err != nil {
 				ms.close()
