@@ -1,12 +1,12 @@
 package actors
 
-// Why this exists: hollywood runs an idle actor's inbox on a fresh goroutine
-// each time a message wakes it (HOLLYWOOD.md §3.3), and a fresh goroutine
-// starts with a 2 KiB stack. The commit path (state machine, encoders,
-// direct socket writes) needs more, so the runtime grew the stack through
+// Why this exists: hollywood (v1.0.5) runs an idle actor's inbox on a fresh
+// goroutine each time a message wakes it, and a fresh goroutine starts with
+// a 2 KiB stack. The commit path (state machine, encoders, direct socket
+// writes) needs more, so without this the runtime grows the stack through
 // 4, 8 and 16 KiB, each time copying every frame and decoding each frame's
-// pointer maps: at one client that was a third of all CPU (runtime.newstack
-// in the profile). One call with a big frame while the stack is still
+// pointer maps, a large share of the CPU at one client (docs/decisions.md,
+// "Warm stacks"). One call with a big frame while the stack is still
 // shallow makes the runtime grow it to 16 KiB at once, with five frames to
 // move instead of thirty.
 

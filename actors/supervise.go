@@ -72,7 +72,7 @@ func afterFunc(e *actor.Engine, pid *actor.PID, d time.Duration, msg any) *time.
 }
 
 // ctxDone waits for an actor's stop context, but never forever: hollywood
-// leaves the context of a second stop request open (HOLLYWOOD.md §2.2).
+// (v1.0.5) leaves the context of a second stop request open.
 func ctxDone(ctx context.Context) {
 	select {
 	case <-ctx.Done():

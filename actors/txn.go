@@ -86,10 +86,10 @@ type delivery struct {
 // costs one interval, not the transaction. Participants' replies are routed
 // here straight from the connection readers.
 //
-// DESIGN.md gives each member a session child actor for this. Measured, the
-// two extra actors per transaction (a spawn each, and every message passing
-// through them) cost more than the rest of the transaction's actor work, for
-// a map and one timer here; the state machine is unchanged either way.
+// This is a map and one timer here, not a session child actor per member:
+// such actors (a spawn each, and every message passing through them) would
+// cost more than the rest of the transaction's actor work
+// (docs/decisions.md, "No per-participant session actors").
 type txnActor struct {
 	deps    txnDeps
 	fsm     *protocol.CoordTxn
@@ -163,7 +163,7 @@ func (t *txnActor) handle(msg any) {
 				"tx", m.TxID, "participant", m.From, "participant_state", string(m.State), "decision", string(out))
 		} else if d && m.State.Final() && m.State != out {
 			// Only 3PC under a partition or a long pause can get here
-			// (README: "2PC or 3PC?"); say so loudly rather than hide it.
+			// (docs/protocols.md, "2PC or 3PC?"); say so loudly rather than hide it.
 			t.deps.logger.Error("atomicity violated: a participant reached the other outcome",
 				"tx", m.TxID, "participant", m.From, "participant_state", string(m.State), "decision", string(out))
 		}

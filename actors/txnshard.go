@@ -11,14 +11,14 @@ import (
 // txnShard is a long-lived actor hosting many transactions (txnActor), each
 // handled one message at a time as if it were an actor of its own.
 //
-// A hollywood actor per transaction was the first design. Profiled at 256
-// in flight, its costs were a third of the coordinator's CPU: a spawn (PID,
-// registry entry, inbox, Started/Stopped events, a poison pill) per
-// transaction, and, above all, goroutine stack growth: hollywood runs an
-// inbox on a fresh goroutine each time it goes from idle to busy, and every
-// one of those grew its stack again through the transaction's code (18% of
-// all CPU in runtime.newstack). A shard's goroutine stays busy across
-// transactions under load, so its stack is grown once.
+// A shard rather than a hollywood actor per transaction: an actor per
+// transaction costs a spawn (PID, registry entry, inbox, Started/Stopped
+// events, a poison pill) and, above all, goroutine stack growth, since
+// hollywood runs an inbox on a fresh goroutine each time it goes from idle
+// to busy and each of those grows its stack again through the
+// transaction's code. A shard's goroutine stays busy across transactions
+// under load, so its stack is grown once. (The profile that showed this:
+// docs/decisions.md, "Transactions hosted by shard actors".)
 //
 // Transactions are spread over shards by id, so independent transactions
 // run in parallel on several cores; one transaction always lives on one

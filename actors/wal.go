@@ -82,9 +82,10 @@ type walBatch struct {
 // one waits up to walDeferMax for company), so a lone transaction pays one
 // fsync and no waiting.
 //
-// It is not an actor, by measurement: as one, every record cost two actor
-// wake-ups (the append, then the flusher's "done") on a goroutine hollywood
-// creates per wake-up, on the critical path of every commit. Here an actor
+// It is not an actor: as one, every record would cost two actor wake-ups
+// (the append, then the flusher's "done") on a goroutine hollywood creates
+// per wake-up, on the critical path of every commit (docs/decisions.md,
+// "The WAL writer is a flusher, not an actor"). Here an actor
 // appends under a mutex held only to encode the record into the batch (no
 // I/O, no waiting on the disk), and the flusher, one long-lived goroutine,
 // does the I/O and answers each waiter with walDurable. The shadow is fed

@@ -12,12 +12,11 @@ import (
 // connection's previous direct write by more than this. A connection busier
 // than that (many transactions in flight) leaves its frames to the writer,
 // which coalesces them into one syscall: there the hand-off is cheap (the
-// writer is awake anyway) and the syscalls are not. It was 100 µs, which
-// sent one client's PREPAREs through the writer (the previous transaction's
-// decision had left on the same connection 30-80 µs before); at 20 µs one
-// client's commit is ~8% faster (no-fsync p50 216 -> 199 µs, three
-// interleaved runs each) and at 256 in flight writes per transaction rise
-// from 0.30 to 0.35 with CPU per commit unchanged.
+// writer is awake anyway) and the syscalls are not. 20 µs is short enough
+// that one client's PREPAREs, which follow the previous transaction's
+// decision on the same connection by 30-80 µs, take the direct path, and
+// long enough that a busy connection still coalesces (figures:
+// docs/decisions.md, "Direct writes after a short quiet gap").
 const directGap = 20 * time.Microsecond
 
 // epoch anchors monotonic timestamps (time.Since uses the monotonic clock).
@@ -28,9 +27,9 @@ var epoch = time.Now()
 // socket from the sender's goroutine, in one non-blocking write
 // syscall. It spares the wake-up of the writer goroutine, which on an idle
 // machine costs more than the write itself and sits on the critical path of
-// every protocol step (measured in bench: see README, Performance). Under
+// every protocol step (measured in bench: docs/performance.md). Under
 // load the writer is busy, the direct path is skipped and frames coalesce in
-// the queue as before. It never blocks: what the kernel does not take at
+// the queue. It never blocks: what the kernel does not take at
 // once is left in c.head for the writer, which writes it before anything
 // else. TLS connections have no raw socket to write to and always queue.
 

@@ -147,7 +147,7 @@ func TestNoDirectPathOverPipes(t *testing.T) {
 // TestDirectWriteAfterStaleDeadline: the writer goroutine leaves a write
 // deadline armed after its last write; a connection that then uses only
 // the direct path for longer than the frame timeout must keep working
-// (it used to be closed by the first direct write after the deadline).
+// (not closed by the first direct write after the deadline).
 func TestDirectWriteAfterStaleDeadline(t *testing.T) {
 	nc, far := dialPair(t)
 	const timeout = 50 * time.Millisecond

@@ -11,7 +11,7 @@ import (
 // Limits on what one decoded message may hold. The pre-scan (CheckMsgpack)
 // bounds a count by the bytes left in the frame, but an element can take one
 // byte on the wire (nil, or an empty array) and a hundred in memory: a 1 MiB
-// frame of a million empty Ops used to decode into 70 MB of them before any
+// frame of a million empty Ops would decode into 70 MB of them before any
 // check ran. So every count that becomes an allocation is checked against
 // its own limit first, and only then is the slice made, at its exact size.
 // The limits are far above what an honest sender of this version sends.

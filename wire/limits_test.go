@@ -125,7 +125,7 @@ func decodeCostAt(typ Type, body []byte, node bool) (error, uint64) {
 
 // TestElementCountBombs: every bomb passes the pre-scan (so the limits are
 // what stops it), is refused as malformed and over a limit, and costs a
-// small fraction of its own size to refuse (it used to cost up to 100
+// small fraction of its own size to refuse (without the limits, up to 100
 // times its size).
 func TestElementCountBombs(t *testing.T) {
 	for _, b := range bombs() {

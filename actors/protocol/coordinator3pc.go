@@ -19,9 +19,8 @@ import (
 // decision asks its participants and applies the termination rule, whether
 // or not PRE-COMMIT was sent (startQuery). So BEGIN is forced, in parallel
 // with the participants' PREPARED fsyncs rather than after them, and the
-// PRE-COMMIT record is logged lazily, for status and traces only: one
-// fsync off the critical path (which used to force PRE-COMMIT after the
-// votes).
+// PRE-COMMIT record is logged lazily, for status and traces only: no
+// coordinator fsync between the votes and PRE-COMMIT.
 //
 // The client hears COMMITTED as soon as every participant has acknowledged
 // PRE-COMMIT, while DO-COMMIT is still being logged: from that moment no

@@ -683,7 +683,7 @@ func TestSim3PCCoordinatorKilled(t *testing.T) {
 // {B, C}, all READY, and aborts. The transaction is committed on one side
 // and aborted on the other. This is 3PC's known unsafety under network
 // partitions (the termination protocol takes silence for a crash), which
-// README's "Why 3PC is not safe under partitions" documents. Without the
+// docs/protocols.md, "Why 3PC is not safe under partitions", documents. Without the
 // split, the very same starting state converges to one outcome.
 func TestSim3PCPartition(t *testing.T) {
 	start := func(t *testing.T) *sim {

@@ -15,7 +15,7 @@ package main
 // Kills are safe for both protocols: any violation under kills is a bug.
 // Pauses are safe for 2PC only: a node paused past the timeouts looks
 // crashed to 3PC's termination protocol while it is not, which is the
-// partition the README warns about. By default the run alternates epochs:
+// partition docs/protocols.md warns about. By default the run alternates epochs:
 // "mixed" epochs run 2PC and 3PC with kills only; "2PC" epochs run 2PC
 // only, with kills and pauses, and begin only once no 3PC transaction is in
 // doubt anywhere. TestTorture3PCPauses pauses freely with 3PC in the mix and
@@ -71,7 +71,7 @@ const (
 	tortureCallTimeout = 15 * time.Second // one Start; longer than any pause
 	// The coordinator remembers the outcomes of its last --keep-outcomes
 	// finished transactions; an id older than that runs again when it is
-	// started again (README). The final check starts the most recent
+	// started again (docs/txcli.md, "Transactions"). The final check starts the most recent
 	// tortureCheckWindow transfers again, well inside the window.
 	tortureKeepOutcomes = 100000
 	tortureCheckWindow  = 20000
@@ -226,7 +226,7 @@ func TestTorture(t *testing.T) {
 // TestTorture3PCPauses (only with TXD_TORTURE_3PC_PAUSES=1): kills and
 // pauses of every node with 2PC and 3PC mixed throughout. Atomicity
 // violations of 3PC transactions are reported with t.Logf: a pause longer
-// than the timeouts is a partition, which 3PC does not survive (README).
+// than the timeouts is a partition, which 3PC does not survive (docs/protocols.md).
 func TestTorture3PCPauses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash torture test: real processes for a minute or more; skipped with -short")
@@ -1585,7 +1585,7 @@ func (tt *torture) report(wall, load time.Duration) {
 		if len(documented) == 0 {
 			t.Logf("3PC with pauses (seed %d): no atomicity violation seen in %d 3PC transactions and %d pauses", tt.o.seed, f.threePC, pauses)
 		} else {
-			t.Logf("3PC with pauses (seed %d): %d violations of 3PC transactions (a pause past the timeouts is a partition: README, \"Why 3PC is not safe under partitions\"):\n%s",
+			t.Logf("3PC with pauses (seed %d): %d violations of 3PC transactions (a pause past the timeouts is a partition: docs/protocols.md, \"Why 3PC is not safe under partitions\"):\n%s",
 				tt.o.seed, len(documented), tt.describe(documented))
 		}
 	}

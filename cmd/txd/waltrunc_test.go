@@ -18,8 +18,8 @@ import (
 
 // TestTruncatedWALRefused: a participant whose log was cut in half after a
 // kill -9 refuses to start (exit 1, a message naming the log and its
-// control file), where it used to cut the "torn tail" and forget the
-// committed transactions in it; with the log restored it starts and has
+// control file) rather than cut a "torn tail" and forget the committed
+// transactions in it; with the log restored it starts and has
 // them all. The participant checkpoints every few transactions and
 // records its durable end every 50ms, so the cut lands before the bound.
 func TestTruncatedWALRefused(t *testing.T) {
