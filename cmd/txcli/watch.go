@@ -22,7 +22,7 @@ the last 10 s.
 
 On a terminal it is a full-screen view (q or Ctrl-C quits). Otherwise (a
 pipe, a file, or --plain) it prints one line per change; with --json one
-JSON object per line (see README). It keeps running while the coordinator
+JSON object per line (see docs/txcli.md). It keeps running while the coordinator
 is down (it says so once) and picks it up again when it is back.
 
    txcli --coord http://COORD_IP:8000 watch

@@ -22,7 +22,7 @@ import (
 func demoCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "demo",
-		Usage: "start a local cluster (coordinator + participants B and C, separate processes) and walk through the seed's scenarios 1-3",
+		Usage: "start a local cluster (coordinator + participants B and C, separate processes) and walk through the seed's scenarios 1-4",
 		Flags: []cli.Flag{
 			&cli.DurationFlag{Name: "delay", Value: 2 * time.Second, Usage: "the coordinator's execution delay in scenario 2 (the window in which it is killed)"},
 			&cli.BoolFlag{Name: "keep", Usage: "keep the temporary directory with the WALs and node logs"},

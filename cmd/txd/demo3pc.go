@@ -86,7 +86,7 @@ func (d *demo) threePC(ctx context.Context) error {
 	}
 	d.say("\n2PC (scenario 2) blocked in READY until its coordinator came back; 3PC decided without it,")
 	d.say("commit when someone was PRECOMMITTED, abort when all were READY. The price: one more round")
-	d.say("trip and forced write per transaction, and 3PC is not safe if the network partitions (see README).")
+	d.say("trip and forced write per transaction, and 3PC is not safe if the network partitions (see docs/protocols.md).")
 	return nil
 }
 
