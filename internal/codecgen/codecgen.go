@@ -239,7 +239,7 @@ const (
 	kUint64
 	kInt64
 	kInt
-	kSlice  // of structs with codecs; elem is the element type
+	kSlice // of structs with codecs; elem is the element type
 	kSliceString
 	kMap // from string to a string type; elem is the value type
 )
