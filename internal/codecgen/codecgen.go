@@ -547,3 +547,20 @@ func Stale(dir string) error {
 	}
 	return nil
 }
+
+// Types returns the names of dir's types whose encoder and decoder are
+// both generated, in declaration order: the ones a test can compare with
+// reflection both ways.
+func Types(dir string) ([]string, error) {
+	p, err := load(dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, t := range p.ordered {
+		if d := t.directive; d != nil && d.encode && d.decode && d.params == "" {
+			names = append(names, t.name)
+		}
+	}
+	return names, nil
+}
