@@ -73,16 +73,20 @@ func DecodeArrayStruct(d *msgpack.Decoder, fields []string, reset func(), field 
 		reset()
 	}
 	for i := 0; i < n; i++ {
-		if i < len(fields) {
-			err = field(i)
-		} else {
-			err = skipValue(d, 0)
-		}
-		if err != nil {
+		if err := fieldOrSkip(d, i, len(fields), field); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// fieldOrSkip decodes field i if it is one of the n known ones, and skips
+// the value otherwise.
+func fieldOrSkip(d *msgpack.Decoder, i, n int, field func(i int) error) error {
+	if i < n {
+		return field(i)
+	}
+	return skipValue(d, 0)
 }
 
 // decodeStructMap decodes the map form of a struct, as reflection does.
@@ -100,12 +104,7 @@ func decodeStructMap(d *msgpack.Decoder, fields []string, field func(i int) erro
 		for i < len(fields) && fields[i] != name {
 			i++
 		}
-		if i < len(fields) {
-			err = field(i)
-		} else {
-			err = skipValue(d, 0)
-		}
-		if err != nil {
+		if err := fieldOrSkip(d, i, len(fields), field); err != nil {
 			return err
 		}
 	}
