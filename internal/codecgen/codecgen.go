@@ -30,7 +30,6 @@
 package codecgen
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"go/ast"
@@ -54,9 +53,15 @@ const wirePath = "github.com/txd/txd/wire"
 
 // Generate returns the formatted contents of Output for the package in dir.
 func Generate(dir string) ([]byte, error) {
+	out, _, err := generate(dir)
+	return out, err
+}
+
+// generate is Generate, also returning the package's import path.
+func generate(dir string) ([]byte, string, error) {
 	p, err := load(dir)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	g := &gen{pkg: p, mods: map[string]*pkg{}}
 	if p.path != wirePath {
@@ -75,23 +80,24 @@ func Generate(dir string) ([]byte, error) {
 			continue
 		}
 		if err := g.typeCodec(&b, t); err != nil {
-			return nil, fmt.Errorf("%s: %w", t.name, err)
+			return nil, "", fmt.Errorf("%s: %w", t.name, err)
 		}
 		n++
 	}
 	if n == 0 {
-		return nil, fmt.Errorf("%s: no type has a //txd:codec directive", dir)
+		return nil, "", fmt.Errorf("%s: no type has a //txd:codec directive", dir)
 	}
 	out, err := format.Source(b.Bytes())
 	if err != nil {
-		return nil, fmt.Errorf("formatting the generated code: %w\n%s", err, b.Bytes())
+		return nil, "", fmt.Errorf("formatting the generated code: %w\n%s", err, b.Bytes())
 	}
-	return out, nil
+	return out, p.path, nil
 }
 
 // pkg is what the generator knows of one package: its type declarations.
 type pkg struct {
 	dir, name, path string
+	root, module    string // the enclosing module's directory and path
 	types           map[string]*typeDecl
 	ordered         []*typeDecl
 	imports         map[string]string // local name -> import path, all files
@@ -113,16 +119,24 @@ func load(dir string) (*pkg, error) {
 	if err != nil {
 		return nil, err
 	}
-	path, err := importPath(abs)
+	root, mod, err := module(abs)
 	if err != nil {
 		return nil, err
+	}
+	rel, err := filepath.Rel(root, abs)
+	if err != nil {
+		return nil, err
+	}
+	path := mod
+	if rel != "." {
+		path += "/" + filepath.ToSlash(rel)
 	}
 	names, err := filepath.Glob(filepath.Join(abs, "*.go"))
 	if err != nil {
 		return nil, err
 	}
 	sort.Strings(names)
-	p := &pkg{dir: abs, path: path, types: map[string]*typeDecl{}, imports: map[string]string{}}
+	p := &pkg{dir: abs, path: path, root: root, module: mod, types: map[string]*typeDecl{}, imports: map[string]string{}}
 	fset := token.NewFileSet()
 	for _, name := range names {
 		if strings.HasSuffix(name, "_test.go") || filepath.Base(name) == Output {
@@ -195,31 +209,21 @@ func parseDirective(doc *ast.CommentGroup) (*directive, error) {
 	return nil, nil
 }
 
-// importPath returns the import path of the package in dir, from the
-// enclosing module's go.mod.
-func importPath(dir string) (string, error) {
-	root := dir
-	for {
-		f, err := os.Open(filepath.Join(root, "go.mod"))
+// module returns the root directory and path of the module holding dir.
+func module(dir string) (root, path string, err error) {
+	for root = dir; ; root = filepath.Dir(root) {
+		b, err := os.ReadFile(filepath.Join(root, "go.mod"))
 		if err == nil {
-			defer f.Close()
-			sc := bufio.NewScanner(f)
-			for sc.Scan() {
-				if mod, ok := strings.CutPrefix(sc.Text(), "module "); ok {
-					rel, err := filepath.Rel(root, dir)
-					if err != nil {
-						return "", err
-					}
-					return strings.TrimSuffix(strings.TrimSpace(mod)+"/"+filepath.ToSlash(rel), "/."), nil
+			for _, l := range strings.Split(string(b), "\n") {
+				if mod, ok := strings.CutPrefix(l, "module "); ok {
+					return root, strings.TrimSpace(mod), nil
 				}
 			}
-			return "", fmt.Errorf("%s: no module line", f.Name())
+			return "", "", fmt.Errorf("%s/go.mod: no module line", root)
 		}
-		up := filepath.Dir(root)
-		if up == root {
-			return "", fmt.Errorf("%s: not in a module", dir)
+		if filepath.Dir(root) == root {
+			return "", "", fmt.Errorf("%s: not in a module", dir)
 		}
-		root = up
 	}
 }
 
@@ -313,35 +317,16 @@ func (g *gen) imported(p *pkg, name string) (*pkg, error) {
 	if q, ok := g.mods[path]; ok {
 		return q, nil
 	}
-	rel, ok := strings.CutPrefix(path, strings.TrimSuffix(p.path, relPath(p))+"/")
+	rel, ok := strings.CutPrefix(path, p.module+"/")
 	if !ok {
 		return nil, fmt.Errorf("%s: only packages of this module are read", path)
 	}
-	q, err := load(filepath.Join(moduleRoot(p), filepath.FromSlash(rel)))
+	q, err := load(filepath.Join(p.root, filepath.FromSlash(rel)))
 	if err != nil {
 		return nil, err
 	}
 	g.mods[path] = q
 	return q, nil
-}
-
-// relPath is p's directory relative to its module root, as a path suffix.
-func relPath(p *pkg) string {
-	rel, _ := filepath.Rel(moduleRoot(p), p.dir)
-	if rel == "." {
-		return ""
-	}
-	return "/" + filepath.ToSlash(rel)
-}
-
-func moduleRoot(p *pkg) string {
-	root := p.dir
-	for {
-		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil || filepath.Dir(root) == root {
-			return root
-		}
-		root = filepath.Dir(root)
-	}
 }
 
 func (g *gen) fields(t *typeDecl) ([]field, error) {
@@ -532,7 +517,7 @@ func (g *gen) decodeField(b *bytes.Buffer, f field) error {
 // Stale returns an error if dir's checked-in Output differs from what
 // Generate writes now (a struct changed and go generate was not run).
 func Stale(dir string) error {
-	want, err := Generate(dir)
+	want, pkgPath, err := generate(dir)
 	if err != nil {
 		return err
 	}
@@ -541,9 +526,7 @@ func Stale(dir string) error {
 		return err
 	}
 	if !bytes.Equal(got, want) {
-		abs, _ := filepath.Abs(dir)
-		path, _ := importPath(abs)
-		return fmt.Errorf("generated code is stale: %s differs from what the structs declare: run go generate %s", Output, path)
+		return fmt.Errorf("generated code is stale: %s differs from what the structs declare: run go generate %s", Output, pkgPath)
 	}
 	return nil
 }
