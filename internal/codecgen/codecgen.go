@@ -191,6 +191,9 @@ func parseDirective(doc *ast.CommentGroup) (*directive, error) {
 		d := &directive{}
 		if i := strings.Index(rest, "decode("); i >= 0 {
 			j := strings.LastIndex(rest, ")")
+			if j < i {
+				return nil, fmt.Errorf("no ) in %s", c.Text)
+			}
 			d.decode, d.params = true, rest[i+len("decode("):j]
 			rest = rest[:i] + rest[j+1:]
 		}

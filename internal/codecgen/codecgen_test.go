@@ -32,6 +32,7 @@ func TestRefused(t *testing.T) {
 		{"nested struct", "type E struct{ A string }\n//txd:codec decode\ntype T struct{ E E }\n", "not supported"},
 		{"renamed field", "//txd:codec decode\ntype T struct{ A string `msgpack:\"a\"` }\n", "not supported"},
 		{"cut on a bool", "//txd:codec decode\ntype T struct{ B bool `txd:\"cut=3\"` }\n", "cut is for strings"},
+		{"unclosed decode(", "//txd:codec decode(n *int\ntype T struct{ A string }\n", "no )"},
 		{"unknown word", "//txd:codec decodes\ntype T struct{ A string }\n", "unknown word"},
 		{"no directive", "type T struct{ A string }\n", "no type has"},
 	} {
