@@ -17,7 +17,7 @@ func allocBytes(f func()) uint64 {
 }
 
 // FuzzCodecMatchesReflection decodes arbitrary bytes as one of the codec
-// types (picked by sel) with the hand-written decoder and, where the input
+// types (picked by sel) with the generated decoder and, where the input
 // is structurally sound, with reflection. The codec must never panic; it
 // must accept whatever reflection accepts within the limits (limits.go),
 // with the same value (text cut as it cuts it) and the same number of bytes

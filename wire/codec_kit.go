@@ -1,12 +1,13 @@
 package wire
 
-// Building blocks for the hand-written msgpack codecs of the hot message
-// types (codec_ops.go, codec_msgs.go, and protocol.Record in actors).
+// Building blocks for the generated msgpack codecs (codec_gen.go, written
+// by internal/codecgen from the structs in messages.go, trace.go and
+// resolve.go; and protocol.Record's in actors/protocol).
 //
-// Why hand-written: msgpack's reflection path looks every struct up in a
+// Why not reflection: msgpack's reflection path looks every struct up in a
 // sync.Map keyed by (type, tag) and walks fields through reflect.Value; on a
-// busy node that was about a quarter of all CPU. The codecs here call the
-// Encoder/Decoder primitives directly.
+// busy node that was about a quarter of all CPU. The generated codecs call
+// the Encoder/Decoder primitives directly.
 //
 // The contract is the reflection encoding, byte for byte: a struct tagged
 // as_array is an array of its fields in declaration order; strings are
@@ -15,6 +16,8 @@ package wire
 // nil slice is nil (0xc0) and an empty one an empty array (0x90). WAL files
 // and peers running the reflection codec read and write the same bytes;
 // codec_test.go checks it against reflection for random values.
+
+//go:generate go run ../internal/codecgen/cmd
 
 import (
 	"errors"
@@ -70,16 +73,20 @@ func DecodeArrayStruct(d *msgpack.Decoder, fields []string, reset func(), field 
 		reset()
 	}
 	for i := 0; i < n; i++ {
-		if i < len(fields) {
-			err = field(i)
-		} else {
-			err = skipValue(d, 0)
-		}
-		if err != nil {
+		if err := fieldOrSkip(d, i, len(fields), field); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// fieldOrSkip decodes field i if it is one of the n known ones, and skips
+// the value otherwise.
+func fieldOrSkip(d *msgpack.Decoder, i, n int, field func(i int) error) error {
+	if i < n {
+		return field(i)
+	}
+	return skipValue(d, 0)
 }
 
 // decodeStructMap decodes the map form of a struct, as reflection does.
@@ -97,12 +104,7 @@ func decodeStructMap(d *msgpack.Decoder, fields []string, field func(i int) erro
 		for i < len(fields) && fields[i] != name {
 			i++
 		}
-		if i < len(fields) {
-			err = field(i)
-		} else {
-			err = skipValue(d, 0)
-		}
-		if err != nil {
+		if err := fieldOrSkip(d, i, len(fields), field); err != nil {
 			return err
 		}
 	}
@@ -155,32 +157,15 @@ func decodeString[S ~string](d *msgpack.Decoder, p *S) error {
 	return err
 }
 
-func decodeBool(d *msgpack.Decoder, p *bool) error {
-	b, err := d.DecodeBool()
-	if err == nil {
-		*p = b
-	}
-	return err
-}
-
-func decodeUint64(d *msgpack.Decoder, p *uint64) error {
-	n, err := d.DecodeUint64()
-	if err == nil {
-		*p = n
-	}
-	return err
-}
-
-// elemCodec is a slice element type with a hand-written codec: *T encodes
-// without copying and decodes in place.
+// elemCodec is a slice element type with a generated encoder: *T encodes
+// without copying.
 type elemCodec[T any] interface {
 	*T
 	encode(e *msgpack.Encoder) error
-	msgpack.CustomDecoder
 }
 
-// encodeSlice encodes s as reflection does: nil is nil, otherwise an array.
-func encodeSlice[T any, P elemCodec[T]](e *msgpack.Encoder, s []T) error {
+// EncodeSlice encodes s as reflection does: nil is nil, otherwise an array.
+func EncodeSlice[T any, P elemCodec[T]](e *msgpack.Encoder, s []T) error {
 	if s == nil {
 		return e.EncodeNil()
 	}
@@ -195,15 +180,23 @@ func encodeSlice[T any, P elemCodec[T]](e *msgpack.Encoder, s []T) error {
 	return nil
 }
 
-// decodeSlice decodes a slice as reflection does into a zero slice: nil
+// DecodeSlice decodes a slice as reflection does into a zero slice: nil
 // gives nil, an empty array a non-nil empty slice. A declared length over
-// limit is refused before anything is allocated (limits.go); within it the
-// slice is made at its exact size.
-func decodeSlice[T any, P elemCodec[T]](d *msgpack.Decoder, what string, limit int) ([]T, error) {
+// limit is refused before anything is allocated (limits.go), what naming
+// the elements in the error; within it the slice is made at its exact size.
+func DecodeSlice[T any, P interface {
+	*T
+	msgpack.CustomDecoder
+}](d *msgpack.Decoder, what string, limit int) ([]T, error) {
 	return decodeSliceFunc(d, what, limit, func(p *T) error { return P(p).DecodeMsgpack(d) })
 }
 
-// decodeSliceFunc is decodeSlice with elem decoding each element in place.
+// DecodeStrings is DecodeSlice for a slice of strings.
+func DecodeStrings(d *msgpack.Decoder, what string, limit int) ([]string, error) {
+	return decodeSliceFunc(d, what, limit, func(s *string) error { return decodeString(d, s) })
+}
+
+// decodeSliceFunc is DecodeSlice with elem decoding each element in place.
 func decodeSliceFunc[T any](d *msgpack.Decoder, what string, limit int, elem func(*T) error) ([]T, error) {
 	n, err := decodeArrayLen(d, what, limit)
 	if err != nil || n == -1 {
@@ -216,78 +209,4 @@ func decodeSliceFunc[T any](d *msgpack.Decoder, what string, limit int, elem fun
 		}
 	}
 	return s, nil
-}
-
-// EncodeOps encodes ops as reflection encodes a []Op field. It is for the
-// hand-written codecs of types that carry operations (protocol.Record).
-func EncodeOps(e *msgpack.Encoder, ops []Op) error { return encodeSlice(e, ops) }
-
-// DecodeOps is EncodeOps's inverse; more than limit operations is an error
-// (a transaction has at most MaxOps; a log record may hold more).
-func DecodeOps(d *msgpack.Decoder, limit int) ([]Op, error) {
-	return decodeSlice[Op](d, "operations", limit)
-}
-
-// EncodeMembers encodes members as reflection encodes a []Member field.
-func EncodeMembers(e *msgpack.Encoder, members []Member) error { return encodeSlice(e, members) }
-
-// DecodeMembers is EncodeMembers's inverse; more than MaxMembers is an error.
-func DecodeMembers(d *msgpack.Decoder) ([]Member, error) {
-	return decodeSlice[Member](d, "members", MaxMembers)
-}
-
-// structWriter encodes a struct's fields one call each, keeping the first
-// error and writing nothing after it, so that codecs read as a field list.
-type structWriter struct {
-	e   *msgpack.Encoder
-	err error
-}
-
-func (w *structWriter) arrayLen(n int) {
-	if w.err == nil {
-		w.err = w.e.EncodeArrayLen(n)
-	}
-}
-
-func (w *structWriter) str(s string) {
-	if w.err == nil {
-		w.err = w.e.EncodeString(s)
-	}
-}
-
-func (w *structWriter) bool(b bool) {
-	if w.err == nil {
-		w.err = w.e.EncodeBool(b)
-	}
-}
-
-// Integer fields take the fixed-size forms, as reflection writes them.
-func (w *structWriter) uint16(n uint16) {
-	if w.err == nil {
-		w.err = w.e.EncodeUint16(n)
-	}
-}
-
-func (w *structWriter) uint64(n uint64) {
-	if w.err == nil {
-		w.err = w.e.EncodeUint64(n)
-	}
-}
-
-func (w *structWriter) int64(n int64) {
-	if w.err == nil {
-		w.err = w.e.EncodeInt64(n)
-	}
-}
-
-func (w *structWriter) ops(ops []Op) {
-	if w.err == nil {
-		w.err = EncodeOps(w.e, ops)
-	}
-}
-
-func (w *structWriter) members(members []Member) {
-	if w.err == nil {
-		w.err = EncodeMembers(w.e, members)
-	}
 }

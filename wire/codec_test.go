@@ -9,10 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/txd/txd/internal/twin"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
-// The hand-written codecs must produce exactly the bytes msgpack's
+// The generated codecs must produce exactly the bytes msgpack's
 // reflection encoder produces, and decode like its reflection decoder; the
 // reflection twins they are compared with are in codec_twin_test.go.
 
@@ -354,9 +355,9 @@ func TestCodecDecodeIntoUsed(t *testing.T) {
 				if err := p.Interface().(msgpack.CustomDecoder).DecodeMsgpack(msgpack.NewDecoder(bytes.NewReader(in))); err != nil || !reflect.DeepEqual(p.Interface(), capped(want)) {
 					t.Fatalf("%s: decoding %x over %+v: %+v, %v", typ, in, old, p, err)
 				}
-				tw := reflect.New(twinOf(typ))
-				tw.Elem().Set(convert(old, tw.Elem().Type()))
-				if err := msgpack.Unmarshal(in, tw.Interface()); err != nil || !reflect.DeepEqual(convert(tw.Elem(), typ).Interface(), reflect.ValueOf(want).Elem().Interface()) {
+				tw := reflect.New(twin.Of(typ))
+				tw.Elem().Set(twin.Convert(old, tw.Elem().Type()))
+				if err := msgpack.Unmarshal(in, tw.Interface()); err != nil || !reflect.DeepEqual(twin.Convert(tw.Elem(), typ).Interface(), reflect.ValueOf(want).Elem().Interface()) {
 					t.Fatalf("%s: reflection decoding %x over %+v: %+v, %v", typ, in, old, tw, err)
 				}
 			}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/txd/txd/internal/twin"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -16,7 +17,7 @@ import (
 // it cannot drift from them) that has none of its methods, encoded as an
 // array as the as_array tag asks. And random values to feed both.
 
-// codecTypes are the types with hand-written codecs.
+// codecTypes are the types with generated encoders and decoders.
 var codecTypes = []reflect.Type{
 	reflect.TypeFor[Op](), reflect.TypeFor[Member](),
 	reflect.TypeFor[Hello](), reflect.TypeFor[HelloAck](), reflect.TypeFor[Error](),
@@ -24,60 +25,6 @@ var codecTypes = []reflect.Type{
 	reflect.TypeFor[Prepare](), reflect.TypeFor[Vote](), reflect.TypeFor[Decision](),
 	reflect.TypeFor[Ack](), reflect.TypeFor[Query](), reflect.TypeFor[PreCommit](),
 	reflect.TypeFor[QueryReply](),
-}
-
-// twinOf returns t with every struct replaced by a method-less struct of
-// the same exported fields and tags. Named scalar types stay: reflection
-// treats them by kind, and keeping them keeps any method they might grow.
-func twinOf(t reflect.Type) reflect.Type {
-	switch t.Kind() {
-	case reflect.Struct:
-		var fs []reflect.StructField
-		for i := range t.NumField() {
-			if f := t.Field(i); f.IsExported() {
-				fs = append(fs, reflect.StructField{Name: f.Name, Type: twinOf(f.Type), Tag: f.Tag})
-			}
-		}
-		return reflect.StructOf(fs)
-	case reflect.Slice:
-		return reflect.SliceOf(twinOf(t.Elem()))
-	case reflect.Map:
-		return reflect.MapOf(twinOf(t.Key()), twinOf(t.Elem()))
-	}
-	return t
-}
-
-// convert copies v into type to, a twin of v's type or the other way round.
-func convert(v reflect.Value, to reflect.Type) reflect.Value {
-	switch to.Kind() {
-	case reflect.Struct:
-		out := reflect.New(to).Elem()
-		for i := range to.NumField() {
-			if f := to.Field(i); f.IsExported() {
-				out.Field(i).Set(convert(v.FieldByName(f.Name), f.Type))
-			}
-		}
-		return out
-	case reflect.Slice:
-		if v.IsNil() {
-			return reflect.Zero(to)
-		}
-		out := reflect.MakeSlice(to, v.Len(), v.Len())
-		for i := range v.Len() {
-			out.Index(i).Set(convert(v.Index(i), to.Elem()))
-		}
-		return out
-	case reflect.Map:
-		if v.IsNil() {
-			return reflect.Zero(to)
-		}
-		out := reflect.MakeMapWithSize(to, v.Len())
-		for it := v.MapRange(); it.Next(); {
-			out.SetMapIndex(convert(it.Key(), to.Key()), convert(it.Value(), to.Elem()))
-		}
-		return out
-	}
-	return v.Convert(to)
 }
 
 // requireAsArray fails unless every struct reachable from t is tagged
@@ -105,8 +52,8 @@ func requireAsArray(t *testing.T, typ reflect.Type) {
 func reflectEncode(t testing.TB, v any, arrays bool) []byte {
 	t.Helper()
 	rv := reflect.ValueOf(v).Elem()
-	tw := reflect.New(twinOf(rv.Type()))
-	tw.Elem().Set(convert(rv, tw.Elem().Type()))
+	tw := reflect.New(twin.Of(rv.Type()))
+	tw.Elem().Set(twin.Convert(rv, tw.Elem().Type()))
 	var buf bytes.Buffer
 	enc := msgpack.NewEncoder(&buf)
 	enc.UseArrayEncodedStructs(arrays)
@@ -119,13 +66,13 @@ func reflectEncode(t testing.TB, v any, arrays bool) []byte {
 // reflectDecode decodes b as a typ through its twin, returning a *typ and
 // how many bytes it read.
 func reflectDecode(b []byte, typ reflect.Type) (any, int, error) {
-	tw := reflect.New(twinOf(typ))
+	tw := reflect.New(twin.Of(typ))
 	r := bytes.NewReader(b)
 	if err := msgpack.NewDecoder(r).Decode(tw.Interface()); err != nil {
 		return nil, 0, err
 	}
 	out := reflect.New(typ)
-	out.Elem().Set(convert(tw.Elem(), typ))
+	out.Elem().Set(twin.Convert(tw.Elem(), typ))
 	return out.Interface(), len(b) - r.Len(), nil
 }
 

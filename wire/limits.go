@@ -38,7 +38,8 @@ const (
 	// MaxReasonLen bounds a reason (a NO vote's, an abort's, a status's):
 	// a sentence for a human, kept in memory with each outcome and logged
 	// in the WAL. Longer ones are cut (ShortReason); text read from the
-	// wire or the log is cut on decode.
+	// wire or the log is cut on decode (the txd:"cut" tag of the generated
+	// codecs).
 	MaxReasonLen = 200
 	// MaxErrorMsgLen bounds an Error's text, cut on decode. An error is
 	// answered once and not kept, so it may say a little more.
@@ -74,19 +75,6 @@ func ShortText(s string, max int) string {
 	}
 	return s[:cut] + ellipsis
 }
-
-// decodeText decodes a string into *p, cut to max bytes.
-func decodeText(d *msgpack.Decoder, p *string, max int) error {
-	s, err := d.DecodeString()
-	if err == nil {
-		*p = ShortText(s, max)
-	}
-	return err
-}
-
-// DecodeReason decodes a reason, cut to MaxReasonLen bytes. It is for the
-// hand-written codecs of types that carry one (protocol.Record).
-func DecodeReason(d *msgpack.Decoder, p *string) error { return decodeText(d, p, MaxReasonLen) }
 
 // decodeArrayLen reads an array header (-1 for nil) and refuses a count
 // over limit before the caller allocates anything for it.

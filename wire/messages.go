@@ -127,6 +127,8 @@ const (
 
 // Op is one operation of a transaction. An empty Target means every
 // participant of the cluster runs it; otherwise only the named one does.
+//
+//txd:codec encode decode
 type Op struct {
 	_msgpack struct{} `msgpack:",as_array"`
 	Target   string
@@ -152,6 +154,8 @@ func (o Op) String() string {
 
 // Member names one participant of a transaction and where it listens, so a
 // participant can reach its peers (termination protocols) and the coordinator.
+//
+//txd:codec encode decode
 type Member struct {
 	_msgpack struct{} `msgpack:",as_array"`
 	ID       string
@@ -159,6 +163,8 @@ type Member struct {
 }
 
 // Hello opens every connection: the dialer says who it is.
+//
+//txd:codec encode decode
 type Hello struct {
 	_msgpack struct{} `msgpack:",as_array"`
 	Version  uint16
@@ -167,6 +173,8 @@ type Hello struct {
 }
 
 // HelloAck accepts a Hello: the listener says who it is.
+//
+//txd:codec encode decode
 type HelloAck struct {
 	_msgpack struct{} `msgpack:",as_array"`
 	Version  uint16
@@ -176,11 +184,13 @@ type HelloAck struct {
 
 // Error answers a request that failed (ReqID 0: the connection itself, e.g.
 // a refused handshake; the sender closes the connection after it).
+//
+//txd:codec encode decode
 type Error struct {
 	_msgpack struct{} `msgpack:",as_array"`
 	ReqID    uint64
 	Code     ErrorCode
-	Msg      string
+	Msg      string `txd:"cut=MaxErrorMsgLen"`
 }
 
 // ErrorCode classifies an Error for programs.
@@ -200,31 +210,39 @@ const (
 )
 
 // Start asks the coordinator to run a transaction and answer with its outcome.
+//
+//txd:codec encode decode
 type Start struct {
 	_msgpack struct{} `msgpack:",as_array"`
 	ReqID    uint64
 	TxID     string
 	Protocol Protocol
-	Ops      []Op
+	Ops      []Op `txd:"max=MaxOps,what=operations"`
 }
 
 // StartResult is a transaction's outcome, sent once the decision is durable.
+//
+//txd:codec encode decode
 type StartResult struct {
 	_msgpack struct{} `msgpack:",as_array"`
 	ReqID    uint64
 	TxID     string
 	Protocol Protocol
-	Outcome  State // StateCommitted or StateAborted
-	Reason   string
+	Outcome  State  // StateCommitted or StateAborted
+	Reason   string `txd:"cut=MaxReasonLen"`
 }
 
 // StatusReq asks a node for its state.
+//
+//txd:codec encode decode
 type StatusReq struct {
 	_msgpack struct{} `msgpack:",as_array"`
 	ReqID    uint64
 }
 
 // PeerStatus is one participant as the coordinator sees it.
+//
+//txd:codec decode
 type PeerStatus struct {
 	_msgpack  struct{} `msgpack:",as_array"`
 	ID        string
@@ -234,13 +252,15 @@ type PeerStatus struct {
 
 // TxStatus is one transaction as a node sees it. Participants is set by the
 // coordinator only: each participant's state as far as it knows.
+//
+//txd:codec decode(states *int)
 type TxStatus struct {
 	_msgpack     struct{} `msgpack:",as_array"`
 	TxID         string
 	Protocol     Protocol
 	State        State
-	Reason       string
-	Participants map[string]State
+	Reason       string           `txd:"cut=MaxReasonLen"`
+	Participants map[string]State `txd:"decode=decodeStates(states)"`
 	// Added for txcli watch (older nodes send neither: zero). Unix
 	// nanoseconds on the coordinator's clock; coordinator only.
 	Started int64 // when this coordinator process began it; 0: resumed from the log after a restart
@@ -255,14 +275,16 @@ type TxStatus struct {
 }
 
 // Status is a node's answer to StatusReq.
+//
+//txd:codec decode
 type Status struct {
 	_msgpack     struct{} `msgpack:",as_array"`
 	ReqID        uint64
 	NodeID       string
 	Role         Role
-	Store        map[string]string // participant only
-	Participants []PeerStatus      // coordinator only
-	Transactions []TxStatus
+	Store        map[string]string `txd:"max=MaxStatusKeys,what=store keys"` // participant only
+	Participants []PeerStatus      `txd:"max=MaxMembers,what=participants"`  // coordinator only
+	Transactions []TxStatus        `txd:"decode=decodeTransactions"`
 	// Added for txcli watch; coordinator only (older nodes: zero). The
 	// counts are of decisions this process reached since Boot: they only
 	// grow, so a watcher's rates are exact however many transactions
@@ -276,38 +298,46 @@ type Status struct {
 
 // Prepare is 2PC's PREPARE and 3PC's CAN-COMMIT. Ops are the operations this
 // participant runs; Members lists every participant of the transaction.
+//
+//txd:codec encode decode
 type Prepare struct {
 	_msgpack  struct{} `msgpack:",as_array"`
 	TxID      string
 	Protocol  Protocol
-	Ops       []Op
-	Coord     string // coordinator node id
-	CoordAddr string // where the coordinator listens, for outcome queries
-	Members   []Member
+	Ops       []Op     `txd:"max=MaxOps,what=operations"`
+	Coord     string   // coordinator node id
+	CoordAddr string   // where the coordinator listens, for outcome queries
+	Members   []Member `txd:"max=MaxMembers,what=members"`
 }
 
 // Vote answers Prepare. Reason explains a NO. Known, on a NO, is the
 // outcome the participant already holds for this id (COMMITTED or ABORTED)
 // from an earlier run of it: the PREPARE is a retry of an id its
 // coordinator has forgotten. Empty otherwise (and from older senders).
+//
+//txd:codec encode decode
 type Vote struct {
 	_msgpack struct{} `msgpack:",as_array"`
 	TxID     string
 	From     string
 	Yes      bool
-	Reason   string
+	Reason   string `txd:"cut=MaxReasonLen"`
 	Known    State
 }
 
 // Decision carries the outcome: 2PC COMMIT/ABORT, 3PC DO-COMMIT/ABORT.
+//
+//txd:codec encode decode
 type Decision struct {
 	_msgpack struct{} `msgpack:",as_array"`
 	TxID     string
 	Commit   bool
-	Reason   string
+	Reason   string `txd:"cut=MaxReasonLen"`
 }
 
 // PreCommit is 3PC's second phase.
+//
+//txd:codec encode decode
 type PreCommit struct {
 	_msgpack struct{} `msgpack:",as_array"`
 	TxID     string
@@ -316,6 +346,8 @@ type PreCommit struct {
 // Ack confirms a Decision (State final) or a PreCommit (StatePrecommitted).
 // Heuristic says State was applied by an operator (txcli resolve), not by
 // the protocol: if it contradicts the decision, that is heuristic damage.
+//
+//txd:codec encode decode
 type Ack struct {
 	_msgpack  struct{} `msgpack:",as_array"`
 	TxID      string
@@ -325,6 +357,8 @@ type Ack struct {
 }
 
 // Query asks what the receiver knows about a transaction.
+//
+//txd:codec encode decode
 type Query struct {
 	_msgpack struct{} `msgpack:",as_array"`
 	TxID     string
@@ -334,13 +368,17 @@ type Query struct {
 // Forget tells a participant that the coordinator logged END for these
 // transactions: every member that had to learn the outcome acknowledged it,
 // so nobody can be in doubt about them any more and they can be dropped.
+//
+//txd:codec decode
 type Forget struct {
 	_msgpack struct{} `msgpack:",as_array"`
-	TxIDs    []string
+	TxIDs    []string `txd:"max=MaxForgetIDs,what=transaction ids"`
 }
 
 // QueryReply answers Query with the sender's state of the transaction
 // (StateUnknown: never heard of it).
+//
+//txd:codec encode decode
 type QueryReply struct {
 	_msgpack struct{} `msgpack:",as_array"`
 	TxID     string

@@ -18,6 +18,8 @@ type Resolve struct {
 }
 
 // ResolveResult answers Resolve.
+//
+//txd:codec decode
 type ResolveResult struct {
 	_msgpack struct{} `msgpack:",as_array"`
 	ReqID    uint64
@@ -33,7 +35,7 @@ type ResolveResult struct {
 	// not in doubt, or already decided the other way).
 	Refused   bool
 	Heuristic bool   // State was applied by an operator, not by the protocol
-	Reason    string // a sentence for the operator
+	Reason    string `txd:"cut=MaxReasonLen"` // a sentence for the operator
 }
 
 func (*Resolve) Type() Type       { return TypeResolve }

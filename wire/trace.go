@@ -25,13 +25,15 @@ const (
 )
 
 // TraceEvent is one thing a node did for a transaction.
+//
+//txd:codec decode
 type TraceEvent struct {
 	_msgpack struct{} `msgpack:",as_array"`
 	Time     int64    // unix nanoseconds, the node's own clock
 	Kind     string   // TraceSend, TraceRecv, TraceForce or TraceLog
 	What     string   // message ("PREPARE", "VOTE YES", ...) or record kind ("PREPARED", ...)
 	Peer     string   // the other node of a message ("client" for a client); "" for records
-	Detail   string   // a NO vote's or an abort's reason, if any
+	Detail   string   `txd:"cut=MaxReasonLen"` // a NO vote's or an abort's reason, if any
 	FromLog  bool     // read back from the log at start-up: a record written before the node last started
 }
 
@@ -40,6 +42,8 @@ type TraceEvent struct {
 // (FromLog), so messages before Since are unknown. Events are in the order
 // the node recorded them. Dropped counts events not kept (a transaction's
 // list is bounded).
+//
+//txd:codec decode
 type Trace struct {
 	_msgpack struct{} `msgpack:",as_array"`
 	ReqID    uint64
@@ -47,8 +51,8 @@ type Trace struct {
 	Role     Role
 	TxID     string
 	Since    int64
-	Protocol Protocol // "" if the node does not know it
-	Events   []TraceEvent
+	Protocol Protocol     // "" if the node does not know it
+	Events   []TraceEvent `txd:"max=MaxTraceEvents,what=trace events"`
 	Dropped  int
 }
 

@@ -110,18 +110,21 @@ func (k RecKind) String() string {
 }
 
 // Record is one log record. One struct serves every kind; unused fields stay
-// empty (msgpack encodes them in a byte each).
+// empty (msgpack encodes them in a byte each). Its codec is generated
+// (codec_gen.go; see record_codec.go).
+//
+//txd:codec encode decode
 type Record struct {
 	_msgpack  struct{} `msgpack:",as_array"`
 	Kind      RecKind  `msgpack:"-"` // stored as the log's record type byte
 	TxID      string
 	Protocol  wire.Protocol
-	Commit    bool // RecDecision
-	Reason    string
-	Ops       []wire.Op     // RecPrepared: this participant's operations
+	Commit    bool          // RecDecision
+	Reason    string        `txd:"cut=wire.MaxReasonLen"`
+	Ops       []wire.Op     `txd:"max=maxRecordOps,what=operations"` // RecPrepared: this participant's operations
 	Coord     string        // RecPrepared: coordinator id
 	CoordAddr string        // RecPrepared: where to ask for the outcome
-	Members   []wire.Member // RecBegin, RecPrepared: the transaction's participants
+	Members   []wire.Member `txd:"max=wire.MaxMembers,what=members"` // RecBegin, RecPrepared: the transaction's participants
 	// Time is when the record was appended (unix nanoseconds, the node's
 	// clock), set by the WAL writer; a checkpoint keeps it, so a trace can
 	// show a record written before a restart. Older records lack it (0).

@@ -10,11 +10,12 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/txd/txd/internal/twin"
 	"github.com/txd/txd/wire"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
-// Record's hand-written codec must write exactly the bytes msgpack's
+// Record's generated codec must write exactly the bytes msgpack's
 // reflection encoder wrote for it (WAL files outlive binaries) and read them
 // back the same. The reference is a reflection twin: a struct built with
 // reflect.StructOf from Record's own fields, without its methods, encoded
@@ -23,52 +24,10 @@ import (
 
 var recordType = reflect.TypeFor[Record]()
 
-// twinOf returns t with every struct replaced by a method-less struct of
-// the same exported fields and tags.
-func twinOf(t reflect.Type) reflect.Type {
-	switch t.Kind() {
-	case reflect.Struct:
-		var fs []reflect.StructField
-		for i := range t.NumField() {
-			if f := t.Field(i); f.IsExported() {
-				fs = append(fs, reflect.StructField{Name: f.Name, Type: twinOf(f.Type), Tag: f.Tag})
-			}
-		}
-		return reflect.StructOf(fs)
-	case reflect.Slice:
-		return reflect.SliceOf(twinOf(t.Elem()))
-	}
-	return t
-}
-
-// convert copies v into type to, a twin of v's type or the other way round.
-func convert(v reflect.Value, to reflect.Type) reflect.Value {
-	switch to.Kind() {
-	case reflect.Struct:
-		out := reflect.New(to).Elem()
-		for i := range to.NumField() {
-			if f := to.Field(i); f.IsExported() {
-				out.Field(i).Set(convert(v.FieldByName(f.Name), f.Type))
-			}
-		}
-		return out
-	case reflect.Slice:
-		if v.IsNil() {
-			return reflect.Zero(to)
-		}
-		out := reflect.MakeSlice(to, v.Len(), v.Len())
-		for i := range v.Len() {
-			out.Index(i).Set(convert(v.Index(i), to.Elem()))
-		}
-		return out
-	}
-	return v.Convert(to)
-}
-
 func reflectEncode(t testing.TB, r *Record) []byte {
 	t.Helper()
-	tw := reflect.New(twinOf(recordType))
-	tw.Elem().Set(convert(reflect.ValueOf(r).Elem(), tw.Elem().Type()))
+	tw := reflect.New(twin.Of(recordType))
+	tw.Elem().Set(twin.Convert(reflect.ValueOf(r).Elem(), tw.Elem().Type()))
 	var buf bytes.Buffer
 	enc := msgpack.NewEncoder(&buf)
 	enc.UseArrayEncodedStructs(true) // what as_array does, for every struct
@@ -79,12 +38,12 @@ func reflectEncode(t testing.TB, r *Record) []byte {
 }
 
 func reflectDecode(b []byte) (*Record, int, error) {
-	tw := reflect.New(twinOf(recordType))
+	tw := reflect.New(twin.Of(recordType))
 	rd := bytes.NewReader(b)
 	if err := msgpack.NewDecoder(rd).Decode(tw.Interface()); err != nil {
 		return nil, 0, err
 	}
-	r := convert(tw.Elem(), recordType).Interface().(Record)
+	r := twin.Convert(tw.Elem(), recordType).Interface().(Record)
 	return &r, len(b) - rd.Len(), nil
 }
 
