@@ -16,14 +16,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/txd/txd/actors"
+	"github.com/txd/txd/actors/coordinator"
 	"github.com/txd/txd/actors/metrics"
+	"github.com/txd/txd/actors/participant"
 	"github.com/txd/txd/wire"
 )
 
 type cluster struct {
-	coord  *actors.Coordinator
-	parts  []*actors.Participant
+	coord  *coordinator.Node
+	parts  []*participant.Node
 	noSync bool
 }
 
@@ -48,7 +49,7 @@ func startClusterWith(tb testing.TB, noSync bool, keep int, compact int64) *clus
 	c := &cluster{noSync: noSync}
 	var addrs []string
 	for _, id := range []string{"B", "C"} {
-		p, err := actors.StartParticipant(actors.ParticipantConfig{NodeID: id, Listen: "127.0.0.1:0",
+		p, err := participant.Start(participant.Config{NodeID: id, Listen: "127.0.0.1:0",
 			WAL: filepath.Join(dir, id+".wal"), NoSync: noSync, CompactBytes: compact, Logger: logger, Fatal: fatal,
 			Metrics: benchMetrics(tb, metrics.RoleParticipant, id)})
 		if err != nil {
@@ -57,7 +58,7 @@ func startClusterWith(tb testing.TB, noSync bool, keep int, compact int64) *clus
 		c.parts = append(c.parts, p)
 		addrs = append(addrs, id+"="+p.Addr())
 	}
-	co, err := actors.StartCoordinator(actors.CoordinatorConfig{NodeID: "COORD", Listen: "127.0.0.1:0",
+	co, err := coordinator.Start(coordinator.Config{NodeID: "COORD", Listen: "127.0.0.1:0",
 		Participants: addrs, WAL: filepath.Join(dir, "coord.wal"), NoSync: noSync, Logger: logger, Fatal: fatal,
 		MaxInflight: 1 << 20, KeepOutcomes: keep, CompactBytes: compact,
 		Metrics: benchMetrics(tb, metrics.RoleCoordinator, "COORD")})

@@ -12,7 +12,8 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
-	"github.com/txd/txd/actors"
+	"github.com/txd/txd/actors/coordinator"
+	"github.com/txd/txd/actors/participant"
 	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/walstore"
 	"github.com/txd/txd/wire"
@@ -104,7 +105,7 @@ func BenchmarkRestart100k(b *testing.B) {
 	var partTime, coordTime time.Duration
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
-		p, err := actors.StartParticipant(actors.ParticipantConfig{NodeID: "B", Listen: "127.0.0.1:0", WAL: partLog,
+		p, err := participant.Start(participant.Config{NodeID: "B", Listen: "127.0.0.1:0", WAL: partLog,
 			CompactBytes: -1, Logger: quiet})
 		if err != nil {
 			b.Fatal(err)
@@ -112,7 +113,7 @@ func BenchmarkRestart100k(b *testing.B) {
 		partTime += time.Since(t0)
 		p.Close()
 		t0 = time.Now()
-		c, err := actors.StartCoordinator(actors.CoordinatorConfig{NodeID: "COORD", Listen: "127.0.0.1:0",
+		c, err := coordinator.Start(coordinator.Config{NodeID: "COORD", Listen: "127.0.0.1:0",
 			Participants: []string{"B=127.0.0.1:1"}, WAL: coordLog, CompactBytes: -1, Logger: quiet})
 		if err != nil {
 			b.Fatal(err)

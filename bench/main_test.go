@@ -4,12 +4,12 @@ import (
 	"os"
 	"testing"
 
-	"github.com/txd/txd/actors"
+	"github.com/txd/txd/actors/node"
 )
 
 // TestMain runs the benchmarks with the garbage collector set as txd runs
-// it (actors.TuneGC), so they measure what a deployed node does.
+// it (node.TuneGC), so they measure what a deployed node does.
 func TestMain(m *testing.M) {
-	actors.TuneGC()
+	node.TuneGC()
 	os.Exit(m.Run())
 }

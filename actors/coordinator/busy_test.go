@@ -1,4 +1,4 @@
-package actors
+package coordinator
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/txd/txd/actors/internal/nodetest"
 	"github.com/txd/txd/wire"
 )
 
@@ -19,8 +20,8 @@ func TestBusyBeyondMaxInflight(t *testing.T) {
 	// A participant nobody answers: every transaction waits out the vote
 	// timeout, so they stay in flight.
 	dead := deadAddr(t)
-	c, err := StartCoordinator(CoordinatorConfig{NodeID: "COORD", Listen: "127.0.0.1:0", Participants: []string{"B=" + dead},
-		WAL: filepath.Join(t.TempDir(), "coord.wal"), Timeout: time.Second, MaxInflight: 2, Logger: quietLogger(),
+	c, err := Start(Config{NodeID: "COORD", Listen: "127.0.0.1:0", Participants: []string{"B=" + dead},
+		WAL: filepath.Join(t.TempDir(), "coord.wal"), Timeout: time.Second, MaxInflight: 2, Logger: nodetest.QuietLogger(),
 		Fatal: func(err error) { t.Error(err) }})
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +45,7 @@ func TestBusyBeyondMaxInflight(t *testing.T) {
 		}(i)
 	}
 	// Both admitted (polled through status), then a third is refused.
-	waitFor(t, 5*time.Second, func() bool {
+	nodetest.WaitFor(t, 5*time.Second, func() bool {
 		st, err := cl.Status(ctx)
 		return err == nil && len(st.Transactions) == 2
 	})
@@ -63,7 +64,7 @@ func TestBusyBeyondMaxInflight(t *testing.T) {
 		}
 	}
 	// Their answers can overtake the coordinator's bookkeeping by a hair.
-	waitFor(t, 5*time.Second, func() bool {
+	nodetest.WaitFor(t, 5*time.Second, func() bool {
 		_, err := cl.Start(ctx, "Y", wire.TwoPC, ops)
 		return !errors.As(err, &re)
 	})
@@ -74,8 +75,8 @@ func TestBusyBeyondMaxInflight(t *testing.T) {
 // outcome instead of a lost connection.
 func TestDrainWaitsForDecisions(t *testing.T) {
 	dead := deadAddr(t)
-	c, err := StartCoordinator(CoordinatorConfig{NodeID: "COORD", Listen: "127.0.0.1:0", Participants: []string{"B=" + dead},
-		WAL: filepath.Join(t.TempDir(), "coord.wal"), Timeout: 500 * time.Millisecond, Logger: quietLogger(),
+	c, err := Start(Config{NodeID: "COORD", Listen: "127.0.0.1:0", Participants: []string{"B=" + dead},
+		WAL: filepath.Join(t.TempDir(), "coord.wal"), Timeout: 500 * time.Millisecond, Logger: nodetest.QuietLogger(),
 		Fatal: func(err error) { t.Error(err) }})
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +94,7 @@ func TestDrainWaitsForDecisions(t *testing.T) {
 		res, _ := cl.Start(ctx, "W", wire.TwoPC, ops)
 		got <- res
 	}()
-	waitFor(t, 5*time.Second, func() bool {
+	nodetest.WaitFor(t, 5*time.Second, func() bool {
 		st, err := cl.Status(ctx)
 		return err == nil && len(st.Transactions) == 1
 	})
@@ -103,7 +104,7 @@ func TestDrainWaitsForDecisions(t *testing.T) {
 	// drain does is admitted, and retrying its id would only return its
 	// outcome.
 	tries := 0
-	waitFor(t, 5*time.Second, func() bool {
+	nodetest.WaitFor(t, 5*time.Second, func() bool {
 		tries++
 		_, err := cl.Start(ctx, fmt.Sprintf("NEW-%d", tries), wire.TwoPC, ops)
 		var re *wire.RemoteError

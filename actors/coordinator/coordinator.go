@@ -1,4 +1,4 @@
-package actors
+package coordinator
 
 import (
 	"fmt"
@@ -8,8 +8,10 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/txd/txd/actors/node"
 	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/actors/trace"
+	"github.com/txd/txd/actors/walwriter"
 	"github.com/txd/txd/wire"
 )
 
@@ -110,8 +112,8 @@ func (a *coordinatorActor) Receive(c *actor.Context) {
 			a.lateVote(m.conn, msg)
 		}
 		// Late acks and query replies for finished transactions need nothing.
-	case statusSnap:
-		a.startStatus(c, m.reply)
+	case node.StatusSnap:
+		a.startStatus(c, m.Reply)
 	case statusAnswer:
 		a.statusAnswer(m)
 	case txnDecided:
@@ -143,9 +145,9 @@ func (a *coordinatorActor) Receive(c *actor.Context) {
 			}
 			a.ended(tx.status)
 		}
-	case metricsPoll:
-		c.Respond(metricsReply{count: a.running})
-	case walDurable:
+	case node.MetricsPoll:
+		c.Respond(node.MetricsReply{Count: a.running})
+	case walwriter.Durable:
 		a.presumedDurable(m.Rec)
 	case drain:
 		a.drained = m.done
@@ -217,18 +219,18 @@ func (a *coordinatorActor) start(c *actor.Context, conn *wire.Conn, req *wire.St
 			a.presumed[req.TxID] = append(a.presumed[req.TxID], func(d *wire.Decision) {
 				res := &wire.StartResult{ReqID: req.ReqID, TxID: req.TxID, Outcome: wire.StateAborted, Reason: d.Reason}
 				_ = conn.Send(res)
-				traceMsg(a.deps.trace, trace.Send, "client", res)
+				node.TraceMsg(a.deps.trace, trace.Send, "client", res)
 			})
 		case tx.decided && tx.tooOld:
 			res := tooOldError(tx.status.Reason)
 			res.ReqID = req.ReqID
 			_ = conn.Send(res)
-			traceMsg(a.deps.trace, trace.Send, "client", res)
+			node.TraceMsg(a.deps.trace, trace.Send, "client", res)
 		case tx.decided:
 			res := &wire.StartResult{ReqID: req.ReqID, TxID: req.TxID, Protocol: tx.status.Protocol,
 				Outcome: tx.status.State, Reason: tx.status.Reason}
 			_ = conn.Send(res)
-			traceMsg(a.deps.trace, trace.Send, "client", res)
+			node.TraceMsg(a.deps.trace, trace.Send, "client", res)
 		case tx.pid != nil:
 			c.Send(tx.pid, txnMsg{id: req.TxID, msg: addWaiter{w}})
 		}
@@ -360,7 +362,7 @@ func (a *coordinatorActor) answerQuery(conn *wire.Conn, txid string) {
 		// The abort is being logged: answered once it is durable.
 		a.presumed[txid] = append(a.presumed[txid], func(d *wire.Decision) {
 			_ = conn.Send(d)
-			traceMsg(a.deps.trace, trace.Send, conn.Remote().NodeID, d)
+			node.TraceMsg(a.deps.trace, trace.Send, conn.Remote().NodeID, d)
 		})
 		return
 	case tx.pid != nil:
@@ -373,7 +375,7 @@ func (a *coordinatorActor) answerQuery(conn *wire.Conn, txid string) {
 		answer = &wire.QueryReply{TxID: txid, From: a.cfg.NodeID, State: tx.status.State}
 	}
 	_ = conn.Send(answer)
-	traceMsg(a.deps.trace, trace.Send, conn.Remote().NodeID, answer)
+	node.TraceMsg(a.deps.trace, trace.Send, conn.Remote().NodeID, answer)
 }
 
 // lateVote handles a vote for a transaction whose actor is gone: a YES voter

@@ -1,4 +1,4 @@
-package actors
+package coordinator
 
 import "time"
 
@@ -22,7 +22,7 @@ func (a *coordinatorActor) drainIfIdle() {
 // clients get their outcome rather than a lost connection. A decision not
 // yet delivered, or a transaction still undecided at the deadline, is
 // finished by recovery on the next start.
-func (n *Coordinator) Drain(limit time.Duration) bool {
+func (n *Node) Drain(limit time.Duration) bool {
 	done := make(chan struct{})
 	n.engine.Send(n.pid, drain{done: done})
 	select {

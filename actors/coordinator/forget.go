@@ -1,6 +1,8 @@
-package actors
+package coordinator
 
 import (
+	"github.com/txd/txd/actors/hollywood"
+	"github.com/txd/txd/actors/node"
 	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/wire"
@@ -19,7 +21,7 @@ func (a *coordinatorActor) ended(st wire.TxStatus) {
 	}
 	if len(a.forget) > 0 && !a.forgetDue {
 		a.forgetDue = true
-		afterFunc(a.engine, a.self, forgetEvery, forgetFlush{})
+		hollywood.AfterFunc(a.engine, a.self, forgetEvery, forgetFlush{})
 	}
 	a.keepFinished(a.txns[st.TxID])
 }
@@ -35,7 +37,7 @@ func (a *coordinatorActor) sendForget(member string) {
 	if p := a.peerFor(wire.Member{ID: member}); p != nil {
 		f := &wire.Forget{TxIDs: ids}
 		_ = p.Send(f)
-		traceMsg(a.deps.trace, trace.Send, member, f)
+		node.TraceMsg(a.deps.trace, trace.Send, member, f)
 	}
 }
 

@@ -1,7 +1,8 @@
-package actors
+package coordinator
 
 import (
 	"github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/actors/walwriter"
 	"github.com/txd/txd/wire"
 )
 
@@ -35,7 +36,7 @@ func (a *coordinatorActor) presumeAbort(txid, asker string) {
 	a.order = append(a.order, txid)
 	a.keepFinished(tx)
 	a.presumed[txid] = []func(*wire.Decision){}
-	a.deps.wal.Append(walAppend{ReplyTo: a.self, Rec: protocol.Record{Kind: protocol.RecDecision,
+	a.deps.wal.Append(walwriter.Entry{ReplyTo: a.self, Rec: protocol.Record{Kind: protocol.RecDecision,
 		TxID: txid, Commit: false, Reason: presumedReason, Members: members}})
 }
 
@@ -51,5 +52,5 @@ func (a *coordinatorActor) presumedDurable(rec protocol.Record) {
 	for _, answer := range waiting {
 		answer(&wire.Decision{TxID: rec.TxID, Commit: false, Reason: presumedReason})
 	}
-	a.deps.wal.Append(walAppend{Rec: protocol.Record{Kind: protocol.RecEnd, TxID: rec.TxID}})
+	a.deps.wal.Append(walwriter.Entry{Rec: protocol.Record{Kind: protocol.RecEnd, TxID: rec.TxID}})
 }

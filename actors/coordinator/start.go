@@ -1,4 +1,4 @@
-package actors
+package coordinator
 
 import (
 	"errors"
@@ -13,15 +13,18 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/txd/txd/actors/hollywood"
 	"github.com/txd/txd/actors/metrics"
+	"github.com/txd/txd/actors/node"
 	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/actors/trace"
+	"github.com/txd/txd/actors/walwriter"
 	"github.com/txd/txd/walstore"
 	"github.com/txd/txd/wire"
 )
 
-// CoordinatorConfig configures a coordinator node.
-type CoordinatorConfig struct {
+// Config configures a coordinator node.
+type Config struct {
 	NodeID       string
 	Listen       string        // host:port to listen on
 	Advertise    string        // address participants use to reach us; "" = our port, at the address they see us from
@@ -49,10 +52,10 @@ type CoordinatorConfig struct {
 
 	// Clients bounds client connections; the configured participants'
 	// connections are not clients.
-	Clients ClientLimits
+	Clients node.ClientLimits
 }
 
-func (cfg *CoordinatorConfig) setDefaults() {
+func (cfg *Config) setDefaults() {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 5 * time.Second
 	}
@@ -84,45 +87,45 @@ func (cfg *CoordinatorConfig) setDefaults() {
 // long reasons cannot grow it further.
 const DefaultKeepBytes = 128 << 20
 
-// Coordinator is a running coordinator node.
-type Coordinator struct {
+// Node is a running coordinator node.
+type Node struct {
 	engine *actor.Engine
 	pid    *actor.PID
-	wal    *walWriter
+	wal    *walwriter.Writer
 	shards []*actor.PID
 	log    *walstore.Log
 	server *wire.Server
-	desk   *statusDesk
+	desk   *node.StatusDesk
 	peers  []*peerInfo
-	Stats  *WALStats
+	Stats  *walwriter.Stats
 	Wire   *wire.Stats // what this node's connections send
 }
 
-// StartCoordinator replays the log, starts the actors, connects to the
+// Start replays the log, starts the actors, connects to the
 // participants and starts listening.
-func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
+func Start(cfg Config) (*Node, error) {
 	cfg.setDefaults()
 	if err := wire.CheckID("node id", cfg.NodeID); err != nil {
-		return nil, &ConfigError{err}
+		return nil, &node.ConfigError{Err: err}
 	}
 	specs, err := parsePeers(cfg.Participants)
 	if err != nil {
-		return nil, &ConfigError{err}
+		return nil, &node.ConfigError{Err: err}
 	}
 	if err := cfg.Metrics.Claim(); err != nil {
-		return nil, &ConfigError{err}
+		return nil, &node.ConfigError{Err: err}
 	}
 	// The window is held twice: the coordinator actor's answers and the
 	// log model for checkpoints; they share the byte bound as their
 	// measured sizes do (about 2:1).
 	clog := protocol.NewCoordLog(cfg.KeepOutcomes).LimitBytes(cfg.KeepBytes / 3)
 	tr := trace.New(trace.DefaultTxns, time.Now().UnixNano())
-	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, SyncFunc: cfg.SyncFunc, AfterRewriteStep: rewriteCrashHook(), BoundInterval: cfg.WALBoundInterval}, func(r walstore.Record) error {
-		rec, err := decodeRecord(r)
+	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, SyncFunc: cfg.SyncFunc, AfterRewriteStep: walwriter.RewriteCrashHook(), BoundInterval: cfg.WALBoundInterval}, func(r walstore.Record) error {
+		rec, err := walwriter.Decode(r)
 		if err != nil {
 			return err
 		}
-		traceReplayed(tr, rec, true)
+		walwriter.TraceReplayed(tr, rec, true)
 		return clog.Apply(rec)
 	})
 	if err != nil {
@@ -147,9 +150,10 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 		wlog.Close()
 		return nil, err
 	}
-	n := &Coordinator{engine: engine, log: wlog, Stats: &WALStats{}, Wire: &wire.Stats{Msgs: cfg.Metrics.MsgCounts()}}
-	guard := func(p actor.Producer) actor.Producer { return crashOnPanic(p, cfg.Logger, cfg.Fatal) }
-	n.wal = startWAL(wlog, n.Stats, cfg.Metrics, cfg.Fatal, clog, cfg.CompactBytes, tr, engine)
+	n := &Node{engine: engine, log: wlog, Stats: &walwriter.Stats{}, Wire: &wire.Stats{Msgs: cfg.Metrics.MsgCounts()}}
+	guard := func(p actor.Producer) actor.Producer { return hollywood.CrashOnPanic(p, cfg.Logger, cfg.Fatal) }
+	n.wal = walwriter.Start(wlog, walwriter.Config{Stats: n.Stats, Metrics: cfg.Metrics, Fatal: cfg.Fatal,
+		Shadow: clog, CompactAt: cfg.CompactBytes, Trace: tr, Engine: engine})
 
 	// The coordinator's PID is fixed by its kind and id, so connections can
 	// route to it before it is spawned (anything earlier is retransmitted).
@@ -160,7 +164,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 			actor.WithID(fmt.Sprintf("%s-%d", cfg.NodeID, i)), actor.WithInboxSize(1024)))
 	}
 	n.shards = shards.pids
-	n.desk = newStatusDesk(engine, n.pid, cfg.Logger)
+	n.desk = node.NewStatusDesk(engine, n.pid, cfg.Logger)
 	rt := &coordRouter{engine: engine, coord: n.pid, shards: shards, logger: cfg.Logger, trace: tr, nodeID: cfg.NodeID, desk: n.desk}
 	self := wire.Hello{Version: wire.Version, NodeID: cfg.NodeID, Role: wire.RoleCoordinator}
 	for _, s := range specs {
@@ -201,7 +205,7 @@ func StartCoordinator(cfg CoordinatorConfig) (*Coordinator, error) {
 // knownParticipant reports whether a dialer is one of the configured
 // participants, by the id configured or learned from our connection to it
 // (one never reached yet is served as a client). Safe from any goroutine.
-func (n *Coordinator) knownParticipant(h *wire.Hello) bool {
+func (n *Node) knownParticipant(h *wire.Hello) bool {
 	if h.Role != wire.RoleParticipant {
 		return false
 	}
@@ -214,19 +218,19 @@ func (n *Coordinator) knownParticipant(h *wire.Hello) bool {
 }
 
 // Addr is where the coordinator listens.
-func (n *Coordinator) Addr() string { return n.server.Addr().String() }
+func (n *Node) Addr() string { return n.server.Addr().String() }
 
 // Close stops the node: no new connections, actors stopped, log closed.
-func (n *Coordinator) Close() error {
+func (n *Node) Close() error {
 	n.Drain(5 * time.Second)
 	n.server.Close()
-	n.desk.close()
+	n.desk.Close()
 	for _, p := range n.peers {
 		p.peer.Close()
 	}
-	ctxDone(n.engine.Poison(n.pid))
+	hollywood.Poison(n.engine, n.pid)
 	for _, pid := range n.shards {
-		ctxDone(n.engine.Poison(pid))
+		hollywood.Poison(n.engine, pid)
 	}
 	n.wal.Close()
 	return n.log.Close()
@@ -242,21 +246,21 @@ type coordRouter struct {
 	logger *slog.Logger
 	trace  *trace.Ring
 	nodeID string
-	desk   *statusDesk
+	desk   *node.StatusDesk
 }
 
 func (r *coordRouter) HandleMessage(c *wire.Conn, m wire.Message) {
 	var txid, from string
 	switch msg := m.(type) {
 	case *wire.Start:
-		traceMsg(r.trace, trace.Recv, "client", m)
+		node.TraceMsg(r.trace, trace.Recv, "client", m)
 	case *wire.Vote, *wire.Ack, *wire.QueryReply, *wire.Query:
-		traceMsg(r.trace, trace.Recv, c.Remote().NodeID, m)
+		node.TraceMsg(r.trace, trace.Recv, c.Remote().NodeID, m)
 	case *wire.TraceReq:
-		answerTrace(r.trace, c, r.nodeID, wire.RoleCoordinator, msg)
+		node.AnswerTrace(r.trace, c, r.nodeID, wire.RoleCoordinator, msg)
 		return
 	case *wire.StatusReq:
-		r.desk.request(c, msg.ReqID) // never on the coordinator actor's path
+		r.desk.Request(c, msg.ReqID) // never on the coordinator actor's path
 		return
 	}
 	switch msg := m.(type) {
@@ -319,4 +323,17 @@ func parsePeers(list []string) ([]peerSpec, error) {
 		return nil, fmt.Errorf("--participants: %d participants, at most %d", len(out), wire.MaxMembers)
 	}
 	return out, nil
+}
+
+// registerMetrics wires a coordinator's metrics.
+func (n *Node) registerMetrics(m *metrics.Node, logger *slog.Logger) {
+	node.RegisterMetrics(m, logger, n.engine, n.pid, n.Stats, n.Wire, func() ([]metrics.Peer, error) {
+		// The participant connections never change after start, and Peer's
+		// methods are safe from any goroutine.
+		out := make([]metrics.Peer, len(n.peers))
+		for i, p := range n.peers {
+			out[i] = metrics.Peer{ID: p.id(), Out: true, Up: p.peer.Connected()}
+		}
+		return out, nil
+	})
 }

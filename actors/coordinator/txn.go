@@ -1,4 +1,4 @@
-package actors
+package coordinator
 
 import (
 	"context"
@@ -7,9 +7,12 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/txd/txd/actors/hollywood"
 	"github.com/txd/txd/actors/metrics"
+	"github.com/txd/txd/actors/node"
 	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/actors/trace"
+	"github.com/txd/txd/actors/walwriter"
 	"github.com/txd/txd/wire"
 )
 
@@ -56,7 +59,7 @@ type txnFinished struct{ status wire.TxStatus }
 // txnDeps is what a transaction actor needs from its node.
 type txnDeps struct {
 	nodeID string
-	wal    *walWriter
+	wal    *walwriter.Writer
 	peers  func(m wire.Member) *wire.Peer // a member's connection (nil: unknown)
 	// addrOf is the configured address of the participant that
 	// identified itself as id in its handshake, if it was configured by
@@ -185,7 +188,7 @@ func (t *txnActor) handle(msg any) {
 				for _, e := range eff {
 					if s, ok := e.(protocol.Send); ok {
 						_ = m.conn.Send(s.Msg)
-						traceMsg(t.deps.trace, trace.Send, q.From, s.Msg)
+						node.TraceMsg(t.deps.trace, trace.Send, q.From, s.Msg)
 					}
 				}
 				t.run(eff)
@@ -199,19 +202,19 @@ func (t *txnActor) handle(msg any) {
 			}
 			reply := &wire.QueryReply{TxID: q.TxID, From: t.deps.nodeID, State: st}
 			_ = m.conn.Send(reply)
-			traceMsg(t.deps.trace, trace.Send, q.From, reply)
+			node.TraceMsg(t.deps.trace, trace.Send, q.From, reply)
 		}
-	case walDurable:
+	case walwriter.Durable:
 		txnCrashLogged(m.Rec)
 		t.run(t.fsm.Logged(m.Rec))
 	case txnTimer:
-		if lateBy(m.due, m.after) {
+		if node.LateBy(m.due, m.after) {
 			// We were stopped: answers that arrived meanwhile are still
 			// queued behind this timer. Give them a full interval before
 			// acting on the silence (a pre-commit timeout would otherwise
 			// commit over participants that aborted while we slept).
 			m.due = time.Now().Add(m.after)
-			t.timers = append(t.timers, afterFunc(t.engine, t.self, m.after, txnMsg{id: t.id, msg: m}))
+			t.timers = append(t.timers, hollywood.AfterFunc(t.engine, t.self, m.after, txnMsg{id: t.id, msg: m}))
 			return
 		}
 		t.run(t.fsm.Timer(m.seq))
@@ -225,14 +228,14 @@ func (t *txnActor) handle(msg any) {
 		if t.replied != nil {
 			r := withReqID(t.replied, m.w.reqID)
 			_ = m.w.conn.Send(r)
-			traceMsg(t.deps.trace, trace.Send, "client", r)
+			node.TraceMsg(t.deps.trace, trace.Send, "client", r)
 			return
 		}
 		t.waiters = append(t.waiters, m.w)
 	}
 }
 
-// run carries out effects in order. Forced records come back as walDurable
+// run carries out effects in order. Forced records come back as walwriter.Durable
 // and only then does the state machine emit what depends on them.
 func (t *txnActor) run(effects []protocol.Effect) {
 	for i, eff := range effects {
@@ -241,13 +244,13 @@ func (t *txnActor) run(effects []protocol.Effect) {
 		case protocol.Send:
 			t.send(e)
 		case protocol.Persist:
-			app := walAppend{Rec: e.Rec}
+			app := walwriter.Entry{Rec: e.Rec}
 			if e.Force {
 				app.ReplyTo = t.self
 			}
 			t.deps.wal.Append(app)
 		case protocol.SetTimer:
-			t.timers = append(t.timers, afterFunc(t.engine, t.self, e.After,
+			t.timers = append(t.timers, hollywood.AfterFunc(t.engine, t.self, e.After,
 				txnMsg{id: t.id, msg: txnTimer{seq: e.Seq, due: time.Now().Add(e.After), after: e.After}}))
 		case protocol.Reply:
 			t.reply(e)
@@ -271,7 +274,7 @@ func (t *txnActor) send(e protocol.Send) {
 		// whether a fresh dial failed (resend).
 		d.peer.Redial()
 	}
-	traceMsg(t.deps.trace, trace.Send, e.To, e.Msg)
+	node.TraceMsg(t.deps.trace, trace.Send, e.To, e.Msg)
 	if t.retryT == nil {
 		t.armRetry()
 	}
@@ -303,7 +306,7 @@ func (t *txnActor) resend() {
 				}
 				d.peer.Redial()
 			}
-			traceMsg(t.deps.trace, trace.Send, id, d.msg)
+			node.TraceMsg(t.deps.trace, trace.Send, id, d.msg)
 			waiting = true
 		}
 	}
@@ -343,7 +346,7 @@ func (t *txnActor) member(from string) string {
 
 func (t *txnActor) armRetry() {
 	t.epoch++
-	t.retryT = afterFunc(t.engine, t.self, t.deps.retry, txnMsg{id: t.id, msg: txnRetry{epoch: t.epoch}})
+	t.retryT = hollywood.AfterFunc(t.engine, t.self, t.deps.retry, txnMsg{id: t.id, msg: txnRetry{epoch: t.epoch}})
 }
 
 func (t *txnActor) reply(r protocol.Reply) {
@@ -368,7 +371,7 @@ func (t *txnActor) reply(r protocol.Reply) {
 	for _, w := range t.waiters {
 		out := withReqID(t.replied, w.reqID)
 		_ = w.conn.Send(out) // a client that went away learns the outcome from status
-		traceMsg(t.deps.trace, trace.Send, "client", out)
+		node.TraceMsg(t.deps.trace, trace.Send, "client", out)
 	}
 	t.waiters = nil
 	st.State, st.Reason = r.Outcome, r.Reason

@@ -1,10 +1,11 @@
-package actors
+package coordinator
 
 import (
 	"hash/maphash"
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/txd/txd/actors/walwriter"
 	"github.com/txd/txd/wire"
 )
 
@@ -69,7 +70,7 @@ func (s *txnShard) Receive(c *actor.Context) {
 		if t := s.txns[m.id]; t != nil {
 			t.handle(m.msg)
 		}
-	case walDurable:
+	case walwriter.Durable:
 		if t := s.txns[m.Rec.TxID]; t != nil {
 			t.handle(m)
 		}

@@ -1,17 +1,15 @@
-package actors
+package hollywood
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"time"
 	"unsafe"
 
 	"github.com/anthdm/hollywood/actor"
 )
 
-// crashOnPanic wraps every actor. hollywood's own restart path rebuilds an
+// CrashOnPanic wraps every actor. hollywood's own restart path rebuilds an
 // actor from its Producer with empty state (and crashes the process after
 // MaxRestarts); a commit protocol with half its state gone is worse than no
 // process. So a panic is reported and the node stops: it is crash-only, and
@@ -20,7 +18,7 @@ import (
 // It wraps the Receiver rather than being a hollywood middleware because
 // hollywood builds a middleware chain anew, with two allocations, for every
 // message (a sixth of all allocations at 256 clients).
-func crashOnPanic(p actor.Producer, logger *slog.Logger, fatal func(error)) actor.Producer {
+func CrashOnPanic(p actor.Producer, logger *slog.Logger, fatal func(error)) actor.Producer {
 	return func() actor.Receiver {
 		return &panicGuard{next: p(), logger: logger, fatal: fatal}
 	}
@@ -56,34 +54,3 @@ func (g *panicGuard) recover(c *actor.Context) {
 		g.fatal(fmt.Errorf("actor %s panicked: %v", c.PID(), v))
 	}
 }
-
-// lateBy is how late a protocol timer may fire before the actor treats it
-// as a sign that the node itself was stopped (SIGSTOP, an overloaded host):
-// then the time it measured is not the time the others saw.
-func lateBy(due time.Time, d time.Duration) bool {
-	return time.Since(due) > max(d/2, 50*time.Millisecond)
-}
-
-// afterFunc delivers msg to pid after d, from a timer goroutine. Timers are
-// never cancelled by the state machines (a stale one is ignored by its
-// sequence number); actors stop the ones they own when they stop.
-func afterFunc(e *actor.Engine, pid *actor.PID, d time.Duration, msg any) *time.Timer {
-	return time.AfterFunc(d, func() { e.Send(pid, msg) })
-}
-
-// ctxDone waits for an actor's stop context, but never forever: hollywood
-// (v1.0.5) leaves the context of a second stop request open.
-func ctxDone(ctx context.Context) {
-	select {
-	case <-ctx.Done():
-	case <-time.After(5 * time.Second):
-	}
-}
-
-// ConfigError is a node configuration that cannot work (a bad id, a bad
-// participant list), as opposed to a failure to start (a busy port, a
-// corrupt log).
-type ConfigError struct{ Err error }
-
-func (e *ConfigError) Error() string { return e.Err.Error() }
-func (e *ConfigError) Unwrap() error { return e.Err }

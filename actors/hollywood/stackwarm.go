@@ -1,4 +1,4 @@
-package actors
+package hollywood
 
 // Why this exists: hollywood (v1.0.5) runs an idle actor's inbox on a fresh
 // goroutine each time a message wakes it, and a fresh goroutine starts with

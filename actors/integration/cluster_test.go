@@ -1,10 +1,8 @@
-package actors
+package integration
 
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -12,6 +10,9 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/txd/txd/actors/coordinator"
+	"github.com/txd/txd/actors/internal/nodetest"
+	"github.com/txd/txd/actors/participant"
 	"github.com/txd/txd/wire"
 )
 
@@ -20,13 +21,11 @@ import (
 // with kill -9, live in cmd/txd.
 
 type testCluster struct {
-	coord   *Coordinator
-	parts   []*Participant
+	coord   *coordinator.Node
+	parts   []*participant.Node
 	dir     string
 	compact int64
 }
-
-func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func startTestCluster(t *testing.T, ids ...string) *testCluster {
 	return startTestClusterCompact(t, 0, ids...)
@@ -40,23 +39,23 @@ func startTestClusterCompact(t *testing.T, compact int64, ids ...string) *testCl
 	fatal := func(err error) { t.Errorf("node stopped: %v", err) }
 	var addrs []string
 	for _, id := range ids {
-		p, err := StartParticipant(ParticipantConfig{NodeID: id, Listen: "127.0.0.1:0", CompactBytes: compact,
-			WAL: filepath.Join(tc.dir, id+".wal"), Timeout: 200 * time.Millisecond, Logger: quietLogger(), Fatal: fatal})
+		p, err := participant.Start(participant.Config{NodeID: id, Listen: "127.0.0.1:0", CompactBytes: compact,
+			WAL: filepath.Join(tc.dir, id+".wal"), Timeout: 200 * time.Millisecond, Logger: nodetest.QuietLogger(), Fatal: fatal})
 		if err != nil {
 			t.Fatal(err)
 		}
 		tc.parts = append(tc.parts, p)
 		addrs = append(addrs, id+"="+p.Addr())
 	}
-	c, err := StartCoordinator(CoordinatorConfig{NodeID: "COORD", Listen: "127.0.0.1:0", Participants: addrs,
+	c, err := coordinator.Start(coordinator.Config{NodeID: "COORD", Listen: "127.0.0.1:0", Participants: addrs,
 		WAL: filepath.Join(tc.dir, "coord.wal"), Timeout: 2 * time.Second, Retry: 50 * time.Millisecond,
-		CompactBytes: compact, KeepOutcomes: 500, Logger: quietLogger(), Fatal: fatal})
+		CompactBytes: compact, KeepOutcomes: 500, Logger: nodetest.QuietLogger(), Fatal: fatal})
 	if err != nil {
 		t.Fatal(err)
 	}
 	tc.coord = c
 	t.Cleanup(tc.close)
-	waitFor(t, 5*time.Second, func() bool {
+	nodetest.WaitFor(t, 5*time.Second, func() bool {
 		st, err := tc.status(tc.coord.Addr())
 		if err != nil {
 			return false
@@ -91,17 +90,6 @@ func (tc *testCluster) status(addr string) (*wire.Status, error) {
 	}
 	defer cl.Close()
 	return cl.Status(ctx)
-}
-
-func waitFor(t *testing.T, limit time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v", limit)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // Many concurrent transactions of both protocols all commit, every
@@ -150,7 +138,7 @@ func TestClusterCommitsAndStopsClean(t *testing.T) {
 	// Every participant applies every committed transaction once: the ten
 	// counters sum to n and every marker key is there.
 	for _, p := range tc.parts {
-		waitFor(t, 5*time.Second, func() bool {
+		nodetest.WaitFor(t, 5*time.Second, func() bool {
 			st, err := tc.status(p.Addr())
 			if err != nil {
 				return false
@@ -183,8 +171,8 @@ func TestCoordinatorRestartKeepsOutcomes(t *testing.T) {
 	cl.Close()
 	addrs := []string{"B=" + tc.parts[0].Addr()}
 	tc.coord.Close()
-	c2, err := StartCoordinator(CoordinatorConfig{NodeID: "COORD", Listen: "127.0.0.1:0", Participants: addrs,
-		WAL: filepath.Join(tc.dir, "coord.wal"), Logger: quietLogger(), Fatal: func(err error) { t.Error(err) }})
+	c2, err := coordinator.Start(coordinator.Config{NodeID: "COORD", Listen: "127.0.0.1:0", Participants: addrs,
+		WAL: filepath.Join(tc.dir, "coord.wal"), Logger: nodetest.QuietLogger(), Fatal: func(err error) { t.Error(err) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +189,7 @@ func TestCoordinatorRestartKeepsOutcomes(t *testing.T) {
 	// The client hears COMMITTED once the decision is durable; the
 	// participant applies it a moment later. Then it must stay applied once.
 	var st *wire.Status
-	waitFor(t, 5*time.Second, func() bool {
+	nodetest.WaitFor(t, 5*time.Second, func() bool {
 		st, err = tc.status(tc.parts[0].Addr())
 		return err == nil && st.Store["a"] != ""
 	})

@@ -1,4 +1,4 @@
-package actors
+package integration
 
 import (
 	"context"
@@ -9,6 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/txd/txd/actors/coordinator"
+	"github.com/txd/txd/actors/internal/nodetest"
+	"github.com/txd/txd/actors/participant"
+	"github.com/txd/txd/actors/walwriter"
 	"github.com/txd/txd/wire"
 )
 
@@ -45,7 +49,7 @@ func TestCompactionKeepsLogsBoundedAndStateIntact(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	waitFor(t, 5*time.Second, func() bool {
+	nodetest.WaitFor(t, 5*time.Second, func() bool {
 		for _, p := range tc.parts {
 			st, err := tc.status(p.Addr())
 			if err != nil || len(st.Store) != n {
@@ -54,7 +58,7 @@ func TestCompactionKeepsLogsBoundedAndStateIntact(t *testing.T) {
 		}
 		return true
 	})
-	for _, s := range []*WALStats{tc.coord.Stats, tc.parts[0].Stats} {
+	for _, s := range []*walwriter.Stats{tc.coord.Stats, tc.parts[0].Stats} {
 		if s.Checkpoints.Load() == 0 {
 			t.Errorf("no checkpoint after %d bytes appended", s.Bytes.Load())
 		}
@@ -74,19 +78,19 @@ func TestCompactionKeepsLogsBoundedAndStateIntact(t *testing.T) {
 	// Restart everything from the checkpointed logs.
 	addrs := []string{"B=" + tc.parts[0].Addr(), "C=" + tc.parts[1].Addr()}
 	tc.close()
-	var parts []*Participant
+	var parts []*participant.Node
 	for i, id := range []string{"B", "C"} {
-		p, err := StartParticipant(ParticipantConfig{NodeID: id, Listen: addrs[i][2:], CompactBytes: compact,
-			WAL: filepath.Join(tc.dir, id+".wal"), Logger: quietLogger(), Fatal: func(err error) { t.Error(err) }})
+		p, err := participant.Start(participant.Config{NodeID: id, Listen: addrs[i][2:], CompactBytes: compact,
+			WAL: filepath.Join(tc.dir, id+".wal"), Logger: nodetest.QuietLogger(), Fatal: func(err error) { t.Error(err) }})
 		if err != nil {
 			t.Fatal(err)
 		}
 		parts = append(parts, p)
 	}
 	tc.parts = parts
-	c, err := StartCoordinator(CoordinatorConfig{NodeID: "COORD", Listen: "127.0.0.1:0", Participants: addrs,
+	c, err := coordinator.Start(coordinator.Config{NodeID: "COORD", Listen: "127.0.0.1:0", Participants: addrs,
 		WAL: filepath.Join(tc.dir, "coord.wal"), CompactBytes: compact, KeepOutcomes: 500,
-		Logger: quietLogger(), Fatal: func(err error) { t.Error(err) }})
+		Logger: nodetest.QuietLogger(), Fatal: func(err error) { t.Error(err) }})
 	if err != nil {
 		t.Fatal(err)
 	}

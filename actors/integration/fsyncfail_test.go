@@ -1,4 +1,4 @@
-package actors
+package integration
 
 import (
 	"context"
@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/txd/txd/actors/coordinator"
+	"github.com/txd/txd/actors/internal/nodetest"
+	"github.com/txd/txd/actors/participant"
 	"github.com/txd/txd/wire"
 )
 
@@ -19,8 +22,8 @@ func TestFsyncFailureStopsTheNodeWithoutAVote(t *testing.T) {
 	dir := t.TempDir()
 	var failing atomic.Bool
 	fatal := make(chan error, 4)
-	p, err := StartParticipant(ParticipantConfig{NodeID: "B", Listen: "127.0.0.1:0", WAL: filepath.Join(dir, "B.wal"),
-		Logger: quietLogger(), Fatal: func(err error) { fatal <- err },
+	p, err := participant.Start(participant.Config{NodeID: "B", Listen: "127.0.0.1:0", WAL: filepath.Join(dir, "B.wal"),
+		Logger: nodetest.QuietLogger(), Fatal: func(err error) { fatal <- err },
 		SyncFunc: func(f *os.File) error {
 			if failing.Load() {
 				return errors.New("injected EIO")
@@ -31,8 +34,8 @@ func TestFsyncFailureStopsTheNodeWithoutAVote(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	c, err := StartCoordinator(CoordinatorConfig{NodeID: "COORD", Listen: "127.0.0.1:0", Participants: []string{"B=" + p.Addr()},
-		WAL: filepath.Join(dir, "coord.wal"), Timeout: 500 * time.Millisecond, Logger: quietLogger(),
+	c, err := coordinator.Start(coordinator.Config{NodeID: "COORD", Listen: "127.0.0.1:0", Participants: []string{"B=" + p.Addr()},
+		WAL: filepath.Join(dir, "coord.wal"), Timeout: 500 * time.Millisecond, Logger: nodetest.QuietLogger(),
 		Fatal: func(err error) { t.Errorf("coordinator stopped: %v", err) }})
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package actors
+package integration
 
 import (
 	"context"
@@ -9,7 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/txd/txd/actors/coordinator"
+	"github.com/txd/txd/actors/internal/nodetest"
 	"github.com/txd/txd/actors/metrics"
+	"github.com/txd/txd/actors/node"
+	"github.com/txd/txd/actors/participant"
 	"github.com/txd/txd/wire"
 )
 
@@ -59,29 +63,29 @@ func TestNodeMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := StartParticipant(ParticipantConfig{NodeID: "B", Listen: "127.0.0.1:0", WAL: filepath.Join(dir, "B.wal"),
-		Logger: quietLogger(), Fatal: fatal, Metrics: pm})
+	p, err := participant.Start(participant.Config{NodeID: "B", Listen: "127.0.0.1:0", WAL: filepath.Join(dir, "B.wal"),
+		Logger: nodetest.QuietLogger(), Fatal: fatal, Metrics: pm})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
 	// One registry per node: a second node may not count into it.
-	_, err = StartParticipant(ParticipantConfig{NodeID: "X", Listen: "127.0.0.1:0", WAL: filepath.Join(dir, "X.wal"),
-		Logger: quietLogger(), Fatal: fatal, Metrics: pm})
-	if ce := (*ConfigError)(nil); !errors.As(err, &ce) {
+	_, err = participant.Start(participant.Config{NodeID: "X", Listen: "127.0.0.1:0", WAL: filepath.Join(dir, "X.wal"),
+		Logger: nodetest.QuietLogger(), Fatal: fatal, Metrics: pm})
+	if ce := (*node.ConfigError)(nil); !errors.As(err, &ce) {
 		t.Fatalf("second node with the same metrics: %v, want a ConfigError", err)
 	}
 	cm, err := metrics.New(metrics.RoleCoordinator, "COORD")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := StartCoordinator(CoordinatorConfig{NodeID: "COORD", Listen: "127.0.0.1:0", Participants: []string{"B=" + p.Addr()},
-		WAL: filepath.Join(dir, "coord.wal"), Logger: quietLogger(), Fatal: fatal, Metrics: cm})
+	c, err := coordinator.Start(coordinator.Config{NodeID: "COORD", Listen: "127.0.0.1:0", Participants: []string{"B=" + p.Addr()},
+		WAL: filepath.Join(dir, "coord.wal"), Logger: nodetest.QuietLogger(), Fatal: fatal, Metrics: cm})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	waitFor(t, 5*time.Second, func() bool {
+	nodetest.WaitFor(t, 5*time.Second, func() bool {
 		v, _ := metricValue(t, cm, "txd_peer_connected", "peer", "B", "direction", "out")
 		return v == 1
 	})

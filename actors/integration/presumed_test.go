@@ -1,4 +1,4 @@
-package actors
+package integration
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/txd/txd/actors/coordinator"
+	"github.com/txd/txd/actors/internal/nodetest"
 	"github.com/txd/txd/wire"
 )
 
@@ -22,7 +24,7 @@ func TestPresumedAbortBinds(t *testing.T) {
 	defer cancel()
 
 	// A participant asks about a transaction the coordinator never heard of.
-	h := make(chanHandler, 4)
+	h := make(nodetest.ChanHandler, 4)
 	asker, err := wire.DialWith(ctx, tc.coord.Addr(), wire.Hello{Version: wire.Version, NodeID: "B", Role: wire.RoleParticipant}, h, wire.DialOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -61,9 +63,9 @@ func TestPresumedAbortBinds(t *testing.T) {
 	// The abort is in the coordinator's log: a restarted coordinator, which
 	// remembers nothing else of it, answers the same.
 	tc.coord.Close()
-	c2, err := StartCoordinator(CoordinatorConfig{NodeID: "COORD", Listen: "127.0.0.1:0",
+	c2, err := coordinator.Start(coordinator.Config{NodeID: "COORD", Listen: "127.0.0.1:0",
 		Participants: []string{"B=" + tc.parts[0].Addr()}, WAL: filepath.Join(tc.dir, "coord.wal"),
-		Logger: quietLogger(), Fatal: func(err error) { t.Error(err) }})
+		Logger: nodetest.QuietLogger(), Fatal: func(err error) { t.Error(err) }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package actors
+package integration
 
 import (
 	"context"
@@ -7,59 +7,37 @@ import (
 	"testing"
 	"time"
 
+	"github.com/txd/txd/actors/coordinator"
+	"github.com/txd/txd/actors/internal/nodetest"
+	"github.com/txd/txd/actors/participant"
 	"github.com/txd/txd/wire"
 )
 
-// tlsIDs issues in-memory identities from one CA.
-type tlsIDs struct{ ca *wire.CA }
-
-func newTLSIDs(t *testing.T) tlsIDs {
-	t.Helper()
-	ca, err := wire.NewCA("test CA", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tlsIDs{ca}
-}
-
-func (c tlsIDs) id(t *testing.T, name string) *wire.TLS {
-	t.Helper()
-	certPEM, keyPEM, err := c.ca.Issue(name, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := wire.NewTLS(certPEM, keyPEM, c.ca.CertPEM())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
-
 // startTLSNodes starts participants B and C and a coordinator over mutual
 // TLS; B's identity is bID (nil: one from the cluster's CA).
-func startTLSNodes(t *testing.T, ids tlsIDs, bID *wire.TLS) *Coordinator {
+func startTLSNodes(t *testing.T, ids nodetest.TLSIDs, bID *wire.TLS) *coordinator.Node {
 	t.Helper()
 	dir := t.TempDir()
 	fatal := func(err error) { t.Errorf("node stopped: %v", err) }
 	if bID == nil {
-		bID = ids.id(t, "B")
+		bID = ids.ID(t, "B")
 	}
 	var addrs []string
 	for _, p := range []struct {
 		id  string
 		tls *wire.TLS
-	}{{"B", bID}, {"C", ids.id(t, "C")}} {
-		n, err := StartParticipant(ParticipantConfig{NodeID: p.id, Listen: "127.0.0.1:0", WAL: filepath.Join(dir, p.id+".wal"),
-			Timeout: 200 * time.Millisecond, Logger: quietLogger(), Fatal: fatal, TLS: p.tls})
+	}{{"B", bID}, {"C", ids.ID(t, "C")}} {
+		n, err := participant.Start(participant.Config{NodeID: p.id, Listen: "127.0.0.1:0", WAL: filepath.Join(dir, p.id+".wal"),
+			Timeout: 200 * time.Millisecond, Logger: nodetest.QuietLogger(), Fatal: fatal, TLS: p.tls})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { n.Close() })
 		addrs = append(addrs, p.id+"="+n.Addr())
 	}
-	c, err := StartCoordinator(CoordinatorConfig{NodeID: "COORD", Listen: "127.0.0.1:0", Participants: addrs,
+	c, err := coordinator.Start(coordinator.Config{NodeID: "COORD", Listen: "127.0.0.1:0", Participants: addrs,
 		WAL: filepath.Join(dir, "coord.wal"), Timeout: time.Second, Retry: 50 * time.Millisecond,
-		Logger: quietLogger(), Fatal: fatal, TLS: ids.id(t, "COORD")})
+		Logger: nodetest.QuietLogger(), Fatal: fatal, TLS: ids.ID(t, "COORD")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,14 +74,14 @@ func startTx(t *testing.T, cl *wire.Client, txid string) *wire.StartResult {
 
 // A cluster and its client all on mutual TLS: a transaction commits.
 func TestTLSClusterCommits(t *testing.T) {
-	ids := newTLSIDs(t)
+	ids := nodetest.NewTLSIDs(t)
 	coord := startTLSNodes(t, ids, nil)
-	cl, err := wire.DialClientTLS(context.Background(), coord.Addr(), ids.id(t, "ops"))
+	cl, err := wire.DialClientTLS(context.Background(), coord.Addr(), ids.ID(t, "ops"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	waitFor(t, 5*time.Second, func() bool { up := connected(t, cl); return up["B"] && up["C"] })
+	nodetest.WaitFor(t, 5*time.Second, func() bool { up := connected(t, cl); return up["B"] && up["C"] })
 	if res := startTx(t, cl, "TX1"); res.Outcome != wire.StateCommitted {
 		t.Fatalf("TX1: %+v", res)
 	}
@@ -119,14 +97,14 @@ func TestTLSClusterCommits(t *testing.T) {
 // the coordinator refuses it and it refuses the coordinator, so a
 // transaction aborts: B is unreachable (or, before a redial, sends no vote).
 func TestTLSParticipantOfAnotherCA(t *testing.T) {
-	ids := newTLSIDs(t)
-	coord := startTLSNodes(t, ids, newTLSIDs(t).id(t, "B"))
-	cl, err := wire.DialClientTLS(context.Background(), coord.Addr(), ids.id(t, "ops"))
+	ids := nodetest.NewTLSIDs(t)
+	coord := startTLSNodes(t, ids, nodetest.NewTLSIDs(t).ID(t, "B"))
+	cl, err := wire.DialClientTLS(context.Background(), coord.Addr(), ids.ID(t, "ops"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	waitFor(t, 5*time.Second, func() bool { return connected(t, cl)["C"] })
+	nodetest.WaitFor(t, 5*time.Second, func() bool { return connected(t, cl)["C"] })
 
 	res := startTx(t, cl, "TX1")
 	// Known unreachable (its handshake refused), or, if the coordinator

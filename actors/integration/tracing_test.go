@@ -1,4 +1,4 @@
-package actors
+package integration
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/txd/txd/actors/internal/nodetest"
+	"github.com/txd/txd/actors/participant"
 	"github.com/txd/txd/wire"
 )
 
@@ -55,7 +57,7 @@ func TestTraceOfCommittedTransaction(t *testing.T) {
 	}
 	// END and the participants' COMMIT come after the answer.
 	var coord *wire.Trace
-	waitFor(t, 5*time.Second, func() bool {
+	nodetest.WaitFor(t, 5*time.Second, func() bool {
 		coord = tc.trace(t, tc.coord.Addr(), "TX1")
 		return find(coord, wire.TraceLog, "END", "") >= 0
 	})
@@ -86,7 +88,7 @@ func TestTraceOfCommittedTransaction(t *testing.T) {
 	}
 
 	var b *wire.Trace
-	waitFor(t, 5*time.Second, func() bool {
+	nodetest.WaitFor(t, 5*time.Second, func() bool {
 		b = tc.trace(t, tc.parts[0].Addr(), "TX1")
 		return find(b, wire.TraceForce, "COMMIT", "") >= 0 && find(b, wire.TraceSend, "ACK COMMITTED", "COORD") >= 0
 	})
@@ -108,8 +110,8 @@ func TestTraceOfCommittedTransaction(t *testing.T) {
 	// times (at or before the times they became durable).
 	p := tc.parts[0]
 	p.Close()
-	p2, err := StartParticipant(ParticipantConfig{NodeID: "B", Listen: "127.0.0.1:0", WAL: filepath.Join(tc.dir, "B.wal"),
-		Logger: quietLogger(), Fatal: func(err error) { t.Errorf("B stopped: %v", err) }})
+	p2, err := participant.Start(participant.Config{NodeID: "B", Listen: "127.0.0.1:0", WAL: filepath.Join(tc.dir, "B.wal"),
+		Logger: nodetest.QuietLogger(), Fatal: func(err error) { t.Errorf("B stopped: %v", err) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +166,7 @@ func TestTraceOfNoVote(t *testing.T) {
 		t.Fatalf("TX2: %v %v", res, err)
 	}
 	var b *wire.Trace
-	waitFor(t, 5*time.Second, func() bool {
+	nodetest.WaitFor(t, 5*time.Second, func() bool {
 		b = tc.trace(t, tc.parts[0].Addr(), "TX2")
 		return find(b, wire.TraceLog, "ABORT", "") >= 0
 	})
@@ -198,7 +200,7 @@ func TestTraceOf3PC(t *testing.T) {
 		t.Fatalf("T3: %v %v", res, err)
 	}
 	var b *wire.Trace
-	waitFor(t, 5*time.Second, func() bool {
+	nodetest.WaitFor(t, 5*time.Second, func() bool {
 		b = tc.trace(t, tc.parts[0].Addr(), "T3")
 		return find(b, wire.TraceForce, "COMMIT", "") >= 0
 	})

@@ -1,4 +1,4 @@
-package actors
+package node
 
 import (
 	"errors"
@@ -9,18 +9,20 @@ import (
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/txd/txd/actors/metrics"
+	"github.com/txd/txd/actors/walwriter"
 	"github.com/txd/txd/wire"
 )
 
-// metricsPoll asks a node's main actor, at scrape time, for what only it
-// knows; it answers metricsReply through Respond. Pulling once per scrape
+// MetricsPoll asks a node's main actor, at scrape time, for what only it
+// knows; it answers MetricsReply through Respond. Pulling once per scrape
 // instead of pushing on every change keeps the transaction path free of
 // metrics work. The scraper is not an actor, so it may wait (Request).
-type metricsPoll struct{}
+type MetricsPoll struct{}
 
-type metricsReply struct {
-	count int            // participant: in doubt; coordinator: in flight
-	peers []metrics.Peer // participant: its connections (the coordinator's are read without the actor)
+// MetricsReply is a main actor's answer to MetricsPoll.
+type MetricsReply struct {
+	Count int            // participant: in doubt; coordinator: in flight
+	Peers []metrics.Peer // participant: its connections (the coordinator's are read without the actor)
 }
 
 // metricsPollTimeout bounds a scrape's wait for a busy actor; on timeout
@@ -29,21 +31,23 @@ const metricsPollTimeout = 2 * time.Second
 
 var errPollTimeout = errors.New("metrics: the node's actor did not answer in time")
 
-func pollMetrics(e *actor.Engine, pid *actor.PID) (metricsReply, error) {
-	res, err := e.Request(pid, metricsPoll{}, metricsPollTimeout).Result()
+// PollMetrics asks the actor pid for its MetricsReply, waiting at most
+// metricsPollTimeout.
+func PollMetrics(e *actor.Engine, pid *actor.PID) (MetricsReply, error) {
+	res, err := e.Request(pid, MetricsPoll{}, metricsPollTimeout).Result()
 	if err != nil {
-		return metricsReply{}, fmt.Errorf("%w: %w", errPollTimeout, err)
+		return MetricsReply{}, fmt.Errorf("%w: %w", errPollTimeout, err)
 	}
-	r, ok := res.(metricsReply)
+	r, ok := res.(MetricsReply)
 	if !ok {
-		return metricsReply{}, fmt.Errorf("metrics: unexpected answer %T", res)
+		return MetricsReply{}, fmt.Errorf("metrics: unexpected answer %T", res)
 	}
 	return r, nil
 }
 
 // exportStats registers the WAL's and the wire's counters, which the node
 // keeps anyway, for reading at scrape time.
-func exportStats(m *metrics.Node, w *WALStats, ws *wire.Stats) []error {
+func exportStats(m *metrics.Node, w *walwriter.Stats, ws *wire.Stats) []error {
 	return []error{
 		m.CounterFunc("txd_wal_fsyncs_total", "fsync calls on the write-ahead log (checkpoints included).", w.Fsyncs.Load),
 		m.CounterFunc("txd_wal_records_total", "Log records written.", w.Records.Load),
@@ -64,39 +68,19 @@ func logErrors(logger *slog.Logger, errs []error) {
 	}
 }
 
-// registerMetrics wires a coordinator's metrics.
-func (n *Coordinator) registerMetrics(m *metrics.Node, logger *slog.Logger) {
-	registerNodeMetrics(m, logger, n.engine, n.pid, n.Stats, n.Wire, func() ([]metrics.Peer, error) {
-		// The participant connections never change after start, and Peer's
-		// methods are safe from any goroutine.
-		out := make([]metrics.Peer, len(n.peers))
-		for i, p := range n.peers {
-			out[i] = metrics.Peer{ID: p.id(), Out: true, Up: p.peer.Connected()}
-		}
-		return out, nil
-	})
-}
-
-// registerMetrics wires a participant's metrics.
-func (n *Participant) registerMetrics(m *metrics.Node, logger *slog.Logger) {
-	registerNodeMetrics(m, logger, n.engine, n.pid, n.Stats, n.Wire, func() ([]metrics.Peer, error) {
-		r, err := pollMetrics(n.engine, n.pid)
-		return r.peers, err
-	})
-}
-
-// registerNodeMetrics wires what every node exports: its log's and
-// connections' counters, the transactions its main actor holds, and its
-// peers as peers reports them.
-func registerNodeMetrics(m *metrics.Node, logger *slog.Logger, e *actor.Engine, pid *actor.PID,
-	stats *WALStats, ws *wire.Stats, peers func() ([]metrics.Peer, error)) {
+// RegisterMetrics wires what every node exports: its log's and
+// connections' counters, the transactions its main actor pid holds (it
+// answers MetricsPoll), and its peers as peers reports them. With m nil
+// it does nothing.
+func RegisterMetrics(m *metrics.Node, logger *slog.Logger, e *actor.Engine, pid *actor.PID,
+	stats *walwriter.Stats, ws *wire.Stats, peers func() ([]metrics.Peer, error)) {
 	if m == nil {
 		return
 	}
 	errs := exportStats(m, stats, ws)
 	errs = append(errs, m.WatchTransactions(func() (int, error) {
-		r, err := pollMetrics(e, pid)
-		return r.count, err
+		r, err := PollMetrics(e, pid)
+		return r.Count, err
 	}), m.WatchPeers(peers))
 	logErrors(logger, errs)
 }

@@ -1,4 +1,4 @@
-package actors
+package node
 
 import (
 	"errors"
@@ -12,8 +12,8 @@ import (
 	"github.com/txd/txd/wire"
 )
 
-// statusDesk serves status requests off the commit path. The node's actor
-// only takes a snapshot of its state (statusSnap): one for every request
+// StatusDesk serves status requests off the commit path. The node's actor
+// only takes a snapshot of its state (StatusSnap): one for every request
 // that arrived while the previous snapshot was being taken and sent, however
 // many there are. Encoding the reply (up to a frame, 1 MiB) and sending it
 // happen on the desk's goroutine, so a flood of status requests costs the
@@ -28,7 +28,7 @@ import (
 // reply: a status costs a connection at most one reply's memory. What else
 // a client does not read is bounded by the connection's send queue
 // (wire.ServerConfig.MaxQueueBytes), which drops it.
-type statusDesk struct {
+type StatusDesk struct {
 	snapshot func(reply chan<- *wire.Status) // asks the actor; it answers on reply
 	logger   *slog.Logger
 	quit     chan struct{} // closed by close: the actor is going away
@@ -46,9 +46,9 @@ type statusWaiter struct {
 	reqID uint64
 }
 
-// statusSnap asks a node's actor for its status (ReqID 0). The actor
-// answers on reply, which has room for the answer: it never blocks.
-type statusSnap struct{ reply chan<- *wire.Status }
+// StatusSnap asks a node's actor for its status (ReqID 0). The actor
+// answers on Reply, which has room for the answer: it never blocks.
+type StatusSnap struct{ Reply chan<- *wire.Status }
 
 const (
 	statusPerConn = 8                // unanswered status requests one connection may have
@@ -56,19 +56,19 @@ const (
 	statusTimeout = 10 * time.Second // how long a round waits for the actor
 )
 
-// newStatusDesk serves status for the actor pid of engine.
-func newStatusDesk(engine *actor.Engine, pid *actor.PID, logger *slog.Logger) *statusDesk {
-	return &statusDesk{
-		snapshot: func(reply chan<- *wire.Status) { engine.Send(pid, statusSnap{reply: reply}) },
+// NewStatusDesk serves status for the actor pid of engine.
+func NewStatusDesk(engine *actor.Engine, pid *actor.PID, logger *slog.Logger) *StatusDesk {
+	return &StatusDesk{
+		snapshot: func(reply chan<- *wire.Status) { engine.Send(pid, StatusSnap{Reply: reply}) },
 		logger:   logger,
 		quit:     make(chan struct{}),
 		perConn:  map[*wire.Conn]int{},
 	}
 }
 
-// request queues a status request; it runs on the connection's reader
+// Request queues a status request; it runs on the connection's reader
 // goroutine and never blocks.
-func (d *statusDesk) request(conn *wire.Conn, reqID uint64) {
+func (d *StatusDesk) Request(conn *wire.Conn, reqID uint64) {
 	select {
 	case <-conn.Done():
 		return // closed, maybe by us: what it had sent before is dropped
@@ -106,7 +106,7 @@ func (d *statusDesk) request(conn *wire.Conn, reqID uint64) {
 
 // serve runs rounds until no request waits: one snapshot per round,
 // answering every request queued before it began.
-func (d *statusDesk) serve() {
+func (d *StatusDesk) serve() {
 	for {
 		d.mu.Lock()
 		batch := d.next
@@ -122,7 +122,7 @@ func (d *statusDesk) serve() {
 }
 
 // take asks the actor for a snapshot; nil if it does not answer (stopping).
-func (d *statusDesk) take() *wire.Status {
+func (d *StatusDesk) take() *wire.Status {
 	reply := make(chan *wire.Status, 1)
 	d.snapshot(reply)
 	t := time.NewTimer(statusTimeout)
@@ -139,7 +139,7 @@ func (d *statusDesk) take() *wire.Status {
 }
 
 // answer sends st to every waiter, each with its own ReqID.
-func (d *statusDesk) answer(batch []statusWaiter, st *wire.Status) {
+func (d *StatusDesk) answer(batch []statusWaiter, st *wire.Status) {
 	var refusal *wire.Error // the same for every waiter once known
 	switch {
 	case st == nil:
@@ -180,8 +180,8 @@ func (d *statusDesk) answer(batch []statusWaiter, st *wire.Status) {
 	}
 }
 
-// close stops waiting for the actor: requests from now on are refused.
-func (d *statusDesk) close() {
+// Close stops waiting for the actor: requests from now on are refused.
+func (d *StatusDesk) Close() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !d.closed {

@@ -1,4 +1,4 @@
-package actors
+package participant
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/txd/txd/actors/internal/nodetest"
 	"github.com/txd/txd/wire"
 )
 
@@ -159,7 +160,7 @@ func (s *syncBuf) String() string {
 func TestParticipantRefusesWhoMayNotSpeak(t *testing.T) {
 	var logs syncBuf
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	p, err := StartParticipant(ParticipantConfig{NodeID: "B", Listen: "127.0.0.1:0", WAL: filepath.Join(t.TempDir(), "B.wal"),
+	p, err := Start(Config{NodeID: "B", Listen: "127.0.0.1:0", WAL: filepath.Join(t.TempDir(), "B.wal"),
 		Timeout: time.Minute, Logger: logger, Coordinators: []string{"COORD"},
 		Fatal: func(err error) { t.Errorf("node stopped: %v", err) }})
 	if err != nil {
@@ -192,7 +193,7 @@ func TestParticipantRefusesWhoMayNotSpeak(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("%s %s sending %s: refused but not closed", role, id, m.Type())
 		}
-		waitFor(t, 5*time.Second, func() bool {
+		nodetest.WaitFor(t, 5*time.Second, func() bool {
 			return strings.Contains(logs.String(), "claimed_id="+id) && strings.Contains(logs.String(), "type="+m.Type().String())
 		})
 	}
@@ -262,7 +263,7 @@ func TestParticipantRefusesWhoMayNotSpeak(t *testing.T) {
 // belongs to the coordinator that prepared it: another cannot decide it.
 func TestParticipantAnyCoordinatorKeepsItsTransactions(t *testing.T) {
 	var logs syncBuf
-	p, err := StartParticipant(ParticipantConfig{NodeID: "B", Listen: "127.0.0.1:0", WAL: filepath.Join(t.TempDir(), "B.wal"),
+	p, err := Start(Config{NodeID: "B", Listen: "127.0.0.1:0", WAL: filepath.Join(t.TempDir(), "B.wal"),
 		Timeout: time.Minute, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 		Fatal: func(err error) { t.Errorf("node stopped: %v", err) }})
 	if err != nil {
@@ -312,16 +313,16 @@ func TestParticipantAnyCoordinatorKeepsItsTransactions(t *testing.T) {
 // certificate's: a member of the CA that is not COORD can neither claim
 // COORD nor act as a coordinator under its own name.
 func TestParticipantCoordinatorProvenByTLS(t *testing.T) {
-	ids := newTLSIDs(t)
-	p, err := StartParticipant(ParticipantConfig{NodeID: "B", Listen: "127.0.0.1:0", WAL: filepath.Join(t.TempDir(), "B.wal"),
-		Timeout: time.Minute, Logger: quietLogger(), Coordinators: []string{"COORD"}, TLS: ids.id(t, "B"),
+	ids := nodetest.NewTLSIDs(t)
+	p, err := Start(Config{NodeID: "B", Listen: "127.0.0.1:0", WAL: filepath.Join(t.TempDir(), "B.wal"),
+		Timeout: time.Minute, Logger: nodetest.QuietLogger(), Coordinators: []string{"COORD"}, TLS: ids.ID(t, "B"),
 		Fatal: func(err error) { t.Errorf("node stopped: %v", err) }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
 	ctx := context.Background()
-	mallory := ids.id(t, "mallory")
+	mallory := ids.ID(t, "mallory")
 	for claim, why := range map[string]string{"COORD": `presented a certificate for "mallory"`, "mallory": `does not accept coordinator "mallory"`} {
 		_, err := wire.DialWith(ctx, p.Addr(), wire.Hello{NodeID: claim, Role: wire.RoleCoordinator}, nil, wire.DialOptions{TLS: mallory})
 		if !errors.Is(err, wire.ErrHandshake) || !strings.Contains(err.Error(), why) {
@@ -329,7 +330,7 @@ func TestParticipantCoordinatorProvenByTLS(t *testing.T) {
 		}
 	}
 	r := newRecorder()
-	c, err := wire.DialWith(ctx, p.Addr(), wire.Hello{NodeID: "COORD", Role: wire.RoleCoordinator}, r, wire.DialOptions{TLS: ids.id(t, "COORD")})
+	c, err := wire.DialWith(ctx, p.Addr(), wire.Hello{NodeID: "COORD", Role: wire.RoleCoordinator}, r, wire.DialOptions{TLS: ids.ID(t, "COORD")})
 	if err != nil {
 		t.Fatalf("the real COORD: %v", err)
 	}

@@ -1,14 +1,17 @@
-package actors
+package participant
 
 import (
+	"log/slog"
+
 	"github.com/txd/txd/actors/metrics"
+	"github.com/txd/txd/actors/node"
 )
 
 // metricsReply answers a scrape: the transactions in doubt and the
 // connections, accepted ones (the coordinator's, peers asking about an
 // outcome) and our own dialed ones.
-func (a *participantActor) metricsReply() metricsReply {
-	r := metricsReply{count: a.fsm.InDoubt()}
+func (a *participantActor) metricsReply() node.MetricsReply {
+	r := node.MetricsReply{Count: a.fsm.InDoubt()}
 	for id, c := range a.conns {
 		up := true
 		select {
@@ -16,14 +19,22 @@ func (a *participantActor) metricsReply() metricsReply {
 			up = false
 		default:
 		}
-		r.peers = append(r.peers, metrics.Peer{ID: id, Up: up})
+		r.Peers = append(r.Peers, metrics.Peer{ID: id, Up: up})
 	}
 	for addr, p := range a.dialed {
 		id := p.Remote().NodeID
 		if id == "" {
 			id = addr // never reached yet
 		}
-		r.peers = append(r.peers, metrics.Peer{ID: id, Out: true, Up: p.Connected()})
+		r.Peers = append(r.Peers, metrics.Peer{ID: id, Out: true, Up: p.Connected()})
 	}
 	return r
+}
+
+// registerMetrics wires a participant's metrics.
+func (n *Node) registerMetrics(m *metrics.Node, logger *slog.Logger) {
+	node.RegisterMetrics(m, logger, n.engine, n.pid, n.Stats, n.Wire, func() ([]metrics.Peer, error) {
+		r, err := node.PollMetrics(n.engine, n.pid)
+		return r.Peers, err
+	})
 }

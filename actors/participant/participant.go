@@ -1,4 +1,4 @@
-package actors
+package participant
 
 import (
 	"log/slog"
@@ -7,11 +7,20 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/txd/txd/actors/hollywood"
 	"github.com/txd/txd/actors/metrics"
+	"github.com/txd/txd/actors/node"
 	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/actors/trace"
+	"github.com/txd/txd/actors/walwriter"
 	"github.com/txd/txd/wire"
 )
+
+// inbound is a request that arrived on a connection, for the participant actor.
+type inbound struct {
+	conn *wire.Conn
+	msg  wire.Message
+}
 
 // connClosed tells the participant actor a connection ended.
 type connClosed struct{ conn *wire.Conn }
@@ -37,7 +46,7 @@ type partTimer struct {
 type participantActor struct {
 	fsm    *protocol.Participant
 	self   wire.Hello
-	wal    *walWriter
+	wal    *walwriter.Writer
 	policy *partPolicy // who may send what (partauth.go)
 	logger *slog.Logger
 	fatal  func(error)
@@ -98,18 +107,18 @@ func (a *participantActor) Receive(c *actor.Context) {
 			}
 		}
 		delete(a.outbox, m.addr)
-	case walDurable:
+	case walwriter.Durable:
 		partCrashLogged(m.Rec)
 		a.run(a.fsm.Logged(m.Rec))
-	case metricsPoll:
+	case node.MetricsPoll:
 		c.Respond(a.metricsReply())
-	case statusSnap:
+	case node.StatusSnap:
 		// Copies: the status desk encodes them on its own goroutine.
 		store, txs := a.fsm.Status()
-		m.reply <- &wire.Status{NodeID: a.self.NodeID, Role: wire.RoleParticipant, Store: store, Transactions: txs}
+		m.Reply <- &wire.Status{NodeID: a.self.NodeID, Role: wire.RoleParticipant, Store: store, Transactions: txs}
 	case partTimer:
 		delete(a.timers, m.txid) // fired; the machine sets a new one if it still waits
-		if lateBy(m.due, m.after) {
+		if node.LateBy(m.due, m.after) {
 			a.run(a.fsm.TimerLate(m.txid, m.seq))
 			return
 		}
@@ -164,7 +173,7 @@ func (a *participantActor) run(effects []protocol.Effect) {
 		case protocol.Send:
 			a.send(e)
 		case protocol.Persist:
-			app := walAppend{Rec: e.Rec, Defer: e.Defer}
+			app := walwriter.Entry{Rec: e.Rec, Defer: e.Defer}
 			if e.Force {
 				app.ReplyTo = a.pid
 			}
@@ -183,7 +192,7 @@ func (a *participantActor) run(effects []protocol.Effect) {
 			if old := a.timers[e.TxID]; old != nil {
 				old.Stop()
 			}
-			a.timers[e.TxID] = afterFunc(a.engine, a.pid, e.After,
+			a.timers[e.TxID] = hollywood.AfterFunc(a.engine, a.pid, e.After,
 				partTimer{txid: e.TxID, seq: e.Seq, due: time.Now().Add(e.After), after: e.After})
 		case protocol.Answer:
 			a.answer(e)
@@ -196,7 +205,7 @@ func (a *participantActor) run(effects []protocol.Effect) {
 // send delivers a message to a node: on its own connection to us if it has
 // one, else on ours to its address.
 func (a *participantActor) send(e protocol.Send) {
-	traceMsg(a.trace, trace.Send, e.To, e.Msg)
+	node.TraceMsg(a.trace, trace.Send, e.To, e.Msg)
 	if c := a.conns[e.To]; c != nil {
 		if c.Send(e.Msg) == nil {
 			return
@@ -249,7 +258,7 @@ type partRouter struct {
 	pid    *actor.PID
 	trace  *trace.Ring
 	nodeID string
-	desk   *statusDesk
+	desk   *node.StatusDesk
 }
 
 func (r *partRouter) HandleMessage(c *wire.Conn, m wire.Message) {
@@ -260,14 +269,14 @@ func (r *partRouter) HandleMessage(c *wire.Conn, m wire.Message) {
 		return
 	case *wire.TraceReq:
 		// Answered here, never waiting behind the commit path.
-		answerTrace(r.trace, c, r.nodeID, wire.RoleParticipant, msg)
+		node.AnswerTrace(r.trace, c, r.nodeID, wire.RoleParticipant, msg)
 		return
 	case *wire.StatusReq:
 		// Anyone may ask (partauth.go); the actor only takes a snapshot.
-		r.desk.request(c, msg.ReqID)
+		r.desk.Request(c, msg.ReqID)
 		return
 	case *wire.Prepare, *wire.PreCommit, *wire.Decision, *wire.Query, *wire.QueryReply, *wire.Forget:
-		traceMsg(r.trace, trace.Recv, c.Remote().NodeID, m)
+		node.TraceMsg(r.trace, trace.Recv, c.Remote().NodeID, m)
 	}
 	// Everything else goes to the actor, which refuses what the sender may
 	// not send (partauth.go), including types a participant never takes.

@@ -1,4 +1,4 @@
-package actors
+package participant
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 // the coordinator still decides.
 func TestParticipantRefusesPeerDecision(t *testing.T) {
 	var logs syncBuf
-	p, err := StartParticipant(ParticipantConfig{NodeID: "C", Listen: "127.0.0.1:0", WAL: filepath.Join(t.TempDir(), "C.wal"),
+	p, err := Start(Config{NodeID: "C", Listen: "127.0.0.1:0", WAL: filepath.Join(t.TempDir(), "C.wal"),
 		Timeout: time.Minute, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Coordinators: []string{"COORD"},
 		Fatal: func(err error) { t.Errorf("node stopped: %v", err) }})
 	if err != nil {

@@ -1,4 +1,4 @@
-package actors
+package participant
 
 import (
 	"github.com/txd/txd/actors/protocol"

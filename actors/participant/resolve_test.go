@@ -1,4 +1,4 @@
-package actors
+package participant
 
 import (
 	"context"
@@ -6,22 +6,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/txd/txd/actors/internal/nodetest"
 	"github.com/txd/txd/wire"
 )
-
-// chanHandler hands every message a connection receives to a channel.
-type chanHandler chan wire.Message
-
-func (h chanHandler) HandleMessage(_ *wire.Conn, m wire.Message) { h <- m }
-func (h chanHandler) HandleClose(*wire.Conn, error)              {}
 
 // Only a client connection may send Resolve: a node that does (confused,
 // or posing as a peer) is refused by the participant's policy (partauth.go:
 // "forbidden", connection closed) and changes nothing; a client is answered
 // by the state machine.
 func TestResolveOnlyFromClients(t *testing.T) {
-	p, err := StartParticipant(ParticipantConfig{NodeID: "B", Listen: "127.0.0.1:0", WAL: filepath.Join(t.TempDir(), "B.wal"),
-		Logger: quietLogger(), Fatal: func(err error) { t.Errorf("node stopped: %v", err) }})
+	p, err := Start(Config{NodeID: "B", Listen: "127.0.0.1:0", WAL: filepath.Join(t.TempDir(), "B.wal"),
+		Logger: nodetest.QuietLogger(), Fatal: func(err error) { t.Errorf("node stopped: %v", err) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +25,7 @@ func TestResolveOnlyFromClients(t *testing.T) {
 	defer cancel()
 
 	for _, role := range []wire.Role{wire.RoleParticipant, wire.RoleCoordinator, wire.RoleClient} {
-		h := make(chanHandler, 4)
+		h := make(nodetest.ChanHandler, 4)
 		c, err := wire.DialWith(ctx, p.Addr(), wire.Hello{NodeID: "X", Role: role}, h, wire.DialOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -59,7 +54,7 @@ func TestResolveOnlyFromClients(t *testing.T) {
 	}
 
 	// A malformed id is a bad request, not a lookup.
-	h := make(chanHandler, 4)
+	h := make(nodetest.ChanHandler, 4)
 	c, err := wire.DialWith(ctx, p.Addr(), wire.Hello{NodeID: "X", Role: wire.RoleClient}, h, wire.DialOptions{})
 	if err != nil {
 		t.Fatal(err)

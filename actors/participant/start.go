@@ -1,4 +1,4 @@
-package actors
+package participant
 
 import (
 	"fmt"
@@ -10,15 +10,18 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/txd/txd/actors/hollywood"
 	"github.com/txd/txd/actors/metrics"
+	"github.com/txd/txd/actors/node"
 	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/actors/trace"
+	"github.com/txd/txd/actors/walwriter"
 	"github.com/txd/txd/walstore"
 	"github.com/txd/txd/wire"
 )
 
-// ParticipantConfig configures a participant node.
-type ParticipantConfig struct {
+// Config configures a participant node.
+type Config struct {
 	NodeID  string
 	Listen  string        // host:port to listen on
 	WAL     string        // log file path
@@ -47,24 +50,24 @@ type ParticipantConfig struct {
 
 	// Clients bounds client connections; the coordinator(s) and member
 	// participants are not clients (connlimits.go in wire).
-	Clients ClientLimits
+	Clients node.ClientLimits
 }
 
-// Participant is a running participant node.
-type Participant struct {
+// Node is a running participant node.
+type Node struct {
 	engine *actor.Engine
 	pid    *actor.PID
-	wal    *walWriter
+	wal    *walwriter.Writer
 	log    *walstore.Log
 	server *wire.Server
-	desk   *statusDesk
-	Stats  *WALStats
+	desk   *node.StatusDesk
+	Stats  *walwriter.Stats
 	Wire   *wire.Stats // what this node's connections send
 }
 
-// StartParticipant replays the log (rebuilding the store, the in-doubt
+// Start replays the log (rebuilding the store, the in-doubt
 // transactions and their locks), starts the actors and starts listening.
-func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
+func Start(cfg Config) (*Node, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 2 * time.Second
 	}
@@ -75,17 +78,17 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 		cfg.Fatal = func(err error) { panic(err) }
 	}
 	if err := wire.CheckID("node id", cfg.NodeID); err != nil {
-		return nil, &ConfigError{err}
+		return nil, &node.ConfigError{Err: err}
 	}
 	if err := cfg.Metrics.Claim(); err != nil {
-		return nil, &ConfigError{err}
+		return nil, &node.ConfigError{Err: err}
 	}
 	if cfg.CompactBytes == 0 {
 		cfg.CompactBytes = 64 << 20
 	}
 	for _, id := range cfg.Coordinators {
 		if err := wire.CheckID("coordinator id", id); err != nil {
-			return nil, &ConfigError{err}
+			return nil, &node.ConfigError{Err: err}
 		}
 	}
 	policy := newPartPolicy(cfg.NodeID, cfg.Coordinators)
@@ -94,17 +97,17 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 	}
 	pcfg := protocol.ParticipantConfig{NodeID: cfg.NodeID, Timeout: cfg.Timeout}
 	fsm := protocol.NewParticipant(pcfg)
-	var shadow walShadow
+	var shadow walwriter.Shadow
 	if cfg.CompactBytes > 0 {
 		shadow = participantShadow{protocol.NewParticipant(pcfg)}
 	}
 	tr := trace.New(trace.DefaultTxns, time.Now().UnixNano())
-	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, SyncFunc: cfg.SyncFunc, AfterRewriteStep: rewriteCrashHook(), BoundInterval: cfg.WALBoundInterval}, func(r walstore.Record) error {
-		rec, err := decodeRecord(r)
+	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, SyncFunc: cfg.SyncFunc, AfterRewriteStep: walwriter.RewriteCrashHook(), BoundInterval: cfg.WALBoundInterval}, func(r walstore.Record) error {
+		rec, err := walwriter.Decode(r)
 		if err != nil {
 			return err
 		}
-		traceReplayed(tr, rec, false)
+		walwriter.TraceReplayed(tr, rec, false)
 		if shadow != nil {
 			if err := shadow.Apply(rec); err != nil {
 				return err
@@ -135,12 +138,13 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 		wlog.Close()
 		return nil, err
 	}
-	n := &Participant{engine: engine, log: wlog, Stats: &WALStats{}, Wire: &wire.Stats{Msgs: cfg.Metrics.MsgCounts()}}
-	n.wal = startWAL(wlog, n.Stats, cfg.Metrics, cfg.Fatal, shadow, cfg.CompactBytes, tr, engine)
+	n := &Node{engine: engine, log: wlog, Stats: &walwriter.Stats{}, Wire: &wire.Stats{Msgs: cfg.Metrics.MsgCounts()}}
+	n.wal = walwriter.Start(wlog, walwriter.Config{Stats: n.Stats, Metrics: cfg.Metrics, Fatal: cfg.Fatal,
+		Shadow: shadow, CompactAt: cfg.CompactBytes, Trace: tr, Engine: engine})
 	n.pid = actor.NewPID(engine.Address(), "participant/"+cfg.NodeID)
-	n.desk = newStatusDesk(engine, n.pid, cfg.Logger)
+	n.desk = node.NewStatusDesk(engine, n.pid, cfg.Logger)
 	router := &partRouter{engine: engine, pid: n.pid, trace: tr, nodeID: cfg.NodeID, desk: n.desk}
-	engine.Spawn(crashOnPanic(func() actor.Receiver {
+	engine.Spawn(hollywood.CrashOnPanic(func() actor.Receiver {
 		return &participantActor{
 			fsm:  fsm,
 			self: wire.Hello{Version: wire.Version, NodeID: cfg.NodeID, Role: wire.RoleParticipant},
@@ -168,13 +172,20 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 }
 
 // Addr is where the participant listens.
-func (n *Participant) Addr() string { return n.server.Addr().String() }
+func (n *Node) Addr() string { return n.server.Addr().String() }
 
 // Close stops the node.
-func (n *Participant) Close() error {
+func (n *Node) Close() error {
 	n.server.Close()
-	n.desk.close()
-	ctxDone(n.engine.Poison(n.pid))
+	n.desk.Close()
+	hollywood.Poison(n.engine, n.pid)
 	n.wal.Close()
 	return n.log.Close()
 }
+
+// participantShadow is the log's model for checkpoints (walwriter.Shadow):
+// a second, replay-only Participant.
+type participantShadow struct{ p *protocol.Participant }
+
+func (s participantShadow) Apply(r protocol.Record) error { return s.p.Replay(r) }
+func (s participantShadow) Snapshot() []protocol.Record   { return s.p.Snapshot() }

@@ -1,4 +1,4 @@
-package actors
+package walwriter
 
 import (
 	"os"
@@ -9,21 +9,22 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/txd/txd/actors/hollywood"
 	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/walstore"
 )
 
-// waiterActor forwards walDurable to a channel.
+// waiterActor forwards Durable to a channel.
 type waiterActor struct{ ch chan struct{} }
 
 func (w *waiterActor) Receive(c *actor.Context) {
-	if _, ok := c.Message().(walDurable); ok {
+	if _, ok := c.Message().(Durable); ok {
 		w.ch <- struct{}{}
 	}
 }
 
 // BenchmarkWALRoundTrip: one forced record at a time through the WAL
-// writer and its flusher, from Append to the walDurable back at an actor,
+// writer and its flusher, from Append to the Durable back at an actor,
 // against a bare append + fsync on the same filesystem.
 func BenchmarkWALRoundTrip(b *testing.B) {
 	dir := b.TempDir()
@@ -33,18 +34,18 @@ func BenchmarkWALRoundTrip(b *testing.B) {
 	}
 	defer l.Close()
 	e, _ := actor.NewEngine(actor.NewEngineConfig())
-	wal := startWAL(l, &WALStats{}, nil, func(err error) { b.Error(err) }, nil, 0, nil, e)
+	wal := Start(l, Config{Stats: &Stats{}, Fatal: func(err error) { b.Error(err) }, Engine: e})
 	ch := make(chan struct{}, 1)
 	me := e.Spawn(func() actor.Receiver { return &waiterActor{ch: ch} }, "w")
 	defer func() {
-		ctxDone(e.Poison(me))
+		hollywood.Poison(e, me)
 		wal.Close()
 	}()
 	lat := make([]time.Duration, b.N)
 	b.ResetTimer()
 	for i := range b.N {
 		t0 := time.Now()
-		wal.Append(walAppend{Rec: protocol.Record{Kind: protocol.RecPrepared, TxID: "tx"}, ReplyTo: me})
+		wal.Append(Entry{Rec: protocol.Record{Kind: protocol.RecPrepared, TxID: "tx"}, ReplyTo: me})
 		<-ch
 		lat[i] = time.Since(t0)
 	}

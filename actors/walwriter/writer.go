@@ -1,4 +1,4 @@
-package actors
+package walwriter
 
 import (
 	"bytes"
@@ -17,27 +17,27 @@ import (
 	"github.com/txd/txd/walstore"
 )
 
-// walAppend is one record for the log. With ReplyTo set, the writer sends
-// walDurable{Rec} to that actor once the record is on disk.
-type walAppend struct {
+// Entry is one record for the log. With ReplyTo set, the writer sends
+// Durable{Rec} to that actor once the record is on disk.
+type Entry struct {
 	Rec     protocol.Record
 	ReplyTo *actor.PID
 	// Defer: ReplyTo is answered once the record is durable, but the record
-	// starts no fsync of its own for up to walDeferMax; it shares the next
+	// starts no fsync of its own for up to deferMax; it shares the next
 	// one a record without Defer starts.
 	Defer bool
 }
 
-// walDeferMax bounds how long a deferred record waits for an fsync to share
+// deferMax bounds how long a deferred record waits for an fsync to share
 // before it gets its own. Participants defer their COMMIT and ABORT records
 // (protocol.Participant.settle): only the coordinator's END waits for them.
-const walDeferMax = 2 * time.Millisecond
+const deferMax = 2 * time.Millisecond
 
-// walDurable says Rec is durable.
-type walDurable struct{ Rec protocol.Record }
+// Durable says Rec is durable.
+type Durable struct{ Rec protocol.Record }
 
-// WALStats counts the log's work; safe to read from any goroutine.
-type WALStats struct {
+// Stats counts the log's work; safe to read from any goroutine.
+type Stats struct {
 	Fsyncs      atomic.Int64 // fsync calls
 	Records     atomic.Int64 // records made durable
 	Bytes       atomic.Int64 // bytes written
@@ -45,20 +45,14 @@ type WALStats struct {
 	LogBytes    atomic.Int64 // the log file's logical size now
 }
 
-// walShadow is the logical content of a node's log, kept up to date with
+// Shadow is the logical content of a node's log, kept up to date with
 // every record written, so that a checkpoint can replace the log with
 // exactly what it says (see CoordLog; a participant uses a second
 // protocol.Participant fed by replay).
-type walShadow interface {
+type Shadow interface {
 	Apply(protocol.Record) error
 	Snapshot() []protocol.Record
 }
-
-// participantShadow adapts a replay-only Participant.
-type participantShadow struct{ p *protocol.Participant }
-
-func (s participantShadow) Apply(r protocol.Record) error { return s.p.Replay(r) }
-func (s participantShadow) Snapshot() []protocol.Record   { return s.p.Snapshot() }
 
 type walWaiter struct {
 	pid *actor.PID
@@ -75,11 +69,11 @@ type walBatch struct {
 	checkpoint bool // replace the log with the shadow's snapshot instead of appending data
 }
 
-// walWriter is the only writer of a node's log, and it group-commits:
+// Writer is the only writer of a node's log, and it group-commits:
 // while the flusher goroutine writes and fsyncs one batch, every record
 // appended meanwhile gathers in the next batch, which then shares a single
 // fsync. The first record on an idle log goes to disk at once (a deferred
-// one waits up to walDeferMax for company), so a lone transaction pays one
+// one waits up to deferMax for company), so a lone transaction pays one
 // fsync and no waiting.
 //
 // It is not an actor: as one, every record would cost two actor wake-ups
@@ -88,16 +82,16 @@ type walBatch struct {
 // "The WAL writer is a flusher, not an actor"). Here an actor
 // appends under a mutex held only to encode the record into the batch (no
 // I/O, no waiting on the disk), and the flusher, one long-lived goroutine,
-// does the I/O and answers each waiter with walDurable. The shadow is fed
+// does the I/O and answers each waiter with Durable. The shadow is fed
 // and snapshotted by the flusher alone, so a checkpoint never holds the
 // mutex.
-type walWriter struct {
+type Writer struct {
 	log   *walstore.Log
-	stats *WALStats
+	stats *Stats
 	fatal func(error)
 	// Compaction: with a shadow, once compactAt bytes were appended since
 	// the last checkpoint, the next batch replaces the log with a snapshot.
-	shadow    walShadow
+	shadow    Shadow
 	compactAt int64
 	engine    *actor.Engine
 	trace     *trace.Ring   // nil: not traced
@@ -117,9 +111,24 @@ type walWriter struct {
 	done       chan struct{}
 }
 
-func startWAL(log *walstore.Log, stats *WALStats, m *metrics.Node, fatal func(error), shadow walShadow, compactAt int64, tr *trace.Ring, e *actor.Engine) *walWriter {
-	stats.LogBytes.Store(log.End())
-	w := &walWriter{log: log, stats: stats, metrics: m, fatal: fatal, shadow: shadow, compactAt: compactAt, trace: tr, engine: e,
+// Config is what a Writer needs besides its log.
+type Config struct {
+	Stats   *Stats
+	Metrics *metrics.Node // fsync latency and records per fsync; nil: off
+	Fatal   func(error)   // called when the node must stop (a failed write or fsync)
+	// Shadow, with CompactAt > 0: once CompactAt bytes were appended since
+	// the last checkpoint, the next batch replaces the log with the
+	// shadow's snapshot. Nil: the log is never compacted.
+	Shadow    Shadow
+	CompactAt int64
+	Trace     *trace.Ring   // nil: not traced
+	Engine    *actor.Engine // delivers Durable to the waiting actors
+}
+
+// Start starts the writer of log; Close stops it.
+func Start(log *walstore.Log, cfg Config) *Writer {
+	cfg.Stats.LogBytes.Store(log.End())
+	w := &Writer{log: log, stats: cfg.Stats, metrics: cfg.Metrics, fatal: cfg.Fatal, shadow: cfg.Shadow, compactAt: cfg.CompactAt, trace: cfg.Trace, engine: cfg.Engine,
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	w.enc = msgpack.NewEncoder(&w.buf)
 	go w.flusher()
@@ -127,7 +136,7 @@ func startWAL(log *walstore.Log, stats *WALStats, m *metrics.Node, fatal func(er
 }
 
 // Append adds a record to the next batch. It never waits for the disk.
-func (w *walWriter) Append(m walAppend) {
+func (w *Writer) Append(m Entry) {
 	// The record carries its append time, for traces (a checkpoint keeps it).
 	m.Rec.Time = time.Now().UnixNano()
 	if m.ReplyTo == nil {
@@ -160,7 +169,7 @@ func (w *walWriter) Append(m walAppend) {
 		b.waiters = append(b.waiters, walWaiter{m.ReplyTo, m.Rec})
 		if m.Defer {
 			if b.deferred == 0 {
-				w.deferUntil = time.Now().Add(walDeferMax)
+				w.deferUntil = time.Now().Add(deferMax)
 			}
 			b.deferred++
 		}
@@ -183,7 +192,7 @@ func (b *walBatch) onlyDeferred() bool {
 }
 
 // Close writes what was gathered and stops the flusher.
-func (w *walWriter) Close() {
+func (w *Writer) Close() {
 	w.mu.Lock()
 	w.closing = true
 	w.mu.Unlock()
@@ -197,11 +206,11 @@ func (w *walWriter) Close() {
 // take waits until a batch is due and hands it over; false once closed and
 // empty. A batch is due whenever it holds a record, except one whose only
 // waiters are deferred: that waits for a record that needs an fsync, or
-// for walDeferMax. Lazy records (BEGIN, END) are written at once too,
+// for deferMax. Lazy records (BEGIN, END) are written at once too,
 // unsynced: that costs a write, but a kill -9 then keeps them (the page
 // cache survives a process crash), so a restarted coordinator still knows
 // every transaction it started and aborts it visibly, everywhere.
-func (w *walWriter) take(timer *time.Timer) (walBatch, bool) {
+func (w *Writer) take(timer *time.Timer) (walBatch, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for {
@@ -237,7 +246,7 @@ func (w *walWriter) take(timer *time.Timer) (walBatch, bool) {
 	return b, true
 }
 
-func (w *walWriter) flusher() {
+func (w *Writer) flusher() {
 	defer close(w.done)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -268,7 +277,7 @@ func (w *walWriter) flusher() {
 			unsynced = 0
 		} else {
 			if len(b.waiters) > 0 {
-				walCrashTorn(w.log, b.data, b.last)
+				crashTorn(w.log, b.data, b.last)
 			}
 			err = w.log.Write(b.data)
 			unsynced += b.records
@@ -299,7 +308,7 @@ func (w *walWriter) flusher() {
 			}
 		}
 		for _, wt := range b.waiters {
-			w.engine.Send(wt.pid, walDurable{Rec: wt.rec})
+			w.engine.Send(wt.pid, Durable{Rec: wt.rec})
 		}
 		clear(b.waiters) // drop the PIDs and records for the collector
 		clear(b.recs)
@@ -311,7 +320,7 @@ func (w *walWriter) flusher() {
 
 // sync fsyncs the log; with metrics on it times the fsync and records how
 // many records it made durable (without, it reads no clock).
-func (w *walWriter) sync(records int) error {
+func (w *Writer) sync(records int) error {
 	if !w.metrics.Timing() {
 		return w.log.Sync()
 	}
@@ -322,7 +331,7 @@ func (w *walWriter) sync(records int) error {
 }
 
 // snapshot encodes the shadow's snapshot as log records.
-func (w *walWriter) snapshot() ([]walstore.Record, error) {
+func (w *Writer) snapshot() ([]walstore.Record, error) {
 	recs := w.shadow.Snapshot()
 	out := make([]walstore.Record, 0, max(len(recs), 1))
 	for _, r := range recs {
@@ -335,8 +344,8 @@ func (w *walWriter) snapshot() ([]walstore.Record, error) {
 	return out, nil
 }
 
-// decodeRecord reads a protocol record back from the log, for replay.
-func decodeRecord(r walstore.Record) (protocol.Record, error) {
+// Decode reads a protocol record back from the log, for replay.
+func Decode(r walstore.Record) (protocol.Record, error) {
 	var rec protocol.Record
 	if err := msgpack.Unmarshal(r.Payload, &rec); err != nil {
 		return rec, fmt.Errorf("decode record at offset %d: %w", r.Offset, err)

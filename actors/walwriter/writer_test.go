@@ -1,4 +1,4 @@
-package actors
+package walwriter
 
 import (
 	"os"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 
+	"github.com/txd/txd/actors/hollywood"
 	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/walstore"
 )
@@ -16,16 +17,16 @@ import (
 type durableRecorder struct{ ch chan protocol.Record }
 
 func (d *durableRecorder) Receive(c *actor.Context) {
-	if m, ok := c.Message().(walDurable); ok {
+	if m, ok := c.Message().(Durable); ok {
 		d.ch <- m.Rec
 	}
 }
 
 // walRig is a WAL writer on a real file whose fsyncs a test can hold.
 type walRig struct {
-	w       *walWriter
+	w       *Writer
 	path    string
-	stats   *WALStats
+	stats   *Stats
 	me      *actor.PID
 	durable chan protocol.Record
 	syncing chan struct{} // an fsync has started
@@ -34,7 +35,7 @@ type walRig struct {
 
 func newWALRig(t *testing.T) *walRig {
 	t.Helper()
-	r := &walRig{path: filepath.Join(t.TempDir(), "x.wal"), stats: &WALStats{},
+	r := &walRig{path: filepath.Join(t.TempDir(), "x.wal"), stats: &Stats{},
 		durable: make(chan protocol.Record, 64), syncing: make(chan struct{}, 64), release: make(chan struct{}, 64)}
 	l, _, err := walstore.Open(r.path, walstore.Options{SyncFunc: func(f *os.File) error {
 		r.syncing <- struct{}{}
@@ -49,11 +50,11 @@ func newWALRig(t *testing.T) *walRig {
 		t.Fatal(err)
 	}
 	r.me = e.Spawn(func() actor.Receiver { return &durableRecorder{ch: r.durable} }, "rec")
-	r.w = startWAL(l, r.stats, nil, func(err error) { t.Errorf("wal: %v", err) }, nil, 0, nil, e)
+	r.w = Start(l, Config{Stats: r.stats, Fatal: func(err error) { t.Errorf("wal: %v", err) }, Engine: e})
 	t.Cleanup(func() {
 		close(r.release) // never hold a closing writer
 		r.w.Close()
-		ctxDone(e.Poison(r.me))
+		hollywood.Poison(e, r.me)
 		l.Close()
 	})
 	return r
@@ -61,7 +62,7 @@ func newWALRig(t *testing.T) *walRig {
 
 func (r *walRig) append(t *testing.T, kind protocol.RecKind, tx string, forced, deferred bool) {
 	t.Helper()
-	m := walAppend{Rec: protocol.Record{Kind: kind, TxID: tx}, Defer: deferred}
+	m := Entry{Rec: protocol.Record{Kind: kind, TxID: tx}, Defer: deferred}
 	if forced {
 		m.ReplyTo = r.me
 	}
@@ -126,15 +127,15 @@ func TestWALGroupCommit(t *testing.T) {
 
 // A deferred record (a participant's outcome) starts no fsync of its own:
 // it shares the next one a forced record starts, or gets its own after
-// walDeferMax.
+// deferMax.
 func TestWALDeferredRecord(t *testing.T) {
 	r := newWALRig(t)
 	r.release <- struct{}{} // the fsync that will come may finish at once
 	start := time.Now()
 	r.append(t, protocol.RecCommit, "D", true, true)
 	r.waitSyncing(t)
-	if waited := time.Since(start); waited < walDeferMax/2 {
-		t.Fatalf("a deferred record alone was synced after %v (it may wait %v)", waited, walDeferMax)
+	if waited := time.Since(start); waited < deferMax/2 {
+		t.Fatalf("a deferred record alone was synced after %v (it may wait %v)", waited, deferMax)
 	}
 	r.wantDurable(t, "D")
 
@@ -157,18 +158,18 @@ func TestWALCloseWritesWhatWasGathered(t *testing.T) {
 		t.Fatal(err)
 	}
 	e, _ := actor.NewEngine(actor.NewEngineConfig())
-	w := startWAL(l, &WALStats{}, nil, func(err error) { t.Error(err) }, nil, 0, nil, e)
+	w := Start(l, Config{Stats: &Stats{}, Fatal: func(err error) { t.Error(err) }, Engine: e})
 	for _, tx := range []string{"a", "b", "c"} {
-		w.Append(walAppend{Rec: protocol.Record{Kind: protocol.RecBegin, TxID: tx}})
+		w.Append(Entry{Rec: protocol.Record{Kind: protocol.RecBegin, TxID: tx}})
 	}
 	w.Close()
-	w.Append(walAppend{Rec: protocol.Record{Kind: protocol.RecBegin, TxID: "late"}}) // dropped, no panic
+	w.Append(Entry{Rec: protocol.Record{Kind: protocol.RecBegin, TxID: "late"}}) // dropped, no panic
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
 	l2, _, err := walstore.Open(path, walstore.Options{}, func(rec walstore.Record) error {
-		r, err := decodeRecord(rec)
+		r, err := Decode(rec)
 		got = append(got, r.TxID)
 		return err
 	})

@@ -13,12 +13,12 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/txd/txd/actors"
+	"github.com/txd/txd/actors/node"
 	"github.com/txd/txd/internal/crashpoint"
 )
 
 func main() {
-	actors.TuneGC()
+	node.TuneGC()
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 

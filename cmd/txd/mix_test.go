@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/txd/txd/actors"
+	"github.com/txd/txd/actors/node"
 	"github.com/txd/txd/cmd/internal/cluster"
 	"github.com/txd/txd/wire"
 )
@@ -88,7 +88,7 @@ func handshakeAs(nc net.Conn, id string) (wire.Message, error) {
 // resident memory grow by (wire/budget.go), in KiB: their live memory
 // times the heap's growth between collections (txd's GOGC).
 func mixBudget(maxClients int, send, read int64) int64 {
-	return (1 + actors.GCPercent/100) * wire.ClientMemoryBound(maxClients, send, read) >> 10
+	return (1 + node.GCPercent/100) * wire.ClientMemoryBound(maxClients, send, read) >> 10
 }
 
 // 17. Everything at once, against the coordinator and a participant:

@@ -12,8 +12,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/txd/txd/actors"
+	"github.com/txd/txd/actors/coordinator"
 	"github.com/txd/txd/actors/metrics"
+	"github.com/txd/txd/actors/node"
+	"github.com/txd/txd/actors/participant"
 	"github.com/txd/txd/wire"
 )
 
@@ -41,8 +43,8 @@ func nodeFlags(role string) []cli.Flag {
 // clientLimits reads --max-clients, --idle-timeout, --client-send-bytes
 // and --client-read-bytes for the node's config (0 meaning the default
 // there, negative never/none).
-func clientLimits(c *cli.Context) (actors.ClientLimits, error) {
-	l := actors.ClientLimits{Max: c.Int("max-clients"), IdleTimeout: c.Duration("idle-timeout"),
+func clientLimits(c *cli.Context) (node.ClientLimits, error) {
+	l := node.ClientLimits{Max: c.Int("max-clients"), IdleTimeout: c.Duration("idle-timeout"),
 		SendBytes: c.Int64("client-send-bytes"), ReadBytes: c.Int64("client-read-bytes")}
 	switch {
 	case l.IdleTimeout < 0:
@@ -162,7 +164,7 @@ func coordinatorCommand() *cli.Command {
 			&cli.StringFlag{Name: "advertise", Usage: "address participants use to reach this coordinator (default: this port at the address they see)", EnvVars: []string{"TXD_ADVERTISE"}},
 			&cli.IntFlag{Name: "max-inflight", Value: 10000, Usage: "transactions in flight before new ones are refused as busy", EnvVars: []string{"TXD_MAX_INFLIGHT"}},
 			&cli.IntFlag{Name: "keep-outcomes", Value: 100000, Usage: "finished transactions whose outcome is remembered: a retried id within this window gets it back instead of running again", EnvVars: []string{"TXD_KEEP_OUTCOMES"}},
-			&cli.Int64Flag{Name: "keep-outcomes-bytes", Value: actors.DefaultKeepBytes, Usage: "estimated memory the remembered outcomes may hold (long abort reasons count): past it, or past --keep-outcomes, the oldest are forgotten", EnvVars: []string{"TXD_KEEP_OUTCOMES_BYTES"}},
+			&cli.Int64Flag{Name: "keep-outcomes-bytes", Value: coordinator.DefaultKeepBytes, Usage: "estimated memory the remembered outcomes may hold (long abort reasons count): past it, or past --keep-outcomes, the oldest are forgotten", EnvVars: []string{"TXD_KEEP_OUTCOMES_BYTES"}},
 		),
 		Action: func(c *cli.Context) error {
 			logger, err := newLogger(c, c.App.ErrWriter)
@@ -196,7 +198,7 @@ func coordinatorCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			node, err := actors.StartCoordinator(actors.CoordinatorConfig{
+			n, err := coordinator.Start(coordinator.Config{
 				NodeID: c.String("id"), Listen: listen, Advertise: c.String("advertise"),
 				Participants: splitList(c.String("participants")), WAL: c.String("wal"),
 				Timeout: timeout, Delay: c.Duration("delay"), MaxInflight: c.Int("max-inflight"),
@@ -209,13 +211,13 @@ func coordinatorCommand() *cli.Command {
 				return startError(err)
 			}
 			ms.serve(logger)
-			logger.Info("coordinator listening", "addr", node.Addr(), "wal", c.String("wal"), "delay", c.Duration("delay"), "timeout", timeout, "tls", tlsID != nil)
+			logger.Info("coordinator listening", "addr", n.Addr(), "wal", c.String("wal"), "delay", c.Duration("delay"), "timeout", timeout, "tls", tlsID != nil)
 			warnPlaintext(logger, c.String("host"), tlsID)
 			logConnLimits(c, logger)
 			<-c.Done()
 			logger.Info("shutting down")
 			defer ms.close() // after the drain: scrapes keep working while it runs
-			return node.Close()
+			return n.Close()
 		},
 	}
 }
@@ -254,7 +256,7 @@ func participantCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			node, err := actors.StartParticipant(actors.ParticipantConfig{
+			n, err := participant.Start(participant.Config{
 				NodeID: c.String("id"), Listen: listen, WAL: c.String("wal"), Timeout: timeout, CompactBytes: c.Int64("compact-bytes"), WALBoundInterval: walBoundInterval(c),
 				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger), TLS: tlsID, Metrics: ms.node(),
 				Coordinators: splitList(strings.Join(c.StringSlice("coordinator"), ",")),
@@ -265,13 +267,13 @@ func participantCommand() *cli.Command {
 				return startError(err)
 			}
 			ms.serve(logger)
-			logger.Info("participant listening", "addr", node.Addr(), "wal", c.String("wal"), "timeout", timeout, "tls", tlsID != nil)
+			logger.Info("participant listening", "addr", n.Addr(), "wal", c.String("wal"), "timeout", timeout, "tls", tlsID != nil)
 			warnPlaintext(logger, c.String("host"), tlsID)
 			logConnLimits(c, logger)
 			<-c.Done()
 			logger.Info("shutting down")
 			defer ms.close() // after the drain: scrapes keep working while it runs
-			return node.Close()
+			return n.Close()
 		},
 	}
 }
@@ -279,7 +281,7 @@ func participantCommand() *cli.Command {
 // startError maps a node that could not start to an exit code: 2 for bad
 // configuration, 1 for anything else (a busy port, a corrupt log).
 func startError(err error) error {
-	var ce *actors.ConfigError
+	var ce *node.ConfigError
 	if errors.As(err, &ce) {
 		return cli.Exit(err.Error(), 2)
 	}
