@@ -46,7 +46,7 @@ type coordTx struct {
 	pid     *actor.PID // its shard while it runs; nil once finished
 	status  wire.TxStatus
 	decided bool
-	tooOld  bool  // a retry of an id a member had committed: answered "id too old" (coordtooold.go)
+	tooOld  bool  // a retry of an id a member had committed: answered "id too old" (tooold.go)
 	cost    int64 // once finished: its estimated memory (outcomeCost), counted in the window
 	watchTimes
 }

@@ -16,7 +16,7 @@ import (
 // the poll is queued before any stop the coordinator sends it later, and a
 // stopping actor still handles what was queued before the pill.
 //
-// The answer goes to the status desk (statusdesk.go), which encodes and
+// The answer goes to the status desk (node.StatusDesk), which encodes and
 // sends it: here it costs a walk over the running transactions and the
 // newest finished ones, not over the whole outcome window.
 type statusGather struct {

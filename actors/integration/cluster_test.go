@@ -1,3 +1,6 @@
+// Package integration tests the coordinator and participant hosts together:
+// in-process clusters on loopback TCP with real WAL files. It holds tests
+// only; process-level tests (kill -9, real binaries) live in cmd/txd.
 package integration
 
 import (
@@ -16,10 +19,8 @@ import (
 	"github.com/txd/txd/wire"
 )
 
-// An in-process cluster (real TCP on loopback, real WAL files): the actor
-// wiring end to end, without process start-up costs. Process-level tests,
-// with kill -9, live in cmd/txd.
-
+// testCluster is an in-process cluster (real TCP on loopback, real WAL
+// files): the actor wiring end to end, without process start-up costs.
 type testCluster struct {
 	coord   *coordinator.Node
 	parts   []*participant.Node

@@ -10,7 +10,7 @@ import (
 // Tracing: each node records, per transaction, the messages it sends and
 // receives and the records it logs (actors/trace), where it already handles
 // them: connection readers for what arrives, the actors that send for what
-// leaves, the WAL writer for records. TraceReq is answered from the
+// leaves, the WAL writer (walwriter) for records. TraceReq is answered from the
 // connection's reader goroutine (the ring has its own lock), so a trace
 // request never queues behind the commit path in an actor's inbox.
 

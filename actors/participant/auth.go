@@ -32,7 +32,7 @@ import (
 // protocol state, judged by the state machine (protocol/peerword.go): a
 // 2PC peer never decides, a 3PC peer only as the termination leader while
 // this participant finds the coordinator silent, and a peer's answer counts
-// only once we asked. Those refusals keep the connection (partrefuse.go).
+// only once we asked. Those refusals keep the connection (refuse.go).
 type partPolicy struct {
 	self   string
 	coords map[string]bool // accepted coordinator ids; empty: any

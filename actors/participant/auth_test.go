@@ -27,7 +27,7 @@ func (fakeParties) Parties(txid string) (string, []wire.Member, bool) {
 	return "", nil, false
 }
 
-// TestPartPolicy: every rule of partauth.go, both ways.
+// TestPartPolicy: every rule of auth.go, both ways.
 func TestPartPolicy(t *testing.T) {
 	coord := wire.Hello{NodeID: "COORD", Role: wire.RoleCoordinator}
 	other := wire.Hello{NodeID: "OTHER", Role: wire.RoleCoordinator}

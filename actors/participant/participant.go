@@ -47,7 +47,7 @@ type participantActor struct {
 	fsm    *protocol.Participant
 	self   wire.Hello
 	wal    *walwriter.Writer
-	policy *partPolicy // who may send what (partauth.go)
+	policy *partPolicy // who may send what (auth.go)
 	logger *slog.Logger
 	fatal  func(error)
 	router wire.Handler
@@ -67,8 +67,8 @@ type participantActor struct {
 	tls       *wire.TLS // nil: plain TCP
 	pid       *actor.PID
 	engine    *actor.Engine
-	clients   clientReplies // txcli resolve requests awaiting their answer (partresolve.go)
-	refusals  refusalLog    // peers' messages the state machine refused (partrefuse.go)
+	clients   clientReplies // txcli resolve requests awaiting their answer (resolve.go)
+	refusals  refusalLog    // peers' messages the state machine refused (refuse.go)
 	trace     *trace.Ring
 
 	metrics *metrics.Node // counts outcomes and answers scrapes; nil when off
@@ -143,7 +143,7 @@ func (a *participantActor) handle(conn *wire.Conn, msg wire.Message) {
 		m.CoordAddr = fillHost(m.CoordAddr, conn.RemoteAddr())
 		a.run(a.fsm.Prepare(m))
 	case *wire.Decision:
-		// A peer decides only as a 3PC termination leader (peerword.go).
+		// A peer decides only as a 3PC termination leader (protocol/peerword.go).
 		if role == wire.RoleParticipant {
 			a.runFrom(conn, a.fsm.PeerDecision(from, m))
 		} else {
@@ -272,14 +272,14 @@ func (r *partRouter) HandleMessage(c *wire.Conn, m wire.Message) {
 		node.AnswerTrace(r.trace, c, r.nodeID, wire.RoleParticipant, msg)
 		return
 	case *wire.StatusReq:
-		// Anyone may ask (partauth.go); the actor only takes a snapshot.
+		// Anyone may ask (auth.go); the actor only takes a snapshot.
 		r.desk.Request(c, msg.ReqID)
 		return
 	case *wire.Prepare, *wire.PreCommit, *wire.Decision, *wire.Query, *wire.QueryReply, *wire.Forget:
 		node.TraceMsg(r.trace, trace.Recv, c.Remote().NodeID, m)
 	}
 	// Everything else goes to the actor, which refuses what the sender may
-	// not send (partauth.go), including types a participant never takes.
+	// not send (auth.go), including types a participant never takes.
 	r.engine.Send(r.pid, inbound{conn: c, msg: m})
 }
 

@@ -8,8 +8,8 @@ import (
 )
 
 // Refusals by the state machine (protocol.Refused): a peer spoke for a
-// transaction where the protocol gives it no say now (peerword.go). Unlike
-// the policy's refusals (refuse, partauth.go) the connection stays open:
+// transaction where the protocol gives it no say now (protocol/peerword.go). Unlike
+// the policy's refusals (refuse, auth.go) the connection stays open:
 // the same peer's other messages may be legitimate, and a termination
 // leader's may merely have come early. The sender is told with an Error
 // and the refusal is logged, both at most refusalWarnings times per

@@ -15,7 +15,7 @@ type clientReplies struct {
 
 // resolve hands an operator's heuristic decision to the state machine.
 // Only a client may make one (a node that sends Resolve is confused or
-// hostile): the participant's policy (partauth.go) refused any other sender
+// hostile): the participant's policy (auth.go) refused any other sender
 // before this runs.
 func (a *participantActor) resolve(conn *wire.Conn, m *wire.Resolve) {
 	if err := wire.CheckID("transaction id", m.TxID); err != nil {

@@ -11,7 +11,7 @@ import (
 )
 
 // Only a client connection may send Resolve: a node that does (confused,
-// or posing as a peer) is refused by the participant's policy (partauth.go:
+// or posing as a peer) is refused by the participant's policy (auth.go:
 // "forbidden", connection closed) and changes nothing; a client is answered
 // by the state machine.
 func TestResolveOnlyFromClients(t *testing.T) {

@@ -41,7 +41,7 @@ type Config struct {
 	Fatal    func(error)
 	TLS      *wire.TLS // mutual TLS on every connection, accepted or dialed (its name must be NodeID); nil: plain TCP
 	// Coordinators are the coordinator ids this participant takes protocol
-	// messages from (partauth.go); empty: any, with a warning at start.
+	// messages from (auth.go); empty: any, with a warning at start.
 	// With TLS the id is proven by the certificate; without, only claimed.
 	Coordinators []string
 

@@ -30,7 +30,7 @@ func recordDetail(rec *protocol.Record) string {
 // TraceReplayed records a record read back from the log at start-up, at the
 // time it was appended. The log does not say whether a record was forced;
 // the protocol does: PREPARED, COMMIT and DECISION always are, and so are
-// a participant's PRECOMMIT and a 3PC coordinator's BEGIN (coordinator3pc.go);
+// a participant's PRECOMMIT and a 3PC coordinator's BEGIN (protocol/coordinator3pc.go);
 // an ABORT is when the transaction was prepared here (after a NO vote or
 // for a transaction never prepared it is lazy); a 2PC BEGIN, the
 // coordinator's PRECOMMIT, END and FORGET never are. Records from before times were logged (Time 0) are skipped.
@@ -43,7 +43,7 @@ func TraceReplayed(r *trace.Ring, rec protocol.Record, coordinator bool) {
 	case protocol.RecPrepared, protocol.RecCommit, protocol.RecDecision:
 		forced = true
 	case protocol.RecPreCommit:
-		forced = !coordinator // the coordinator's is lazy (coordinator3pc.go)
+		forced = !coordinator // the coordinator's is lazy (protocol/coordinator3pc.go)
 	case protocol.RecBegin:
 		forced = rec.Protocol == wire.ThreePC // 3PC forces it before PRE-COMMIT goes out
 	case protocol.RecAbort:
