@@ -14,12 +14,14 @@
 //     wake-up; the commit path needs about 16 KiB, and growing there step
 //     by step costs a large share of the CPU at low load. One big frame at
 //     the start grows it at once.
-//   - AfterFunc (timers.go): hollywood has no timers of its own that an
-//     actor can stop; a protocol timer is a time.Timer that sends the actor
-//     a message, and the actor stops the ones it owns when it stops.
+//   - AfterFunc (timers.go): a protocol timer is a plain time.Timer whose
+//     goroutine sends the actor a message through the engine, so the actor
+//     that set it owns it and stops it when it stops (or when the outcome
+//     that made it moot is logged); a stale one is ignored by its sequence
+//     number.
 //   - Poison (timers.go): hollywood leaves the context of a second stop
 //     request open, so waiting for a stopped actor is bounded.
 //
-// The measurements behind the first two are in docs/decisions.md ("Warm
-// stacks" and the shard and WAL writer sections it refers to).
+// The measurements behind the guard and the warming are in
+// docs/decisions.md ("Warm stacks", "No hollywood middleware").
 package hollywood
