@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // Backpressure: a coordinator with more transactions in flight than it
@@ -27,7 +28,7 @@ func TestBusyBeyondMaxInflight(t *testing.T) {
 	}
 	defer c.Close()
 	ctx := context.Background()
-	cl, err := wire.DialClient(ctx, c.Addr())
+	cl, err := transport.DialClient(ctx, c.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +83,7 @@ func TestDrainWaitsForDecisions(t *testing.T) {
 	}
 	defer c.Close()
 	ctx := context.Background()
-	cl, err := wire.DialClient(ctx, c.Addr())
+	cl, err := transport.DialClient(ctx, c.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}

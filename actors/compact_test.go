@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // With a small compaction threshold the logs are checkpointed many times
@@ -20,7 +21,7 @@ func TestCompactionKeepsLogsBoundedAndStateIntact(t *testing.T) {
 	const compact = 16 << 10
 	tc := startTestClusterCompact(t, compact, "B", "C")
 	ctx := context.Background()
-	cl, err := wire.DialClient(ctx, tc.coord.Addr())
+	cl, err := transport.DialClient(ctx, tc.coord.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +103,7 @@ func TestCompactionKeepsLogsBoundedAndStateIntact(t *testing.T) {
 			}
 		}
 	}
-	cl, err = wire.DialClient(ctx, c.Addr())
+	cl, err = transport.DialClient(ctx, c.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}

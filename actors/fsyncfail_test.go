@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // A participant whose fsync fails stops (Fatal) without voting: the batch
@@ -39,7 +40,7 @@ func TestFsyncFailureStopsTheNodeWithoutAVote(t *testing.T) {
 	}
 	defer c.Close()
 	ctx := context.Background()
-	cl, err := wire.DialClient(ctx, c.Addr())
+	cl, err := transport.DialClient(ctx, c.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}

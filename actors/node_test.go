@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // An in-process cluster (real TCP on loopback, real WAL files): the actor
@@ -85,7 +86,7 @@ func (tc *testCluster) close() {
 func (tc *testCluster) status(addr string) (*wire.Status, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	cl, err := wire.DialClient(ctx, addr)
+	cl, err := transport.DialClient(ctx, addr)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +111,7 @@ func waitFor(t *testing.T, limit time.Duration, cond func() bool) {
 func TestClusterCommitsAndStopsClean(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	tc := startTestCluster(t, "B", "C")
-	cl, err := wire.DialClient(context.Background(), tc.coord.Addr())
+	cl, err := transport.DialClient(context.Background(), tc.coord.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +173,7 @@ func TestClusterCommitsAndStopsClean(t *testing.T) {
 func TestCoordinatorRestartKeepsOutcomes(t *testing.T) {
 	tc := startTestCluster(t, "B")
 	ctx := context.Background()
-	cl, err := wire.DialClient(ctx, tc.coord.Addr())
+	cl, err := transport.DialClient(ctx, tc.coord.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +190,7 @@ func TestCoordinatorRestartKeepsOutcomes(t *testing.T) {
 		t.Fatal(err)
 	}
 	tc.coord = c2
-	cl2, err := wire.DialClient(ctx, c2.Addr())
+	cl2, err := transport.DialClient(ctx, c2.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/txd/txd/actors/metrics"
-	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // metricsPoll asks a node's main actor, at scrape time, for what only it
@@ -43,7 +43,7 @@ func pollMetrics(e *actor.Engine, pid *actor.PID) (metricsReply, error) {
 
 // exportStats registers the WAL's and the wire's counters, which the node
 // keeps anyway, for reading at scrape time.
-func exportStats(m *metrics.Node, w *WALStats, ws *wire.Stats) []error {
+func exportStats(m *metrics.Node, w *WALStats, ws *transport.Stats) []error {
 	return []error{
 		m.CounterFunc("txd_wal_fsyncs_total", "fsync calls on the write-ahead log (checkpoints included).", w.Fsyncs.Load),
 		m.CounterFunc("txd_wal_records_total", "Log records written.", w.Records.Load),
@@ -89,7 +89,7 @@ func (n *Participant) registerMetrics(m *metrics.Node, logger *slog.Logger) {
 // connections' counters, the transactions its main actor holds, and its
 // peers as peers reports them.
 func registerNodeMetrics(m *metrics.Node, logger *slog.Logger, e *actor.Engine, pid *actor.PID,
-	stats *WALStats, ws *wire.Stats, peers func() ([]metrics.Peer, error)) {
+	stats *WALStats, ws *transport.Stats, peers func() ([]metrics.Peer, error)) {
 	if m == nil {
 		return
 	}

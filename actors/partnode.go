@@ -15,6 +15,7 @@ import (
 	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/walstore"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // ParticipantConfig configures a participant node.
@@ -36,7 +37,7 @@ type ParticipantConfig struct {
 	SyncFunc func(*os.File) error
 	Logger   *slog.Logger
 	Fatal    func(error)
-	TLS      *wire.TLS // mutual TLS on every connection, accepted or dialed (its name must be NodeID); nil: plain TCP
+	TLS      *transport.TLS // mutual TLS on every connection, accepted or dialed (its name must be NodeID); nil: plain TCP
 	// Coordinators are the coordinator ids this participant takes protocol
 	// messages from (partauth.go); empty: any, with a warning at start.
 	// With TLS the id is proven by the certificate; without, only claimed.
@@ -56,10 +57,10 @@ type Participant struct {
 	pid    *actor.PID
 	wal    *walWriter
 	log    *walstore.Log
-	server *wire.Server
+	server *transport.Server
 	desk   *statusDesk
 	Stats  *WALStats
-	Wire   *wire.Stats // what this node's connections send
+	Wire   *transport.Stats // what this node's connections send
 }
 
 // StartParticipant replays the log (rebuilding the store, the in-doubt
@@ -135,7 +136,7 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 		wlog.Close()
 		return nil, err
 	}
-	n := &Participant{engine: engine, log: wlog, Stats: &WALStats{}, Wire: &wire.Stats{Msgs: cfg.Metrics.MsgCounts()}}
+	n := &Participant{engine: engine, log: wlog, Stats: &WALStats{}, Wire: &transport.Stats{Msgs: cfg.Metrics.MsgCounts()}}
 	n.wal = startWAL(wlog, n.Stats, cfg.Metrics, cfg.Fatal, shadow, cfg.CompactBytes, tr, engine)
 	n.pid = actor.NewPID(engine.Address(), "participant/"+cfg.NodeID)
 	n.desk = newStatusDesk(engine, n.pid, cfg.Logger)
@@ -148,7 +149,7 @@ func StartParticipant(cfg ParticipantConfig) (*Participant, error) {
 		}
 	}, cfg.Logger, cfg.Fatal), "participant", actor.WithID(cfg.NodeID), actor.WithInboxSize(1024))
 
-	n.server = wire.NewServer(ln, wire.ServerConfig{
+	n.server = transport.NewServer(ln, transport.ServerConfig{
 		Self:    wire.HelloAck{NodeID: cfg.NodeID, Role: wire.RoleParticipant},
 		Handler: router, Logger: cfg.Logger, Stats: n.Wire, TLS: cfg.TLS,
 		Known: policy.knownNode, MaxClients: cfg.Clients.Max, IdleTimeout: cfg.Clients.IdleTimeout,

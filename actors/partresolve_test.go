@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // chanHandler hands every message a connection receives to a channel.
 type chanHandler chan wire.Message
 
-func (h chanHandler) HandleMessage(_ *wire.Conn, m wire.Message) { h <- m }
-func (h chanHandler) HandleClose(*wire.Conn, error)              {}
+func (h chanHandler) HandleMessage(_ *transport.Conn, m wire.Message) { h <- m }
+func (h chanHandler) HandleClose(*transport.Conn, error)              {}
 
 // Only a client connection may send Resolve: a node that does (confused,
 // or posing as a peer) is refused by the participant's policy (partauth.go:
@@ -31,7 +32,7 @@ func TestResolveOnlyFromClients(t *testing.T) {
 
 	for _, role := range []wire.Role{wire.RoleParticipant, wire.RoleCoordinator, wire.RoleClient} {
 		h := make(chanHandler, 4)
-		c, err := wire.DialWith(ctx, p.Addr(), wire.Hello{NodeID: "X", Role: role}, h, wire.DialOptions{})
+		c, err := transport.DialWith(ctx, p.Addr(), wire.Hello{NodeID: "X", Role: role}, h, transport.DialOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -60,7 +61,7 @@ func TestResolveOnlyFromClients(t *testing.T) {
 
 	// A malformed id is a bad request, not a lookup.
 	h := make(chanHandler, 4)
-	c, err := wire.DialWith(ctx, p.Addr(), wire.Hello{NodeID: "X", Role: wire.RoleClient}, h, wire.DialOptions{})
+	c, err := transport.DialWith(ctx, p.Addr(), wire.Hello{NodeID: "X", Role: wire.RoleClient}, h, transport.DialOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // TestPresumedAbortBinds: once the coordinator has told a participant that
@@ -23,7 +24,7 @@ func TestPresumedAbortBinds(t *testing.T) {
 
 	// A participant asks about a transaction the coordinator never heard of.
 	h := make(chanHandler, 4)
-	asker, err := wire.DialWith(ctx, tc.coord.Addr(), wire.Hello{Version: wire.Version, NodeID: "B", Role: wire.RoleParticipant}, h, wire.DialOptions{})
+	asker, err := transport.DialWith(ctx, tc.coord.Addr(), wire.Hello{Version: wire.Version, NodeID: "B", Role: wire.RoleParticipant}, h, transport.DialOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +44,7 @@ func TestPresumedAbortBinds(t *testing.T) {
 
 	retry := func(addr, when string) {
 		t.Helper()
-		cl, err := wire.DialClient(ctx, addr)
+		cl, err := transport.DialClient(ctx, addr)
 		if err != nil {
 			t.Fatal(err)
 		}

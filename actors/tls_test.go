@@ -7,28 +7,30 @@ import (
 	"testing"
 	"time"
 
+	"github.com/txd/txd/internal/certs"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // tlsIDs issues in-memory identities from one CA.
-type tlsIDs struct{ ca *wire.CA }
+type tlsIDs struct{ ca *certs.CA }
 
 func newTLSIDs(t *testing.T) tlsIDs {
 	t.Helper()
-	ca, err := wire.NewCA("test CA", time.Hour)
+	ca, err := certs.NewCA("test CA", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return tlsIDs{ca}
 }
 
-func (c tlsIDs) id(t *testing.T, name string) *wire.TLS {
+func (c tlsIDs) id(t *testing.T, name string) *transport.TLS {
 	t.Helper()
 	certPEM, keyPEM, err := c.ca.Issue(name, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := wire.NewTLS(certPEM, keyPEM, c.ca.CertPEM())
+	id, err := transport.NewTLS(certPEM, keyPEM, c.ca.CertPEM())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +39,7 @@ func (c tlsIDs) id(t *testing.T, name string) *wire.TLS {
 
 // startTLSNodes starts participants B and C and a coordinator over mutual
 // TLS; B's identity is bID (nil: one from the cluster's CA).
-func startTLSNodes(t *testing.T, ids tlsIDs, bID *wire.TLS) *Coordinator {
+func startTLSNodes(t *testing.T, ids tlsIDs, bID *transport.TLS) *Coordinator {
 	t.Helper()
 	dir := t.TempDir()
 	fatal := func(err error) { t.Errorf("node stopped: %v", err) }
@@ -47,7 +49,7 @@ func startTLSNodes(t *testing.T, ids tlsIDs, bID *wire.TLS) *Coordinator {
 	var addrs []string
 	for _, p := range []struct {
 		id  string
-		tls *wire.TLS
+		tls *transport.TLS
 	}{{"B", bID}, {"C", ids.id(t, "C")}} {
 		n, err := StartParticipant(ParticipantConfig{NodeID: p.id, Listen: "127.0.0.1:0", WAL: filepath.Join(dir, p.id+".wal"),
 			Timeout: 200 * time.Millisecond, Logger: quietLogger(), Fatal: fatal, TLS: p.tls})
@@ -68,7 +70,7 @@ func startTLSNodes(t *testing.T, ids tlsIDs, bID *wire.TLS) *Coordinator {
 }
 
 // connected reports which participants the coordinator has a connection to.
-func connected(t *testing.T, cl *wire.Client) map[string]bool {
+func connected(t *testing.T, cl *transport.Client) map[string]bool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -83,7 +85,7 @@ func connected(t *testing.T, cl *wire.Client) map[string]bool {
 	return up
 }
 
-func startTx(t *testing.T, cl *wire.Client, txid string) *wire.StartResult {
+func startTx(t *testing.T, cl *transport.Client, txid string) *wire.StartResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -98,7 +100,7 @@ func startTx(t *testing.T, cl *wire.Client, txid string) *wire.StartResult {
 func TestTLSClusterCommits(t *testing.T) {
 	ids := newTLSIDs(t)
 	coord := startTLSNodes(t, ids, nil)
-	cl, err := wire.DialClientTLS(context.Background(), coord.Addr(), ids.id(t, "ops"))
+	cl, err := transport.DialClientTLS(context.Background(), coord.Addr(), ids.id(t, "ops"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +111,7 @@ func TestTLSClusterCommits(t *testing.T) {
 	}
 
 	// Without a certificate the coordinator takes no transaction.
-	if plain, err := wire.DialClient(context.Background(), coord.Addr()); err == nil {
+	if plain, err := transport.DialClient(context.Background(), coord.Addr()); err == nil {
 		plain.Close()
 		t.Fatal("a client without a certificate was accepted")
 	}
@@ -121,7 +123,7 @@ func TestTLSClusterCommits(t *testing.T) {
 func TestTLSParticipantOfAnotherCA(t *testing.T) {
 	ids := newTLSIDs(t)
 	coord := startTLSNodes(t, ids, newTLSIDs(t).id(t, "B"))
-	cl, err := wire.DialClientTLS(context.Background(), coord.Addr(), ids.id(t, "ops"))
+	cl, err := transport.DialClientTLS(context.Background(), coord.Addr(), ids.id(t, "ops"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // Tracing: each node records, per transaction, the messages it sends and
@@ -85,7 +86,7 @@ func traceReplayed(r *trace.Ring, rec protocol.Record, coordinator bool) {
 }
 
 // answerTrace answers a TraceReq with what the ring holds of the transaction.
-func answerTrace(r *trace.Ring, conn *wire.Conn, self string, role wire.Role, req *wire.TraceReq) {
+func answerTrace(r *trace.Ring, conn *transport.Conn, self string, role wire.Role, req *wire.TraceReq) {
 	if err := wire.CheckID("transaction id", req.TxID); err != nil {
 		_ = conn.Send(&wire.Error{ReqID: req.ReqID, Code: wire.ErrBadRequest, Msg: err.Error()})
 		return

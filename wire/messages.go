@@ -31,7 +31,7 @@ const (
 	TypeResolve                       // client → participant: apply an operator's heuristic outcome to an in-doubt transaction
 	TypeResolveResult                 // participant → client: what Resolve did
 
-	typeLimit // one past the last valid type
+	TypeLimit // one past the last valid type; not a type
 )
 
 var typeNames = [...]string{
@@ -48,7 +48,7 @@ var typeNames = [...]string{
 // known reports whether t is a type this build decodes, without
 // allocating a message as New does: New stopped being inlined as types
 // were added, and AppendFrame's New(t) check then cost an allocation per frame.
-func (t Type) known() bool { return t > 0 && t < typeLimit && typeNames[t] != "" }
+func (t Type) known() bool { return t > 0 && t < TypeLimit && typeNames[t] != "" }
 
 // forClient reports whether t is an answer only a client reads. A node
 // never decodes one: a Status or Trace is the costliest message to decode
@@ -67,6 +67,15 @@ func (t Type) String() string {
 		return typeNames[t]
 	}
 	return fmt.Sprintf("Type(%d)", uint8(t))
+}
+
+// Types lists every valid message type in tag order.
+func Types() []Type {
+	out := make([]Type, 0, TypeLimit-1)
+	for t := Type(1); t < TypeLimit; t++ {
+		out = append(out, t)
+	}
+	return out
 }
 
 // Message is any frame payload.

@@ -1,4 +1,7 @@
-package wire
+// Package certs mints a cluster's TLS certificates: a CA and the
+// identities it issues. `txd certs` writes them to files; tests mint them in
+// memory.
+package certs
 
 import (
 	"crypto/ecdsa"
@@ -10,6 +13,8 @@ import (
 	"fmt"
 	"math/big"
 	"time"
+
+	"github.com/txd/txd/wire"
 )
 
 // backdate is how far before its creation a certificate becomes valid, so
@@ -17,7 +22,7 @@ import (
 // does not refuse it as not yet valid.
 const backdate = time.Hour
 
-// CA issues a cluster's certificates, in the form TLS expects: ECDSA P-256
+// CA issues a cluster's certificates, in the form wire/transport's TLS expects: ECDSA P-256
 // keys, the member's name as Subject CommonName, usable for both server and
 // client authentication.
 type CA struct {
@@ -65,7 +70,7 @@ func (ca *CA) KeyPEM() []byte { return ca.keyPEM }
 // Issue creates a key pair and a certificate for the member name (a node id,
 // or a client's name), valid for validity from now.
 func (ca *CA) Issue(name string, validity time.Duration) (certPEM, keyPEM []byte, err error) {
-	if err := CheckID("certificate name", name); err != nil {
+	if err := wire.CheckID("certificate name", name); err != nil {
 		return nil, nil, err
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

@@ -1,4 +1,4 @@
-package wire
+package transport
 
 import (
 	"bufio"
@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/txd/txd/wire"
 )
 
 // closedWithin reads nc until the peer closes it, failing if that takes
@@ -39,15 +41,15 @@ func rawDial(t *testing.T, s *Server) net.Conn {
 // hundred bytes must cost about what arrived, not what was promised (500
 // such connections would otherwise pin 500 MiB until their frame deadline).
 func TestHalfFrameCostsWhatArrives(t *testing.T) {
-	in := binary.BigEndian.AppendUint32(nil, DefaultMaxFrame)
-	in = append(in, byte(TypeStatus))
+	in := binary.BigEndian.AppendUint32(nil, wire.DefaultMaxFrame)
+	in = append(in, byte(wire.TypeStatus))
 	in = append(in, bytes.Repeat([]byte{0x90}, 100)...)
 	r := bufio.NewReader(bytes.NewReader(in))
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	_, err := ReadFrame(r, 0)
+	_, err := wire.ReadFrame(r, 0)
 	runtime.ReadMemStats(&after)
-	if !errors.Is(err, ErrMalformed) || !errors.Is(err, io.ErrUnexpectedEOF) {
+	if !errors.Is(err, wire.ErrMalformed) || !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("got %v, want a truncated frame", err)
 	}
 	if n := after.TotalAlloc - before.TotalAlloc; n > 64<<10 {
@@ -58,11 +60,11 @@ func TestHalfFrameCostsWhatArrives(t *testing.T) {
 // TestReadBodyInChunks: a frame larger than the reader's buffer, delivered
 // in pieces, still arrives whole and decodes.
 func TestReadBodyInChunks(t *testing.T) {
-	want := &Status{ReqID: 9, NodeID: "n", Store: map[string]string{}}
+	want := &wire.Status{ReqID: 9, NodeID: "n", Store: map[string]string{}}
 	for i := range 3000 {
 		want.Store[string(rune('a'+i%26))+string(bytes.Repeat([]byte{'x'}, i%50))+string(rune(i))] = "value"
 	}
-	b, err := AppendFrame(nil, want)
+	b, err := wire.AppendFrame(nil, want)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,12 +80,12 @@ func TestReadBodyInChunks(t *testing.T) {
 		}
 		pw.Close()
 	}()
-	m, err := ReadFrame(bufio.NewReaderSize(pr, 4096), 0)
+	m, err := wire.ReadFrame(bufio.NewReaderSize(pr, 4096), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st, ok := m.(*Status); !ok || len(st.Store) != len(want.Store) || st.ReqID != 9 {
-		t.Fatalf("got %T with %d keys", m, len(m.(*Status).Store))
+	if st, ok := m.(*wire.Status); !ok || len(st.Store) != len(want.Store) || st.ReqID != 9 {
+		t.Fatalf("got %T with %d keys", m, len(m.(*wire.Status).Store))
 	}
 }
 
@@ -94,7 +96,7 @@ func TestHelloFrameLimit(t *testing.T) {
 	s := serve(t, ServerConfig{Handler: &coordinator{}, Logger: log.logger(), HandshakeTimeout: time.Minute})
 	nc := rawDial(t, s)
 	// 64 KiB: under the frame limit, far over a Hello.
-	nc.Write(append(binary.BigEndian.AppendUint32(nil, 64<<10), byte(TypeHello))) //nolint:errcheck
+	nc.Write(append(binary.BigEndian.AppendUint32(nil, 64<<10), byte(wire.TypeHello))) //nolint:errcheck
 	closedWithin(t, nc, 5*time.Second)
 	log.waitLog(t, "frame too large", "65536 bytes, at most 4096")
 	if _, err := dialClient(t, s).Status(ctxT(t)); err != nil {
@@ -155,9 +157,9 @@ func TestGarbageAfterHandshake(t *testing.T) {
 	}{
 		{"unknown type", "unknown message type: 77", frame(77, 0xc0)},
 		{"type 0", "unknown message type: 0", frame(0, 0xc0)},
-		{"oversize", "frame too large", binary.BigEndian.AppendUint32(nil, DefaultMaxFrame+1)},
+		{"oversize", "frame too large", binary.BigEndian.AppendUint32(nil, wire.DefaultMaxFrame+1)},
 		{"HTTP", "frame too large", []byte("GET / HTTP/1.1\r\n\r\n")},
-		{"undecodable", "malformed", frame(TypeStart, 0xc1)},
+		{"undecodable", "malformed", frame(wire.TypeStart, 0xc1)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

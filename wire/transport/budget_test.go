@@ -1,10 +1,12 @@
-package wire
+package transport
 
 import (
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/txd/txd/wire"
 )
 
 // grabber is a Handler that keeps each connection by the id its dialer
@@ -12,10 +14,10 @@ import (
 type grabber struct {
 	mu    sync.Mutex // protects conns
 	conns map[string]*Conn
-	got   chan Message
+	got   chan wire.Message
 }
 
-func (g *grabber) HandleMessage(c *Conn, m Message) {
+func (g *grabber) HandleMessage(c *Conn, m wire.Message) {
 	g.mu.Lock()
 	g.conns[c.Remote().NodeID] = c
 	g.mu.Unlock()
@@ -35,7 +37,7 @@ func (g *grabber) conn(id string) *Conn {
 // fillQueue sends big frames on c until at least want bytes wait for its
 // peer (which does not read), or c is dropped; it reports whether c is
 // still up.
-func fillQueue(c *Conn, want int64, m Message) bool {
+func fillQueue(c *Conn, want int64, m wire.Message) bool {
 	for range 600 { // ~38 MiB: more than loopback's socket buffers take
 		if err := c.Send(m); err != nil {
 			return false
@@ -63,20 +65,20 @@ func TestClientSendBudget(t *testing.T) {
 		Handler:         g,
 		ClientSendBytes: budget,
 		MaxQueueBytes:   2 * perConn,
-		Known:           func(h *Hello) bool { return h.NodeID == "B" },
+		Known:           func(h *wire.Hello) bool { return h.NodeID == "B" },
 	})
 	ids := []string{"B", "reader"}
 	for i := range clients {
 		ids = append(ids, "slow"+string(rune('0'+i)))
 	}
-	req, _ := AppendFrame(nil, &StatusReq{ReqID: 1})
-	readerNC, readerBR, _ := dialAs(t, s.Addr().String(), "reader", RoleClient)
+	req, _ := wire.AppendFrame(nil, &wire.StatusReq{ReqID: 1})
+	readerNC, readerBR, _ := dialAs(t, s.Addr().String(), "reader", wire.RoleClient)
 	for _, id := range ids {
 		nc := readerNC
 		if id != "reader" {
-			role := RoleClient
+			role := wire.RoleClient
 			if id == "B" {
-				role = RoleParticipant
+				role = wire.RoleParticipant
 			}
 			nc, _, _ = dialAs(t, s.Addr().String(), id, role)
 		}
@@ -93,7 +95,7 @@ func TestClientSendBudget(t *testing.T) {
 		return true
 	}, "every connection to say something")
 
-	big := &Status{Store: map[string]string{"k": strings.Repeat("x", 64<<10)}}
+	big := &wire.Status{Store: map[string]string{"k": strings.Repeat("x", 64<<10)}}
 	if !fillQueue(g.conn("B"), 2*budget, big) {
 		t.Fatal("a known peer that does not read was dropped by the clients' budget")
 	}
@@ -116,11 +118,11 @@ func TestClientSendBudget(t *testing.T) {
 		"the dropped clients' bytes to be given back")
 
 	// The reader is served: it reads what it asks for at once.
-	if err := g.conn("reader").Send(&Status{ReqID: 7}); err != nil {
+	if err := g.conn("reader").Send(&wire.Status{ReqID: 7}); err != nil {
 		t.Fatalf("a client that reads: %v", err)
 	}
 	readerNC.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if m, err := ReadFrame(readerBR, 0); err != nil || m.(*Status).ReqID != 7 {
+	if m, err := wire.ReadFrame(readerBR, 0); err != nil || m.(*wire.Status).ReqID != 7 {
 		t.Fatalf("a client that reads: %v %v", m, err)
 	}
 	if g.conn("B").closing() {
@@ -134,22 +136,22 @@ func TestClientSendBudget(t *testing.T) {
 // peer's large frame is never held up by it.
 func TestClientReadBudget(t *testing.T) {
 	const timeout = 500 * time.Millisecond
-	g := &grabber{conns: map[string]*Conn{}, got: make(chan Message, 16)}
+	g := &grabber{conns: map[string]*Conn{}, got: make(chan wire.Message, 16)}
 	s := serve(t, ServerConfig{
 		Handler:         g,
 		ClientReadBytes: 100 << 10,
 		FrameTimeout:    timeout,
-		Known:           func(h *Hello) bool { return h.NodeID == "B" },
+		Known:           func(h *wire.Hello) bool { return h.NodeID == "B" },
 	})
 	addr := s.Addr().String()
 	bigStart := func(id string) []byte {
-		b, _ := AppendFrame(nil, &Start{ReqID: 1, TxID: id, Protocol: TwoPC,
-			Ops: []Op{{Kind: OpSet, Key: "k", Value: strings.Repeat("x", 60<<10)}}})
+		b, _ := wire.AppendFrame(nil, &wire.Start{ReqID: 1, TxID: id, Protocol: wire.TwoPC,
+			Ops: []wire.Op{{Kind: wire.OpSet, Key: "k", Value: strings.Repeat("x", 60<<10)}}})
 		return b
 	}
 
 	// A declares a 90 KiB frame and sends ten bytes of it.
-	half, _, _ := dialAs(t, addr, "half", RoleClient)
+	half, _, _ := dialAs(t, addr, "half", wire.RoleClient)
 	if _, err := half.Write([]byte{0, 1, 0x68, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}); err != nil {
 		t.Fatal(err)
 	}
@@ -157,27 +159,27 @@ func TestClientReadBudget(t *testing.T) {
 		"the half frame to hold its declared length")
 	held := time.Now()
 
-	peer, _, _ := dialAs(t, addr, "B", RoleParticipant)
+	peer, _, _ := dialAs(t, addr, "B", wire.RoleParticipant)
 	if _, err := peer.Write(bigStart("from-peer")); err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case m := <-g.got:
-		if m.(*Start).TxID != "from-peer" {
+		if m.(*wire.Start).TxID != "from-peer" {
 			t.Fatalf("got %v first", m)
 		}
 	case <-time.After(timeout / 2):
 		t.Fatal("a known peer's large frame waited for the clients' read budget")
 	}
 
-	other, _, _ := dialAs(t, addr, "other", RoleClient)
+	other, _, _ := dialAs(t, addr, "other", wire.RoleClient)
 	if _, err := other.Write(bigStart("from-client")); err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case m := <-g.got:
 		if since := time.Since(held); since < timeout/2 {
-			t.Fatalf("a second client's large frame (%v) was read %v after the budget was spent", m.(*Start).TxID, since)
+			t.Fatalf("a second client's large frame (%v) was read %v after the budget was spent", m.(*wire.Start).TxID, since)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the waiting frame was never read once the half frame was cut")

@@ -1,4 +1,4 @@
-package wire
+package transport
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+
+	"github.com/txd/txd/wire"
 )
 
 // Client makes requests (txcli, benchmarks). Many calls may be in flight at
@@ -16,9 +18,9 @@ type Client struct {
 	nextID atomic.Uint64
 
 	mu       sync.Mutex // protects following
-	pending  map[uint64]chan Message
-	farewell *RemoteError // an Error with ReqID 0: why the node is about to close
-	err      error        // why the connection ended; nil while it is up
+	pending  map[uint64]chan wire.Message
+	farewell *wire.RemoteError // an Error with ReqID 0: why the node is about to close
+	err      error             // why the connection ended; nil while it is up
 }
 
 // DialClient connects to a node as a client ("txcli-<pid>").
@@ -29,8 +31,8 @@ func DialClient(ctx context.Context, addr string) (*Client, error) {
 // DialClientTLS connects to a node as a client over mutual TLS, named by its
 // certificate (the node would rename it so anyway); t nil is DialClient.
 func DialClientTLS(ctx context.Context, addr string, t *TLS) (*Client, error) {
-	cl := &Client{pending: make(map[uint64]chan Message)}
-	self := Hello{Version: Version, NodeID: fmt.Sprintf("txcli-%d", os.Getpid()), Role: RoleClient}
+	cl := &Client{pending: make(map[uint64]chan wire.Message)}
+	self := wire.Hello{Version: wire.Version, NodeID: fmt.Sprintf("txcli-%d", os.Getpid()), Role: wire.RoleClient}
 	if t != nil {
 		self.NodeID = t.Name()
 	}
@@ -43,47 +45,47 @@ func DialClientTLS(ctx context.Context, addr string, t *TLS) (*Client, error) {
 }
 
 // Remote is the node's identity.
-func (cl *Client) Remote() HelloAck {
+func (cl *Client) Remote() wire.HelloAck {
 	r := cl.conn.Remote()
-	return HelloAck{Version: r.Version, NodeID: r.NodeID, Role: r.Role}
+	return wire.HelloAck{Version: r.Version, NodeID: r.NodeID, Role: r.Role}
 }
 
 // Start runs a transaction on the coordinator and returns its outcome. A
 // refusal comes back as a *RemoteError. ErrConnectionLost means the request
 // may or may not have run: its outcome is unknown. More than MaxOps
 // operations is refused here: the coordinator would drop the connection.
-func (cl *Client) Start(ctx context.Context, txid string, proto Protocol, ops []Op) (*StartResult, error) {
-	if len(ops) > MaxOps {
-		return nil, fmt.Errorf("too many operations (at most %d)", MaxOps)
+func (cl *Client) Start(ctx context.Context, txid string, proto wire.Protocol, ops []wire.Op) (*wire.StartResult, error) {
+	if len(ops) > wire.MaxOps {
+		return nil, fmt.Errorf("too many operations (at most %d)", wire.MaxOps)
 	}
 	id := cl.nextID.Add(1)
-	m, err := cl.call(ctx, id, &Start{ReqID: id, TxID: txid, Protocol: proto, Ops: ops})
+	m, err := cl.call(ctx, id, &wire.Start{ReqID: id, TxID: txid, Protocol: proto, Ops: ops})
 	if err != nil {
 		return nil, err
 	}
 	switch m := m.(type) {
-	case *StartResult:
+	case *wire.StartResult:
 		return m, nil
-	case *Error:
-		return nil, &RemoteError{Code: m.Code, Msg: m.Msg}
+	case *wire.Error:
+		return nil, &wire.RemoteError{Code: m.Code, Msg: m.Msg}
 	}
-	return nil, fmt.Errorf("%w: %s in answer to Start", ErrMalformed, m.Type())
+	return nil, fmt.Errorf("%w: %s in answer to Start", wire.ErrMalformed, m.Type())
 }
 
 // Status asks the node for its state.
-func (cl *Client) Status(ctx context.Context) (*Status, error) {
+func (cl *Client) Status(ctx context.Context) (*wire.Status, error) {
 	id := cl.nextID.Add(1)
-	m, err := cl.call(ctx, id, &StatusReq{ReqID: id})
+	m, err := cl.call(ctx, id, &wire.StatusReq{ReqID: id})
 	if err != nil {
 		return nil, err
 	}
 	switch m := m.(type) {
-	case *Status:
+	case *wire.Status:
 		return m, nil
-	case *Error:
-		return nil, &RemoteError{Code: m.Code, Msg: m.Msg}
+	case *wire.Error:
+		return nil, &wire.RemoteError{Code: m.Code, Msg: m.Msg}
 	}
-	return nil, fmt.Errorf("%w: %s in answer to StatusReq", ErrMalformed, m.Type())
+	return nil, fmt.Errorf("%w: %s in answer to StatusReq", wire.ErrMalformed, m.Type())
 }
 
 // Close closes the connection; calls in flight fail with ErrConnectionLost.
@@ -94,8 +96,8 @@ func (cl *Client) Close() error {
 }
 
 // call sends req and waits for the reply carrying id.
-func (cl *Client) call(ctx context.Context, id uint64, req Message) (Message, error) {
-	ch := make(chan Message, 1)
+func (cl *Client) call(ctx context.Context, id uint64, req wire.Message) (wire.Message, error) {
+	ch := make(chan wire.Message, 1)
 	cl.mu.Lock()
 	if cl.err != nil {
 		err := cl.err
@@ -133,22 +135,22 @@ func (cl *Client) forget(id uint64) {
 
 // HandleMessage delivers a reply to its call. It is the Client's side of
 // Handler, not for callers.
-func (cl *Client) HandleMessage(_ *Conn, m Message) {
+func (cl *Client) HandleMessage(_ *Conn, m wire.Message) {
 	var id uint64
 	switch m := m.(type) {
-	case *StartResult:
+	case *wire.StartResult:
 		id = m.ReqID
-	case *Status:
+	case *wire.Status:
 		id = m.ReqID
-	case *ResolveResult:
+	case *wire.ResolveResult:
 		id = m.ReqID
-	case *Trace:
+	case *wire.Trace:
 		id = m.ReqID
-	case *Error:
+	case *wire.Error:
 		id = m.ReqID
 		if id == 0 {
 			cl.mu.Lock()
-			cl.farewell = &RemoteError{Code: m.Code, Msg: m.Msg}
+			cl.farewell = &wire.RemoteError{Code: m.Code, Msg: m.Msg}
 			cl.mu.Unlock()
 			return
 		}
@@ -190,4 +192,40 @@ func (cl *Client) HandleClose(c *Conn, err error) {
 		delete(cl.pending, id)
 	}
 	cl.mu.Unlock()
+}
+
+// Resolve asks a participant to apply a heuristic outcome (see Resolve). A
+// refusal is a ResolveResult with Refused set, not an error; an error is a
+// *RemoteError (the node could not handle the request) or a lost
+// connection, after which whether the outcome was applied is unknown.
+func (cl *Client) Resolve(ctx context.Context, txid string, commit bool) (*wire.ResolveResult, error) {
+	id := cl.nextID.Add(1)
+	m, err := cl.call(ctx, id, &wire.Resolve{ReqID: id, TxID: txid, Commit: commit})
+	if err != nil {
+		return nil, err
+	}
+	switch m := m.(type) {
+	case *wire.ResolveResult:
+		return m, nil
+	case *wire.Error:
+		return nil, &wire.RemoteError{Code: m.Code, Msg: m.Msg}
+	}
+	return nil, fmt.Errorf("%w: %s in answer to Resolve", wire.ErrMalformed, m.Type())
+}
+
+// Trace asks the node for what it recorded of transaction txid. A node that
+// knows nothing of it answers with no events.
+func (cl *Client) Trace(ctx context.Context, txid string) (*wire.Trace, error) {
+	id := cl.nextID.Add(1)
+	m, err := cl.call(ctx, id, &wire.TraceReq{ReqID: id, TxID: txid})
+	if err != nil {
+		return nil, err
+	}
+	switch m := m.(type) {
+	case *wire.Trace:
+		return m, nil
+	case *wire.Error:
+		return nil, &wire.RemoteError{Code: m.Code, Msg: m.Msg}
+	}
+	return nil, fmt.Errorf("%w: %s in answer to TraceReq", wire.ErrMalformed, m.Type())
 }

@@ -1,4 +1,4 @@
-package wire
+package transport
 
 import (
 	"bufio"
@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/txd/txd/wire"
 )
 
 // Handler receives a connection's messages.
@@ -20,7 +22,7 @@ type Handler interface {
 	// HandleMessage runs on the connection's reader goroutine, one message
 	// at a time in arrival order. It must not block: it holds up every
 	// later message of the connection.
-	HandleMessage(c *Conn, m Message)
+	HandleMessage(c *Conn, m wire.Message)
 	// HandleClose is called exactly once, after the last HandleMessage,
 	// when the connection ends. err is nil after a local Close.
 	HandleClose(c *Conn, err error)
@@ -73,7 +75,7 @@ type connConfig struct {
 type Conn struct {
 	nc         net.Conn
 	br         *bufio.Reader
-	remote     Hello
+	remote     wire.Hello
 	remoteAddr string
 	connConfig
 
@@ -103,12 +105,12 @@ type Conn struct {
 
 // newConn wraps a handshaken connection and starts its writer. The caller
 // runs readLoop, on a goroutine of its own or one it already has.
-func newConn(nc net.Conn, br *bufio.Reader, remote Hello, cfg connConfig) *Conn {
+func newConn(nc net.Conn, br *bufio.Reader, remote wire.Hello, cfg connConfig) *Conn {
 	if cfg.handler == nil {
 		cfg.handler = nopHandler{}
 	}
 	if cfg.maxFrame <= 0 {
-		cfg.maxFrame = DefaultMaxFrame
+		cfg.maxFrame = wire.DefaultMaxFrame
 	}
 	if cfg.timeout <= 0 {
 		cfg.timeout = defaultFrameTimeout
@@ -138,21 +140,21 @@ func newConn(nc net.Conn, br *bufio.Reader, remote Hello, cfg connConfig) *Conn 
 // Send encodes m on the caller's goroutine and queues it. It never blocks:
 // when the queue is full the peer is not keeping up, and it is dropped
 // (the connection closes) rather than let it stall its sender.
-func (c *Conn) Send(m Message) error {
+func (c *Conn) Send(m wire.Message) error {
 	select {
 	case <-c.done:
 		return ErrClosed
 	default:
 	}
 	bp := frames.Get().(*[]byte)
-	b, err := AppendFrame((*bp)[:0], m)
+	b, err := wire.AppendFrame((*bp)[:0], m)
 	if err != nil {
 		frames.Put(bp)
 		return err
 	}
-	if n := len(b) - headerLen; n > c.maxFrame {
+	if n := len(b) - wire.HeaderLen; n > c.maxFrame {
 		frames.Put(bp)
-		return fmt.Errorf("%w: %s of %d bytes, at most %d", ErrFrameTooLarge, m.Type(), n, c.maxFrame)
+		return fmt.Errorf("%w: %s of %d bytes, at most %d", wire.ErrFrameTooLarge, m.Type(), n, c.maxFrame)
 	}
 	*bp = b
 	if ok, err := c.trySendDirect(bp); ok {
@@ -219,7 +221,7 @@ func (c *Conn) closing() bool {
 func (c *Conn) Queued() int64 { return max(c.queued.Load(), 0) }
 
 // sent counts and logs a message handed to the socket or the writer.
-func (c *Conn) sent(m Message) {
+func (c *Conn) sent(m wire.Message) {
 	if s := c.stats; s != nil && s.Msgs != nil {
 		s.Msgs.countSent(m.Type())
 	}
@@ -227,7 +229,7 @@ func (c *Conn) sent(m Message) {
 }
 
 // Remote is the peer's identity as it gave it in the handshake.
-func (c *Conn) Remote() Hello { return c.remote }
+func (c *Conn) Remote() wire.Hello { return c.remote }
 
 // RemoteAddr is the peer's network address.
 func (c *Conn) RemoteAddr() string { return c.remoteAddr }
@@ -266,7 +268,7 @@ func (c *Conn) fail(err error, graceful bool) {
 func (c *Conn) readLoop() {
 	var err error
 	for {
-		var m Message
+		var m wire.Message
 		if m, err = c.readFrame(); err != nil {
 			break
 		}
@@ -292,7 +294,7 @@ func (c *Conn) readLoop() {
 // TCP keepalive finds dead ones), but once the frame has begun the rest must
 // come within c.timeout: a peer that sends half a frame and goes silent
 // would otherwise hold the connection forever.
-func (c *Conn) readFrame() (Message, error) {
+func (c *Conn) readFrame() (wire.Message, error) {
 	if _, err := c.br.Peek(1); err != nil {
 		return nil, err
 	}
@@ -303,9 +305,9 @@ func (c *Conn) readFrame() (Message, error) {
 		c.nc.SetReadDeadline(deadline)
 	}
 	granted, err := c.frameBudget(deadline)
-	var m Message
+	var m wire.Message
 	if err == nil {
-		m, err = readFrame(c.br, c.maxFrame, c.node)
+		m, err = wire.ReadFrameFor(c.br, c.maxFrame, c.node)
 	}
 	if granted > 0 {
 		c.readBudget.release(granted)
@@ -330,7 +332,7 @@ func (c *Conn) frameBudget(deadline time.Time) (int64, error) {
 	if c.readBudget == nil || deadline.IsZero() {
 		return 0, nil
 	}
-	hdr, err := c.br.Peek(headerLen)
+	hdr, err := c.br.Peek(wire.HeaderLen)
 	if err != nil {
 		return 0, nil // readFrame meets the same end and says it: cut short, or timed out
 	}
@@ -345,11 +347,11 @@ func (c *Conn) frameBudget(deadline time.Time) (int64, error) {
 // spares setting and clearing a deadline for it.
 func (c *Conn) frameBuffered() bool {
 	n := c.br.Buffered()
-	if n < headerLen {
+	if n < wire.HeaderLen {
 		return false
 	}
-	hdr, _ := c.br.Peek(headerLen)
-	return uint64(n-headerLen) >= uint64(binary.BigEndian.Uint32(hdr))
+	hdr, _ := c.br.Peek(wire.HeaderLen)
+	return uint64(n-wire.HeaderLen) >= uint64(binary.BigEndian.Uint32(hdr))
 }
 
 func (c *Conn) writeLoop() {
@@ -462,7 +464,7 @@ func (c *Conn) logEnd(err error) {
 // lost wraps an error that ended the connection: anything but a protocol
 // violation means the connection was lost.
 func lost(err error) error {
-	if errors.Is(err, ErrMalformed) || errors.Is(err, ErrFrameTooLarge) || errors.Is(err, ErrUnknownType) {
+	if errors.Is(err, wire.ErrMalformed) || errors.Is(err, wire.ErrFrameTooLarge) || errors.Is(err, wire.ErrUnknownType) {
 		return err
 	}
 	return fmt.Errorf("%w: %w", ErrConnectionLost, err)
@@ -474,7 +476,7 @@ func isReset(err error) bool {
 
 type nopHandler struct{}
 
-func (nopHandler) HandleMessage(*Conn, Message) {}
-func (nopHandler) HandleClose(*Conn, error)     {}
+func (nopHandler) HandleMessage(*Conn, wire.Message) {}
+func (nopHandler) HandleClose(*Conn, error)          {}
 
 var discard = slog.New(slog.DiscardHandler)

@@ -1,4 +1,4 @@
-package wire
+package transport
 
 import (
 	"bufio"
@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/txd/txd/wire"
 )
 
 // countingConn counts write syscalls (well, Write calls on the net.Conn).
@@ -28,7 +30,7 @@ func pipeConn(t *testing.T, h Handler) (*Conn, *countingConn, net.Conn) {
 	t.Helper()
 	a, b := net.Pipe()
 	cc := &countingConn{Conn: a}
-	c := newConn(cc, bufio.NewReader(cc), Hello{NodeID: "far"}, connConfig{handler: h})
+	c := newConn(cc, bufio.NewReader(cc), wire.Hello{NodeID: "far"}, connConfig{handler: h})
 	go c.readLoop()
 	t.Cleanup(func() {
 		b.Close()
@@ -44,7 +46,7 @@ func TestWriteCoalescing(t *testing.T) {
 	c, cc, far := pipeConn(t, nil)
 	const n = 1000
 	for i := range n {
-		if err := c.Send(&Vote{TxID: "tx", From: "A", Yes: i%2 == 0}); err != nil {
+		if err := c.Send(&wire.Vote{TxID: "tx", From: "A", Yes: i%2 == 0}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -53,11 +55,11 @@ func TestWriteCoalescing(t *testing.T) {
 	br := bufio.NewReader(far)
 	for i := range n {
 		far.SetReadDeadline(time.Now().Add(10 * time.Second))
-		m, err := ReadFrame(br, 0)
+		m, err := wire.ReadFrame(br, 0)
 		if err != nil {
 			t.Fatalf("frame %d: %v", i, err)
 		}
-		if v := m.(*Vote); v.Yes != (i%2 == 0) {
+		if v := m.(*wire.Vote); v.Yes != (i%2 == 0) {
 			t.Fatalf("frame %d out of order", i)
 		}
 	}
@@ -72,7 +74,7 @@ func TestQueueFull(t *testing.T) {
 	c, _, _ := pipeConn(t, h)
 	var err error
 	for i := 0; i < 2*defaultQueueLen && err == nil; i++ {
-		err = c.Send(&Vote{TxID: "tx"})
+		err = c.Send(&wire.Vote{TxID: "tx"})
 	}
 	if !errors.Is(err, ErrQueueFull) {
 		t.Fatalf("got %v, want ErrQueueFull", err)
@@ -80,26 +82,26 @@ func TestQueueFull(t *testing.T) {
 	if err := recv(t, h.closed); !errors.Is(err, ErrQueueFull) {
 		t.Fatalf("HandleClose(%v), want ErrQueueFull", err)
 	}
-	if err := c.Send(&Vote{}); !errors.Is(err, ErrClosed) {
+	if err := c.Send(&wire.Vote{}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Send after the drop: %v", err)
 	}
 }
 
 func TestSendTooLarge(t *testing.T) {
 	c, _, far := pipeConn(t, nil)
-	st := &Status{Store: map[string]string{}}
+	st := &wire.Status{Store: map[string]string{}}
 	for i := range 20_000 {
 		st.Store[string(rune(i))+"key-padding-padding"] = "value-padding-padding-padding-padding"
 	}
-	if err := c.Send(st); !errors.Is(err, ErrFrameTooLarge) {
+	if err := c.Send(st); !errors.Is(err, wire.ErrFrameTooLarge) {
 		t.Fatalf("got %v, want ErrFrameTooLarge", err)
 	}
 	// The connection is still usable.
-	if err := c.Send(&PreCommit{TxID: "tx"}); err != nil {
+	if err := c.Send(&wire.PreCommit{TxID: "tx"}); err != nil {
 		t.Fatal(err)
 	}
 	far.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if m, err := ReadFrame(bufio.NewReader(far), 0); err != nil || m.(*PreCommit).TxID != "tx" {
+	if m, err := wire.ReadFrame(bufio.NewReader(far), 0); err != nil || m.(*wire.PreCommit).TxID != "tx" {
 		t.Fatalf("%v %v", m, err)
 	}
 }
@@ -120,7 +122,7 @@ func TestHandleCloseOnce(t *testing.T) {
 		t.Fatalf("second HandleClose(%v)", err)
 	default:
 	}
-	if err := c.Send(&Vote{}); !errors.Is(err, ErrClosed) {
+	if err := c.Send(&wire.Vote{}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Send after Close: %v", err)
 	}
 }
@@ -128,18 +130,18 @@ func TestHandleCloseOnce(t *testing.T) {
 // TestMessagesInOrder: the reader hands messages over one at a time, in
 // the order they were sent, then HandleClose with the reason.
 func TestMessagesInOrder(t *testing.T) {
-	h := &coordinator{got: make(chan Message, 100), closed: make(chan error, 1)}
+	h := &coordinator{got: make(chan wire.Message, 100), closed: make(chan error, 1)}
 	_, _, far := pipeConn(t, h)
 	go func() {
 		var b []byte
 		for i := range 100 {
-			b, _ = AppendFrame(b, &Query{TxID: strconv.Itoa(i)})
+			b, _ = wire.AppendFrame(b, &wire.Query{TxID: strconv.Itoa(i)})
 		}
 		far.Write(b)
 		far.Close()
 	}()
 	for i := range 100 {
-		if m := recv(t, h.got).(*Query); m.TxID != strconv.Itoa(i) {
+		if m := recv(t, h.got).(*wire.Query); m.TxID != strconv.Itoa(i) {
 			t.Fatalf("message %d is %q", i, m.TxID)
 		}
 	}

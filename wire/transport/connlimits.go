@@ -1,9 +1,11 @@
-package wire
+package transport
 
 import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/txd/txd/wire"
 )
 
 // Limits on established connections (after the handshake; admission.go
@@ -93,7 +95,7 @@ type connEntry struct {
 // may stay, and in which class; if it may, it makes its Conn with mk and
 // registers it. victim, if not nil, is an older connection of the same peer
 // to close. The slot it takes is given back by release.
-func (s *Server) admitEstablished(h *Hello, known bool, seq uint64, mk func(peer bool) *Conn) (c *Conn, e *connEntry, victim *Conn, err error) {
+func (s *Server) admitEstablished(h *wire.Hello, known bool, seq uint64, mk func(peer bool) *Conn) (c *Conn, e *connEntry, victim *Conn, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer func() {
@@ -189,7 +191,7 @@ func (s *Server) idleLoop() {
 		for _, c := range idle {
 			s.log.Info("wire: closing an idle client connection", "remote", c.RemoteAddr(),
 				"peer", c.Remote().NodeID, "idle_timeout", s.cfg.IdleTimeout)
-			_ = c.Send(&Error{Code: ErrIdle, Msg: fmt.Sprintf("closing a connection idle for %v (the node's --idle-timeout)", s.cfg.IdleTimeout)})
+			_ = c.Send(&wire.Error{Code: wire.ErrIdle, Msg: fmt.Sprintf("closing a connection idle for %v (the node's --idle-timeout)", s.cfg.IdleTimeout)})
 			c.Close()
 		}
 	}

@@ -1,4 +1,4 @@
-package wire
+package transport
 
 import (
 	"bufio"
@@ -7,24 +7,26 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/txd/txd/wire"
 )
 
 // dialAs handshakes by hand as id in role and returns the connection and
 // the node's answer (a HelloAck, or the Error that refused it).
-func dialAs(t *testing.T, addr, id string, role Role) (net.Conn, *bufio.Reader, Message) {
+func dialAs(t *testing.T, addr, id string, role wire.Role) (net.Conn, *bufio.Reader, wire.Message) {
 	t.Helper()
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { nc.Close() })
-	b, _ := AppendFrame(nil, &Hello{Version: Version, NodeID: id, Role: role})
+	b, _ := wire.AppendFrame(nil, &wire.Hello{Version: wire.Version, NodeID: id, Role: role})
 	if _, err := nc.Write(b); err != nil {
 		t.Fatal(err)
 	}
 	br := bufio.NewReader(nc)
 	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
-	m, err := ReadFrame(br, 0)
+	m, err := wire.ReadFrame(br, 0)
 	if err != nil {
 		t.Fatalf("handshake of %s %s: %v", role, id, err)
 	}
@@ -53,15 +55,15 @@ func TestQueueByteBound(t *testing.T) {
 	defer far.Close()
 	h := &coordinator{closed: make(chan error, 1)}
 	const bound = 64 << 10
-	c := newConn(a, bufio.NewReader(a), Hello{NodeID: "far"}, connConfig{handler: h, maxQueued: bound})
+	c := newConn(a, bufio.NewReader(a), wire.Hello{NodeID: "far"}, connConfig{handler: h, maxQueued: bound})
 	go c.readLoop()
 	defer func() { c.Close(); c.wait() }()
 
-	big := &Status{Store: map[string]string{"k": strings.Repeat("x", 2*bound)}}
+	big := &wire.Status{Store: map[string]string{"k": strings.Repeat("x", 2*bound)}}
 	if err := c.Send(big); err != nil {
 		t.Fatalf("one frame over the bound, on an empty queue: %v", err)
 	}
-	small := &Status{Store: map[string]string{"k": strings.Repeat("x", 10<<10)}}
+	small := &wire.Status{Store: map[string]string{"k": strings.Repeat("x", 10<<10)}}
 	var err error
 	sent := 0
 	for ; sent < 100 && err == nil; sent++ {
@@ -83,17 +85,17 @@ func TestQueueByteBound(t *testing.T) {
 func TestQueueBytesDrain(t *testing.T) {
 	a, far := net.Pipe()
 	defer far.Close()
-	c := newConn(a, bufio.NewReader(a), Hello{NodeID: "far"}, connConfig{maxQueued: 64 << 10})
+	c := newConn(a, bufio.NewReader(a), wire.Hello{NodeID: "far"}, connConfig{maxQueued: 64 << 10})
 	go c.readLoop()
 	defer func() { c.Close(); c.wait() }()
 	br := bufio.NewReader(far)
-	m := &Status{Store: map[string]string{"k": strings.Repeat("x", 10<<10)}}
+	m := &wire.Status{Store: map[string]string{"k": strings.Repeat("x", 10<<10)}}
 	for i := range 100 { // 1 MiB in all, 16 times the bound
 		if err := c.Send(m); err != nil {
 			t.Fatalf("frame %d: %v", i, err)
 		}
 		far.SetReadDeadline(time.Now().Add(10 * time.Second))
-		if _, err := ReadFrame(br, 0); err != nil {
+		if _, err := wire.ReadFrame(br, 0); err != nil {
 			t.Fatalf("frame %d: %v", i, err)
 		}
 	}
@@ -110,23 +112,23 @@ func TestIdleClientClosed(t *testing.T) {
 	s := serve(t, ServerConfig{
 		Handler:     &coordinator{},
 		IdleTimeout: idle,
-		Known:       func(h *Hello) bool { return h.NodeID == "B" },
+		Known:       func(h *wire.Hello) bool { return h.NodeID == "B" },
 	})
 	start := time.Now()
-	quiet, br, _ := dialAs(t, s.Addr().String(), "quiet", RoleClient)
-	busy, busyR, _ := dialAs(t, s.Addr().String(), "busy", RoleClient)
-	peer, _, _ := dialAs(t, s.Addr().String(), "B", RoleParticipant)
+	quiet, br, _ := dialAs(t, s.Addr().String(), "quiet", wire.RoleClient)
+	busy, busyR, _ := dialAs(t, s.Addr().String(), "busy", wire.RoleClient)
+	peer, _, _ := dialAs(t, s.Addr().String(), "B", wire.RoleParticipant)
 
 	// busy asks for status every idle/4 until quiet is closed.
-	quietClosed := make(chan Message, 1)
+	quietClosed := make(chan wire.Message, 1)
 	go func() {
 		quiet.SetReadDeadline(time.Now().Add(10 * time.Second))
-		m, _ := ReadFrame(br, 0)
+		m, _ := wire.ReadFrame(br, 0)
 		quietClosed <- m
 	}()
 	tick := time.NewTicker(idle / 4)
 	defer tick.Stop()
-	var farewell Message
+	var farewell wire.Message
 	giveUp := time.After(10 * idle)
 	for farewell == nil {
 		select {
@@ -134,18 +136,18 @@ func TestIdleClientClosed(t *testing.T) {
 			t.Fatalf("the idle client still open after %v", 10*idle)
 		case farewell = <-quietClosed:
 		case <-tick.C:
-			b, _ := AppendFrame(nil, &StatusReq{ReqID: 1})
+			b, _ := wire.AppendFrame(nil, &wire.StatusReq{ReqID: 1})
 			if _, err := busy.Write(b); err != nil {
 				t.Fatalf("the busy client: %v", err)
 			}
 			busy.SetReadDeadline(time.Now().Add(10 * time.Second))
-			if _, err := ReadFrame(busyR, 0); err != nil {
+			if _, err := wire.ReadFrame(busyR, 0); err != nil {
 				t.Fatalf("the busy client was closed: %v", err)
 			}
 		}
 	}
 	took := time.Since(start)
-	if e, ok := farewell.(*Error); !ok || e.Code != ErrIdle {
+	if e, ok := farewell.(*wire.Error); !ok || e.Code != wire.ErrIdle {
 		t.Fatalf("the idle client got %v, want an Error (idle)", farewell)
 	}
 	closedByPeer(t, quiet)
@@ -156,10 +158,10 @@ func TestIdleClientClosed(t *testing.T) {
 	for mark := time.Now(); time.Since(mark) < idle; {
 		stillOpen(t, peer, "a known peer's idle connection")
 	}
-	b, _ := AppendFrame(nil, &StatusReq{ReqID: 2})
+	b, _ := wire.AppendFrame(nil, &wire.StatusReq{ReqID: 2})
 	busy.Write(b)
 	busy.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := ReadFrame(busyR, 0); err != nil {
+	if _, err := wire.ReadFrame(busyR, 0); err != nil {
 		t.Fatalf("the busy client was closed: %v", err)
 	}
 }
@@ -171,22 +173,22 @@ func TestClientCap(t *testing.T) {
 	s := serve(t, ServerConfig{
 		Handler:    &coordinator{},
 		MaxClients: 2,
-		Known:      func(h *Hello) bool { return h.NodeID == "B" || h.NodeID == "C" },
+		Known:      func(h *wire.Hello) bool { return h.NodeID == "B" || h.NodeID == "C" },
 	})
 	addr := s.Addr().String()
-	first, _, m1 := dialAs(t, addr, "c1", RoleClient)
-	_, _, m2 := dialAs(t, addr, "c2", RoleParticipant) // a stranger posing as a node
-	for i, m := range []Message{m1, m2} {
-		if m.Type() != TypeHelloAck {
+	first, _, m1 := dialAs(t, addr, "c1", wire.RoleClient)
+	_, _, m2 := dialAs(t, addr, "c2", wire.RoleParticipant) // a stranger posing as a node
+	for i, m := range []wire.Message{m1, m2} {
+		if m.Type() != wire.TypeHelloAck {
 			t.Fatalf("client %d under the cap: %v", i+1, m)
 		}
 	}
 	_, err := DialClient(ctxT(t), addr)
-	if !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "too many client connections") {
+	if !errors.Is(err, wire.ErrBusy) || !strings.Contains(err.Error(), "too many client connections") {
 		t.Fatalf("a third client: %v, want a busy refusal", err)
 	}
 	for _, id := range []string{"B", "C"} {
-		if _, _, m := dialAs(t, addr, id, RoleParticipant); m.Type() != TypeHelloAck {
+		if _, _, m := dialAs(t, addr, id, wire.RoleParticipant); m.Type() != wire.TypeHelloAck {
 			t.Fatalf("known peer %s over the client cap: %v", id, m)
 		}
 	}
@@ -206,12 +208,12 @@ func TestClientCap(t *testing.T) {
 func TestPeerReplacesOldest(t *testing.T) {
 	s := serve(t, ServerConfig{
 		Handler: &coordinator{},
-		Known:   func(h *Hello) bool { return h.NodeID == "B" },
+		Known:   func(h *wire.Hello) bool { return h.NodeID == "B" },
 	})
 	var conns []net.Conn
 	for range perPeerConns + 1 {
-		nc, _, m := dialAs(t, s.Addr().String(), "B", RoleParticipant)
-		if m.Type() != TypeHelloAck {
+		nc, _, m := dialAs(t, s.Addr().String(), "B", wire.RoleParticipant)
+		if m.Type() != wire.TypeHelloAck {
 			t.Fatalf("B refused: %v", m)
 		}
 		conns = append(conns, nc)

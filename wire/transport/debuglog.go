@@ -1,15 +1,17 @@
-package wire
+package transport
 
 import (
 	"context"
 	"log/slog"
+
+	"github.com/txd/txd/wire"
 )
 
 // logMessage logs one message sent or received, at debug level: with
 // --log-level debug a node logs every protocol message it exchanges (the
 // issue's "one line per message at debug"). At any other level it costs the
 // handler's Enabled check and nothing else.
-func (c *Conn) logMessage(dir string, m Message) {
+func (c *Conn) logMessage(dir string, m wire.Message) {
 	if !c.log.Enabled(context.Background(), slog.LevelDebug) {
 		return
 	}
@@ -18,33 +20,33 @@ func (c *Conn) logMessage(dir string, m Message) {
 }
 
 // txIDOf is the transaction a message is about ("" for none or several).
-func txIDOf(m Message) string {
+func txIDOf(m wire.Message) string {
 	switch m := m.(type) {
-	case *Start:
+	case *wire.Start:
 		return m.TxID
-	case *StartResult:
+	case *wire.StartResult:
 		return m.TxID
-	case *Prepare:
+	case *wire.Prepare:
 		return m.TxID
-	case *Vote:
+	case *wire.Vote:
 		return m.TxID
-	case *Decision:
+	case *wire.Decision:
 		return m.TxID
-	case *Ack:
+	case *wire.Ack:
 		return m.TxID
-	case *Query:
+	case *wire.Query:
 		return m.TxID
-	case *PreCommit:
+	case *wire.PreCommit:
 		return m.TxID
-	case *QueryReply:
+	case *wire.QueryReply:
 		return m.TxID
-	case *TraceReq:
+	case *wire.TraceReq:
 		return m.TxID
-	case *Trace:
+	case *wire.Trace:
 		return m.TxID
-	case *Resolve:
+	case *wire.Resolve:
 		return m.TxID
-	case *ResolveResult:
+	case *wire.ResolveResult:
 		return m.TxID
 	}
 	return ""

@@ -1,4 +1,4 @@
-package wire
+package transport
 
 import (
 	"bufio"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/txd/txd/wire"
 )
 
 // TestMessagesLoggedAtDebug: at debug level a connection logs every message
@@ -16,19 +18,19 @@ func TestMessagesLoggedAtDebug(t *testing.T) {
 		var buf logBuf
 		log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: level}))
 		a, b := net.Pipe()
-		got := make(chan Message, 1)
-		c := newConn(a, bufio.NewReader(a), Hello{NodeID: "far"}, connConfig{handler: funcHandler(func(m Message) { got <- m }), log: log})
+		got := make(chan wire.Message, 1)
+		c := newConn(a, bufio.NewReader(a), wire.Hello{NodeID: "far"}, connConfig{handler: funcHandler(func(m wire.Message) { got <- m }), log: log})
 		go c.readLoop()
 		go func() { // the far end echoes one frame back
 			br := bufio.NewReader(b)
-			m, err := ReadFrame(br, 0)
+			m, err := wire.ReadFrame(br, 0)
 			if err != nil {
 				return
 			}
-			f, _ := AppendFrame(nil, m)
+			f, _ := wire.AppendFrame(nil, m)
 			b.Write(f)
 		}()
-		if err := c.Send(&Vote{TxID: "TX9", From: "B", Yes: true}); err != nil {
+		if err := c.Send(&wire.Vote{TxID: "TX9", From: "B", Yes: true}); err != nil {
 			t.Fatal(err)
 		}
 		select {
@@ -51,7 +53,7 @@ func TestMessagesLoggedAtDebug(t *testing.T) {
 	}
 }
 
-type funcHandler func(Message)
+type funcHandler func(wire.Message)
 
-func (f funcHandler) HandleMessage(_ *Conn, m Message) { f(m) }
-func (f funcHandler) HandleClose(*Conn, error)         {}
+func (f funcHandler) HandleMessage(_ *Conn, m wire.Message) { f(m) }
+func (f funcHandler) HandleClose(*Conn, error)              {}

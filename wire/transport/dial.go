@@ -1,4 +1,4 @@
-package wire
+package transport
 
 import (
 	"bufio"
@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"time"
+
+	"github.com/txd/txd/wire"
 )
 
 // Dial connects to addr ("host:port", "http://host:port" or ":port"),
@@ -16,7 +18,7 @@ import (
 // refuses answers with an Error frame: Dial returns it as a *RemoteError,
 // which matches ErrHandshake with errors.Is. h receives the connection's
 // messages; maxFrame <= 0 means DefaultMaxFrame.
-func Dial(ctx context.Context, addr string, self Hello, h Handler, maxFrame int) (*Conn, error) {
+func Dial(ctx context.Context, addr string, self wire.Hello, h Handler, maxFrame int) (*Conn, error) {
 	return DialWith(ctx, addr, self, h, DialOptions{MaxFrame: maxFrame})
 }
 
@@ -33,18 +35,18 @@ type DialOptions struct {
 }
 
 // DialWith is Dial with options.
-func DialWith(ctx context.Context, addr string, self Hello, h Handler, opt DialOptions) (*Conn, error) {
+func DialWith(ctx context.Context, addr string, self wire.Hello, h Handler, opt DialOptions) (*Conn, error) {
 	return dial(ctx, addr, self, h, opt, nil, nil)
 }
 
-func dial(ctx context.Context, addr string, self Hello, h Handler, opt DialOptions, log *slog.Logger, stats *Stats) (*Conn, error) {
+func dial(ctx context.Context, addr string, self wire.Hello, h Handler, opt DialOptions, log *slog.Logger, stats *Stats) (*Conn, error) {
 	maxFrame := opt.MaxFrame
-	a, err := NormalizeAddr(addr)
+	a, err := wire.NormalizeAddr(addr)
 	if err != nil {
 		return nil, err
 	}
 	if self.Version == 0 {
-		self.Version = Version
+		self.Version = wire.Version
 	}
 	d := net.Dialer{Timeout: defaultHandshakeTimeout}
 	nc, err := d.DialContext(ctx, "tcp", a)
@@ -75,11 +77,11 @@ func dial(ctx context.Context, addr string, self Hello, h Handler, opt DialOptio
 	}
 	nc.SetDeadline(time.Time{})
 
-	remote := Hello{Version: ack.Version, NodeID: ack.NodeID, Role: ack.Role}
+	remote := wire.Hello{Version: ack.Version, NodeID: ack.NodeID, Role: ack.Role}
 	// What we dial is a node we chose to talk to: its queue gets a peer's
 	// bound, as a burst of PREPAREs may need (the server's client bound is
 	// for strangers).
-	c := newConn(conn, br, remote, connConfig{handler: h, maxFrame: maxFrame, log: log, stats: stats, maxQueued: peerQueueBytes, node: self.Role != RoleClient})
+	c := newConn(conn, br, remote, connConfig{handler: h, maxFrame: maxFrame, log: log, stats: stats, maxQueued: peerQueueBytes, node: self.Role != wire.RoleClient})
 	go c.readLoop()
 	return c, nil
 }
@@ -101,7 +103,7 @@ func ctxErr(ctx context.Context) error {
 // deadline already set on it: TLS first if configured, then Hello/HelloAck.
 // It returns the connection to use from now on (nc, or TLS over it) and its
 // reader, which may hold what the node sent after its HelloAck.
-func handshakeOut(nc net.Conn, self Hello, opt DialOptions) (net.Conn, *bufio.Reader, *HelloAck, error) {
+func handshakeOut(nc net.Conn, self wire.Hello, opt DialOptions) (net.Conn, *bufio.Reader, *wire.HelloAck, error) {
 	conn := nc
 	if opt.TLS != nil {
 		tc := tls.Client(nc, opt.TLS.clientConfig(opt.ExpectID))
@@ -130,27 +132,27 @@ func handshakeOut(nc net.Conn, self Hello, opt DialOptions) (net.Conn, *bufio.Re
 }
 
 // sendHello runs the dialer's side of the handshake.
-func sendHello(nc net.Conn, br *bufio.Reader, self Hello, maxFrame int) (*HelloAck, error) {
-	b, err := AppendFrame(nil, &self)
+func sendHello(nc net.Conn, br *bufio.Reader, self wire.Hello, maxFrame int) (*wire.HelloAck, error) {
+	b, err := wire.AppendFrame(nil, &self)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := nc.Write(b); err != nil {
 		return nil, err
 	}
-	m, err := ReadFrame(br, maxFrame)
+	m, err := wire.ReadFrame(br, maxFrame)
 	if err != nil {
 		return nil, err
 	}
 	switch m := m.(type) {
-	case *HelloAck:
+	case *wire.HelloAck:
 		if m.Version != self.Version {
 			return nil, handshakeErrorf("protocol version mismatch: %s %q speaks version %d, we speak %d",
 				m.Role, m.NodeID, m.Version, self.Version)
 		}
 		return m, nil
-	case *Error:
-		return nil, &RemoteError{Code: m.Code, Msg: m.Msg}
+	case *wire.Error:
+		return nil, &wire.RemoteError{Code: m.Code, Msg: m.Msg}
 	}
 	return nil, handshakeErrorf("expected HelloAck, got %s", m.Type())
 }
@@ -164,4 +166,4 @@ func handshakeErrorf(format string, args ...any) error {
 }
 
 func (e *handshakeError) Error() string { return e.msg }
-func (e *handshakeError) Unwrap() error { return ErrHandshake }
+func (e *handshakeError) Unwrap() error { return wire.ErrHandshake }

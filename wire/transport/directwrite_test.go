@@ -1,4 +1,4 @@
-package wire
+package transport
 
 import (
 	"bufio"
@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/txd/txd/wire"
 )
 
 // tcpPair returns a Conn on one end of a loopback TCP connection with small
@@ -22,7 +24,7 @@ func tcpPair(t *testing.T) (*Conn, *net.TCPConn) {
 	if err := far.SetReadBuffer(64 << 10); err != nil {
 		t.Fatal(err)
 	}
-	c := newConn(tc, bufio.NewReader(tc), Hello{NodeID: "far"}, connConfig{})
+	c := newConn(tc, bufio.NewReader(tc), wire.Hello{NodeID: "far"}, connConfig{})
 	go c.readLoop()
 	t.Cleanup(func() {
 		far.Close()
@@ -73,7 +75,7 @@ func TestDirectWritePartial(t *testing.T) {
 	// the direct path can only start it. (The bulk is in From: a Reason
 	// would be cut to MaxReasonLen bytes on decode.)
 	huge := strings.Repeat("h", 900<<10)
-	if err := c.Send(&Vote{TxID: "first", From: huge, Reason: "r"}); err != nil {
+	if err := c.Send(&wire.Vote{TxID: "first", From: huge, Reason: "r"}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -93,7 +95,7 @@ func TestDirectWritePartial(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				v := &Vote{TxID: fmt.Sprintf("s%d-%d", s, i), From: "B", Reason: "r"}
+				v := &wire.Vote{TxID: fmt.Sprintf("s%d-%d", s, i), From: "B", Reason: "r"}
 				if i%5 == 0 {
 					v.From = big
 					time.Sleep(2 * directGap)
@@ -108,17 +110,17 @@ func TestDirectWritePartial(t *testing.T) {
 	// Now the far end reads: the first frame whole, then everyone's in order.
 	br := bufio.NewReader(far)
 	far.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if m, err := ReadFrame(br, DefaultMaxFrame); err != nil || m.(*Vote).From != huge {
+	if m, err := wire.ReadFrame(br, wire.DefaultMaxFrame); err != nil || m.(*wire.Vote).From != huge {
 		t.Fatalf("first frame: %v", err)
 	}
 	next := make([]int, senders)
 	for n := 0; n < senders*each; n++ {
 		far.SetReadDeadline(time.Now().Add(10 * time.Second))
-		m, err := ReadFrame(br, DefaultMaxFrame)
+		m, err := wire.ReadFrame(br, wire.DefaultMaxFrame)
 		if err != nil {
 			t.Fatalf("frame %d: %v", n, err)
 		}
-		v := m.(*Vote)
+		v := m.(*wire.Vote)
 		var s, i int
 		if _, err := fmt.Sscanf(v.TxID, "s%d-%d", &s, &i); err != nil {
 			t.Fatalf("frame %d: id %q", n, v.TxID)
@@ -151,7 +153,7 @@ func TestNoDirectPathOverPipes(t *testing.T) {
 func TestDirectWriteAfterStaleDeadline(t *testing.T) {
 	nc, far := dialPair(t)
 	const timeout = 50 * time.Millisecond
-	c := newConn(nc, bufio.NewReader(nc), Hello{NodeID: "far"}, connConfig{timeout: timeout})
+	c := newConn(nc, bufio.NewReader(nc), wire.Hello{NodeID: "far"}, connConfig{timeout: timeout})
 	go c.readLoop()
 	t.Cleanup(func() {
 		far.Close()
@@ -162,11 +164,11 @@ func TestDirectWriteAfterStaleDeadline(t *testing.T) {
 	expect := func(want string) {
 		t.Helper()
 		far.SetReadDeadline(time.Now().Add(5 * time.Second))
-		m, err := ReadFrame(fr, 1<<20)
+		m, err := wire.ReadFrame(fr, 1<<20)
 		if err != nil {
 			t.Fatalf("reading %s: %v", want, err)
 		}
-		if v, ok := m.(*Vote); !ok || v.TxID != want {
+		if v, ok := m.(*wire.Vote); !ok || v.TxID != want {
 			t.Fatalf("got %#v, want vote %s", m, want)
 		}
 	}
@@ -174,14 +176,14 @@ func TestDirectWriteAfterStaleDeadline(t *testing.T) {
 	// lies ahead), which arms the write deadline; then open the direct
 	// path again.
 	c.direct.last.Store(1 << 62)
-	if err := c.Send(&Vote{TxID: "queued", From: "B"}); err != nil {
+	if err := c.Send(&wire.Vote{TxID: "queued", From: "B"}); err != nil {
 		t.Fatal(err)
 	}
 	expect("queued")
 	c.direct.last.Store(0)
 	// Let the writer's deadline pass (time itself is what is waited for).
 	time.Sleep(2 * timeout)
-	if err := c.Send(&Vote{TxID: "late", From: "B"}); err != nil {
+	if err := c.Send(&wire.Vote{TxID: "late", From: "B"}); err != nil {
 		t.Fatalf("a direct write after the writer's deadline: %v", err)
 	}
 	expect("late")

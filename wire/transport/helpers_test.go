@@ -1,7 +1,8 @@
-package wire
+package transport
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/txd/txd/wire"
 	"go.uber.org/goleak"
 )
 
@@ -23,14 +25,14 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // connection closed; "bye" closes it with a connection-level Error.
 type coordinator struct {
 	mu     sync.Mutex // protects following
-	msgs   []Message
+	msgs   []wire.Message
 	closes []error
 
-	got    chan Message // every message, if non-nil
-	closed chan error   // every HandleClose, if non-nil
+	got    chan wire.Message // every message, if non-nil
+	closed chan error        // every HandleClose, if non-nil
 }
 
-func (h *coordinator) HandleMessage(c *Conn, m Message) {
+func (h *coordinator) HandleMessage(c *Conn, m wire.Message) {
 	h.mu.Lock()
 	h.msgs = append(h.msgs, m)
 	h.mu.Unlock()
@@ -38,21 +40,21 @@ func (h *coordinator) HandleMessage(c *Conn, m Message) {
 		h.got <- m
 	}
 	switch m := m.(type) {
-	case *Start:
+	case *wire.Start:
 		switch m.TxID {
 		case "hold":
 		case "bye": // a node shutting down says why, then closes
-			c.Send(&Error{Code: ErrShutdown, Msg: "node stopping"})
+			c.Send(&wire.Error{Code: wire.ErrShutdown, Msg: "node stopping"})
 			c.Close()
 		case "refuse":
-			c.Send(&Error{ReqID: m.ReqID, Code: ErrShutdown, Msg: "going away"})
+			c.Send(&wire.Error{ReqID: m.ReqID, Code: wire.ErrShutdown, Msg: "going away"})
 			c.Close()
 		default:
-			c.Send(&StartResult{ReqID: m.ReqID, TxID: m.TxID, Protocol: m.Protocol,
-				Outcome: StateCommitted, Reason: fmt.Sprint(len(m.Ops))})
+			c.Send(&wire.StartResult{ReqID: m.ReqID, TxID: m.TxID, Protocol: m.Protocol,
+				Outcome: wire.StateCommitted, Reason: fmt.Sprint(len(m.Ops))})
 		}
-	case *StatusReq:
-		c.Send(&Status{ReqID: m.ReqID, NodeID: "coord", Role: RoleCoordinator})
+	case *wire.StatusReq:
+		c.Send(&wire.Status{ReqID: m.ReqID, NodeID: "coord", Role: wire.RoleCoordinator})
 	}
 }
 
@@ -114,7 +116,7 @@ func serve(t *testing.T, cfg ServerConfig) *Server {
 func serveOn(t *testing.T, ln net.Listener, cfg ServerConfig) *Server {
 	t.Helper()
 	if cfg.Self.NodeID == "" {
-		cfg.Self = HelloAck{NodeID: "coord", Role: RoleCoordinator}
+		cfg.Self = wire.HelloAck{NodeID: "coord", Role: wire.RoleCoordinator}
 	}
 	s := NewServer(ln, cfg)
 	served := make(chan error, 1)
@@ -170,4 +172,11 @@ func closedByPeer(t *testing.T, nc net.Conn) {
 		}
 		return // EOF or reset: closed
 	}
+}
+
+// frame builds a frame by hand: length, type byte, payload.
+func frame(t wire.Type, payload ...byte) []byte {
+	b := binary.BigEndian.AppendUint32(nil, uint32(1+len(payload)))
+	b = append(b, byte(t))
+	return append(b, payload...)
 }

@@ -1,7 +1,9 @@
-package wire
+package transport
 
 import (
 	"testing"
+
+	"github.com/txd/txd/wire"
 )
 
 // A node's MsgCounts sees every message its connections queue and receive,
@@ -12,38 +14,26 @@ func TestMsgCounts(t *testing.T) {
 	s := serve(t, ServerConfig{Handler: &coordinator{}, Stats: &Stats{Msgs: counts}})
 	cl := dialClient(t, s)
 	for range 3 {
-		if _, err := cl.Start(ctxT(t), "tx-1", TwoPC, []Op{{Kind: OpSet, Key: "a", Value: "1"}}); err != nil {
+		if _, err := cl.Start(ctxT(t), "tx-1", wire.TwoPC, []wire.Op{{Kind: wire.OpSet, Key: "a", Value: "1"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if _, err := cl.Status(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
-	want := map[Type][2]int64{ // sent, received
-		TypeStart: {0, 3}, TypeStartResult: {3, 0}, TypeStatusReq: {0, 1}, TypeStatus: {1, 0},
+	want := map[wire.Type][2]int64{ // sent, received
+		wire.TypeStart: {0, 3}, wire.TypeStartResult: {3, 0}, wire.TypeStatusReq: {0, 1}, wire.TypeStatus: {1, 0},
 	}
 	// A reply is counted just after it is handed to the socket, so the
 	// client can read it a moment before the server has counted it.
-	eventually(t, func() bool { return counts.Sent(TypeStatus) == 1 }, "the Status reply counted")
-	for _, typ := range Types() {
+	eventually(t, func() bool { return counts.Sent(wire.TypeStatus) == 1 }, "the Status reply counted")
+	for _, typ := range wire.Types() {
 		w := want[typ]
 		if got := [2]int64{counts.Sent(typ), counts.Received(typ)}; got != w {
 			t.Errorf("%s: sent, received = %v, want %v", typ, got, w)
 		}
 	}
-	if counts.Sent(0) != 0 || counts.Received(typeLimit) != 0 {
+	if counts.Sent(0) != 0 || counts.Received(wire.TypeLimit) != 0 {
 		t.Error("an invalid type has a count")
-	}
-}
-
-func TestTypesListsEveryName(t *testing.T) {
-	types := Types()
-	if len(types) != int(typeLimit)-1 || types[0] != TypeHello || types[len(types)-1] != typeLimit-1 {
-		t.Fatalf("Types() = %v", types)
-	}
-	for _, typ := range types {
-		if typeNames[typ] == "" {
-			t.Errorf("type %d has no name", typ)
-		}
 	}
 }

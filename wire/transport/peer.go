@@ -1,4 +1,4 @@
-package wire
+package transport
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/txd/txd/wire"
 )
 
 // Reconnection backoff: quick after a blip, bounded when the peer stays
@@ -19,14 +21,14 @@ const (
 // PeerConfig configures a Peer.
 type PeerConfig struct {
 	Addr string
-	Self Hello
+	Self wire.Hello
 	// Handler gets the peer's messages; its HandleClose runs once per
 	// connection.
 	Handler Handler
 	// OnState, if set, is called on the Peer's goroutine after each connect
 	// (up) and disconnect (!up), with the identity the peer gave. It must
 	// not call Close (Close waits for that goroutine).
-	OnState  func(p *Peer, up bool, remote HelloAck)
+	OnState  func(p *Peer, up bool, remote wire.HelloAck)
 	Stats    *Stats // optional: counts what this peer's connections send
 	Logger   *slog.Logger
 	MaxFrame int // 0: DefaultMaxFrame
@@ -48,7 +50,7 @@ type Peer struct {
 
 	mu       sync.Mutex // protects following
 	conn     *Conn      // nil while down
-	remote   HelloAck
+	remote   wire.HelloAck
 	lastErr  error     // why the latest dial failed; nil once connected
 	failedAt time.Time // when that failed dial began
 }
@@ -67,7 +69,7 @@ func NewPeer(cfg PeerConfig) *Peer {
 
 // Send queues m on the current connection; ErrNotConnected when there is
 // none. It never blocks.
-func (p *Peer) Send(m Message) error {
+func (p *Peer) Send(m wire.Message) error {
 	p.mu.Lock()
 	c := p.conn
 	p.mu.Unlock()
@@ -121,7 +123,7 @@ func (p *Peer) Redial() {
 
 // Remote is the peer's identity from its last HelloAck (zero before the
 // first connection).
-func (p *Peer) Remote() HelloAck {
+func (p *Peer) Remote() wire.HelloAck {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.remote
@@ -156,7 +158,7 @@ func (p *Peer) run() {
 			// CA, wrong id, another version) is a misconfiguration nobody
 			// would find at debug level. Warn once per distinct reason, not
 			// at every redial.
-			if errors.Is(err, ErrHandshake) && err.Error() != refused {
+			if errors.Is(err, wire.ErrHandshake) && err.Error() != refused {
 				refused = err.Error()
 				p.log.Warn("wire: peer refused the handshake; retrying", "addr", p.cfg.Addr, "err", err)
 			} else {
@@ -171,7 +173,7 @@ func (p *Peer) run() {
 
 		refused = ""
 		up := time.Now()
-		remote := HelloAck{Version: c.remote.Version, NodeID: c.remote.NodeID, Role: c.remote.Role}
+		remote := wire.HelloAck{Version: c.remote.Version, NodeID: c.remote.NodeID, Role: c.remote.Role}
 		p.mu.Lock()
 		p.conn, p.remote, p.lastErr = c, remote, nil
 		p.mu.Unlock()

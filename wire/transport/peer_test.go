@@ -1,4 +1,4 @@
-package wire
+package transport
 
 import (
 	"errors"
@@ -6,11 +6,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/txd/txd/wire"
 )
 
 type peerState struct {
 	up     bool
-	remote HelloAck
+	remote wire.HelloAck
 }
 
 func TestPeerReconnects(t *testing.T) {
@@ -19,30 +21,30 @@ func TestPeerReconnects(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	h1 := &coordinator{got: make(chan Message, 10)}
-	s1 := serveOn(t, ln, ServerConfig{Self: HelloAck{NodeID: "coord", Role: RoleCoordinator}, Handler: h1})
+	h1 := &coordinator{got: make(chan wire.Message, 10)}
+	s1 := serveOn(t, ln, ServerConfig{Self: wire.HelloAck{NodeID: "coord", Role: wire.RoleCoordinator}, Handler: h1})
 
 	states := make(chan peerState, 10)
 	ph := &coordinator{closed: make(chan error, 10)}
 	p := NewPeer(PeerConfig{
 		Addr:    addr,
-		Self:    Hello{NodeID: "A", Role: RoleParticipant},
+		Self:    wire.Hello{NodeID: "A", Role: wire.RoleParticipant},
 		Handler: ph,
-		OnState: func(_ *Peer, up bool, remote HelloAck) { states <- peerState{up, remote} },
+		OnState: func(_ *Peer, up bool, remote wire.HelloAck) { states <- peerState{up, remote} },
 	})
 	defer p.Close()
 
-	if st := recv(t, states); !st.up || st.remote.NodeID != "coord" || st.remote.Role != RoleCoordinator {
+	if st := recv(t, states); !st.up || st.remote.NodeID != "coord" || st.remote.Role != wire.RoleCoordinator {
 		t.Fatalf("first OnState %+v", st)
 	}
 	eventually(t, p.Connected, "Connected()")
 	if p.Remote().NodeID != "coord" || p.Addr() != addr {
 		t.Fatalf("Remote() = %+v, Addr() = %s", p.Remote(), p.Addr())
 	}
-	if err := p.Send(&Vote{TxID: "tx", From: "A", Yes: true}); err != nil {
+	if err := p.Send(&wire.Vote{TxID: "tx", From: "A", Yes: true}); err != nil {
 		t.Fatal(err)
 	}
-	if v := recv(t, h1.got).(*Vote); v.From != "A" {
+	if v := recv(t, h1.got).(*wire.Vote); v.From != "A" {
 		t.Fatalf("server got %+v", v)
 	}
 
@@ -57,7 +59,7 @@ func TestPeerReconnects(t *testing.T) {
 	if p.Connected() {
 		t.Fatal("Connected() after the disconnect")
 	}
-	if err := p.Send(&Vote{}); !errors.Is(err, ErrNotConnected) {
+	if err := p.Send(&wire.Vote{}); !errors.Is(err, ErrNotConnected) {
 		t.Fatalf("Send while down: %v", err)
 	}
 
@@ -67,8 +69,8 @@ func TestPeerReconnects(t *testing.T) {
 		ln2, err = net.Listen("tcp", addr)
 		return err == nil
 	}, "to listen on %s again: %v", addr, err)
-	h2 := &coordinator{got: make(chan Message, 10)}
-	serveOn(t, ln2, ServerConfig{Self: HelloAck{NodeID: "coord2", Role: RoleCoordinator}, Handler: h2})
+	h2 := &coordinator{got: make(chan wire.Message, 10)}
+	serveOn(t, ln2, ServerConfig{Self: wire.HelloAck{NodeID: "coord2", Role: wire.RoleCoordinator}, Handler: h2})
 	if st := recv(t, states); !st.up || st.remote.NodeID != "coord2" {
 		t.Fatalf("OnState after the restart: %+v", st)
 	}
@@ -76,7 +78,7 @@ func TestPeerReconnects(t *testing.T) {
 	if p.Remote().NodeID != "coord2" {
 		t.Fatalf("Remote() = %+v", p.Remote())
 	}
-	if err := p.Send(&Ack{TxID: "tx", From: "A", State: StateCommitted}); err != nil {
+	if err := p.Send(&wire.Ack{TxID: "tx", From: "A", State: wire.StateCommitted}); err != nil {
 		t.Fatal(err)
 	}
 	recv(t, h2.got)
@@ -104,14 +106,14 @@ func TestPeerUnreachable(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 
-	p := NewPeer(PeerConfig{Addr: addr, Self: Hello{NodeID: "A"}})
+	p := NewPeer(PeerConfig{Addr: addr, Self: wire.Hello{NodeID: "A"}})
 	if p.Connected() {
 		t.Fatal("connected to nothing")
 	}
-	if err := p.Send(&Vote{}); !errors.Is(err, ErrNotConnected) {
+	if err := p.Send(&wire.Vote{}); !errors.Is(err, ErrNotConnected) {
 		t.Fatalf("got %v", err)
 	}
-	if p.Remote() != (HelloAck{}) {
+	if p.Remote() != (wire.HelloAck{}) {
 		t.Fatalf("Remote() = %+v before any connection", p.Remote())
 	}
 	closed := make(chan struct{})
@@ -126,15 +128,15 @@ func TestPeerUnreachable(t *testing.T) {
 // TestPeerRefused: a refusing node is retried, never reported up.
 func TestPeerRefused(t *testing.T) {
 	refusals := make(chan struct{}, 100)
-	s := serve(t, ServerConfig{Accept: func(*Hello) error {
+	s := serve(t, ServerConfig{Accept: func(*wire.Hello) error {
 		refusals <- struct{}{}
 		return errors.New("go away")
 	}})
 	up := make(chan bool, 10)
 	p := NewPeer(PeerConfig{
 		Addr:    s.Addr().String(),
-		Self:    Hello{NodeID: "A"},
-		OnState: func(_ *Peer, u bool, _ HelloAck) { up <- u },
+		Self:    wire.Hello{NodeID: "A"},
+		OnState: func(_ *Peer, u bool, _ wire.HelloAck) { up <- u },
 	})
 	recv(t, refusals)
 	recv(t, refusals) // it retried
@@ -155,8 +157,8 @@ func TestPeerUnreachableSince(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	s := serveOn(t, ln, ServerConfig{Self: HelloAck{NodeID: "B", Role: RoleParticipant}, Handler: &coordinator{}})
-	p := NewPeer(PeerConfig{Addr: addr, Self: Hello{NodeID: "coord", Role: RoleCoordinator}, Handler: &coordinator{}})
+	s := serveOn(t, ln, ServerConfig{Self: wire.HelloAck{NodeID: "B", Role: wire.RoleParticipant}, Handler: &coordinator{}})
+	p := NewPeer(PeerConfig{Addr: addr, Self: wire.Hello{NodeID: "coord", Role: wire.RoleCoordinator}, Handler: &coordinator{}})
 	defer p.Close()
 	eventually(t, p.Connected, "Connected()")
 	if err := p.Unreachable(time.Time{}); err != nil {
@@ -192,7 +194,7 @@ func TestPeerUnreachableSince(t *testing.T) {
 	if err != nil {
 		t.Skipf("port %s taken meanwhile: %v", addr, err)
 	}
-	serveOn(t, ln2, ServerConfig{Self: HelloAck{NodeID: "B", Role: RoleParticipant}, Handler: &coordinator{}})
+	serveOn(t, ln2, ServerConfig{Self: wire.HelloAck{NodeID: "B", Role: wire.RoleParticipant}, Handler: &coordinator{}})
 	eventually(t, func() bool { p.Redial(); return p.Connected() }, "reconnected")
 	if err := p.Unreachable(time.Time{}); err != nil {
 		t.Fatalf("Unreachable after the reconnect: %v", err)

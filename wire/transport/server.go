@@ -1,4 +1,4 @@
-package wire
+package transport
 
 import (
 	"bufio"
@@ -10,14 +10,16 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/txd/txd/wire"
 )
 
 // ServerConfig configures a Server.
 type ServerConfig struct {
-	Self HelloAck // our NodeID and Role; a zero Version means this build's
+	Self wire.HelloAck // our NodeID and Role; a zero Version means this build's
 	// Accept, if set, may refuse a peer: it gets an Error{Code:
 	// ErrHandshake} frame carrying the error's text, then is closed.
-	Accept           func(h *Hello) error
+	Accept           func(h *wire.Hello) error
 	Handler          Handler
 	MaxFrame         int           // 0: DefaultMaxFrame
 	HandshakeTimeout time.Duration // 0: 5 s for a new peer to send its Hello
@@ -27,7 +29,7 @@ type ServerConfig struct {
 	// Known, if set, reports whether a dialer (that Accept let in) is one of
 	// this node's peers: its connections are neither counted as clients nor
 	// timed out (connlimits.go). nil: every dialer is a client.
-	Known func(h *Hello) bool
+	Known func(h *wire.Hello) bool
 	// MaxClients bounds client connections; one more is refused with an
 	// Error (busy). 0: DefaultLimits().Clients; negative: no limit.
 	MaxClients int
@@ -86,10 +88,10 @@ type Server struct {
 // NewServer serves ln once Serve is called.
 func NewServer(ln net.Listener, cfg ServerConfig) *Server {
 	if cfg.Self.Version == 0 {
-		cfg.Self.Version = Version
+		cfg.Self.Version = wire.Version
 	}
 	if cfg.MaxFrame <= 0 {
-		cfg.MaxFrame = DefaultMaxFrame
+		cfg.MaxFrame = wire.DefaultMaxFrame
 	}
 	if cfg.HandshakeTimeout <= 0 {
 		cfg.HandshakeTimeout = defaultHandshakeTimeout
@@ -271,7 +273,7 @@ func (s *Server) handshake(nc net.Conn) (*Conn, *connEntry, error) {
 	s.mu.Lock()
 	seq := s.handshaking[h.nc].seq
 	s.mu.Unlock()
-	known := s.cfg.Known != nil && h.Role != RoleClient && s.cfg.Known(&h.Hello)
+	known := s.cfg.Known != nil && h.Role != wire.RoleClient && s.cfg.Known(&h.Hello)
 	// The connection is made, and registered, before the dialer hears our
 	// HelloAck: a node that redials at once must find its older connection
 	// counted. Nothing is sent on it until its reader runs.
@@ -296,7 +298,7 @@ func (s *Server) handshake(nc net.Conn) (*Conn, *connEntry, error) {
 	}
 	c, e, victim, err := s.admitEstablished(&h.Hello, known, seq, mk)
 	if err != nil {
-		s.refuseCode(h.conn, ErrBusy, err.Error()) //nolint:errcheck // the cap's own error says more
+		s.refuseCode(h.conn, wire.ErrBusy, err.Error()) //nolint:errcheck // the cap's own error says more
 		return nil, nil, err
 	}
 	if victim != nil {
@@ -305,7 +307,7 @@ func (s *Server) handshake(nc net.Conn) (*Conn, *connEntry, error) {
 		victim.Close()
 	}
 	ack := s.cfg.Self
-	b, err := AppendFrame(nil, &ack)
+	b, err := wire.AppendFrame(nil, &ack)
 	if err == nil {
 		_, err = h.conn.Write(b)
 	}
@@ -329,7 +331,7 @@ const peerQueueBytes = 64 << 20
 
 // helloed is a connection whose dialer has said a Hello this node accepts.
 type helloed struct {
-	Hello
+	wire.Hello
 	nc   net.Conn      // as accepted (the key in s.handshaking)
 	conn net.Conn      // nc, or TLS over it
 	br   *bufio.Reader // may hold what the dialer sent after its Hello
@@ -348,7 +350,7 @@ func (s *Server) hello(nc net.Conn) (*helloed, error) {
 		nc = tc
 	}
 	br := bufio.NewReaderSize(nc, readBufSize)
-	if p, err := br.Peek(headerLen); err == nil {
+	if p, err := br.Peek(wire.HeaderLen); err == nil {
 		if isHTTP(p) {
 			return nil, errors.New("an HTTP request: this port speaks txd's framed TCP protocol (use txcli)")
 		}
@@ -356,11 +358,11 @@ func (s *Server) hello(nc net.Conn) (*helloed, error) {
 			return nil, s.refuse(nc, "TLS handshake received, but this node runs without TLS (no --tls-cert)")
 		}
 	}
-	m, err := ReadFrame(br, handshakeMaxFrame)
+	m, err := wire.ReadFrame(br, handshakeMaxFrame)
 	if err != nil {
 		return nil, err
 	}
-	h, ok := m.(*Hello)
+	h, ok := m.(*wire.Hello)
 	if !ok {
 		return nil, s.refuse(nc, fmt.Sprintf("expected Hello, got %s", m.Type()))
 	}
@@ -383,12 +385,12 @@ func (s *Server) hello(nc net.Conn) (*helloed, error) {
 
 // refuse tells the peer why it is refused; the caller closes.
 func (s *Server) refuse(nc net.Conn, msg string) error {
-	return s.refuseCode(nc, ErrHandshake, msg)
+	return s.refuseCode(nc, wire.ErrHandshake, msg)
 }
 
 // refuseCode is refuse with another code than ErrHandshake.
-func (s *Server) refuseCode(nc net.Conn, code ErrorCode, msg string) error {
-	if b, err := AppendFrame(nil, &Error{Code: code, Msg: msg}); err == nil {
+func (s *Server) refuseCode(nc net.Conn, code wire.ErrorCode, msg string) error {
+	if b, err := wire.AppendFrame(nil, &wire.Error{Code: code, Msg: msg}); err == nil {
 		nc.Write(b) //nolint:errcheck // best effort: closing anyway
 	}
 	return handshakeErrorf("refused: %s", msg)
@@ -401,7 +403,7 @@ func (s *Server) refuseCode(nc net.Conn, code ErrorCode, msg string) error {
 func (s *Server) tlsRefusal(err error) error {
 	var rh tls.RecordHeaderError
 	if errors.As(err, &rh) && rh.Conn != nil {
-		if isHTTP(rh.RecordHeader[:headerLen]) {
+		if isHTTP(rh.RecordHeader[:wire.HeaderLen]) {
 			return errors.New("an HTTP request: this port speaks txd's framed TCP protocol over TLS (use txcli)")
 		}
 		return s.refuse(rh.Conn, "this node requires TLS: give --tls-cert, --tls-key and --tls-ca")

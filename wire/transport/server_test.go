@@ -1,4 +1,4 @@
-package wire
+package transport
 
 import (
 	"bufio"
@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/txd/txd/wire"
 )
 
 func ctxT(t *testing.T) context.Context {
@@ -31,35 +33,35 @@ func dialClient(t *testing.T, s *Server) *Client {
 }
 
 func TestHandshakeAndRequests(t *testing.T) {
-	hellos := make(chan Hello, 1)
+	hellos := make(chan wire.Hello, 1)
 	s := serve(t, ServerConfig{
-		Self:    HelloAck{NodeID: "coord", Role: RoleCoordinator},
+		Self:    wire.HelloAck{NodeID: "coord", Role: wire.RoleCoordinator},
 		Handler: &coordinator{},
-		Accept:  func(h *Hello) error { hellos <- *h; return nil },
+		Accept:  func(h *wire.Hello) error { hellos <- *h; return nil },
 	})
 	cl := dialClient(t, s)
 
-	if r := cl.Remote(); r.NodeID != "coord" || r.Role != RoleCoordinator || r.Version != Version {
+	if r := cl.Remote(); r.NodeID != "coord" || r.Role != wire.RoleCoordinator || r.Version != wire.Version {
 		t.Fatalf("Remote() = %+v", r)
 	}
 	h := recv(t, hellos)
-	if want := fmt.Sprintf("txcli-%d", os.Getpid()); h.NodeID != want || h.Role != RoleClient || h.Version != Version {
+	if want := fmt.Sprintf("txcli-%d", os.Getpid()); h.NodeID != want || h.Role != wire.RoleClient || h.Version != wire.Version {
 		t.Fatalf("server saw Hello %+v", h)
 	}
 
-	ops := []Op{{Kind: OpSet, Key: "a", Value: "1"}, {Kind: OpDel, Key: "b"}}
-	res, err := cl.Start(ctxT(t), "tx-1", ThreePC, ops)
+	ops := []wire.Op{{Kind: wire.OpSet, Key: "a", Value: "1"}, {Kind: wire.OpDel, Key: "b"}}
+	res, err := cl.Start(ctxT(t), "tx-1", wire.ThreePC, ops)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.TxID != "tx-1" || res.Protocol != ThreePC || res.Outcome != StateCommitted || res.Reason != "2" {
+	if res.TxID != "tx-1" || res.Protocol != wire.ThreePC || res.Outcome != wire.StateCommitted || res.Reason != "2" {
 		t.Fatalf("StartResult %+v", res)
 	}
 	st, err := cl.Status(ctxT(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.NodeID != "coord" || st.Role != RoleCoordinator {
+	if st.NodeID != "coord" || st.Role != wire.RoleCoordinator {
 		t.Fatalf("Status %+v", st)
 	}
 }
@@ -76,11 +78,11 @@ func TestConcurrentCalls(t *testing.T) {
 		wg.Go(func() {
 			for i := range calls {
 				txid := fmt.Sprintf("tx-%d-%d", w, i)
-				ops := make([]Op, 1+(w+i)%5)
+				ops := make([]wire.Op, 1+(w+i)%5)
 				for k := range ops {
-					ops[k] = Op{Kind: OpAdd, Key: "k", Delta: int64(k)}
+					ops[k] = wire.Op{Kind: wire.OpAdd, Key: "k", Delta: int64(k)}
 				}
-				res, err := cl.Start(ctxT(t), txid, TwoPC, ops)
+				res, err := cl.Start(ctxT(t), txid, wire.TwoPC, ops)
 				if err != nil {
 					errs <- err
 					return
@@ -106,13 +108,13 @@ func TestConcurrentCalls(t *testing.T) {
 }
 
 func TestConnectionLostMidCall(t *testing.T) {
-	h := &coordinator{got: make(chan Message, 10)}
+	h := &coordinator{got: make(chan wire.Message, 10)}
 	s := serve(t, ServerConfig{Handler: h})
 	cl := dialClient(t, s)
 
 	errc := make(chan error, 1)
 	go func() {
-		_, err := cl.Start(ctxT(t), "hold", TwoPC, []Op{{Kind: OpDel, Key: "k"}})
+		_, err := cl.Start(ctxT(t), "hold", wire.TwoPC, []wire.Op{{Kind: wire.OpDel, Key: "k"}})
 		errc <- err
 	}()
 	recv(t, h.got) // the request is at the server, unanswered
@@ -122,7 +124,7 @@ func TestConnectionLostMidCall(t *testing.T) {
 		t.Fatalf("mid-call loss: %v, want ErrConnectionLost", err)
 	}
 	// A later call never leaves: its outcome is known (it did not run).
-	_, err = cl.Start(ctxT(t), "later", TwoPC, []Op{{Kind: OpDel, Key: "k"}})
+	_, err = cl.Start(ctxT(t), "later", wire.TwoPC, []wire.Op{{Kind: wire.OpDel, Key: "k"}})
 	if !errors.Is(err, ErrClosed) || errors.Is(err, ErrConnectionLost) {
 		t.Fatalf("call after the loss: %v, want ErrClosed", err)
 	}
@@ -132,12 +134,12 @@ func TestConnectionLostMidCall(t *testing.T) {
 func TestErrorThenClose(t *testing.T) {
 	s := serve(t, ServerConfig{Handler: &coordinator{}})
 	cl := dialClient(t, s)
-	_, err := cl.Start(ctxT(t), "refuse", TwoPC, []Op{{Kind: OpDel, Key: "k"}})
-	var re *RemoteError
-	if !errors.As(err, &re) || re.Code != ErrShutdown || re.Msg != "going away" {
+	_, err := cl.Start(ctxT(t), "refuse", wire.TwoPC, []wire.Op{{Kind: wire.OpDel, Key: "k"}})
+	var re *wire.RemoteError
+	if !errors.As(err, &re) || re.Code != wire.ErrShutdown || re.Msg != "going away" {
 		t.Fatalf("got %v, want the Error frame sent before Close", err)
 	}
-	if !errors.Is(err, ErrShutdown) || errors.Is(err, ErrHandshake) {
+	if !errors.Is(err, wire.ErrShutdown) || errors.Is(err, wire.ErrHandshake) {
 		t.Fatalf("%v should match ErrShutdown only", err)
 	}
 }
@@ -147,11 +149,11 @@ func TestErrorThenClose(t *testing.T) {
 func TestFarewell(t *testing.T) {
 	s := serve(t, ServerConfig{Handler: &coordinator{}})
 	cl := dialClient(t, s)
-	_, err := cl.Start(ctxT(t), "bye", TwoPC, []Op{{Kind: OpDel, Key: "k"}})
-	if !errors.Is(err, ErrConnectionLost) || !errors.Is(err, ErrShutdown) || !strings.Contains(err.Error(), "node stopping") {
+	_, err := cl.Start(ctxT(t), "bye", wire.TwoPC, []wire.Op{{Kind: wire.OpDel, Key: "k"}})
+	if !errors.Is(err, ErrConnectionLost) || !errors.Is(err, wire.ErrShutdown) || !strings.Contains(err.Error(), "node stopping") {
 		t.Fatalf("got %v", err)
 	}
-	var re *RemoteError
+	var re *wire.RemoteError
 	if errors.As(err, &re) {
 		t.Fatalf("%v passes for a refusal, but its outcome is unknown", err)
 	}
@@ -162,11 +164,11 @@ func TestCallContextCancelled(t *testing.T) {
 	cl := dialClient(t, s)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if _, err := cl.Start(ctx, "hold", TwoPC, []Op{{Kind: OpDel, Key: "k"}}); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := cl.Start(ctx, "hold", wire.TwoPC, []wire.Op{{Kind: wire.OpDel, Key: "k"}}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v", err)
 	}
 	// The connection is still good.
-	if _, err := cl.Start(ctxT(t), "next", TwoPC, []Op{{Kind: OpDel, Key: "k"}}); err != nil {
+	if _, err := cl.Start(ctxT(t), "next", wire.TwoPC, []wire.Op{{Kind: wire.OpDel, Key: "k"}}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -174,12 +176,12 @@ func TestCallContextCancelled(t *testing.T) {
 func TestVersionMismatchRefusedByServer(t *testing.T) {
 	var log logBuf
 	s := serve(t, ServerConfig{Handler: &coordinator{}, Logger: log.logger()})
-	_, err := Dial(ctxT(t), s.Addr().String(), Hello{Version: Version + 1, NodeID: "future", Role: RoleParticipant}, nil, 0)
-	var re *RemoteError
-	if !errors.Is(err, ErrHandshake) || !errors.As(err, &re) {
+	_, err := Dial(ctxT(t), s.Addr().String(), wire.Hello{Version: wire.Version + 1, NodeID: "future", Role: wire.RoleParticipant}, nil, 0)
+	var re *wire.RemoteError
+	if !errors.Is(err, wire.ErrHandshake) || !errors.As(err, &re) {
 		t.Fatalf("got %v, want a *RemoteError matching ErrHandshake", err)
 	}
-	want := fmt.Sprintf("speaks version %d", Version)
+	want := fmt.Sprintf("speaks version %d", wire.Version)
 	if !strings.Contains(err.Error(), "protocol version mismatch") || !strings.Contains(err.Error(), want) {
 		t.Fatalf("unclear error: %v", err)
 	}
@@ -200,16 +202,16 @@ func TestVersionMismatchDetectedByDialer(t *testing.T) {
 			return
 		}
 		defer nc.Close()
-		if _, err := ReadFrame(bufio.NewReader(nc), 0); err != nil {
+		if _, err := wire.ReadFrame(bufio.NewReader(nc), 0); err != nil {
 			done <- err
 			return
 		}
-		b, _ := AppendFrame(nil, &HelloAck{Version: Version + 1, NodeID: "future", Role: RoleCoordinator})
+		b, _ := wire.AppendFrame(nil, &wire.HelloAck{Version: wire.Version + 1, NodeID: "future", Role: wire.RoleCoordinator})
 		_, err = nc.Write(b)
 		done <- err
 	}()
-	_, err = Dial(ctxT(t), ln.Addr().String(), Hello{NodeID: "A", Role: RoleParticipant}, nil, 0)
-	if !errors.Is(err, ErrHandshake) || !strings.Contains(err.Error(), "protocol version mismatch") {
+	_, err = Dial(ctxT(t), ln.Addr().String(), wire.Hello{NodeID: "A", Role: wire.RoleParticipant}, nil, 0)
+	if !errors.Is(err, wire.ErrHandshake) || !strings.Contains(err.Error(), "protocol version mismatch") {
 		t.Fatalf("got %v, want a version mismatch matching ErrHandshake", err)
 	}
 	if err := recv(t, done); err != nil {
@@ -220,19 +222,19 @@ func TestVersionMismatchDetectedByDialer(t *testing.T) {
 func TestAcceptRefuses(t *testing.T) {
 	s := serve(t, ServerConfig{
 		Handler: &coordinator{},
-		Accept: func(h *Hello) error {
-			if h.Role != RoleParticipant {
+		Accept: func(h *wire.Hello) error {
+			if h.Role != wire.RoleParticipant {
 				return fmt.Errorf("%s %q is not a participant", h.Role, h.NodeID)
 			}
 			return nil
 		},
 	})
 	_, err := DialClient(ctxT(t), s.Addr().String())
-	var re *RemoteError
-	if !errors.As(err, &re) || re.Code != ErrHandshake || !strings.Contains(re.Msg, "is not a participant") {
+	var re *wire.RemoteError
+	if !errors.As(err, &re) || re.Code != wire.ErrHandshake || !strings.Contains(re.Msg, "is not a participant") {
 		t.Fatalf("got %v", err)
 	}
-	c, err := Dial(ctxT(t), "http://"+s.Addr().String(), Hello{NodeID: "A", Role: RoleParticipant}, nil, 0)
+	c, err := Dial(ctxT(t), "http://"+s.Addr().String(), wire.Hello{NodeID: "A", Role: wire.RoleParticipant}, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,8 +259,8 @@ func TestGarbageConnections(t *testing.T) {
 		"noise":     noise,
 		"oversize":  {0x7f, 0xff, 0xff, 0xff, 1, 2, 3},
 		"bad type":  frame(99, 0xc0),
-		"bomb":      frame(TypeHello, 0xdd, 0xff, 0xff, 0xff, 0xff),
-		"not Hello": frame(TypeVote, 0x90),
+		"bomb":      frame(wire.TypeHello, 0xdd, 0xff, 0xff, 0xff, 0xff),
+		"not Hello": frame(wire.TypeVote, 0x90),
 	}
 	for name, b := range bad {
 		t.Run(name, func(t *testing.T) {
@@ -271,7 +273,7 @@ func TestGarbageConnections(t *testing.T) {
 				t.Fatal(err)
 			}
 			closedByPeer(t, nc)
-			if _, err := cl.Start(ctxT(t), "tx-"+name, TwoPC, []Op{{Kind: OpDel, Key: "k"}}); err != nil {
+			if _, err := cl.Start(ctxT(t), "tx-"+name, wire.TwoPC, []wire.Op{{Kind: wire.OpDel, Key: "k"}}); err != nil {
 				t.Fatalf("good client after %s: %v", name, err)
 			}
 		})
@@ -279,12 +281,12 @@ func TestGarbageConnections(t *testing.T) {
 	log.waitLog(t, "HTTP request", "frame too large", "unknown message type", "declares 4294967295 values", "expected Hello")
 
 	// And after the handshake: garbage from an established peer.
-	c, err := Dial(ctxT(t), s.Addr().String(), Hello{NodeID: "A", Role: RoleParticipant}, nil, 0)
+	c, err := Dial(ctxT(t), s.Addr().String(), wire.Hello{NodeID: "A", Role: wire.RoleParticipant}, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.wait()
-	c.nc.Write(frame(TypeVote, 0xc6, 0xff, 0xff, 0xff, 0xff))
+	c.nc.Write(frame(wire.TypeVote, 0xc6, 0xff, 0xff, 0xff, 0xff))
 	select {
 	case <-c.Done():
 	case <-time.After(10 * time.Second):
@@ -303,13 +305,13 @@ func rawHello(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := AppendFrame(nil, &Hello{Version: Version, NodeID: "raw", Role: RoleParticipant})
+	b, _ := wire.AppendFrame(nil, &wire.Hello{Version: wire.Version, NodeID: "raw", Role: wire.RoleParticipant})
 	if _, err := nc.Write(b); err != nil {
 		t.Fatal(err)
 	}
 	br := bufio.NewReader(nc)
 	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if m, err := ReadFrame(br, 0); err != nil || m.Type() != TypeHelloAck {
+	if m, err := wire.ReadFrame(br, 0); err != nil || m.Type() != wire.TypeHelloAck {
 		t.Fatalf("handshake: %v %v", m, err)
 	}
 	nc.SetReadDeadline(time.Time{})
@@ -328,7 +330,7 @@ func TestStalledPeersClosed(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer nc.Close()
-		b, _ := AppendFrame(nil, &Hello{Version: Version, NodeID: "slow"})
+		b, _ := wire.AppendFrame(nil, &wire.Hello{Version: wire.Version, NodeID: "slow"})
 		nc.Write(b[:len(b)-2])
 		closedByPeer(t, nc)
 	})
@@ -344,7 +346,7 @@ func TestStalledPeersClosed(t *testing.T) {
 		t.Run(fmt.Sprintf("half a frame, cut at %d", cut), func(t *testing.T) {
 			nc, _ := rawHello(t, s.Addr().String())
 			defer nc.Close()
-			b, _ := AppendFrame(nil, &Vote{TxID: "tx", From: "raw", Yes: true})
+			b, _ := wire.AppendFrame(nil, &wire.Vote{TxID: "tx", From: "raw", Yes: true})
 			start := time.Now()
 			nc.Write(b[:cut])
 			closedByPeer(t, nc)
@@ -361,16 +363,16 @@ func TestStalledPeersClosed(t *testing.T) {
 		// Not a synchronisation sleep: idleness longer than the frame
 		// timeout is the condition under test.
 		time.Sleep(3 * timeout)
-		b, _ := AppendFrame(nil, &StatusReq{ReqID: 5})
+		b, _ := wire.AppendFrame(nil, &wire.StatusReq{ReqID: 5})
 		if _, err := nc.Write(b); err != nil {
 			t.Fatal(err)
 		}
 		nc.SetReadDeadline(time.Now().Add(10 * time.Second))
-		m, err := ReadFrame(br, 0)
+		m, err := wire.ReadFrame(br, 0)
 		if err != nil {
 			t.Fatalf("an idle connection was dropped: %v", err)
 		}
-		if st, ok := m.(*Status); !ok || st.ReqID != 5 {
+		if st, ok := m.(*wire.Status); !ok || st.ReqID != 5 {
 			t.Fatalf("got %#v", m)
 		}
 	})
@@ -426,7 +428,7 @@ func TestDialCancelled(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err = Dial(ctx, ln.Addr().String(), Hello{NodeID: "A"}, nil, 0)
+	_, err = Dial(ctx, ln.Addr().String(), wire.Hello{NodeID: "A"}, nil, 0)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("got %v", err)
 	}
@@ -436,7 +438,20 @@ func TestDialCancelled(t *testing.T) {
 }
 
 func TestDialBadAddr(t *testing.T) {
-	if _, err := Dial(ctxT(t), "nonsense", Hello{}, nil, 0); err == nil {
+	if _, err := Dial(ctxT(t), "nonsense", wire.Hello{}, nil, 0); err == nil {
 		t.Fatal("dialled nonsense")
 	}
+}
+
+// TestServerRefusesClientAnswers: a Server's connection drops a peer that
+// sends it an answer only a client reads.
+func TestServerRefusesClientAnswers(t *testing.T) {
+	s := serve(t, ServerConfig{Handler: &coordinator{}})
+	nc, _ := rawHello(t, s.Addr().String())
+	defer nc.Close()
+	f, _ := wire.AppendFrame(nil, &wire.Status{NodeID: "hostile", Store: map[string]string{"k": "v"}})
+	if _, err := nc.Write(f); err != nil {
+		t.Fatal(err)
+	}
+	closedByPeer(t, nc)
 }

@@ -1,4 +1,4 @@
-package wire
+package transport
 
 import (
 	"crypto/tls"
@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+
+	"github.com/txd/txd/wire"
 )
 
 // TLS is one member's identity for mutual TLS: its certificate (whose
@@ -159,11 +161,11 @@ func peerName(nc net.Conn) string {
 // could pose as another (a participant voting as its peer, a node posing as
 // the coordinator). A client has no id of its own to protect, so its
 // certificate's name simply becomes its id.
-func bindHello(h *Hello, cn string) error {
+func bindHello(h *wire.Hello, cn string) error {
 	if cn == "" {
 		return errors.New("TLS: the certificate has no Subject CommonName")
 	}
-	if h.Role == RoleClient {
+	if h.Role == wire.RoleClient {
 		h.NodeID = cn
 		return nil
 	}

@@ -1,4 +1,4 @@
-package wire
+package transport
 
 import (
 	"bufio"
@@ -9,14 +9,17 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/txd/txd/internal/certs"
+	"github.com/txd/txd/wire"
 )
 
 // testCA issues in-memory identities: no fixture files to expire.
-type testCA struct{ ca *CA }
+type testCA struct{ ca *certs.CA }
 
 func newTestCA(t *testing.T) *testCA {
 	t.Helper()
-	ca, err := NewCA("test CA", time.Hour)
+	ca, err := certs.NewCA("test CA", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +50,7 @@ func (c *testCA) id(t *testing.T, name string, trust ...*testCA) *TLS {
 // serveTLS serves a fake coordinator over mutual TLS as id, claiming self.
 func serveTLS(t *testing.T, id *TLS, self string, cfg ServerConfig) *Server {
 	t.Helper()
-	cfg.Self = HelloAck{NodeID: self, Role: RoleCoordinator}
+	cfg.Self = wire.HelloAck{NodeID: self, Role: wire.RoleCoordinator}
 	cfg.TLS = id
 	if cfg.Handler == nil {
 		cfg.Handler = &coordinator{}
@@ -58,7 +61,7 @@ func serveTLS(t *testing.T, id *TLS, self string, cfg ServerConfig) *Server {
 // dialNode dials s as the node self over TLS as id.
 func dialNode(t *testing.T, s *Server, self string, id *TLS, expect string) (*Conn, error) {
 	t.Helper()
-	c, err := DialWith(ctxT(t), s.Addr().String(), Hello{NodeID: self, Role: RoleParticipant}, nil,
+	c, err := DialWith(ctxT(t), s.Addr().String(), wire.Hello{NodeID: self, Role: wire.RoleParticipant}, nil,
 		DialOptions{TLS: id, ExpectID: expect})
 	if err == nil {
 		t.Cleanup(func() { c.Close(); c.wait() })
@@ -68,9 +71,9 @@ func dialNode(t *testing.T, s *Server, self string, id *TLS, expect string) (*Co
 
 func TestTLSHandshakeAndRequests(t *testing.T) {
 	ca := newTestCA(t)
-	hellos := make(chan Hello, 2)
+	hellos := make(chan wire.Hello, 2)
 	s := serveTLS(t, ca.id(t, "coord"), "coord", ServerConfig{
-		Accept: func(h *Hello) error { hellos <- *h; return nil },
+		Accept: func(h *wire.Hello) error { hellos <- *h; return nil },
 	})
 
 	// A client is named by its certificate, whatever its Hello said.
@@ -79,14 +82,14 @@ func TestTLSHandshakeAndRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	if h := recv(t, hellos); h.NodeID != "ops" || h.Role != RoleClient {
+	if h := recv(t, hellos); h.NodeID != "ops" || h.Role != wire.RoleClient {
 		t.Fatalf("server saw Hello %+v", h)
 	}
 	if r := cl.Remote(); r.NodeID != "coord" {
 		t.Fatalf("Remote() = %+v", r)
 	}
-	res, err := cl.Start(ctxT(t), "tx-1", TwoPC, []Op{{Kind: OpSet, Key: "a", Value: "1"}})
-	if err != nil || res.Outcome != StateCommitted || res.TxID != "tx-1" {
+	res, err := cl.Start(ctxT(t), "tx-1", wire.TwoPC, []wire.Op{{Kind: wire.OpSet, Key: "a", Value: "1"}})
+	if err != nil || res.Outcome != wire.StateCommitted || res.TxID != "tx-1" {
 		t.Fatalf("Start: %+v, %v", res, err)
 	}
 	if _, err := cl.Status(ctxT(t)); err != nil {
@@ -99,7 +102,7 @@ func TestTLSHandshakeAndRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h := recv(t, hellos); h.NodeID != "B" || h.Role != RoleParticipant {
+	if h := recv(t, hellos); h.NodeID != "B" || h.Role != wire.RoleParticipant {
 		t.Fatalf("server saw Hello %+v", h)
 	}
 	if _, ok := c.nc.(*tls.Conn); !ok {
@@ -117,7 +120,7 @@ func TestTLSOtherCA(t *testing.T) {
 	// The dialer's own CA did not sign the node's certificate: it refuses
 	// the node before saying a word.
 	_, err := dialNode(t, s, "B", other.id(t, "B"), "")
-	if !errors.Is(err, ErrHandshake) || !strings.Contains(err.Error(), "unknown authority") {
+	if !errors.Is(err, wire.ErrHandshake) || !strings.Contains(err.Error(), "unknown authority") {
 		t.Fatalf("dialing a node of another CA: %v", err)
 	}
 
@@ -144,8 +147,8 @@ func TestTLSClientWithoutCert(t *testing.T) {
 
 	// Plain TCP: told in a frame it can read.
 	_, err := DialClient(ctxT(t), s.Addr().String())
-	var re *RemoteError
-	if !errors.As(err, &re) || re.Code != ErrHandshake || !strings.Contains(re.Msg, "requires TLS") {
+	var re *wire.RemoteError
+	if !errors.As(err, &re) || re.Code != wire.ErrHandshake || !strings.Contains(re.Msg, "requires TLS") {
 		t.Fatalf("plain client: %v", err)
 	}
 
@@ -160,11 +163,11 @@ func TestTLSClientWithoutCert(t *testing.T) {
 	nc.SetDeadline(time.Now().Add(10 * time.Second))
 	tc := tls.Client(nc, &tls.Config{RootCAs: ca.id(t, "x").roots, ServerName: "coord", MinVersion: tls.VersionTLS13,
 		InsecureSkipVerify: true})
-	b, _ := AppendFrame(nil, &Hello{Version: Version, NodeID: "ops", Role: RoleClient})
+	b, _ := wire.AppendFrame(nil, &wire.Hello{Version: wire.Version, NodeID: "ops", Role: wire.RoleClient})
 	err = tc.Handshake()
 	if err == nil {
 		if _, err = tc.Write(b); err == nil {
-			_, err = ReadFrame(bufio.NewReader(tc), 0)
+			_, err = wire.ReadFrame(bufio.NewReader(tc), 0)
 		}
 	}
 	if err == nil {
@@ -181,8 +184,8 @@ func TestTLSNameMismatch(t *testing.T) {
 
 	// The dialer claims B with C's certificate: the node refuses it.
 	_, err := dialNode(t, s, "B", ca.id(t, "C"), "")
-	var re *RemoteError
-	if !errors.As(err, &re) || re.Code != ErrHandshake || !strings.Contains(re.Msg, `participant "B" presented a certificate for "C"`) {
+	var re *wire.RemoteError
+	if !errors.As(err, &re) || re.Code != wire.ErrHandshake || !strings.Contains(re.Msg, `participant "B" presented a certificate for "C"`) {
 		t.Fatalf("node posing as B: %v", err)
 	}
 
@@ -190,13 +193,13 @@ func TestTLSNameMismatch(t *testing.T) {
 	// refuses it.
 	impostor := serveTLS(t, ca.id(t, "B"), "coord", ServerConfig{})
 	_, err = dialNode(t, impostor, "C", ca.id(t, "C"), "")
-	if !errors.Is(err, ErrHandshake) || !strings.Contains(err.Error(), `coordinator "coord" presented a certificate for "B"`) {
+	if !errors.Is(err, wire.ErrHandshake) || !strings.Contains(err.Error(), `coordinator "coord" presented a certificate for "B"`) {
 		t.Fatalf("dialing a node posing as coord: %v", err)
 	}
 
 	// The node is who it says, but not who the dialer was told to expect.
 	_, err = dialNode(t, s, "C", ca.id(t, "C"), "B")
-	if !errors.Is(err, ErrHandshake) || !strings.Contains(err.Error(), `expected node "B", but its certificate is for "coord"`) {
+	if !errors.Is(err, wire.ErrHandshake) || !strings.Contains(err.Error(), `expected node "B", but its certificate is for "coord"`) {
 		t.Fatalf("dialing coord while expecting B: %v", err)
 	}
 }
@@ -208,7 +211,7 @@ func TestTLSAgainstPlainNode(t *testing.T) {
 	var log logBuf
 	s := serve(t, ServerConfig{Logger: log.logger()})
 	_, err := dialNode(t, s, "B", ca.id(t, "B"), "")
-	if !errors.Is(err, ErrHandshake) || !strings.Contains(err.Error(), "does not speak TLS") {
+	if !errors.Is(err, wire.ErrHandshake) || !strings.Contains(err.Error(), "does not speak TLS") {
 		t.Fatalf("TLS dialing a plain node: %v", err)
 	}
 	log.waitLog(t, "this node runs without TLS")
@@ -222,24 +225,24 @@ func TestTLSPeerReconnects(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	coordID := ca.id(t, "coord")
-	h1 := &coordinator{got: make(chan Message, 10)}
-	s1 := serveOn(t, ln, ServerConfig{Self: HelloAck{NodeID: "coord", Role: RoleCoordinator}, Handler: h1, TLS: coordID})
+	h1 := &coordinator{got: make(chan wire.Message, 10)}
+	s1 := serveOn(t, ln, ServerConfig{Self: wire.HelloAck{NodeID: "coord", Role: wire.RoleCoordinator}, Handler: h1, TLS: coordID})
 
 	states := make(chan peerState, 10)
 	var log logBuf
 	p := NewPeer(PeerConfig{
-		Addr: addr, Self: Hello{NodeID: "A", Role: RoleParticipant}, TLS: ca.id(t, "A"), ExpectID: "coord",
+		Addr: addr, Self: wire.Hello{NodeID: "A", Role: wire.RoleParticipant}, TLS: ca.id(t, "A"), ExpectID: "coord",
 		Logger:  log.logger(),
-		OnState: func(_ *Peer, up bool, remote HelloAck) { states <- peerState{up, remote} },
+		OnState: func(_ *Peer, up bool, remote wire.HelloAck) { states <- peerState{up, remote} },
 	})
 	defer p.Close()
 	if st := recv(t, states); !st.up || st.remote.NodeID != "coord" {
 		t.Fatalf("first OnState %+v", st)
 	}
-	if err := p.Send(&Vote{TxID: "tx", From: "A", Yes: true}); err != nil {
+	if err := p.Send(&wire.Vote{TxID: "tx", From: "A", Yes: true}); err != nil {
 		t.Fatal(err)
 	}
-	if v := recv(t, h1.got).(*Vote); v.From != "A" {
+	if v := recv(t, h1.got).(*wire.Vote); v.From != "A" {
 		t.Fatalf("server got %+v", v)
 	}
 
@@ -254,12 +257,12 @@ func TestTLSPeerReconnects(t *testing.T) {
 		ln2, err = net.Listen("tcp", addr)
 		return err == nil
 	}, "to listen on %s again: %v", addr, err)
-	h2 := &coordinator{got: make(chan Message, 10)}
-	serveOn(t, ln2, ServerConfig{Self: HelloAck{NodeID: "coord", Role: RoleCoordinator}, Handler: h2, TLS: coordID})
+	h2 := &coordinator{got: make(chan wire.Message, 10)}
+	serveOn(t, ln2, ServerConfig{Self: wire.HelloAck{NodeID: "coord", Role: wire.RoleCoordinator}, Handler: h2, TLS: coordID})
 	if st := recv(t, states); !st.up || st.remote.NodeID != "coord" {
 		t.Fatalf("OnState after the restart: %+v", st)
 	}
-	if err := p.Send(&Ack{TxID: "tx", From: "A", State: StateCommitted}); err != nil {
+	if err := p.Send(&wire.Ack{TxID: "tx", From: "A", State: wire.StateCommitted}); err != nil {
 		t.Fatal(err)
 	}
 	recv(t, h2.got)
@@ -271,7 +274,7 @@ func TestTLSPeerRefusalWarns(t *testing.T) {
 	ca := newTestCA(t)
 	s := serveTLS(t, ca.id(t, "coord"), "coord", ServerConfig{})
 	var log logBuf
-	p := NewPeer(PeerConfig{Addr: s.Addr().String(), Self: Hello{NodeID: "A", Role: RoleParticipant},
+	p := NewPeer(PeerConfig{Addr: s.Addr().String(), Self: wire.Hello{NodeID: "A", Role: wire.RoleParticipant},
 		TLS: ca.id(t, "A"), ExpectID: "B", Logger: log.logger()})
 	log.waitLog(t, "level=WARN", `expected node \"B\"`)
 	eventually(t, func() bool { return strings.Count(log.String(), "level=DEBUG msg=\"wire: peer unreachable\"") >= 2 },

@@ -1,22 +1,19 @@
-package wire
+package transport
 
 import (
 	"context"
 	"net"
 	"testing"
-)
 
-// BenchmarkVoteCodec encodes and decodes one Vote frame.
-func BenchmarkVoteCodec(b *testing.B) {
-	benchFrame(b, &Vote{TxID: "tx-0123456789", From: "participant-1", Yes: true})
-}
+	"github.com/txd/txd/wire"
+)
 
 func benchServer(b *testing.B) *Client {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := NewServer(ln, ServerConfig{Self: HelloAck{NodeID: "coord", Role: RoleCoordinator}, Handler: &echo{}})
+	s := NewServer(ln, ServerConfig{Self: wire.HelloAck{NodeID: "coord", Role: wire.RoleCoordinator}, Handler: &echo{}})
 	go s.Serve()
 	b.Cleanup(func() { s.Close() })
 	cl, err := DialClient(context.Background(), s.Addr().String())
@@ -30,14 +27,14 @@ func benchServer(b *testing.B) *Client {
 // echo answers every Start at once, and keeps nothing.
 type echo struct{}
 
-func (echo) HandleMessage(c *Conn, m Message) {
-	if s, ok := m.(*Start); ok {
-		c.Send(&StartResult{ReqID: s.ReqID, TxID: s.TxID, Protocol: s.Protocol, Outcome: StateCommitted})
+func (echo) HandleMessage(c *Conn, m wire.Message) {
+	if s, ok := m.(*wire.Start); ok {
+		c.Send(&wire.StartResult{ReqID: s.ReqID, TxID: s.TxID, Protocol: s.Protocol, Outcome: wire.StateCommitted})
 	}
 }
 func (echo) HandleClose(*Conn, error) {}
 
-var benchOps = []Op{{Kind: OpAdd, Key: "balance", Delta: -100}}
+var benchOps = []wire.Op{{Kind: wire.OpAdd, Key: "balance", Delta: -100}}
 
 // BenchmarkRoundTrip is one request and its reply over loopback TCP, one
 // at a time: the latency of the transport.
@@ -46,7 +43,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := cl.Start(ctx, "tx", TwoPC, benchOps); err != nil {
+		if _, err := cl.Start(ctx, "tx", wire.TwoPC, benchOps); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -61,7 +58,7 @@ func BenchmarkRoundTripParallel(b *testing.B) {
 	b.SetParallelism(16)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := cl.Start(ctx, "tx", TwoPC, benchOps); err != nil {
+			if _, err := cl.Start(ctx, "tx", wire.TwoPC, benchOps); err != nil {
 				b.Error(err)
 				return
 			}
