@@ -82,7 +82,7 @@ func AppendFrame(dst []byte, m Message) ([]byte, error) {
 	e := encoders.Get().(*frameEncoder)
 	e.w.b = dst
 	var err error
-	// Hot types have generated codecs (codec_gen.go): call them directly,
+	// Hot types have generated codecs (*_codec_gen.go): call them directly,
 	// sparing the encoder's per-type cache lookup. Their value receivers
 	// cannot take a typed nil; reflection encodes it as nil, as it always has.
 	if c, ok := m.(msgpack.CustomEncoder); ok && !reflect.ValueOf(m).IsNil() {
