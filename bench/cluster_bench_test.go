@@ -20,6 +20,7 @@ import (
 	"github.com/txd/txd/actors/metrics"
 	"github.com/txd/txd/actors/participant"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 type cluster struct {
@@ -88,8 +89,8 @@ func startClusterWith(tb testing.TB, noSync bool, keep int, compact int64) *clus
 	return c
 }
 
-func (c *cluster) client(tb testing.TB) *wire.Client {
-	cl, err := wire.DialClient(context.Background(), c.coord.Addr())
+func (c *cluster) client(tb testing.TB) *transport.Client {
+	cl, err := transport.DialClient(context.Background(), c.coord.Addr())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -182,7 +183,7 @@ type wireCount struct{ frames, bytes, flushes int64 }
 // wire sums what every node's connections have sent.
 func (c *cluster) wire() wireCount {
 	var w wireCount
-	stats := []*wire.Stats{c.coord.Wire}
+	stats := []*transport.Stats{c.coord.Wire}
 	for _, p := range c.parts {
 		stats = append(stats, p.Wire)
 	}

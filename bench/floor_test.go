@@ -13,6 +13,7 @@ import (
 
 	"github.com/txd/txd/walstore"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // The floor under a commit: what the disk and the loopback network cost on
@@ -129,10 +130,10 @@ func rttP50(tb testing.TB) time.Duration {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv := wire.NewServer(ln, wire.ServerConfig{Self: wire.HelloAck{NodeID: "echo", Role: wire.RoleParticipant}, Handler: echo{}})
+	srv := transport.NewServer(ln, transport.ServerConfig{Self: wire.HelloAck{NodeID: "echo", Role: wire.RoleParticipant}, Handler: echo{}})
 	go srv.Serve()
 	defer srv.Close()
-	cl, err := wire.DialClient(context.Background(), ln.Addr().String())
+	cl, err := transport.DialClient(context.Background(), ln.Addr().String())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -150,12 +151,12 @@ func rttP50(tb testing.TB) time.Duration {
 
 type echo struct{}
 
-func (echo) HandleMessage(c *wire.Conn, m wire.Message) {
+func (echo) HandleMessage(c *transport.Conn, m wire.Message) {
 	if r, ok := m.(*wire.StatusReq); ok {
 		_ = c.Send(&wire.Status{ReqID: r.ReqID, NodeID: "echo", Role: wire.RoleParticipant})
 	}
 }
-func (echo) HandleClose(*wire.Conn, error) {}
+func (echo) HandleClose(*transport.Conn, error) {}
 
 func p50(lat []time.Duration) time.Duration {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })

@@ -17,6 +17,7 @@ import (
 	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/walstore"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // BenchmarkMemoryGrowth runs 20k transactions through one cluster, measures
@@ -171,7 +172,7 @@ func quiet(c *cluster) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	status := func(addr string) *wire.Status {
-		cl, err := wire.DialClient(ctx, addr)
+		cl, err := transport.DialClient(ctx, addr)
 		if err != nil {
 			return nil
 		}

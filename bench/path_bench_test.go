@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // BenchmarkCommitPath shows where a lone commit's time goes. It runs
@@ -53,9 +54,9 @@ func BenchmarkCommitPath(b *testing.B) {
 // reportPath fetches the traces of the last transactions run (the rings
 // keep the newest ones) and reports the medians.
 func reportPath(b *testing.B, c *cluster, proto wire.Protocol, prefix string, total []time.Duration) {
-	nodes := []*wire.Client{c.client(b)}
+	nodes := []*transport.Client{c.client(b)}
 	for _, p := range c.parts {
-		cl, err := wire.DialClient(context.Background(), p.Addr())
+		cl, err := transport.DialClient(context.Background(), p.Addr())
 		if err != nil {
 			b.Fatal(err)
 		}

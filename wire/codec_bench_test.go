@@ -26,6 +26,13 @@ func benchFrame(b *testing.B, m Message) {
 	}
 }
 
+// BenchmarkVoteCodec encodes and decodes one Vote frame.
+func BenchmarkVoteCodec(b *testing.B) {
+	benchFrame(b, &Vote{TxID: "tx-0123456789", From: "participant-1", Yes: true})
+}
+
+var benchOps = []Op{{Kind: OpAdd, Key: "balance", Delta: -100}}
+
 // BenchmarkPrepareCodec is the largest hot message: ops and members.
 func BenchmarkPrepareCodec(b *testing.B) {
 	benchFrame(b, &Prepare{

@@ -8,7 +8,7 @@ import (
 	"github.com/txd/txd/internal/codecgen"
 )
 
-// TestCodecGenerated fails if codec_gen.go is not what the message structs
+// TestCodecGenerated fails if a *_codec_gen.go is not what the message structs
 // declare now: run go generate ./wire.
 func TestCodecGenerated(t *testing.T) {
 	if err := codecgen.Stale("."); err != nil {

@@ -1,8 +1,8 @@
 package wire
 
-// Building blocks for the generated msgpack codecs (codec_gen.go, written
-// by internal/codecgen from the structs in messages.go, trace.go and
-// resolve.go; and protocol.Record's in actors/protocol).
+// Building blocks for the generated msgpack codecs (*_codec_gen.go, one
+// beside each source file declaring message structs, written by
+// internal/codecgen; and protocol.Record's in actors/protocol).
 //
 // Why not reflection: msgpack's reflection path looks every struct up in a
 // sync.Map keyed by (type, tag) and walks fields through reflect.Value; on a

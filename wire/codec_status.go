@@ -7,7 +7,7 @@ import (
 )
 
 // Lenient decoders for Status and its parts (their encoding stays msgpack's
-// reflection; the decoders are generated, codec_gen.go). msgpack's
+// reflection; the decoders are generated, status_codec_gen.go). msgpack's
 // reflection decoder refuses an as_array struct whose array has a different
 // number of elements than the struct has fields, so every field added to a
 // status would make readers and senders of different versions fail on each

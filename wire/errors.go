@@ -5,16 +5,12 @@ import (
 	"fmt"
 )
 
-// Errors of the transport. Match them with errors.Is: most are wrapped with
-// detail (which peer, which byte).
+// Errors of the codec. Match them with errors.Is: most are wrapped with
+// detail (which type, which byte).
 var (
-	ErrFrameTooLarge  = errors.New("wire: frame too large")
-	ErrUnknownType    = errors.New("wire: unknown message type")
-	ErrMalformed      = errors.New("wire: malformed frame")
-	ErrClosed         = errors.New("wire: connection closed")
-	ErrQueueFull      = errors.New("wire: send queue full, connection dropped")
-	ErrNotConnected   = errors.New("wire: peer not connected")
-	ErrConnectionLost = errors.New("wire: connection lost")
+	ErrFrameTooLarge = errors.New("wire: frame too large")
+	ErrUnknownType   = errors.New("wire: unknown message type")
+	ErrMalformed     = errors.New("wire: malformed frame")
 )
 
 // ErrHandshake (declared in messages.go as the ErrorCode a refused handshake

@@ -19,8 +19,8 @@ import (
 // report of a busy node is the largest message and stays far below it.
 const DefaultMaxFrame = 1 << 20
 
-// headerLen is the big-endian uint32 length in front of every frame.
-const headerLen = 4
+// HeaderLen is the big-endian uint32 length in front of every frame.
+const HeaderLen = 4
 
 // appendWriter lets the msgpack encoder write straight into the caller's
 // slice: no intermediate buffer, no copy. WriteByte spares the encoder its
@@ -82,7 +82,7 @@ func AppendFrame(dst []byte, m Message) ([]byte, error) {
 	e := encoders.Get().(*frameEncoder)
 	e.w.b = dst
 	var err error
-	// Hot types have generated codecs (codec_gen.go): call them directly,
+	// Hot types have generated codecs (*_codec_gen.go): call them directly,
 	// sparing the encoder's per-type cache lookup. Their value receivers
 	// cannot take a typed nil; reflection encodes it as nil, as it always has.
 	if c, ok := m.(msgpack.CustomEncoder); ok && !reflect.ValueOf(m).IsNil() {
@@ -96,7 +96,7 @@ func AppendFrame(dst []byte, m Message) ([]byte, error) {
 	if err != nil {
 		return dst[:start], fmt.Errorf("wire: encode %s: %w", t, err)
 	}
-	n := len(dst) - start - headerLen
+	n := len(dst) - start - HeaderLen
 	if uint64(n) > math.MaxUint32 {
 		return dst[:start], fmt.Errorf("%w: %s of %d bytes", ErrFrameTooLarge, t, n)
 	}
@@ -107,15 +107,17 @@ func AppendFrame(dst []byte, m Message) ([]byte, error) {
 // ReadFrame reads one frame from r and decodes it. maxFrame <= 0 means
 // DefaultMaxFrame. At a frame boundary a closed stream gives io.EOF; a frame
 // cut short gives ErrMalformed wrapping io.ErrUnexpectedEOF.
-func ReadFrame(r *bufio.Reader, maxFrame int) (Message, error) { return readFrame(r, maxFrame, false) }
+func ReadFrame(r *bufio.Reader, maxFrame int) (Message, error) {
+	return ReadFrameFor(r, maxFrame, false)
+}
 
-// readFrame is ReadFrame; a node refuses the types only a client reads
-// (forClient) before decoding them.
-func readFrame(r *bufio.Reader, maxFrame int, node bool) (Message, error) {
+// ReadFrameFor is ReadFrame for a node (node true) or a client: a node
+// refuses the types only a client reads before decoding them.
+func ReadFrameFor(r *bufio.Reader, maxFrame int, node bool) (Message, error) {
 	if maxFrame <= 0 {
 		maxFrame = DefaultMaxFrame
 	}
-	var hdr [headerLen]byte
+	var hdr [HeaderLen]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return nil, truncated(err)
 	}

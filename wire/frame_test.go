@@ -60,7 +60,7 @@ func TestSamplesCoverEveryType(t *testing.T) {
 	for _, m := range samples() {
 		seen[m.Type()] = true
 	}
-	for ty := Type(1); ty < typeLimit; ty++ {
+	for ty := Type(1); ty < TypeLimit; ty++ {
 		if !seen[ty] {
 			t.Errorf("no sample of %s", ty)
 		}
@@ -161,7 +161,7 @@ func TestReadFrameRejects(t *testing.T) {
 		{"length zero", []byte{0, 0, 0, 0}, ErrMalformed},
 		{"type 0", frame(0, 0x90), ErrUnknownType},
 		{"type 200", frame(200, 0x90), ErrUnknownType},
-		{"type just past the last", frame(typeLimit, 0x90), ErrUnknownType},
+		{"type just past the last", frame(TypeLimit, 0x90), ErrUnknownType},
 		{"truncated header", []byte{0, 0}, ErrMalformed},
 		{"truncated body", frame(TypeVote, 0x94, 0xa1, 'x')[:7], ErrMalformed},
 		{"array32 bomb", frame(TypeStatus, 0xdd, 0xff, 0xff, 0xff, 0xff), ErrMalformed},

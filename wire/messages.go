@@ -31,7 +31,7 @@ const (
 	TypeResolve                       // client → participant: apply an operator's heuristic outcome to an in-doubt transaction
 	TypeResolveResult                 // participant → client: what Resolve did
 
-	typeLimit // one past the last valid type
+	TypeLimit // one past the last valid type; not a type
 )
 
 var typeNames = [...]string{
@@ -48,7 +48,7 @@ var typeNames = [...]string{
 // known reports whether t is a type this build decodes, without
 // allocating a message as New does: New stopped being inlined as types
 // were added, and AppendFrame's New(t) check then cost an allocation per frame.
-func (t Type) known() bool { return t > 0 && t < typeLimit && typeNames[t] != "" }
+func (t Type) known() bool { return t > 0 && t < TypeLimit && typeNames[t] != "" }
 
 // forClient reports whether t is an answer only a client reads. A node
 // never decodes one: a Status or Trace is the costliest message to decode
@@ -67,6 +67,15 @@ func (t Type) String() string {
 		return typeNames[t]
 	}
 	return fmt.Sprintf("Type(%d)", uint8(t))
+}
+
+// Types lists every valid message type in tag order.
+func Types() []Type {
+	out := make([]Type, 0, TypeLimit-1)
+	for t := Type(1); t < TypeLimit; t++ {
+		out = append(out, t)
+	}
+	return out
 }
 
 // Message is any frame payload.
@@ -116,52 +125,6 @@ const (
 // Final reports whether no later message can change the state.
 func (s State) Final() bool { return s == StateCommitted || s == StateAborted }
 
-// OpKind is an operation's verb.
-type OpKind string
-
-const (
-	OpSet OpKind = "SET" // Key = Value
-	OpAdd OpKind = "ADD" // Key += Delta (signed 64-bit; a missing key counts as 0)
-	OpDel OpKind = "DEL" // remove Key
-)
-
-// Op is one operation of a transaction. An empty Target means every
-// participant of the cluster runs it; otherwise only the named one does.
-//
-//txd:codec encode decode
-type Op struct {
-	_msgpack struct{} `msgpack:",as_array"`
-	Target   string
-	Kind     OpKind
-	Key      string
-	Value    string
-	Delta    int64
-}
-
-func (o Op) String() string {
-	p := ""
-	if o.Target != "" {
-		p = o.Target + ":"
-	}
-	switch o.Kind {
-	case OpSet:
-		return fmt.Sprintf("%s%s %s %s", p, o.Kind, o.Key, o.Value)
-	case OpAdd:
-		return fmt.Sprintf("%s%s %s %d", p, o.Kind, o.Key, o.Delta)
-	}
-	return fmt.Sprintf("%s%s %s", p, o.Kind, o.Key)
-}
-
-// Member names one participant of a transaction and where it listens, so a
-// participant can reach its peers (termination protocols) and the coordinator.
-//
-//txd:codec encode decode
-type Member struct {
-	_msgpack struct{} `msgpack:",as_array"`
-	ID       string
-	Addr     string
-}
-
 // Hello opens every connection: the dialer says who it is.
 //
 //txd:codec encode decode
@@ -208,183 +171,6 @@ const (
 	// the retry was not run (Msg says who remembers what).
 	ErrTooOld ErrorCode = "too_old"
 )
-
-// Start asks the coordinator to run a transaction and answer with its outcome.
-//
-//txd:codec encode decode
-type Start struct {
-	_msgpack struct{} `msgpack:",as_array"`
-	ReqID    uint64
-	TxID     string
-	Protocol Protocol
-	Ops      []Op `txd:"max=MaxOps,what=operations"`
-}
-
-// StartResult is a transaction's outcome, sent once the decision is durable.
-//
-//txd:codec encode decode
-type StartResult struct {
-	_msgpack struct{} `msgpack:",as_array"`
-	ReqID    uint64
-	TxID     string
-	Protocol Protocol
-	Outcome  State  // StateCommitted or StateAborted
-	Reason   string `txd:"cut=MaxReasonLen"`
-}
-
-// StatusReq asks a node for its state.
-//
-//txd:codec encode decode
-type StatusReq struct {
-	_msgpack struct{} `msgpack:",as_array"`
-	ReqID    uint64
-}
-
-// PeerStatus is one participant as the coordinator sees it.
-//
-//txd:codec decode
-type PeerStatus struct {
-	_msgpack  struct{} `msgpack:",as_array"`
-	ID        string
-	Addr      string
-	Connected bool
-}
-
-// TxStatus is one transaction as a node sees it. Participants is set by the
-// coordinator only: each participant's state as far as it knows.
-//
-//txd:codec decode(states *int)
-type TxStatus struct {
-	_msgpack     struct{} `msgpack:",as_array"`
-	TxID         string
-	Protocol     Protocol
-	State        State
-	Reason       string           `txd:"cut=MaxReasonLen"`
-	Participants map[string]State `txd:"decode=decodeStates(states)"`
-	// Added for txcli watch (older nodes send neither: zero). Unix
-	// nanoseconds on the coordinator's clock; coordinator only.
-	Started int64 // when this coordinator process began it; 0: resumed from the log after a restart
-	Decided int64 // when its decision was durable (or, resumed, read from the log); 0: undecided
-	// Heuristic: on a participant, the outcome was applied by an operator
-	// (txcli resolve), not learned from the protocol; on the coordinator,
-	// some participant acknowledged such an outcome.
-	Heuristic bool
-	// Damage: a heuristic outcome contradicts the protocol's decision
-	// (Reason says which); the transaction is not atomic.
-	Damage bool
-}
-
-// Status is a node's answer to StatusReq.
-//
-//txd:codec decode
-type Status struct {
-	_msgpack     struct{} `msgpack:",as_array"`
-	ReqID        uint64
-	NodeID       string
-	Role         Role
-	Store        map[string]string `txd:"max=MaxStatusKeys,what=store keys"` // participant only
-	Participants []PeerStatus      `txd:"max=MaxMembers,what=participants"`  // coordinator only
-	Transactions []TxStatus        `txd:"decode=decodeTransactions"`
-	// Added for txcli watch; coordinator only (older nodes: zero). The
-	// counts are of decisions this process reached since Boot: they only
-	// grow, so a watcher's rates are exact however many transactions
-	// finish between two polls. Now lets it age transactions on the
-	// coordinator's clock, not its own.
-	Committed uint64
-	Aborted   uint64
-	Boot      int64 // unix nanoseconds: when this coordinator process started
-	Now       int64 // unix nanoseconds: when this status was made
-}
-
-// Prepare is 2PC's PREPARE and 3PC's CAN-COMMIT. Ops are the operations this
-// participant runs; Members lists every participant of the transaction.
-//
-//txd:codec encode decode
-type Prepare struct {
-	_msgpack  struct{} `msgpack:",as_array"`
-	TxID      string
-	Protocol  Protocol
-	Ops       []Op     `txd:"max=MaxOps,what=operations"`
-	Coord     string   // coordinator node id
-	CoordAddr string   // where the coordinator listens, for outcome queries
-	Members   []Member `txd:"max=MaxMembers,what=members"`
-}
-
-// Vote answers Prepare. Reason explains a NO. Known, on a NO, is the
-// outcome the participant already holds for this id (COMMITTED or ABORTED)
-// from an earlier run of it: the PREPARE is a retry of an id its
-// coordinator has forgotten. Empty otherwise (and from older senders).
-//
-//txd:codec encode decode
-type Vote struct {
-	_msgpack struct{} `msgpack:",as_array"`
-	TxID     string
-	From     string
-	Yes      bool
-	Reason   string `txd:"cut=MaxReasonLen"`
-	Known    State
-}
-
-// Decision carries the outcome: 2PC COMMIT/ABORT, 3PC DO-COMMIT/ABORT.
-//
-//txd:codec encode decode
-type Decision struct {
-	_msgpack struct{} `msgpack:",as_array"`
-	TxID     string
-	Commit   bool
-	Reason   string `txd:"cut=MaxReasonLen"`
-}
-
-// PreCommit is 3PC's second phase.
-//
-//txd:codec encode decode
-type PreCommit struct {
-	_msgpack struct{} `msgpack:",as_array"`
-	TxID     string
-}
-
-// Ack confirms a Decision (State final) or a PreCommit (StatePrecommitted).
-// Heuristic says State was applied by an operator (txcli resolve), not by
-// the protocol: if it contradicts the decision, that is heuristic damage.
-//
-//txd:codec encode decode
-type Ack struct {
-	_msgpack  struct{} `msgpack:",as_array"`
-	TxID      string
-	From      string
-	State     State
-	Heuristic bool
-}
-
-// Query asks what the receiver knows about a transaction.
-//
-//txd:codec encode decode
-type Query struct {
-	_msgpack struct{} `msgpack:",as_array"`
-	TxID     string
-	From     string
-}
-
-// Forget tells a participant that the coordinator logged END for these
-// transactions: every member that had to learn the outcome acknowledged it,
-// so nobody can be in doubt about them any more and they can be dropped.
-//
-//txd:codec decode
-type Forget struct {
-	_msgpack struct{} `msgpack:",as_array"`
-	TxIDs    []string `txd:"max=MaxForgetIDs,what=transaction ids"`
-}
-
-// QueryReply answers Query with the sender's state of the transaction
-// (StateUnknown: never heard of it).
-//
-//txd:codec encode decode
-type QueryReply struct {
-	_msgpack struct{} `msgpack:",as_array"`
-	TxID     string
-	From     string
-	State    State
-}
 
 func (*Hello) Type() Type       { return TypeHello }
 func (*HelloAck) Type() Type    { return TypeHelloAck }

@@ -7,6 +7,42 @@ import (
 	"strings"
 )
 
+// OpKind is an operation's verb.
+type OpKind string
+
+const (
+	OpSet OpKind = "SET" // Key = Value
+	OpAdd OpKind = "ADD" // Key += Delta (signed 64-bit; a missing key counts as 0)
+	OpDel OpKind = "DEL" // remove Key
+)
+
+// Op is one operation of a transaction. An empty Target means every
+// participant of the cluster runs it; otherwise only the named one does.
+//
+//txd:codec encode decode
+type Op struct {
+	_msgpack struct{} `msgpack:",as_array"`
+	Target   string
+	Kind     OpKind
+	Key      string
+	Value    string
+	Delta    int64
+}
+
+func (o Op) String() string {
+	p := ""
+	if o.Target != "" {
+		p = o.Target + ":"
+	}
+	switch o.Kind {
+	case OpSet:
+		return fmt.Sprintf("%s%s %s %s", p, o.Kind, o.Key, o.Value)
+	case OpAdd:
+		return fmt.Sprintf("%s%s %s %d", p, o.Kind, o.Key, o.Delta)
+	}
+	return fmt.Sprintf("%s%s %s", p, o.Kind, o.Key)
+}
+
 // Limits on what a transaction may name. They keep ids printable and free of
 // '/', which the actor registry uses as a separator.
 const (

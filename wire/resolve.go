@@ -1,10 +1,5 @@
 package wire
 
-import (
-	"context"
-	"fmt"
-)
-
 // Resolve asks a participant to apply an operator's outcome to a
 // transaction it holds in doubt (READY, or PRECOMMITTED in 3PC): a
 // heuristic decision, for when the coordinator is gone for good. Only a
@@ -40,22 +35,3 @@ type ResolveResult struct {
 
 func (*Resolve) Type() Type       { return TypeResolve }
 func (*ResolveResult) Type() Type { return TypeResolveResult }
-
-// Resolve asks a participant to apply a heuristic outcome (see Resolve). A
-// refusal is a ResolveResult with Refused set, not an error; an error is a
-// *RemoteError (the node could not handle the request) or a lost
-// connection, after which whether the outcome was applied is unknown.
-func (cl *Client) Resolve(ctx context.Context, txid string, commit bool) (*ResolveResult, error) {
-	id := cl.nextID.Add(1)
-	m, err := cl.call(ctx, id, &Resolve{ReqID: id, TxID: txid, Commit: commit})
-	if err != nil {
-		return nil, err
-	}
-	switch m := m.(type) {
-	case *ResolveResult:
-		return m, nil
-	case *Error:
-		return nil, &RemoteError{Code: m.Code, Msg: m.Msg}
-	}
-	return nil, fmt.Errorf("%w: %s in answer to Resolve", ErrMalformed, m.Type())
-}

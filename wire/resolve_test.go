@@ -20,7 +20,7 @@ func TestTypeNumbers(t *testing.T) {
 
 // TestKnownTypes: known (AppendFrame's check) and New agree on every type.
 func TestKnownTypes(t *testing.T) {
-	for ty := Type(0); ty < typeLimit+2; ty++ {
+	for ty := Type(0); ty < TypeLimit+2; ty++ {
 		if ty.known() != (New(ty) != nil) {
 			t.Errorf("%d: known %v, New %v", ty, ty.known(), New(ty))
 		}

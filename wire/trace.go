@@ -1,10 +1,5 @@
 package wire
 
-import (
-	"context"
-	"fmt"
-)
-
 // Trace messages: `txcli trace TXID` asks each node what it recorded of one
 // transaction. They are rare (an operator's request), so they use msgpack's
 // reflection codec like Status.
@@ -54,21 +49,4 @@ type Trace struct {
 	Protocol Protocol     // "" if the node does not know it
 	Events   []TraceEvent `txd:"max=MaxTraceEvents,what=trace events"`
 	Dropped  int
-}
-
-// Trace asks the node for what it recorded of transaction txid. A node that
-// knows nothing of it answers with no events.
-func (cl *Client) Trace(ctx context.Context, txid string) (*Trace, error) {
-	id := cl.nextID.Add(1)
-	m, err := cl.call(ctx, id, &TraceReq{ReqID: id, TxID: txid})
-	if err != nil {
-		return nil, err
-	}
-	switch m := m.(type) {
-	case *Trace:
-		return m, nil
-	case *Error:
-		return nil, &RemoteError{Code: m.Code, Msg: m.Msg}
-	}
-	return nil, fmt.Errorf("%w: %s in answer to TraceReq", ErrMalformed, m.Type())
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/txd/txd/actors/internal/nodetest"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // Backpressure: a coordinator with more transactions in flight than it
@@ -28,7 +29,7 @@ func TestBusyBeyondMaxInflight(t *testing.T) {
 	}
 	defer c.Close()
 	ctx := context.Background()
-	cl, err := wire.DialClient(ctx, c.Addr())
+	cl, err := transport.DialClient(ctx, c.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +84,7 @@ func TestDrainWaitsForDecisions(t *testing.T) {
 	}
 	defer c.Close()
 	ctx := context.Background()
-	cl, err := wire.DialClient(ctx, c.Addr())
+	cl, err := transport.DialClient(ctx, c.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}

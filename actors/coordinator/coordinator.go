@@ -13,11 +13,12 @@ import (
 	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/actors/walwriter"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // inbound is a request that arrived on a connection, for the node's main actor.
 type inbound struct {
-	conn *wire.Conn
+	conn *transport.Conn
 	msg  wire.Message
 }
 
@@ -25,7 +26,7 @@ type inbound struct {
 type peerInfo struct {
 	fixedID string // from --participants id=addr; "" to learn it from the handshake
 	addr    string
-	peer    *wire.Peer
+	peer    *transport.Peer
 }
 
 // id is the participant's id: configured, or learned from its handshake, or
@@ -202,7 +203,7 @@ func (a *coordinatorActor) resume(c *actor.Context) {
 	a.trimFinished()
 }
 
-func (a *coordinatorActor) start(c *actor.Context, conn *wire.Conn, req *wire.Start) {
+func (a *coordinatorActor) start(c *actor.Context, conn *transport.Conn, req *wire.Start) {
 	fail := func(code wire.ErrorCode, format string, args ...any) {
 		_ = conn.Send(&wire.Error{ReqID: req.ReqID, Code: code, Msg: fmt.Sprintf(format, args...)})
 	}
@@ -326,7 +327,7 @@ func (a *coordinatorActor) peerList() string {
 // transaction recovered before its participant reconnected. It runs on
 // transaction actors' goroutines: a.peers never changes after start, and
 // Peer's methods are safe for concurrent use.
-func (a *coordinatorActor) peerFor(m wire.Member) *wire.Peer {
+func (a *coordinatorActor) peerFor(m wire.Member) *transport.Peer {
 	for _, p := range a.peers {
 		if p.id() == m.ID {
 			return p.peer
@@ -347,7 +348,7 @@ func (a *coordinatorActor) peerFor(m wire.Member) *wire.Peer {
 // decision for it, so nobody can have committed it. Undecided: the
 // coordinator says it is alive, so a 3PC participant does not run its
 // termination protocol behind a working coordinator's back.
-func (a *coordinatorActor) answerQuery(conn *wire.Conn, txid string) {
+func (a *coordinatorActor) answerQuery(conn *transport.Conn, txid string) {
 	tx := a.txns[txid]
 	var answer wire.Message
 	switch {
@@ -380,7 +381,7 @@ func (a *coordinatorActor) answerQuery(conn *wire.Conn, txid string) {
 
 // lateVote handles a vote for a transaction whose actor is gone: a YES voter
 // holds locks and must be told the outcome.
-func (a *coordinatorActor) lateVote(conn *wire.Conn, v *wire.Vote) {
+func (a *coordinatorActor) lateVote(conn *transport.Conn, v *wire.Vote) {
 	if v.Yes {
 		a.answerQuery(conn, v.TxID)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/txd/txd/actors/walwriter"
 	"github.com/txd/txd/walstore"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // Config configures a coordinator node.
@@ -44,8 +45,8 @@ type Config struct {
 	NoSync           bool                 // UNSAFE: skip fsync (benchmarks)
 	SyncFunc         func(*os.File) error // replaces the log's fsync (fault-injection tests only)
 	Logger           *slog.Logger
-	Fatal            func(error) // called when the node must stop (fsync failure, broken invariant)
-	TLS              *wire.TLS   // mutual TLS on every connection (its name must be NodeID); nil: plain TCP
+	Fatal            func(error)    // called when the node must stop (fsync failure, broken invariant)
+	TLS              *transport.TLS // mutual TLS on every connection (its name must be NodeID); nil: plain TCP
 
 	// Metrics: Prometheus metrics (metrics.New); nil: off.
 	Metrics *metrics.Node
@@ -94,11 +95,11 @@ type Node struct {
 	wal    *walwriter.Writer
 	shards []*actor.PID
 	log    *walstore.Log
-	server *wire.Server
+	server *transport.Server
 	desk   *node.StatusDesk
 	peers  []*peerInfo
 	Stats  *walwriter.Stats
-	Wire   *wire.Stats // what this node's connections send
+	Wire   *transport.Stats // what this node's connections send
 }
 
 // Start replays the log, starts the actors, connects to the
@@ -150,7 +151,7 @@ func Start(cfg Config) (*Node, error) {
 		wlog.Close()
 		return nil, err
 	}
-	n := &Node{engine: engine, log: wlog, Stats: &walwriter.Stats{}, Wire: &wire.Stats{Msgs: cfg.Metrics.MsgCounts()}}
+	n := &Node{engine: engine, log: wlog, Stats: &walwriter.Stats{}, Wire: &transport.Stats{Msgs: cfg.Metrics.MsgCounts()}}
 	guard := func(p actor.Producer) actor.Producer { return hollywood.CrashOnPanic(p, cfg.Logger, cfg.Fatal) }
 	n.wal = walwriter.Start(wlog, walwriter.Config{Stats: n.Stats, Metrics: cfg.Metrics, Fatal: cfg.Fatal,
 		Shadow: clog, CompactAt: cfg.CompactBytes, Trace: tr, Engine: engine})
@@ -169,9 +170,9 @@ func Start(cfg Config) (*Node, error) {
 	self := wire.Hello{Version: wire.Version, NodeID: cfg.NodeID, Role: wire.RoleCoordinator}
 	for _, s := range specs {
 		addr := s.addr
-		n.peers = append(n.peers, &peerInfo{fixedID: s.id, addr: addr, peer: wire.NewPeer(wire.PeerConfig{
+		n.peers = append(n.peers, &peerInfo{fixedID: s.id, addr: addr, peer: transport.NewPeer(transport.PeerConfig{
 			Addr: addr, Self: self, Handler: rt, Logger: cfg.Logger, Stats: n.Wire, TLS: cfg.TLS, ExpectID: s.id,
-			OnState: func(_ *wire.Peer, up bool, remote wire.HelloAck) {
+			OnState: func(_ *transport.Peer, up bool, remote wire.HelloAck) {
 				cfg.Logger.Info("participant connection", "addr", addr, "id", remote.NodeID, "up", up)
 			},
 		})})
@@ -191,7 +192,7 @@ func Start(cfg Config) (*Node, error) {
 		}
 	}), "coord", actor.WithID(cfg.NodeID))
 
-	n.server = wire.NewServer(ln, wire.ServerConfig{
+	n.server = transport.NewServer(ln, transport.ServerConfig{
 		Self:    wire.HelloAck{NodeID: cfg.NodeID, Role: wire.RoleCoordinator},
 		Handler: rt, Logger: cfg.Logger, Stats: n.Wire, TLS: cfg.TLS,
 		Known: n.knownParticipant, MaxClients: cfg.Clients.Max, IdleTimeout: cfg.Clients.IdleTimeout,
@@ -249,7 +250,7 @@ type coordRouter struct {
 	desk   *node.StatusDesk
 }
 
-func (r *coordRouter) HandleMessage(c *wire.Conn, m wire.Message) {
+func (r *coordRouter) HandleMessage(c *transport.Conn, m wire.Message) {
 	var txid, from string
 	switch msg := m.(type) {
 	case *wire.Start:
@@ -283,7 +284,7 @@ func (r *coordRouter) HandleMessage(c *wire.Conn, m wire.Message) {
 	r.engine.Send(r.shards.of(txid), inbound{conn: c, msg: m}) // a finished transaction's shard hands it to the coordinator
 }
 
-func (r *coordRouter) HandleClose(*wire.Conn, error) {}
+func (r *coordRouter) HandleClose(*transport.Conn, error) {}
 
 type peerSpec struct{ id, addr string }
 

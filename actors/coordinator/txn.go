@@ -14,11 +14,12 @@ import (
 	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/actors/walwriter"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // clientWaiter is a client connection waiting for a transaction's outcome.
 type clientWaiter struct {
-	conn  *wire.Conn
+	conn  *transport.Conn
 	reqID uint64
 }
 
@@ -60,7 +61,7 @@ type txnFinished struct{ status wire.TxStatus }
 type txnDeps struct {
 	nodeID string
 	wal    *walwriter.Writer
-	peers  func(m wire.Member) *wire.Peer // a member's connection (nil: unknown)
+	peers  func(m wire.Member) *transport.Peer // a member's connection (nil: unknown)
 	// addrOf is the configured address of the participant that
 	// identified itself as id in its handshake, if it was configured by
 	// address alone ("" otherwise): see txnActor.member.
@@ -76,7 +77,7 @@ type txnDeps struct {
 
 // delivery is the phase message a member has not answered yet.
 type delivery struct {
-	peer *wire.Peer
+	peer *transport.Peer
 	msg  wire.Message
 }
 

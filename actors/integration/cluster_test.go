@@ -17,6 +17,7 @@ import (
 	"github.com/txd/txd/actors/internal/nodetest"
 	"github.com/txd/txd/actors/participant"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // testCluster is an in-process cluster (real TCP on loopback, real WAL
@@ -85,7 +86,7 @@ func (tc *testCluster) close() {
 func (tc *testCluster) status(addr string) (*wire.Status, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	cl, err := wire.DialClient(ctx, addr)
+	cl, err := transport.DialClient(ctx, addr)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +100,7 @@ func (tc *testCluster) status(addr string) (*wire.Status, error) {
 func TestClusterCommitsAndStopsClean(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	tc := startTestCluster(t, "B", "C")
-	cl, err := wire.DialClient(context.Background(), tc.coord.Addr())
+	cl, err := transport.DialClient(context.Background(), tc.coord.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +162,7 @@ func TestClusterCommitsAndStopsClean(t *testing.T) {
 func TestCoordinatorRestartKeepsOutcomes(t *testing.T) {
 	tc := startTestCluster(t, "B")
 	ctx := context.Background()
-	cl, err := wire.DialClient(ctx, tc.coord.Addr())
+	cl, err := transport.DialClient(ctx, tc.coord.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +179,7 @@ func TestCoordinatorRestartKeepsOutcomes(t *testing.T) {
 		t.Fatal(err)
 	}
 	tc.coord = c2
-	cl2, err := wire.DialClient(ctx, c2.Addr())
+	cl2, err := transport.DialClient(ctx, c2.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/txd/txd/actors/participant"
 	"github.com/txd/txd/actors/walwriter"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // With a small compaction threshold the logs are checkpointed many times
@@ -24,7 +25,7 @@ func TestCompactionKeepsLogsBoundedAndStateIntact(t *testing.T) {
 	const compact = 16 << 10
 	tc := startTestClusterCompact(t, compact, "B", "C")
 	ctx := context.Background()
-	cl, err := wire.DialClient(ctx, tc.coord.Addr())
+	cl, err := transport.DialClient(ctx, tc.coord.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +107,7 @@ func TestCompactionKeepsLogsBoundedAndStateIntact(t *testing.T) {
 			}
 		}
 	}
-	cl, err = wire.DialClient(ctx, c.Addr())
+	cl, err = transport.DialClient(ctx, c.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/txd/txd/actors/internal/nodetest"
 	"github.com/txd/txd/actors/participant"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // A participant whose fsync fails stops (Fatal) without voting: the batch
@@ -42,7 +43,7 @@ func TestFsyncFailureStopsTheNodeWithoutAVote(t *testing.T) {
 	}
 	defer c.Close()
 	ctx := context.Background()
-	cl, err := wire.DialClient(ctx, c.Addr())
+	cl, err := transport.DialClient(ctx, c.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}

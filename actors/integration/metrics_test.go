@@ -15,6 +15,7 @@ import (
 	"github.com/txd/txd/actors/node"
 	"github.com/txd/txd/actors/participant"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // metricValue is the value (a histogram's count) of the series of name
@@ -110,7 +111,7 @@ func TestNodeMetrics(t *testing.T) {
 			}
 		}()
 	}
-	cl, err := wire.DialClient(context.Background(), c.Addr())
+	cl, err := transport.DialClient(context.Background(), c.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/txd/txd/actors/coordinator"
 	"github.com/txd/txd/actors/internal/nodetest"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // TestPresumedAbortBinds: once the coordinator has told a participant that
@@ -25,7 +26,7 @@ func TestPresumedAbortBinds(t *testing.T) {
 
 	// A participant asks about a transaction the coordinator never heard of.
 	h := make(nodetest.ChanHandler, 4)
-	asker, err := wire.DialWith(ctx, tc.coord.Addr(), wire.Hello{Version: wire.Version, NodeID: "B", Role: wire.RoleParticipant}, h, wire.DialOptions{})
+	asker, err := transport.DialWith(ctx, tc.coord.Addr(), wire.Hello{Version: wire.Version, NodeID: "B", Role: wire.RoleParticipant}, h, transport.DialOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +46,7 @@ func TestPresumedAbortBinds(t *testing.T) {
 
 	retry := func(addr, when string) {
 		t.Helper()
-		cl, err := wire.DialClient(ctx, addr)
+		cl, err := transport.DialClient(ctx, addr)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,11 +11,12 @@ import (
 	"github.com/txd/txd/actors/internal/nodetest"
 	"github.com/txd/txd/actors/participant"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // startTLSNodes starts participants B and C and a coordinator over mutual
 // TLS; B's identity is bID (nil: one from the cluster's CA).
-func startTLSNodes(t *testing.T, ids nodetest.TLSIDs, bID *wire.TLS) *coordinator.Node {
+func startTLSNodes(t *testing.T, ids nodetest.TLSIDs, bID *transport.TLS) *coordinator.Node {
 	t.Helper()
 	dir := t.TempDir()
 	fatal := func(err error) { t.Errorf("node stopped: %v", err) }
@@ -25,7 +26,7 @@ func startTLSNodes(t *testing.T, ids nodetest.TLSIDs, bID *wire.TLS) *coordinato
 	var addrs []string
 	for _, p := range []struct {
 		id  string
-		tls *wire.TLS
+		tls *transport.TLS
 	}{{"B", bID}, {"C", ids.ID(t, "C")}} {
 		n, err := participant.Start(participant.Config{NodeID: p.id, Listen: "127.0.0.1:0", WAL: filepath.Join(dir, p.id+".wal"),
 			Timeout: 200 * time.Millisecond, Logger: nodetest.QuietLogger(), Fatal: fatal, TLS: p.tls})
@@ -46,7 +47,7 @@ func startTLSNodes(t *testing.T, ids nodetest.TLSIDs, bID *wire.TLS) *coordinato
 }
 
 // connected reports which participants the coordinator has a connection to.
-func connected(t *testing.T, cl *wire.Client) map[string]bool {
+func connected(t *testing.T, cl *transport.Client) map[string]bool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -61,7 +62,7 @@ func connected(t *testing.T, cl *wire.Client) map[string]bool {
 	return up
 }
 
-func startTx(t *testing.T, cl *wire.Client, txid string) *wire.StartResult {
+func startTx(t *testing.T, cl *transport.Client, txid string) *wire.StartResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -76,7 +77,7 @@ func startTx(t *testing.T, cl *wire.Client, txid string) *wire.StartResult {
 func TestTLSClusterCommits(t *testing.T) {
 	ids := nodetest.NewTLSIDs(t)
 	coord := startTLSNodes(t, ids, nil)
-	cl, err := wire.DialClientTLS(context.Background(), coord.Addr(), ids.ID(t, "ops"))
+	cl, err := transport.DialClientTLS(context.Background(), coord.Addr(), ids.ID(t, "ops"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func TestTLSClusterCommits(t *testing.T) {
 	}
 
 	// Without a certificate the coordinator takes no transaction.
-	if plain, err := wire.DialClient(context.Background(), coord.Addr()); err == nil {
+	if plain, err := transport.DialClient(context.Background(), coord.Addr()); err == nil {
 		plain.Close()
 		t.Fatal("a client without a certificate was accepted")
 	}
@@ -99,7 +100,7 @@ func TestTLSClusterCommits(t *testing.T) {
 func TestTLSParticipantOfAnotherCA(t *testing.T) {
 	ids := nodetest.NewTLSIDs(t)
 	coord := startTLSNodes(t, ids, nodetest.NewTLSIDs(t).ID(t, "B"))
-	cl, err := wire.DialClientTLS(context.Background(), coord.Addr(), ids.ID(t, "ops"))
+	cl, err := transport.DialClientTLS(context.Background(), coord.Addr(), ids.ID(t, "ops"))
 	if err != nil {
 		t.Fatal(err)
 	}

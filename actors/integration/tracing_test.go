@@ -10,13 +10,14 @@ import (
 	"github.com/txd/txd/actors/internal/nodetest"
 	"github.com/txd/txd/actors/participant"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 func (tc *testCluster) trace(t *testing.T, addr, txid string) *wire.Trace {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	cl, err := wire.DialClient(ctx, addr)
+	cl, err := transport.DialClient(ctx, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +47,7 @@ func find(tr *wire.Trace, kind, what, peer string) int {
 func TestTraceOfCommittedTransaction(t *testing.T) {
 	tc := startTestCluster(t, "B", "C")
 	ctx := context.Background()
-	cl, err := wire.DialClient(ctx, tc.coord.Addr())
+	cl, err := transport.DialClient(ctx, tc.coord.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +157,7 @@ func TestTraceOfCommittedTransaction(t *testing.T) {
 func TestTraceOfNoVote(t *testing.T) {
 	tc := startTestCluster(t, "B")
 	ctx := context.Background()
-	cl, err := wire.DialClient(ctx, tc.coord.Addr())
+	cl, err := transport.DialClient(ctx, tc.coord.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +191,7 @@ func TestTraceOfNoVote(t *testing.T) {
 func TestTraceOf3PC(t *testing.T) {
 	tc := startTestCluster(t, "B")
 	ctx := context.Background()
-	cl, err := wire.DialClient(ctx, tc.coord.Addr())
+	cl, err := transport.DialClient(ctx, tc.coord.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // The coordinator's status counts its decisions and stamps each
@@ -13,7 +14,7 @@ import (
 func TestCoordinatorStatusCountsAndTimes(t *testing.T) {
 	tc := startTestCluster(t, "B")
 	before := time.Now().UnixNano()
-	cl, err := wire.DialClient(context.Background(), tc.coord.Addr())
+	cl, err := transport.DialClient(context.Background(), tc.coord.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // Roles, as the role label of txd_node_info says them.
@@ -73,7 +74,7 @@ type Node struct {
 	latency [len(protocols)][len(outcomes)]prometheus.Observer
 	fsync   prometheus.Histogram
 	batch   prometheus.Histogram
-	msgs    *wire.MsgCounts
+	msgs    *transport.MsgCounts
 	claimed atomic.Bool
 }
 
@@ -84,7 +85,7 @@ func New(role, nodeID string) (*Node, error) {
 	if role != RoleCoordinator && role != RoleParticipant {
 		return nil, fmt.Errorf("metrics: unknown role %q", role)
 	}
-	n := &Node{role: role, reg: prometheus.NewRegistry(), msgs: &wire.MsgCounts{}}
+	n := &Node{role: role, reg: prometheus.NewRegistry(), msgs: &transport.MsgCounts{}}
 	txns := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "txd_transactions_total",
 		Help: n.pick("Transactions decided by this coordinator since it started, by protocol and outcome.",
@@ -152,9 +153,9 @@ func (n *Node) Handler() http.Handler {
 	return promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{Registry: n.reg})
 }
 
-// MsgCounts is what the node's wire.Stats should count messages into; nil
+// MsgCounts is what the node's transport.Stats should count messages into; nil
 // for a nil Node.
-func (n *Node) MsgCounts() *wire.MsgCounts {
+func (n *Node) MsgCounts() *transport.MsgCounts {
 	if n == nil {
 		return nil
 	}
@@ -216,8 +217,8 @@ func (n *Node) Fsync(took time.Duration, records int) {
 // clock when it does not.
 func (n *Node) Timing() bool { return n != nil }
 
-// msgCollector exports wire.MsgCounts at scrape time.
-type msgCollector struct{ m *wire.MsgCounts }
+// msgCollector exports transport.MsgCounts at scrape time.
+type msgCollector struct{ m *transport.MsgCounts }
 
 var (
 	sentDesc = prometheus.NewDesc("txd_messages_sent_total",

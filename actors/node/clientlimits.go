@@ -7,13 +7,13 @@ import "time"
 // they may make the node hold in all. Zero values mean wire's defaults.
 type ClientLimits struct {
 	// Max: client connections at once (0: derived from the descriptor
-	// limit, wire.DefaultLimits; negative: no limit).
+	// limit, transport.DefaultLimits; negative: no limit).
 	Max int
 	// IdleTimeout: a client sending no frame this long is closed (0:
-	// wire.DefaultIdleTimeout; negative: never).
+	// transport.DefaultIdleTimeout; negative: never).
 	IdleTimeout time.Duration
 	// SendBytes and ReadBytes: the node-wide budgets of bytes queued for
-	// clients and of large client frames being read (wire.ServerConfig).
+	// clients and of large client frames being read (transport.ServerConfig).
 	SendBytes int64
 	ReadBytes int64
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/txd/txd/actors/metrics"
 	"github.com/txd/txd/actors/walwriter"
-	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // MetricsPoll asks a node's main actor, at scrape time, for what only it
@@ -47,7 +47,7 @@ func PollMetrics(e *actor.Engine, pid *actor.PID) (MetricsReply, error) {
 
 // exportStats registers the WAL's and the wire's counters, which the node
 // keeps anyway, for reading at scrape time.
-func exportStats(m *metrics.Node, w *walwriter.Stats, ws *wire.Stats) []error {
+func exportStats(m *metrics.Node, w *walwriter.Stats, ws *transport.Stats) []error {
 	return []error{
 		m.CounterFunc("txd_wal_fsyncs_total", "fsync calls on the write-ahead log (checkpoints included).", w.Fsyncs.Load),
 		m.CounterFunc("txd_wal_records_total", "Log records written.", w.Records.Load),
@@ -73,7 +73,7 @@ func logErrors(logger *slog.Logger, errs []error) {
 // answers MetricsPoll), and its peers as peers reports them. With m nil
 // it does nothing.
 func RegisterMetrics(m *metrics.Node, logger *slog.Logger, e *actor.Engine, pid *actor.PID,
-	stats *walwriter.Stats, ws *wire.Stats, peers func() ([]metrics.Peer, error)) {
+	stats *walwriter.Stats, ws *transport.Stats, peers func() ([]metrics.Peer, error)) {
 	if m == nil {
 		return
 	}

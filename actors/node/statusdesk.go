@@ -10,6 +10,7 @@ import (
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // StatusDesk serves status requests off the commit path. The node's actor
@@ -27,7 +28,7 @@ import (
 // client reads slowly, or not at all) is answered busy, not with another
 // reply: a status costs a connection at most one reply's memory. What else
 // a client does not read is bounded by the connection's send queue
-// (wire.ServerConfig.MaxQueueBytes), which drops it.
+// (transport.ServerConfig.MaxQueueBytes), which drops it.
 type StatusDesk struct {
 	snapshot func(reply chan<- *wire.Status) // asks the actor; it answers on reply
 	logger   *slog.Logger
@@ -35,14 +36,14 @@ type StatusDesk struct {
 
 	mu      sync.Mutex // protects following
 	next    []statusWaiter
-	perConn map[*wire.Conn]int
+	perConn map[*transport.Conn]int
 	serving bool // a goroutine is serving rounds
 	closed  bool
 }
 
 // statusWaiter is one status request waiting for its round.
 type statusWaiter struct {
-	conn  *wire.Conn
+	conn  *transport.Conn
 	reqID uint64
 }
 
@@ -62,13 +63,13 @@ func NewStatusDesk(engine *actor.Engine, pid *actor.PID, logger *slog.Logger) *S
 		snapshot: func(reply chan<- *wire.Status) { engine.Send(pid, StatusSnap{Reply: reply}) },
 		logger:   logger,
 		quit:     make(chan struct{}),
-		perConn:  map[*wire.Conn]int{},
+		perConn:  map[*transport.Conn]int{},
 	}
 }
 
 // Request queues a status request; it runs on the connection's reader
 // goroutine and never blocks.
-func (d *StatusDesk) Request(conn *wire.Conn, reqID uint64) {
+func (d *StatusDesk) Request(conn *transport.Conn, reqID uint64) {
 	select {
 	case <-conn.Done():
 		return // closed, maybe by us: what it had sent before is dropped

@@ -5,6 +5,7 @@ import (
 
 	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // Tracing: each node records, per transaction, the messages it sends and
@@ -34,7 +35,7 @@ func TraceMsg(r *trace.Ring, k trace.Kind, peer string, m wire.Message) {
 }
 
 // AnswerTrace answers a TraceReq with what the ring holds of the transaction.
-func AnswerTrace(r *trace.Ring, conn *wire.Conn, self string, role wire.Role, req *wire.TraceReq) {
+func AnswerTrace(r *trace.Ring, conn *transport.Conn, self string, role wire.Role, req *wire.TraceReq) {
 	if err := wire.CheckID("transaction id", req.TxID); err != nil {
 		_ = conn.Send(&wire.Error{ReqID: req.ReqID, Code: wire.ErrBadRequest, Msg: err.Error()})
 		return

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // Who may tell a participant what. A message is judged by the connection it
@@ -86,7 +87,7 @@ func (p *partPolicy) know(id string) {
 
 // knownNode reports whether a dialer is one of this participant's nodes: a
 // coordinator it accepts or a member participant it knows. Their
-// connections are not counted as clients (wire.ServerConfig.Known). Safe
+// connections are not counted as clients (transport.ServerConfig.Known). Safe
 // from any goroutine.
 func (p *partPolicy) knownNode(h *wire.Hello) bool {
 	switch h.Role {
@@ -211,7 +212,7 @@ func orRole(r wire.Role) string {
 // refuse answers a message its sender may not send with an Error and closes
 // the connection, with one warning per connection (messages it had already
 // sent are refused quietly).
-func (a *participantActor) refuse(conn *wire.Conn, msg wire.Message, err error) {
+func (a *participantActor) refuse(conn *transport.Conn, msg wire.Message, err error) {
 	select {
 	case <-conn.Done():
 		return

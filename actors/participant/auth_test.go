@@ -13,6 +13,7 @@ import (
 
 	"github.com/txd/txd/actors/internal/nodetest"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // fakeParties is one transaction, T1, prepared by COORD with members B and C.
@@ -114,8 +115,8 @@ func newRecorder() *recorder {
 	return &recorder{got: make(chan wire.Message, 64), closed: make(chan struct{})}
 }
 
-func (r *recorder) HandleMessage(_ *wire.Conn, m wire.Message) { r.got <- m }
-func (r *recorder) HandleClose(*wire.Conn, error)              { close(r.closed) }
+func (r *recorder) HandleMessage(_ *transport.Conn, m wire.Message) { r.got <- m }
+func (r *recorder) HandleClose(*transport.Conn, error)              { close(r.closed) }
 
 // next waits for a message of type T, skipping others.
 func next[T wire.Message](t *testing.T, r *recorder) T {
@@ -168,10 +169,10 @@ func TestParticipantRefusesWhoMayNotSpeak(t *testing.T) {
 	}
 	defer p.Close()
 	ctx := context.Background()
-	dial := func(id string, role wire.Role) (*wire.Conn, *recorder) {
+	dial := func(id string, role wire.Role) (*transport.Conn, *recorder) {
 		t.Helper()
 		r := newRecorder()
-		c, err := wire.Dial(ctx, p.Addr(), wire.Hello{NodeID: id, Role: role}, r, 0)
+		c, err := transport.Dial(ctx, p.Addr(), wire.Hello{NodeID: id, Role: role}, r, 0)
 		if err != nil {
 			t.Fatalf("%s %s: %v", role, id, err)
 		}
@@ -204,7 +205,7 @@ func TestParticipantRefusesWhoMayNotSpeak(t *testing.T) {
 	}
 
 	// A coordinator we do not accept is refused in the handshake.
-	if _, err := wire.Dial(ctx, p.Addr(), wire.Hello{NodeID: "EVIL", Role: wire.RoleCoordinator}, nil, 0); !errors.Is(err, wire.ErrHandshake) || !strings.Contains(err.Error(), `does not accept coordinator "EVIL"`) {
+	if _, err := transport.Dial(ctx, p.Addr(), wire.Hello{NodeID: "EVIL", Role: wire.RoleCoordinator}, nil, 0); !errors.Is(err, wire.ErrHandshake) || !strings.Contains(err.Error(), `does not accept coordinator "EVIL"`) {
 		t.Fatalf("coordinator EVIL: %v", err)
 	}
 	refused("txcli", wire.RoleClient, prepare("T0", "txcli"))
@@ -237,7 +238,7 @@ func TestParticipantRefusesWhoMayNotSpeak(t *testing.T) {
 		t.Fatalf("C's query: %+v", r)
 	}
 
-	cl, err := wire.DialClient(ctx, p.Addr())
+	cl, err := transport.DialClient(ctx, p.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +276,7 @@ func TestParticipantAnyCoordinatorKeepsItsTransactions(t *testing.T) {
 	}
 	ctx := context.Background()
 	r := newRecorder()
-	coord, err := wire.Dial(ctx, p.Addr(), wire.Hello{NodeID: "COORD", Role: wire.RoleCoordinator}, r, 0)
+	coord, err := transport.Dial(ctx, p.Addr(), wire.Hello{NodeID: "COORD", Role: wire.RoleCoordinator}, r, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +287,7 @@ func TestParticipantAnyCoordinatorKeepsItsTransactions(t *testing.T) {
 		t.Fatalf("vote %+v", v)
 	}
 	rr := newRecorder()
-	rogue, err := wire.Dial(ctx, p.Addr(), wire.Hello{NodeID: "OTHER", Role: wire.RoleCoordinator}, rr, 0)
+	rogue, err := transport.Dial(ctx, p.Addr(), wire.Hello{NodeID: "OTHER", Role: wire.RoleCoordinator}, rr, 0)
 	if err != nil {
 		t.Fatalf("with no --coordinator, any coordinator id connects: %v", err)
 	}
@@ -295,7 +296,7 @@ func TestParticipantAnyCoordinatorKeepsItsTransactions(t *testing.T) {
 	if e := next[*wire.Error](t, rr); e.Code != wire.ErrForbidden {
 		t.Fatalf("got %+v", e)
 	}
-	cl, err := wire.DialClient(ctx, p.Addr())
+	cl, err := transport.DialClient(ctx, p.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,13 +325,13 @@ func TestParticipantCoordinatorProvenByTLS(t *testing.T) {
 	ctx := context.Background()
 	mallory := ids.ID(t, "mallory")
 	for claim, why := range map[string]string{"COORD": `presented a certificate for "mallory"`, "mallory": `does not accept coordinator "mallory"`} {
-		_, err := wire.DialWith(ctx, p.Addr(), wire.Hello{NodeID: claim, Role: wire.RoleCoordinator}, nil, wire.DialOptions{TLS: mallory})
+		_, err := transport.DialWith(ctx, p.Addr(), wire.Hello{NodeID: claim, Role: wire.RoleCoordinator}, nil, transport.DialOptions{TLS: mallory})
 		if !errors.Is(err, wire.ErrHandshake) || !strings.Contains(err.Error(), why) {
 			t.Fatalf("mallory's certificate, claiming coordinator %q: %v; want %q", claim, err, why)
 		}
 	}
 	r := newRecorder()
-	c, err := wire.DialWith(ctx, p.Addr(), wire.Hello{NodeID: "COORD", Role: wire.RoleCoordinator}, r, wire.DialOptions{TLS: ids.ID(t, "COORD")})
+	c, err := transport.DialWith(ctx, p.Addr(), wire.Hello{NodeID: "COORD", Role: wire.RoleCoordinator}, r, transport.DialOptions{TLS: ids.ID(t, "COORD")})
 	if err != nil {
 		t.Fatalf("the real COORD: %v", err)
 	}

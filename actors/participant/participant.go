@@ -14,16 +14,17 @@ import (
 	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/actors/walwriter"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // inbound is a request that arrived on a connection, for the participant actor.
 type inbound struct {
-	conn *wire.Conn
+	conn *transport.Conn
 	msg  wire.Message
 }
 
 // connClosed tells the participant actor a connection ended.
-type connClosed struct{ conn *wire.Conn }
+type connClosed struct{ conn *transport.Conn }
 
 // peerUp tells the participant actor its own connection to addr is up.
 type peerUp struct{ addr string }
@@ -50,21 +51,21 @@ type participantActor struct {
 	policy *partPolicy // who may send what (auth.go)
 	logger *slog.Logger
 	fatal  func(error)
-	router wire.Handler
+	router transport.Handler
 	// conns are live connections by the node id that opened them: the
 	// coordinator dials us, so its votes and acks go back on its own conn.
-	conns map[string]*wire.Conn
+	conns map[string]*transport.Conn
 	// dialed are our own connections to nodes that are not connected to us
 	// (a restarted participant asking a coordinator for an outcome).
-	dialed map[string]*wire.Peer
+	dialed map[string]*transport.Peer
 	// outbox holds messages for a dialed connection that is not up yet: the
 	// first query a restarted participant sends its peers must not be lost
 	// to the dial, or a termination round would count them as dead.
 	outbox map[string][]wire.Message
 	timers map[string]*time.Timer
 	// wireStats counts what our own dialed connections send.
-	wireStats *wire.Stats
-	tls       *wire.TLS // nil: plain TCP
+	wireStats *transport.Stats
+	tls       *transport.TLS // nil: plain TCP
 	pid       *actor.PID
 	engine    *actor.Engine
 	clients   clientReplies // txcli resolve requests awaiting their answer (resolve.go)
@@ -78,8 +79,8 @@ func (a *participantActor) Receive(c *actor.Context) {
 	switch m := c.Message().(type) {
 	case actor.Started:
 		a.pid, a.engine = c.PID(), c.Engine()
-		a.conns = map[string]*wire.Conn{}
-		a.dialed = map[string]*wire.Peer{}
+		a.conns = map[string]*transport.Conn{}
+		a.dialed = map[string]*transport.Peer{}
 		a.outbox = map[string][]wire.Message{}
 		a.timers = map[string]*time.Timer{}
 		for _, id := range a.fsm.Peers() {
@@ -126,7 +127,7 @@ func (a *participantActor) Receive(c *actor.Context) {
 	}
 }
 
-func (a *participantActor) handle(conn *wire.Conn, msg wire.Message) {
+func (a *participantActor) handle(conn *transport.Conn, msg wire.Message) {
 	if err := a.policy.check(conn.Remote(), msg, a.fsm); err != nil {
 		a.refuse(conn, msg, err)
 		return
@@ -219,8 +220,8 @@ func (a *participantActor) send(e protocol.Send) {
 	p := a.dialed[e.Addr]
 	if p == nil {
 		addr, engine, pid := e.Addr, a.engine, a.pid
-		p = wire.NewPeer(wire.PeerConfig{Addr: e.Addr, Self: a.self, Handler: a.router, Logger: a.logger, Stats: a.wireStats, TLS: a.tls,
-			OnState: func(_ *wire.Peer, up bool, _ wire.HelloAck) {
+		p = transport.NewPeer(transport.PeerConfig{Addr: e.Addr, Self: a.self, Handler: a.router, Logger: a.logger, Stats: a.wireStats, TLS: a.tls,
+			OnState: func(_ *transport.Peer, up bool, _ wire.HelloAck) {
 				if up {
 					engine.Send(pid, peerUp{addr: addr})
 				}
@@ -261,7 +262,7 @@ type partRouter struct {
 	desk   *node.StatusDesk
 }
 
-func (r *partRouter) HandleMessage(c *wire.Conn, m wire.Message) {
+func (r *partRouter) HandleMessage(c *transport.Conn, m wire.Message) {
 	switch msg := m.(type) {
 	case *wire.Ack, *wire.Error:
 		// Nothing to do: a peer acknowledging the PRE-COMMIT we sent as a
@@ -283,6 +284,6 @@ func (r *partRouter) HandleMessage(c *wire.Conn, m wire.Message) {
 	r.engine.Send(r.pid, inbound{conn: c, msg: m})
 }
 
-func (r *partRouter) HandleClose(c *wire.Conn, _ error) {
+func (r *partRouter) HandleClose(c *transport.Conn, _ error) {
 	r.engine.Send(r.pid, connClosed{conn: c})
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // Refusals by the state machine (protocol.Refused): a peer spoke for a
@@ -30,7 +31,7 @@ type refusalLog struct {
 
 // runFrom carries out effects of a message that came on conn, answering
 // the refusals among them there.
-func (a *participantActor) runFrom(conn *wire.Conn, effects []protocol.Effect) {
+func (a *participantActor) runFrom(conn *transport.Conn, effects []protocol.Effect) {
 	for _, e := range effects {
 		if r, ok := e.(protocol.Refused); ok {
 			a.refusedByState(conn, r)
@@ -39,7 +40,7 @@ func (a *participantActor) runFrom(conn *wire.Conn, effects []protocol.Effect) {
 	a.run(effects)
 }
 
-func (a *participantActor) refusedByState(conn *wire.Conn, r protocol.Refused) {
+func (a *participantActor) refusedByState(conn *transport.Conn, r protocol.Refused) {
 	l := &a.refusals
 	if now := time.Now(); now.Sub(l.start) > refusalWindow {
 		if l.quiet > 0 {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // TestParticipantRefusesPeerDecision: a member's Decision, PreCommit or
@@ -27,7 +28,7 @@ func TestParticipantRefusesPeerDecision(t *testing.T) {
 	defer p.Close()
 	ctx := context.Background()
 	cr := newRecorder()
-	coord, err := wire.Dial(ctx, p.Addr(), wire.Hello{NodeID: "COORD", Role: wire.RoleCoordinator}, cr, 0)
+	coord, err := transport.Dial(ctx, p.Addr(), wire.Hello{NodeID: "COORD", Role: wire.RoleCoordinator}, cr, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +42,7 @@ func TestParticipantRefusesPeerDecision(t *testing.T) {
 		}
 	}
 	br := newRecorder()
-	b, err := wire.Dial(ctx, p.Addr(), wire.Hello{NodeID: "B", Role: wire.RoleParticipant}, br, 0)
+	b, err := transport.Dial(ctx, p.Addr(), wire.Hello{NodeID: "B", Role: wire.RoleParticipant}, br, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

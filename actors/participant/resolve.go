@@ -3,6 +3,7 @@ package participant
 import (
 	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // clientReplies are client requests the participant's state machine
@@ -10,20 +11,20 @@ import (
 // by the token the machine echoes in its Answer.
 type clientReplies struct {
 	next  uint64
-	conns map[uint64]*wire.Conn
+	conns map[uint64]*transport.Conn
 }
 
 // resolve hands an operator's heuristic decision to the state machine.
 // Only a client may make one (a node that sends Resolve is confused or
 // hostile): the participant's policy (auth.go) refused any other sender
 // before this runs.
-func (a *participantActor) resolve(conn *wire.Conn, m *wire.Resolve) {
+func (a *participantActor) resolve(conn *transport.Conn, m *wire.Resolve) {
 	if err := wire.CheckID("transaction id", m.TxID); err != nil {
 		_ = conn.Send(&wire.Error{ReqID: m.ReqID, Code: wire.ErrBadRequest, Msg: err.Error()})
 		return
 	}
 	if a.clients.conns == nil {
-		a.clients.conns = map[uint64]*wire.Conn{}
+		a.clients.conns = map[uint64]*transport.Conn{}
 	}
 	a.clients.next++
 	a.clients.conns[a.clients.next] = conn

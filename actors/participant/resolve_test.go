@@ -8,6 +8,7 @@ import (
 
 	"github.com/txd/txd/actors/internal/nodetest"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // Only a client connection may send Resolve: a node that does (confused,
@@ -26,7 +27,7 @@ func TestResolveOnlyFromClients(t *testing.T) {
 
 	for _, role := range []wire.Role{wire.RoleParticipant, wire.RoleCoordinator, wire.RoleClient} {
 		h := make(nodetest.ChanHandler, 4)
-		c, err := wire.DialWith(ctx, p.Addr(), wire.Hello{NodeID: "X", Role: role}, h, wire.DialOptions{})
+		c, err := transport.DialWith(ctx, p.Addr(), wire.Hello{NodeID: "X", Role: role}, h, transport.DialOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,7 +56,7 @@ func TestResolveOnlyFromClients(t *testing.T) {
 
 	// A malformed id is a bad request, not a lookup.
 	h := make(nodetest.ChanHandler, 4)
-	c, err := wire.DialWith(ctx, p.Addr(), wire.Hello{NodeID: "X", Role: wire.RoleClient}, h, wire.DialOptions{})
+	c, err := transport.DialWith(ctx, p.Addr(), wire.Hello{NodeID: "X", Role: wire.RoleClient}, h, transport.DialOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

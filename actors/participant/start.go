@@ -18,6 +18,7 @@ import (
 	"github.com/txd/txd/actors/walwriter"
 	"github.com/txd/txd/walstore"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // Config configures a participant node.
@@ -39,7 +40,7 @@ type Config struct {
 	SyncFunc func(*os.File) error
 	Logger   *slog.Logger
 	Fatal    func(error)
-	TLS      *wire.TLS // mutual TLS on every connection, accepted or dialed (its name must be NodeID); nil: plain TCP
+	TLS      *transport.TLS // mutual TLS on every connection, accepted or dialed (its name must be NodeID); nil: plain TCP
 	// Coordinators are the coordinator ids this participant takes protocol
 	// messages from (auth.go); empty: any, with a warning at start.
 	// With TLS the id is proven by the certificate; without, only claimed.
@@ -59,10 +60,10 @@ type Node struct {
 	pid    *actor.PID
 	wal    *walwriter.Writer
 	log    *walstore.Log
-	server *wire.Server
+	server *transport.Server
 	desk   *node.StatusDesk
 	Stats  *walwriter.Stats
-	Wire   *wire.Stats // what this node's connections send
+	Wire   *transport.Stats // what this node's connections send
 }
 
 // Start replays the log (rebuilding the store, the in-doubt
@@ -138,7 +139,7 @@ func Start(cfg Config) (*Node, error) {
 		wlog.Close()
 		return nil, err
 	}
-	n := &Node{engine: engine, log: wlog, Stats: &walwriter.Stats{}, Wire: &wire.Stats{Msgs: cfg.Metrics.MsgCounts()}}
+	n := &Node{engine: engine, log: wlog, Stats: &walwriter.Stats{}, Wire: &transport.Stats{Msgs: cfg.Metrics.MsgCounts()}}
 	n.wal = walwriter.Start(wlog, walwriter.Config{Stats: n.Stats, Metrics: cfg.Metrics, Fatal: cfg.Fatal,
 		Shadow: shadow, CompactAt: cfg.CompactBytes, Trace: tr, Engine: engine})
 	n.pid = actor.NewPID(engine.Address(), "participant/"+cfg.NodeID)
@@ -152,7 +153,7 @@ func Start(cfg Config) (*Node, error) {
 		}
 	}, cfg.Logger, cfg.Fatal), "participant", actor.WithID(cfg.NodeID), actor.WithInboxSize(1024))
 
-	n.server = wire.NewServer(ln, wire.ServerConfig{
+	n.server = transport.NewServer(ln, transport.ServerConfig{
 		Self:    wire.HelloAck{NodeID: cfg.NodeID, Role: wire.RoleParticipant},
 		Handler: router, Logger: cfg.Logger, Stats: n.Wire, TLS: cfg.TLS,
 		Known: policy.knownNode, MaxClients: cfg.Clients.Max, IdleTimeout: cfg.Clients.IdleTimeout,

@@ -111,7 +111,7 @@ func (k RecKind) String() string {
 
 // Record is one log record. One struct serves every kind; unused fields stay
 // empty (msgpack encodes them in a byte each). Its codec is generated
-// (codec_gen.go; see record_codec.go).
+// (effects_codec_gen.go; see record_codec.go).
 //
 //txd:codec encode decode
 type Record struct {

@@ -2,7 +2,7 @@ package protocol
 
 import "github.com/txd/txd/wire"
 
-// Record's msgpack codec is generated from its declaration (codec_gen.go,
+// Record's msgpack codec is generated from its declaration (effects_codec_gen.go,
 // by internal/codecgen): the WAL encodes one per logged step, and msgpack's
 // reflection path was a large share of a node's CPU. The bytes are exactly
 // those of the reflection encoding (an as_array struct: its fields in

@@ -5,9 +5,10 @@ import (
 	"time"
 
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
-// client is what txcli needs of a connection to a node: *wire.Client.
+// client is what txcli needs of a connection to a node: *transport.Client.
 type client interface {
 	Remote() wire.HelloAck
 	Start(ctx context.Context, txid string, proto wire.Protocol, ops []wire.Op) (*wire.StartResult, error)
@@ -22,10 +23,10 @@ type dialFunc func(ctx context.Context, addr string) (client, error)
 // dialWire is the real dialFunc. It runs mutual TLS when withTLS handed it
 // an identity.
 func dialWire(ctx context.Context, addr string) (client, error) {
-	id, _ := ctx.Value(tlsKey{}).(*wire.TLS)
-	c, err := wire.DialClientTLS(ctx, addr, id)
+	id, _ := ctx.Value(tlsKey{}).(*transport.TLS)
+	c, err := transport.DialClientTLS(ctx, addr, id)
 	if err != nil {
-		return nil, err // not a non-nil interface holding a nil *wire.Client
+		return nil, err // not a non-nil interface holding a nil *transport.Client
 	}
 	return c, nil
 }
@@ -36,7 +37,7 @@ type tlsKey struct{}
 // context because the dialFunc is handed down (the real one or a test's
 // fake) before the flags that name the certificate are read; a fake just
 // ignores it.
-func withTLS(dial dialFunc, id *wire.TLS) dialFunc {
+func withTLS(dial dialFunc, id *transport.TLS) dialFunc {
 	return func(ctx context.Context, addr string) (client, error) {
 		return dial(context.WithValue(ctx, tlsKey{}, id), addr)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // remoteError returns the node's refusal in err, if that is what it is.
@@ -19,7 +20,7 @@ func remoteError(err error) (*wire.RemoteError, bool) {
 }
 
 // connectionLost reports whether the connection ended before the answer.
-func connectionLost(err error) bool { return errors.Is(err, wire.ErrConnectionLost) }
+func connectionLost(err error) bool { return errors.Is(err, transport.ErrConnectionLost) }
 
 // describe says why waiting on ctx for a node failed, naming --timeout and
 // interrupts plainly instead of "context deadline exceeded" or whatever the

@@ -5,9 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/txd/txd/wire/transport"
 	"github.com/urfave/cli/v2"
-
-	"github.com/txd/txd/wire"
 )
 
 const defaultTimeout = 30 * time.Second
@@ -88,7 +87,7 @@ func loadConfig(c *cli.Context, dial dialFunc) (config, error) {
 
 // loadTLS reads the client's TLS identity: nil when no file is named, an
 // error when only some are (half a TLS setup is a mistake, not plain TCP).
-func loadTLS(cert, key, ca string) (*wire.TLS, error) {
+func loadTLS(cert, key, ca string) (*transport.TLS, error) {
 	if cert == "" && key == "" && ca == "" {
 		return nil, nil
 	}
@@ -101,5 +100,5 @@ func loadTLS(cert, key, ca string) (*wire.TLS, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("--tls-cert, --tls-key and --tls-ca go together: %s missing", strings.Join(missing, " and "))
 	}
-	return wire.LoadTLS(cert, key, ca)
+	return transport.LoadTLS(cert, key, ca)
 }

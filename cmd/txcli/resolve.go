@@ -72,7 +72,7 @@ type resolveConfig struct {
 	yes    bool
 }
 
-// resolver is what resolve needs of a connection: *wire.Client has it.
+// resolver is what resolve needs of a connection: *transport.Client has it.
 type resolver interface {
 	Resolve(ctx context.Context, txid string, commit bool) (*wire.ResolveResult, error)
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // resolveNode is a fake participant that answers Resolve with answer.
@@ -129,7 +130,7 @@ func TestResolveAnswers(t *testing.T) {
 			json:    `{"id":"TX1","participant":"B","requested":"COMMIT","heuristic":false,"applied":false,"refused":false,"code":"bad_request","error":"participant at b:1 could not handle the request: only a client connection may send Resolve (bad_request) (nothing was done)"}`},
 		{name: "lost", role: wire.RoleParticipant, code: exitError,
 			answer: func(string, bool) (*wire.ResolveResult, error) {
-				return nil, fmt.Errorf("%w: b:1: EOF", wire.ErrConnectionLost)
+				return nil, fmt.Errorf("%w: b:1: EOF", transport.ErrConnectionLost)
 			},
 			errWant: `whether TX1 was resolved is unknown; see "txcli --participant b:1 status"`},
 		{name: "coordinator", role: wire.RoleCoordinator, code: exitError, answer: applied,

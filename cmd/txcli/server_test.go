@@ -6,20 +6,21 @@ import (
 	"testing"
 
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
-// testNode is a fake txd node on a real wire.Server.
+// testNode is a fake txd node on a real transport.Server.
 type testNode struct {
 	self wire.HelloAck
 	// onStart answers a Start; nil answers bad_request.
-	onStart func(c *wire.Conn, m *wire.Start)
+	onStart func(c *transport.Conn, m *wire.Start)
 	status  wire.Status
 
 	mu     sync.Mutex
 	starts []wire.Start
 }
 
-func (n *testNode) HandleMessage(c *wire.Conn, m wire.Message) {
+func (n *testNode) HandleMessage(c *transport.Conn, m wire.Message) {
 	switch m := m.(type) {
 	case *wire.Start:
 		n.mu.Lock()
@@ -37,7 +38,7 @@ func (n *testNode) HandleMessage(c *wire.Conn, m wire.Message) {
 	}
 }
 
-func (n *testNode) HandleClose(*wire.Conn, error) {}
+func (n *testNode) HandleClose(*transport.Conn, error) {}
 
 func (n *testNode) received() []wire.Start {
 	n.mu.Lock()
@@ -52,7 +53,7 @@ func serve(t *testing.T, n *testNode) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := wire.NewServer(ln, wire.ServerConfig{Self: n.self, Handler: n})
+	s := transport.NewServer(ln, transport.ServerConfig{Self: n.self, Handler: n})
 	go s.Serve()
 	t.Cleanup(func() { s.Close() })
 	return ln.Addr().String()
@@ -74,7 +75,7 @@ func closedAddr(t *testing.T) string {
 func coordinator(outcome wire.State, reason string) *testNode {
 	return &testNode{
 		self: wire.HelloAck{NodeID: "COORD", Role: wire.RoleCoordinator},
-		onStart: func(c *wire.Conn, m *wire.Start) {
+		onStart: func(c *transport.Conn, m *wire.Start) {
 			c.Send(&wire.StartResult{ReqID: m.ReqID, TxID: m.TxID, Protocol: m.Protocol, Outcome: outcome, Reason: reason})
 		},
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 func TestStartCommitted(t *testing.T) {
@@ -66,7 +67,7 @@ func TestStartRefused(t *testing.T) {
 	clearEnv(t)
 	n := &testNode{
 		self: wire.HelloAck{NodeID: "COORD", Role: wire.RoleCoordinator},
-		onStart: func(c *wire.Conn, m *wire.Start) {
+		onStart: func(c *transport.Conn, m *wire.Start) {
 			c.Send(&wire.Error{ReqID: m.ReqID, Code: wire.ErrBusy, Msg: "too many transactions in flight"})
 		},
 	}
@@ -113,7 +114,7 @@ func TestStartConnectionLost(t *testing.T) {
 	clearEnv(t)
 	n := &testNode{
 		self:    wire.HelloAck{NodeID: "COORD", Role: wire.RoleCoordinator},
-		onStart: func(c *wire.Conn, m *wire.Start) { c.Close() },
+		onStart: func(c *transport.Conn, m *wire.Start) { c.Close() },
 	}
 	addr := serve(t, n)
 	r := txcli(t, dialWire, "--coord", addr, "start", "TX1", "2PC", "SET", "k", "v")
@@ -133,7 +134,7 @@ func TestStartTimeout(t *testing.T) {
 	clearEnv(t)
 	n := &testNode{
 		self:    wire.HelloAck{NodeID: "COORD", Role: wire.RoleCoordinator},
-		onStart: func(*wire.Conn, *wire.Start) {}, // never answers
+		onStart: func(*transport.Conn, *wire.Start) {}, // never answers
 	}
 	addr := serve(t, n)
 	begin := time.Now()
@@ -197,7 +198,7 @@ func TestInterrupted(t *testing.T) {
 	defer cancel()
 	n := &testNode{
 		self:    wire.HelloAck{NodeID: "COORD", Role: wire.RoleCoordinator},
-		onStart: func(*wire.Conn, *wire.Start) { cancel() },
+		onStart: func(*transport.Conn, *wire.Start) { cancel() },
 	}
 	addr := serve(t, n)
 	var out, errOut strings.Builder

@@ -7,12 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/txd/txd/internal/certs"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // tlsFiles writes a CA and certificates for names into a temporary
 // directory and returns it.
-func tlsFiles(t *testing.T, ca *wire.CA, names ...string) string {
+func tlsFiles(t *testing.T, ca *certs.CA, names ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	write := func(name string, b []byte) {
@@ -45,7 +47,7 @@ func clearTLSEnv(t *testing.T) {
 func TestTLSFlagErrors(t *testing.T) {
 	clearEnv(t)
 	clearTLSEnv(t)
-	ca, err := wire.NewCA("test CA", time.Hour)
+	ca, err := certs.NewCA("test CA", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,12 +88,12 @@ func TestTLSFlagErrors(t *testing.T) {
 func TestTLSStatus(t *testing.T) {
 	clearEnv(t)
 	clearTLSEnv(t)
-	ca, err := wire.NewCA("test CA", time.Hour)
+	ca, err := certs.NewCA("test CA", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := tlsFiles(t, ca, "ops", "B")
-	nodeID, err := wire.LoadTLS(filepath.Join(dir, "B.crt"), filepath.Join(dir, "B.key"), filepath.Join(dir, "ca.crt"))
+	nodeID, err := transport.LoadTLS(filepath.Join(dir, "B.crt"), filepath.Join(dir, "B.key"), filepath.Join(dir, "ca.crt"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +103,7 @@ func TestTLSStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := wire.NewServer(ln, wire.ServerConfig{Self: n.self, Handler: n, TLS: nodeID,
+	s := transport.NewServer(ln, transport.ServerConfig{Self: n.self, Handler: n, TLS: nodeID,
 		Accept: func(h *wire.Hello) error { hellos <- *h; return nil }})
 	go s.Serve()
 	defer s.Close()

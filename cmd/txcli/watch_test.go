@@ -13,6 +13,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -260,7 +261,7 @@ func TestWatchJSONAgainstFake(t *testing.T) {
 		s := states[min(polls, len(states)-1)]
 		polls++
 		if polls == 2 {
-			return nil, wire.ErrConnectionLost
+			return nil, transport.ErrConnectionLost
 		}
 		st := coordStatus(1, 0, 0, tx("T1", s, s, s))
 		st.Participants = nil

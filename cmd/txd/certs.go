@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/txd/txd/internal/certs"
 	"github.com/txd/txd/wire"
 )
 
@@ -101,7 +102,7 @@ func writeCerts(dir string, names []string) (err error) {
 		}
 	}
 
-	ca, err := wire.NewCA("txd CA", certValidity)
+	ca, err := certs.NewCA("txd CA", certValidity)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/txd/txd/cmd/internal/cluster"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // startClusterWith is startCluster with per-node set-up (flags, a wrapper)
@@ -167,7 +168,7 @@ func TestFdLimitAdmitsCoordinator(t *testing.T) {
 	commitOn(t, c, "after")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	cl, err := wire.DialClient(ctx, b.Addr())
+	cl, err := transport.DialClient(ctx, b.Addr())
 	if err == nil {
 		cl.Close()
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 func demoCommand() *cli.Command {
@@ -249,7 +250,7 @@ func (d *demo) transactionProto(ctx context.Context, proto wire.Protocol, txid s
 		return err
 	}
 	d.say("$ txcli --coord %s start %s %s %s", d.addr("COORD"), txid, proto, strings.Join(words, " "))
-	cl, err := wire.DialClient(ctx, d.addr("COORD"))
+	cl, err := transport.DialClient(ctx, d.addr("COORD"))
 	if err != nil {
 		return err
 	}
@@ -340,7 +341,7 @@ func txState(st *wire.Status, txid string) wire.State {
 func status(ctx context.Context, addr string) (*wire.Status, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	cl, err := wire.DialClient(ctx, addr)
+	cl, err := transport.DialClient(ctx, addr)
 	if err != nil {
 		return nil, err
 	}

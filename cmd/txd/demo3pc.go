@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // threePC runs seed scenario 4 and then kills the coordinator in each of
@@ -117,7 +118,7 @@ func (d *demo) transactionAsync(ctx context.Context, txid string, words ...strin
 	if err != nil {
 		return
 	}
-	cl, err := wire.DialClient(ctx, d.addr("COORD"))
+	cl, err := transport.DialClient(ctx, d.addr("COORD"))
 	if err != nil {
 		return
 	}

@@ -10,7 +10,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"go.uber.org/goleak"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -21,8 +20,11 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/txd/txd/cmd/internal/cluster"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 func TestMain(m *testing.M) {
@@ -431,11 +433,11 @@ func TestParticipantDownAtPrepare(t *testing.T) {
 }
 
 // dial connects a wire client to the coordinator.
-func dial(t *testing.T, c *cluster.Cluster) *wire.Client {
+func dial(t *testing.T, c *cluster.Cluster) *transport.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	cl, err := wire.DialClient(ctx, c.Coord.Addr())
+	cl, err := transport.DialClient(ctx, c.Coord.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/txd/txd/actors/node"
 	"github.com/txd/txd/cmd/internal/cluster"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // slowReader handshakes as a client with a tiny receive buffer (the node's
@@ -88,7 +89,7 @@ func handshakeAs(nc net.Conn, id string) (wire.Message, error) {
 // resident memory grow by (wire/budget.go), in KiB: their live memory
 // times the heap's growth between collections (txd's GOGC).
 func mixBudget(maxClients int, send, read int64) int64 {
-	return (1 + node.GCPercent/100) * wire.ClientMemoryBound(maxClients, send, read) >> 10
+	return (1 + node.GCPercent/100) * transport.ClientMemoryBound(maxClients, send, read) >> 10
 }
 
 // 17. Everything at once, against the coordinator and a participant:
@@ -120,7 +121,7 @@ func TestHostileMix(t *testing.T) {
 		}
 	})
 	honest, noVoter := dial(t, c), dial(t, c)
-	start := func(cl *wire.Client, id string, ops ...wire.Op) (*wire.StartResult, error) {
+	start := func(cl *transport.Client, id string, ops ...wire.Op) (*wire.StartResult, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		return cl.Start(ctx, id, wire.TwoPC, ops)

@@ -17,6 +17,7 @@ import (
 	"github.com/txd/txd/actors/node"
 	"github.com/txd/txd/actors/participant"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 func nodeFlags(role string) []cli.Flag {
@@ -32,10 +33,10 @@ func nodeFlags(role string) []cli.Flag {
 		&cli.StringFlag{Name: "tls-cert", Usage: "this node's certificate (PEM, CommonName = --id); with --tls-key and --tls-ca: mutual TLS on every connection (see txd certs)", EnvVars: env("TLS_CERT")},
 		&cli.StringFlag{Name: "tls-key", Usage: "the private key of --tls-cert (PEM)", EnvVars: env("TLS_KEY")},
 		&cli.StringFlag{Name: "tls-ca", Usage: "the cluster's CA certificate (PEM): peers and clients must present a certificate it signed", EnvVars: env("TLS_CA")},
-		&cli.DurationFlag{Name: "idle-timeout", Value: wire.DefaultIdleTimeout, Usage: "close a client connection that sends nothing for this long (0: never); the coordinator's and peers' connections are never timed out", EnvVars: env("IDLE_TIMEOUT")},
+		&cli.DurationFlag{Name: "idle-timeout", Value: transport.DefaultIdleTimeout, Usage: "close a client connection that sends nothing for this long (0: never); the coordinator's and peers' connections are never timed out", EnvVars: env("IDLE_TIMEOUT")},
 		&cli.IntFlag{Name: "max-clients", Usage: "client connections at once; more are refused as busy (default: fitted to the file descriptor limit, at most 1024; the coordinator's and peers' connections are not counted)", EnvVars: env("MAX_CLIENTS")},
-		&cli.Int64Flag{Name: "client-send-bytes", Value: wire.DefaultClientSendBytes, Usage: "bytes waiting to be written to all client connections together; past it the client holding the most is dropped (the coordinator's and peers' connections are not counted)", EnvVars: env("CLIENT_SEND_BYTES")},
-		&cli.Int64Flag{Name: "client-read-bytes", Value: wire.DefaultClientReadBytes, Usage: "bytes of large client frames (over 32 KiB) being read at once; one more waits for room, at most its frame timeout (the coordinator's and peers' connections are not counted)", EnvVars: env("CLIENT_READ_BYTES")},
+		&cli.Int64Flag{Name: "client-send-bytes", Value: transport.DefaultClientSendBytes, Usage: "bytes waiting to be written to all client connections together; past it the client holding the most is dropped (the coordinator's and peers' connections are not counted)", EnvVars: env("CLIENT_SEND_BYTES")},
+		&cli.Int64Flag{Name: "client-read-bytes", Value: transport.DefaultClientReadBytes, Usage: "bytes of large client frames (over 32 KiB) being read at once; one more waits for room, at most its frame timeout (the coordinator's and peers' connections are not counted)", EnvVars: env("CLIENT_READ_BYTES")},
 		metricsFlag(),
 	}, logFlags()...)
 }
@@ -67,7 +68,7 @@ func clientLimits(c *cli.Context) (node.ClientLimits, error) {
 // logConnLimits says, once the node is up, which connection limits it runs
 // with (the defaults depend on the descriptor limit).
 func logConnLimits(c *cli.Context, logger *slog.Logger) {
-	l := wire.DefaultLimits()
+	l := transport.DefaultLimits()
 	if n := c.Int("max-clients"); n > 0 {
 		l.Clients = n
 	}
@@ -78,7 +79,7 @@ func logConnLimits(c *cli.Context, logger *slog.Logger) {
 
 // nodeTLS loads the node's TLS identity from --tls-cert, --tls-key and
 // --tls-ca: all three, or none for plain TCP.
-func nodeTLS(c *cli.Context) (*wire.TLS, error) {
+func nodeTLS(c *cli.Context) (*transport.TLS, error) {
 	t, err := loadTLS(c.String("tls-cert"), c.String("tls-key"), c.String("tls-ca"))
 	if err != nil {
 		return nil, cli.Exit(err.Error(), 2)
@@ -93,7 +94,7 @@ func nodeTLS(c *cli.Context) (*wire.TLS, error) {
 
 // loadTLS reads a TLS identity: nil when no file is named, an error when
 // only some are.
-func loadTLS(cert, key, ca string) (*wire.TLS, error) {
+func loadTLS(cert, key, ca string) (*transport.TLS, error) {
 	if cert == "" && key == "" && ca == "" {
 		return nil, nil
 	}
@@ -106,13 +107,13 @@ func loadTLS(cert, key, ca string) (*wire.TLS, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("--tls-cert, --tls-key and --tls-ca go together: %s missing", strings.Join(missing, " and "))
 	}
-	return wire.LoadTLS(cert, key, ca)
+	return transport.LoadTLS(cert, key, ca)
 }
 
 // warnPlaintext warns, once at start-up, about a node that listens beyond
 // loopback without TLS: anyone who can reach its port can run transactions,
 // and pose as a participant or the coordinator.
-func warnPlaintext(logger *slog.Logger, host string, t *wire.TLS) {
+func warnPlaintext(logger *slog.Logger, host string, t *transport.TLS) {
 	if t != nil || loopback(host) {
 		return
 	}

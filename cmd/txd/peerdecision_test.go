@@ -10,6 +10,7 @@ import (
 
 	"github.com/txd/txd/cmd/internal/cluster"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // Issue 12, hole 1. Over mutual TLS, with participants that accept only
@@ -33,9 +34,9 @@ func TestPeerDecisionRefusedUnderTLS(t *testing.T) {
 	if code := run([]string{"txd", "certs", "--dir", certs, "--nodes", "COORD,B,C", "--clients", "txcli"}, &out, &errb); code != 0 {
 		t.Fatalf("txd certs: exit %d: %s", code, errb.String())
 	}
-	loadID := func(name string) *wire.TLS {
+	loadID := func(name string) *transport.TLS {
 		t.Helper()
-		id, err := wire.LoadTLS(filepath.Join(certs, name+".crt"), filepath.Join(certs, name+".key"), filepath.Join(certs, "ca.crt"))
+		id, err := transport.LoadTLS(filepath.Join(certs, name+".crt"), filepath.Join(certs, name+".key"), filepath.Join(certs, "ca.crt"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,26 +62,26 @@ func TestPeerDecisionRefusedUnderTLS(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	client := func(n *cluster.Node) *wire.Client {
+	client := func(n *cluster.Node) *transport.Client {
 		t.Helper()
-		var cl *wire.Client
+		var cl *transport.Client
 		cluster.Eventually(t, 10*time.Second, n.ID+" serves over TLS", func() error {
 			dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()
 			var err error
-			cl, err = wire.DialClientTLS(dctx, n.Addr(), loadID("txcli"))
+			cl, err = transport.DialClientTLS(dctx, n.Addr(), loadID("txcli"))
 			return err
 		})
 		t.Cleanup(func() { cl.Close() })
 		return cl
 	}
 	coordCl, bCl, cCl := client(c.Coord), client(c.Part("B")), client(c.Part("C"))
-	status := func(cl *wire.Client) (*wire.Status, error) {
+	status := func(cl *transport.Client) (*wire.Status, error) {
 		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		return cl.Status(sctx)
 	}
-	stateOf := func(cl *wire.Client, tx string) (wire.State, error) {
+	stateOf := func(cl *transport.Client, tx string) (wire.State, error) {
 		st, err := status(cl)
 		if err != nil {
 			return "", err
@@ -110,8 +111,8 @@ func TestPeerDecisionRefusedUnderTLS(t *testing.T) {
 	})
 
 	rec := make(chan wire.Message, 8)
-	fakeB, err := wire.DialWith(ctx, c.Part("C").Addr(), wire.Hello{NodeID: "B", Role: wire.RoleParticipant}, chanHandler(rec),
-		wire.DialOptions{TLS: loadID("B"), ExpectID: "C"})
+	fakeB, err := transport.DialWith(ctx, c.Part("C").Addr(), wire.Hello{NodeID: "B", Role: wire.RoleParticipant}, chanHandler(rec),
+		transport.DialOptions{TLS: loadID("B"), ExpectID: "C"})
 	if err != nil {
 		t.Fatalf("B's certificate, dialing C: %v", err)
 	}
@@ -192,7 +193,7 @@ func TestPeerDecisionRefusedUnderTLS(t *testing.T) {
 	for _, a := range attacks {
 		for _, n := range []struct {
 			id string
-			cl *wire.Client
+			cl *transport.Client
 		}{{"C", cCl}, {"B", bCl}, {"COORD", coordCl}} {
 			cluster.Eventually(t, 15*time.Second, fmt.Sprintf("%s: %s on %s", a.tx, a.want, n.id), func() error {
 				st, err := stateOf(n.cl, a.tx)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/txd/txd/cmd/internal/cluster"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // 14. Participants started with --coordinator COORD: a second, rogue
@@ -53,7 +54,7 @@ func TestRogueCoordinatorRefused(t *testing.T) {
 	rec := make(chan wire.Message, 8)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	conn, err := wire.Dial(ctx, c.Part("B").Addr(), wire.Hello{NodeID: "C", Role: wire.RoleParticipant}, chanHandler(rec), 0)
+	conn, err := transport.Dial(ctx, c.Part("B").Addr(), wire.Hello{NodeID: "C", Role: wire.RoleParticipant}, chanHandler(rec), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,11 +92,11 @@ func TestRogueCoordinatorRefused(t *testing.T) {
 // chanHandler delivers a connection's messages to a channel.
 type chanHandler chan wire.Message
 
-func (h chanHandler) HandleMessage(_ *wire.Conn, m wire.Message) {
+func (h chanHandler) HandleMessage(_ *transport.Conn, m wire.Message) {
 	select {
 	case h <- m:
 	default:
 	}
 }
 
-func (chanHandler) HandleClose(*wire.Conn, error) {}
+func (chanHandler) HandleClose(*transport.Conn, error) {}

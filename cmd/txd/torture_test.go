@@ -40,6 +40,7 @@ import (
 
 	"github.com/txd/txd/cmd/internal/cluster"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // Environment knobs.
@@ -449,7 +450,7 @@ func (tt *torture) fund() {
 func (tt *torture) startOnce(id string, proto wire.Protocol, ops []wire.Op) (*wire.StartResult, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), tortureCallTimeout)
 	defer cancel()
-	cl, err := wire.DialClient(ctx, tt.c.Coord.Addr())
+	cl, err := transport.DialClient(ctx, tt.c.Coord.Addr())
 	if err != nil {
 		return nil, err
 	}
@@ -466,7 +467,7 @@ func tortureStatus(addr string) (*wire.Status, error) {
 }
 
 func statusCtx(ctx context.Context, addr string) (*wire.Status, error) {
-	cl, err := wire.DialClient(ctx, addr)
+	cl, err := transport.DialClient(ctx, addr)
 	if err != nil {
 		return nil, err
 	}
@@ -482,7 +483,7 @@ func statusCtx(ctx context.Context, addr string) (*wire.Status, error) {
 func (tt *torture) client(n int) {
 	defer tt.clientsDone.Done()
 	rng := rand.New(rand.NewPCG(tt.o.seed, uint64(n)+1))
-	var cl *wire.Client
+	var cl *transport.Client
 	defer func() {
 		if cl != nil {
 			cl.Close()
@@ -499,7 +500,7 @@ func (tt *torture) client(n int) {
 		if cl == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			var err error
-			cl, err = wire.DialClient(ctx, tt.c.Coord.Addr())
+			cl, err = transport.DialClient(ctx, tt.c.Coord.Addr())
 			cancel()
 			if err != nil {
 				cl = nil
@@ -576,7 +577,7 @@ func (tt *torture) leave(proto wire.Protocol) {
 // ask starts an UNKNOWN transfer again, same id and operations (entered
 // with tt.enter). done: it has its outcome; lost: the connection is
 // unusable.
-func (tt *torture) ask(cl *wire.Client, tr *transfer) (done, lost bool) {
+func (tt *torture) ask(cl *transport.Client, tr *transfer) (done, lost bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), tortureCallTimeout)
 	res, err := cl.Start(ctx, tr.id, tr.proto, tr.ops())
 	cancel()
@@ -623,7 +624,7 @@ func (tt *torture) newTransfer(client, seq int, rng *rand.Rand) *transfer {
 
 // run sends one transfer and records what the client learned. It reports
 // whether the connection is unusable now.
-func (tt *torture) run(cl *wire.Client, tr *transfer) (lost bool) {
+func (tt *torture) run(cl *transport.Client, tr *transfer) (lost bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), tortureCallTimeout)
 	res, err := cl.Start(ctx, tr.id, tr.proto, tr.ops())
 	cancel()
@@ -637,11 +638,11 @@ func (tt *torture) run(cl *wire.Client, tr *transfer) (lost bool) {
 		seen, why = outAborted, res.Reason
 	case err == nil:
 		seen, why = outUnknown, fmt.Sprintf("outcome %q", res.Outcome)
-	case errors.Is(err, wire.ErrConnectionLost):
+	case errors.Is(err, transport.ErrConnectionLost):
 		seen, why, lost = outUnknown, err.Error(), true
 	case errors.As(err, &remote):
 		seen, why = outRefused, err.Error()
-	case errors.Is(err, wire.ErrClosed):
+	case errors.Is(err, transport.ErrClosed):
 		// The connection ended before the request left.
 		seen, why, lost = outRefused, err.Error(), true
 	default:
@@ -1188,7 +1189,7 @@ func (tt *torture) lockProbe(healed time.Time) {
 // and run nothing, or, for an id it never logged, run it now (also fine:
 // that run is its outcome).
 func (tt *torture) settleOutcomes() {
-	var cl *wire.Client
+	var cl *transport.Client
 	defer func() {
 		if cl != nil {
 			cl.Close()
@@ -1215,7 +1216,7 @@ func (tt *torture) settleOutcomes() {
 		for try := 0; try < 5; try++ {
 			if cl == nil {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				cl, err = wire.DialClient(ctx, tt.c.Coord.Addr())
+				cl, err = transport.DialClient(ctx, tt.c.Coord.Addr())
 				cancel()
 				if err != nil {
 					cl = nil

@@ -50,7 +50,7 @@ func TestFieldsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := string(out)
+	s := string(out["m_codec_gen.go"])
 	for _, want := range []string{`var tFields = []string{"A", "B"}`, "EncodeArrayLen(2)", "case 1:"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("generated code lacks %q:\n%s", want, s)
@@ -58,5 +58,48 @@ func TestFieldsOnce(t *testing.T) {
 	}
 	if strings.Contains(s, "m.K") || strings.Contains(s, "case 2:") {
 		t.Errorf("generated code has the skipped field:\n%s", s)
+	}
+}
+
+// TestOneFilePerSource: each source file with directives gets its own
+// generated file, importing the codec kit only if it calls it; Stale
+// notices a missing file and one no source asks for, and Write removes
+// the latter.
+func TestOneFilePerSource(t *testing.T) {
+	dir := writePkg(t, "//txd:codec encode\ntype A struct{ S string }\n")
+	if err := os.WriteFile(filepath.Join(dir, "b.go"), []byte("package m\n\n//txd:codec decode\ntype B struct{ S string }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "c.go"), []byte("package m\n\ntype C struct{ S string }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := Generate(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 2 || out["m_codec_gen.go"] == nil || out["b_codec_gen.go"] == nil {
+		t.Fatalf("generated %d files, want m_codec_gen.go and b_codec_gen.go", len(out))
+	}
+	if !strings.Contains(string(out["b_codec_gen.go"]), "B) DecodeMsgpack") || strings.Contains(string(out["b_codec_gen.go"]), "type A") {
+		t.Errorf("b_codec_gen.go:\n%s", out["b_codec_gen.go"])
+	}
+	if err := Stale(dir); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("Stale before Write: %v, want missing files", err)
+	}
+	extra := filepath.Join(dir, "gone"+Suffix)
+	if err := os.WriteFile(extra, []byte("package m\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Stale(dir); err == nil || !strings.Contains(err.Error(), "no source asks for it") {
+		t.Errorf("Stale with an orphan: %v", err)
+	}
+	if err := Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(extra); !os.IsNotExist(err) {
+		t.Errorf("Write left %s: %v", extra, err)
+	}
+	if err := Stale(dir); err != nil {
+		t.Errorf("Stale after Write: %v", err)
 	}
 }

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/txd/txd/internal/certs"
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // QuietLogger discards everything: a node's logs in tests are noise.
@@ -30,16 +32,16 @@ func WaitFor(t testing.TB, limit time.Duration, cond func() bool) {
 // ChanHandler hands every message a connection receives to a channel.
 type ChanHandler chan wire.Message
 
-func (h ChanHandler) HandleMessage(_ *wire.Conn, m wire.Message) { h <- m }
-func (h ChanHandler) HandleClose(*wire.Conn, error)              {}
+func (h ChanHandler) HandleMessage(_ *transport.Conn, m wire.Message) { h <- m }
+func (h ChanHandler) HandleClose(*transport.Conn, error)              {}
 
 // TLSIDs issues in-memory identities from one CA.
-type TLSIDs struct{ ca *wire.CA }
+type TLSIDs struct{ ca *certs.CA }
 
 // NewTLSIDs makes a CA valid for an hour.
 func NewTLSIDs(t testing.TB) TLSIDs {
 	t.Helper()
-	ca, err := wire.NewCA("test CA", time.Hour)
+	ca, err := certs.NewCA("test CA", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,13 +49,13 @@ func NewTLSIDs(t testing.TB) TLSIDs {
 }
 
 // ID issues the identity of the node name.
-func (c TLSIDs) ID(t testing.TB, name string) *wire.TLS {
+func (c TLSIDs) ID(t testing.TB, name string) *transport.TLS {
 	t.Helper()
 	certPEM, keyPEM, err := c.ca.Issue(name, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := wire.NewTLS(certPEM, keyPEM, c.ca.CertPEM())
+	id, err := transport.NewTLS(certPEM, keyPEM, c.ca.CertPEM())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // Pause stops the node's process with SIGSTOP. A paused node keeps its
@@ -75,7 +75,7 @@ func (n *Node) LaunchAndDial(timeout time.Duration) error {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		cl, err := wire.DialClient(ctx, n.Addr())
+		cl, err := transport.DialClient(ctx, n.Addr())
 		if err != nil {
 			return err
 		}

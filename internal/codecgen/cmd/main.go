@@ -1,6 +1,6 @@
-// Command cmd writes codecgen.Output for the package in the current
-// directory: `go generate` runs it from the packages that have a
-// //go:generate line for it.
+// Command cmd writes the generated codec files of the package in the
+// current directory (codecgen.Write): `go generate` runs it from the
+// packages that have a //go:generate line for it.
 package main
 
 import (
@@ -11,12 +11,7 @@ import (
 )
 
 func main() {
-	out, err := codecgen.Generate(".")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "codecgen:", err)
-		os.Exit(1)
-	}
-	if err := os.WriteFile(codecgen.Output, out, 0o644); err != nil {
+	if err := codecgen.Write("."); err != nil {
 		fmt.Fprintln(os.Stderr, "codecgen:", err)
 		os.Exit(1)
 	}
