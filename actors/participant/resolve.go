@@ -35,8 +35,8 @@ func (a *participantActor) resolve(conn *transport.Conn, m *wire.Resolve) {
 // answer sends the state machine's answer to the client that asked. A
 // client that went away meanwhile just misses it: the outcome stands.
 func (a *participantActor) answer(e protocol.Answer) {
-	conn := a.clients.conns[e.Token]
-	delete(a.clients.conns, e.Token)
+	conn := a.clients.conns[e.To.(uint64)]
+	delete(a.clients.conns, e.To.(uint64))
 	if r, ok := e.Msg.(*wire.ResolveResult); ok && r.Applied {
 		a.logger.Warn("heuristic decision applied", "tx", r.TxID, "state", string(r.State))
 	}

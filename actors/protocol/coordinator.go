@@ -51,11 +51,13 @@ type CoordTxn struct {
 	recovered bool                  // rebuilt from the log after a restart
 	replies   map[string]wire.State // 3PC recovery: what each participant said
 	heur      map[string]wire.State // outcomes participants acked as heuristic (coordheuristic.go)
-	answered  bool                  // the client was told the outcome before it was durable (3PC, decideCertain)
+	told      bool                  // the client was told the outcome before it was durable (3PC, decideCertain)
 	tooOldRun bool                  // a member had committed an earlier run of this id (coordtooold.go)
 	// beginDurable: 3PC forces BEGIN (coordinator3pc.go) and sends
 	// PRE-COMMIT only once it is durable.
 	beginDurable bool
+
+	node hosting // what the Coordinator keeps besides the protocol (coordnode.go)
 }
 
 // NewCoordTxn prepares a fresh transaction. ops maps each member id to the
@@ -251,7 +253,7 @@ func (t *CoordTxn) Logged(rec Record) []Effect {
 		return nil
 	}
 	var eff []Effect
-	if !t.answered {
+	if !t.told {
 		eff = append(eff, Reply{TxID: t.id, Outcome: t.Outcome(), Reason: t.reason, TooOld: t.tooOldRun})
 	}
 	if t.cfg.Delay > 0 && !t.recovered { // the delay is a window for a crash, not for recovery
@@ -347,7 +349,7 @@ func (t *CoordTxn) Status() wire.TxStatus {
 	st := wire.TxStatus{TxID: t.id, Protocol: t.protocol, Reason: t.reason,
 		Participants: make(map[string]wire.State, len(t.state))}
 	st.State = t.Outcome()
-	if t.phase == phLogging && !t.answered {
+	if t.phase == phLogging && !t.told {
 		st.State = wire.StateInit // not durable yet, and it could still change
 	}
 	for id, s := range t.state {

@@ -97,7 +97,7 @@ func (t *CoordTxn) preAck(a *wire.Ack) []Effect {
 // record is durable: the outcome can no longer change (see the top).
 func (t *CoordTxn) decideCertain() []Effect {
 	eff := t.decide(true, "")
-	t.answered = true
+	t.told = true
 	return append(eff, Reply{TxID: t.id, Outcome: wire.StateCommitted})
 }
 

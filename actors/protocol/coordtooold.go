@@ -45,3 +45,9 @@ func (t *CoordTxn) tooOld(v *wire.Vote) []Effect {
 // TooOld reports whether this run was aborted as a retry of an id a member
 // had committed (the client hears "id too old", not ABORTED).
 func (t *CoordTxn) TooOld() bool { return t.tooOldRun }
+
+// tooOldError is a too-old retry's answer: an Error with code too_old,
+// never ABORTED.
+func tooOldError(reason string) *wire.Error {
+	return &wire.Error{Code: wire.ErrTooOld, Msg: reason}
+}

@@ -19,7 +19,26 @@ type Send struct {
 	To   string
 	Addr string
 	Msg  wire.Message
+	// Since, on the coordinator's retransmissions only, is when transaction
+	// TxID began. If To cannot be reached (its connection is down and a dial
+	// begun after Since failed), the host reports it with
+	// Coordinator.Unreachable, which may end the wait for its vote at once.
+	TxID  string
+	Since time.Time
 }
+
+// Answer asks the host to send Msg back on the connection a request came
+// on (Origin, the host's handle, handed back untouched). Peer names the
+// other side for traces: "client", or the asking participant's id.
+type Answer struct {
+	To   Origin
+	Peer string
+	Msg  wire.Message
+}
+
+// Origin is the host's handle for a connection a request came on. The
+// state machines keep it only to hand it back in an Answer.
+type Origin any
 
 // Persist asks the host to append Rec to the node's log. With Force the host
 // calls the machine's Logged method once the record is durable; without it
@@ -40,10 +59,25 @@ type SetTimer struct {
 	TxID  string
 	Seq   uint64
 	After time.Duration
+	// Kind and Due are the coordinator's (Coordinator.Timer): which of a
+	// transaction's timers this is, and when it should fire by the
+	// coordinator's clock.
+	Kind TimerKind
+	Due  time.Time
 }
 
-// Reply asks the coordinator host to answer the transaction's clients: the
-// decision is durable.
+// TimerKind tells a coordinator's timers apart.
+type TimerKind uint8
+
+const (
+	TimerPhase  TimerKind = iota // the transaction's protocol timer (CoordTxn.Timer)
+	TimerResend                  // retransmit its unanswered messages
+	TimerForget                  // send the gathered Forget lists (TxID "")
+)
+
+// Reply says a transaction's outcome is settled for its clients (durable,
+// or certain in 3PC's case). The Coordinator answers them (Answer) and
+// passes Reply on for the host's log and metrics.
 type Reply struct {
 	TxID    string
 	Outcome wire.State
@@ -52,17 +86,37 @@ type Reply struct {
 	// longer remembers; this run aborted and changed nothing. The client
 	// must hear "id too old" (Reason), never ABORTED.
 	TooOld bool
+	// Set by the Coordinator: the protocol, and how long since the
+	// transaction began here (Client: a client started it on this run;
+	// otherwise it was recovered from the log).
+	Protocol wire.Protocol
+	Took     time.Duration
+	Client   bool
 }
 
 // Finished tells the coordinator host that a transaction needs nothing more:
 // every participant that must hear the decision has acknowledged it.
 type Finished struct{ TxID string }
 
-func (Send) effect()     {}
-func (Persist) effect()  {}
-func (SetTimer) effect() {}
-func (Reply) effect()    {}
-func (Finished) effect() {}
+// Contradiction tells the coordinator host that a participant acknowledged
+// the other outcome than the decision. Heuristic: an operator resolved it
+// by hand (txcli resolve); otherwise only 3PC under a partition or a long
+// pause can get here. The host says so loudly rather than hide it.
+type Contradiction struct {
+	TxID      string
+	Member    string
+	State     wire.State // what the participant reached
+	Decision  wire.State
+	Heuristic bool
+}
+
+func (Send) effect()          {}
+func (Persist) effect()       {}
+func (SetTimer) effect()      {}
+func (Reply) effect()         {}
+func (Finished) effect()      {}
+func (Answer) effect()        {}
+func (Contradiction) effect() {}
 
 // RecKind is a log record's type. The values are part of the on-disk format
 // and must never change; add new kinds at the end. Zero is invalid.

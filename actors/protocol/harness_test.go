@@ -90,6 +90,12 @@ func describe(m wire.Message) string {
 		return "QUERY-REPLY " + m.TxID + " " + string(m.State)
 	case *wire.PreCommit:
 		return "PRECOMMIT " + m.TxID
+	case *wire.StartResult:
+		return fmt.Sprintf("RESULT#%d %s %s", m.ReqID, m.TxID, m.Outcome)
+	case *wire.Error:
+		return fmt.Sprintf("ERROR#%d %s", m.ReqID, m.Code)
+	case *wire.Forget:
+		return "FORGET " + strings.Join(m.TxIDs, ",")
 	}
 	return fmt.Sprintf("%T", m)
 }
@@ -1090,7 +1096,18 @@ func kinds(effs []Effect) []string {
 			}
 			out = append(out, fmt.Sprintf("persist %s %s %s", f, e.Rec.Kind, e.Rec.TxID))
 		case SetTimer:
-			out = append(out, fmt.Sprintf("timer %s #%d", e.TxID, e.Seq))
+			switch e.Kind {
+			case TimerResend:
+				out = append(out, fmt.Sprintf("resend-timer %s #%d", e.TxID, e.Seq))
+			case TimerForget:
+				out = append(out, "forget-timer")
+			default:
+				out = append(out, fmt.Sprintf("timer %s #%d", e.TxID, e.Seq))
+			}
+		case Answer:
+			out = append(out, fmt.Sprintf("answer %s %s", e.Peer, describe(e.Msg)))
+		case Contradiction:
+			out = append(out, fmt.Sprintf("contradiction %s %s %s", e.TxID, e.Member, e.State))
 		case Reply:
 			out = append(out, fmt.Sprintf("reply %s %s", e.TxID, e.Outcome))
 		case Finished:

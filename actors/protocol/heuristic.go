@@ -46,15 +46,8 @@ type heuristic struct {
 
 // resolver is a Resolve request waiting for its answer.
 type resolver struct {
-	token uint64
+	to    Origin
 	reqID uint64
-}
-
-// Answer asks the host to send Msg to the client whose request it handed
-// to the machine with Token (the machine does not know connections).
-type Answer struct {
-	Token uint64
-	Msg   wire.Message
 }
 
 // Alarm asks the host to log, at error level, something an operator must
@@ -68,8 +61,7 @@ type Alarm struct {
 	From      string     // who sent that decision
 }
 
-func (Answer) effect() {}
-func (Alarm) effect()  {}
+func (Alarm) effect() {}
 
 // applied reports whether the transaction holds a durable heuristic outcome.
 func (h *heuristic) applied() bool { return h != nil && h.durable }
@@ -106,10 +98,10 @@ func verb(commit bool) string {
 }
 
 // Resolve handles an operator's request to apply an outcome (m.Commit) to
-// an in-doubt transaction. token names the requester for the Answer.
-func (p *Participant) Resolve(token uint64, m *wire.Resolve) []Effect {
+// an in-doubt transaction. to names the requester for the Answer.
+func (p *Participant) Resolve(to Origin, m *wire.Resolve) []Effect {
 	res := &wire.ResolveResult{ReqID: m.ReqID, TxID: m.TxID}
-	answer := func() []Effect { return []Effect{Answer{Token: token, Msg: res}} }
+	answer := func() []Effect { return []Effect{Answer{To: to, Peer: "client", Msg: res}} }
 	refuse := func(format string, args ...any) []Effect {
 		res.Refused, res.Reason = true, fmt.Sprintf(format, args...)
 		return answer()
@@ -127,7 +119,7 @@ func (p *Participant) Resolve(token uint64, m *wire.Resolve) []Effect {
 		if t.heur.commit != m.Commit {
 			return refuse("transaction %s is being resolved heuristically as %s by another request", m.TxID, verb(t.heur.commit))
 		}
-		t.heur.waiters = append(t.heur.waiters, resolver{token, m.ReqID})
+		t.heur.waiters = append(t.heur.waiters, resolver{to, m.ReqID})
 		return nil
 	case t.pending == pendCommitted || t.pending == pendAborted:
 		return refuse("transaction %s is not in doubt: its outcome %s is being logged right now", m.TxID, verb(t.pending == pendCommitted))
@@ -139,7 +131,7 @@ func (p *Participant) Resolve(token uint64, m *wire.Resolve) []Effect {
 	// In doubt (a PRE-COMMIT being logged included: the operator's outcome
 	// overtakes it, and Logged ignores the PRECOMMIT).
 	t.pending = pendHeuristic
-	t.heur = &heuristic{commit: m.Commit, waiters: []resolver{{token, m.ReqID}}}
+	t.heur = &heuristic{commit: m.Commit, waiters: []resolver{{to, m.ReqID}}}
 	return []Effect{Persist{Force: true, Rec: Record{Kind: RecHeuristic, TxID: t.id, Protocol: t.protocol,
 		Commit: m.Commit, Reason: heuristicReason(m.Commit, t.state),
 		Coord: t.coord, CoordAddr: t.coordAddr}}}
@@ -170,7 +162,7 @@ func (p *Participant) heuristicLogged(t *ptx, rec Record) []Effect {
 		p.applyHeuristic(t, rec)
 		eff := make([]Effect, 0, len(t.heur.waiters))
 		for _, w := range t.heur.waiters {
-			eff = append(eff, Answer{Token: w.token, Msg: &wire.ResolveResult{ReqID: w.reqID, TxID: t.id,
+			eff = append(eff, Answer{To: w.to, Peer: "client", Msg: &wire.ResolveResult{ReqID: w.reqID, TxID: t.id,
 				State: t.state, Applied: true, Heuristic: true, Reason: t.reason}})
 		}
 		t.heur.waiters = nil

@@ -28,7 +28,7 @@ func answerOf(t *testing.T, effs []Effect) (uint64, *wire.ResolveResult) {
 	if len(found) != 1 {
 		t.Fatalf("want one Answer, got effects %q", kinds(effs))
 	}
-	return found[0].Token, found[0].Msg.(*wire.ResolveResult)
+	return found[0].To.(uint64), found[0].Msg.(*wire.ResolveResult)
 }
 
 // resolved runs a Resolve and its Logged: tx ends heuristically decided.
@@ -197,8 +197,8 @@ func TestResolveConcurrentRequests(t *testing.T) {
 	wantKinds(t, "Logged", effs, "protocol.Answer", "protocol.Answer")
 	for i, e := range effs {
 		a := e.(Answer)
-		if r := a.Msg.(*wire.ResolveResult); a.Token != uint64(i+1) || r.ReqID != a.Token*10 || !r.Applied {
-			t.Fatalf("answer %d: %d %+v", i, a.Token, r)
+		if r := a.Msg.(*wire.ResolveResult); a.To.(uint64) != uint64(i+1) || r.ReqID != a.To.(uint64)*10 || !r.Applied {
+			t.Fatalf("answer %d: %d %+v", i, a.To.(uint64), r)
 		}
 	}
 	wantKinds(t, "Logged again", p.Logged(rec))
