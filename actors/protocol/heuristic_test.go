@@ -194,7 +194,7 @@ func TestResolveConcurrentRequests(t *testing.T) {
 		t.Fatalf("opposite while logging: %+v", r)
 	}
 	effs := p.Logged(rec)
-	wantKinds(t, "Logged", effs, "protocol.Answer", "protocol.Answer")
+	wantKinds(t, "Logged", effs, "answer client *wire.ResolveResult", "answer client *wire.ResolveResult")
 	for i, e := range effs {
 		a := e.(Answer)
 		if r := a.Msg.(*wire.ResolveResult); a.To.(uint64) != uint64(i+1) || r.ReqID != a.To.(uint64)*10 || !r.Applied {
