@@ -80,7 +80,7 @@ func outcomeCost(t *CoordTxn) int64 {
 
 // The parts of outcomeCost measured by TestOutcomeCostMeasured.
 const (
-	outcomeFixedCost  = 640
+	outcomeFixedCost  = 680
 	outcomeMemberCost = 96
 )
 
