@@ -12,13 +12,18 @@ import (
 // record comes back durable. The state machines know nothing of them.
 // Without -tags crashpoints every function below is empty and inlined away.
 
-// txnCrashBefore is the coordinator's crash point just before effects[i].
-func txnCrashBefore(effects []protocol.Effect, i int) {
+// crashBefore is the coordinator's crash point just before effects[i].
+// Retransmissions, and the records of a presumed abort (no protocol), are
+// not protocol steps: they have none.
+func crashBefore(effects []protocol.Effect, i int) {
 	if !crashpoint.Enabled {
 		return
 	}
 	switch e := effects[i].(type) {
 	case protocol.Send:
+		if !e.Since.IsZero() {
+			return
+		}
 		switch e.Msg.(type) {
 		case *wire.Prepare:
 			if node.SentBefore[*wire.Prepare](effects, i) {
@@ -38,6 +43,9 @@ func txnCrashBefore(effects []protocol.Effect, i int) {
 			}
 		}
 	case protocol.Persist:
+		if e.Rec.Protocol == "" {
+			return
+		}
 		switch e.Rec.Kind {
 		case protocol.RecDecision:
 			// A 3PC commit comes only after the pre-commit round.
@@ -54,10 +62,10 @@ func txnCrashBefore(effects []protocol.Effect, i int) {
 	}
 }
 
-// txnCrashLogged is the coordinator's crash point when rec became durable,
+// crashLogged is the coordinator's crash point when rec became durable,
 // before the state machine hears it.
-func txnCrashLogged(rec protocol.Record) {
-	if !crashpoint.Enabled {
+func crashLogged(rec protocol.Record) {
+	if !crashpoint.Enabled || rec.Protocol == "" {
 		return
 	}
 	switch rec.Kind {

@@ -1,14 +1,13 @@
 package coordinator
 
 import (
-	"errors"
 	"fmt"
 	"hash/maphash"
 	"log/slog"
 	"net"
 	"os"
 	"runtime"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
@@ -90,16 +89,18 @@ const DefaultKeepBytes = 128 << 20
 
 // Node is a running coordinator node.
 type Node struct {
-	engine *actor.Engine
-	pid    *actor.PID
-	wal    *walwriter.Writer
-	shards []*actor.PID
-	log    *walstore.Log
-	server *transport.Server
-	desk   *node.StatusDesk
-	peers  []*peerInfo
-	Stats  *walwriter.Stats
-	Wire   *transport.Stats // what this node's connections send
+	engine   *actor.Engine
+	nodeID   string
+	boot     int64 // unix ns, for status
+	wal      *walwriter.Writer
+	shards   []*actor.PID
+	inflight *protocol.Inflight
+	log      *walstore.Log
+	server   *transport.Server
+	desk     *node.StatusDesk
+	cluster  cluster
+	Stats    *walwriter.Stats
+	Wire     *transport.Stats // what this node's connections send
 }
 
 // Start replays the log, starts the actors, connects to the
@@ -116,9 +117,9 @@ func Start(cfg Config) (*Node, error) {
 	if err := cfg.Metrics.Claim(); err != nil {
 		return nil, &node.ConfigError{Err: err}
 	}
-	// The window is held twice: the coordinator actor's answers and the
-	// log model for checkpoints; they share the byte bound as their
-	// measured sizes do (about 2:1).
+	// The window is held twice: the shards' Coordinators answer from it
+	// and the log model keeps it for checkpoints; they share the byte
+	// bound as their measured sizes do (about 2:1).
 	clog := protocol.NewCoordLog(cfg.KeepOutcomes).LimitBytes(cfg.KeepBytes / 3)
 	tr := trace.New(trace.DefaultTxns, time.Now().UnixNano())
 	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, SyncFunc: cfg.SyncFunc, AfterRewriteStep: walwriter.RewriteCrashHook(), BoundInterval: cfg.WALBoundInterval}, func(r walstore.Record) error {
@@ -132,8 +133,8 @@ func Start(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The coordinator actor resumes from a copy: from now on the log model
-	// belongs to the WAL writer's flusher, which keeps it current for checkpoints.
+	// The shards recover from a copy: from now on the log model belongs to
+	// the WAL writer's flusher, which keeps it current for checkpoints.
 	var recovered []protocol.LoggedTx
 	for _, t := range clog.All() {
 		recovered = append(recovered, *t)
@@ -151,51 +152,45 @@ func Start(cfg Config) (*Node, error) {
 		wlog.Close()
 		return nil, err
 	}
-	n := &Node{engine: engine, log: wlog, Stats: &walwriter.Stats{}, Wire: &transport.Stats{Msgs: cfg.Metrics.MsgCounts()}}
-	guard := func(p actor.Producer) actor.Producer { return hollywood.CrashOnPanic(p, cfg.Logger, cfg.Fatal) }
+	n := &Node{engine: engine, nodeID: cfg.NodeID, boot: time.Now().UnixNano(), log: wlog,
+		inflight: protocol.NewInflight(cfg.MaxInflight),
+		Stats:    &walwriter.Stats{}, Wire: &transport.Stats{Msgs: cfg.Metrics.MsgCounts()}}
 	n.wal = walwriter.Start(wlog, walwriter.Config{Stats: n.Stats, Metrics: cfg.Metrics, Fatal: cfg.Fatal,
 		Shadow: clog, CompactAt: cfg.CompactBytes, Trace: tr, Engine: engine})
 
-	// The coordinator's PID is fixed by its kind and id, so connections can
-	// route to it before it is spawned (anything earlier is retransmitted).
-	n.pid = actor.NewPID(engine.Address(), "coord/"+cfg.NodeID)
-	shards := &txnShards{seed: maphash.MakeSeed()}
-	for i := range runtime.GOMAXPROCS(0) {
-		shards.pids = append(shards.pids, engine.Spawn(guard(newTxnShard(n.pid)), "txns",
-			actor.WithID(fmt.Sprintf("%s-%d", cfg.NodeID, i)), actor.WithInboxSize(1024)))
+	// The shards' PIDs are fixed by their kind and id, so connections can
+	// route to them before they are spawned (anything earlier is
+	// retransmitted).
+	nshards := runtime.GOMAXPROCS(0)
+	for i := range nshards {
+		n.shards = append(n.shards, actor.NewPID(engine.Address(), "txns/"+shardID(cfg.NodeID, i)))
 	}
-	n.shards = shards.pids
-	n.desk = node.NewStatusDesk(engine, n.pid, cfg.Logger)
-	rt := &coordRouter{engine: engine, coord: n.pid, shards: shards, logger: cfg.Logger, trace: tr, nodeID: cfg.NodeID, desk: n.desk}
+	n.desk = node.NewStatusDeskFunc(n.status, cfg.Logger)
+	rt := &router{engine: engine, shards: n.shards, seed: maphash.MakeSeed(), logger: cfg.Logger, trace: tr, nodeID: cfg.NodeID, desk: n.desk}
 	self := wire.Hello{Version: wire.Version, NodeID: cfg.NodeID, Role: wire.RoleCoordinator}
 	for _, s := range specs {
 		addr := s.addr
-		n.peers = append(n.peers, &peerInfo{fixedID: s.id, addr: addr, peer: transport.NewPeer(transport.PeerConfig{
+		n.cluster = append(n.cluster, &peerInfo{fixedID: s.id, addr: addr, peer: transport.NewPeer(transport.PeerConfig{
 			Addr: addr, Self: self, Handler: rt, Logger: cfg.Logger, Stats: n.Wire, TLS: cfg.TLS, ExpectID: s.id,
 			OnState: func(_ *transport.Peer, up bool, remote wire.HelloAck) {
 				cfg.Logger.Info("participant connection", "addr", addr, "id", remote.NodeID, "up", up)
 			},
 		})})
 	}
+	rt.cluster.Store(&n.cluster)
 
 	advertise := cfg.Advertise
 	if advertise == "" {
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
 		advertise = ":" + port
 	}
-	engine.Spawn(guard(func() actor.Receiver {
-		return &coordinatorActor{
-			cfg:   protocol.CoordConfig{NodeID: cfg.NodeID, Addr: advertise, Vote: cfg.Timeout, Delay: cfg.Delay},
-			deps:  txnDeps{nodeID: cfg.NodeID, wal: n.wal, retry: cfg.Retry, logger: cfg.Logger, fatal: cfg.Fatal, trace: tr, metrics: cfg.Metrics},
-			peers: n.peers, shards: shards, txns: map[string]*coordTx{}, maxActive: cfg.MaxInflight,
-			recovered: recovered, keep: cfg.KeepOutcomes, keepBytes: cfg.KeepBytes - cfg.KeepBytes/3, logger: cfg.Logger,
-		}
-	}), "coord", actor.WithID(cfg.NodeID))
+	n.spawnShards(cfg, advertise, rt, recovered, &host{nodeID: cfg.NodeID, wal: n.wal, cluster: n.cluster,
+		logger: cfg.Logger, trace: tr, metrics: cfg.Metrics})
 
 	n.server = transport.NewServer(ln, transport.ServerConfig{
 		Self:    wire.HelloAck{NodeID: cfg.NodeID, Role: wire.RoleCoordinator},
 		Handler: rt, Logger: cfg.Logger, Stats: n.Wire, TLS: cfg.TLS,
-		Known: n.knownParticipant, MaxClients: cfg.Clients.Max, IdleTimeout: cfg.Clients.IdleTimeout,
+		Known: n.cluster.knows, MaxClients: cfg.Clients.Max, IdleTimeout: cfg.Clients.IdleTimeout,
 		ClientSendBytes: cfg.Clients.SendBytes, ClientReadBytes: cfg.Clients.ReadBytes,
 	})
 	n.registerMetrics(cfg.Metrics, cfg.Logger)
@@ -203,19 +198,30 @@ func Start(cfg Config) (*Node, error) {
 	return n, nil
 }
 
-// knownParticipant reports whether a dialer is one of the configured
-// participants, by the id configured or learned from our connection to it
-// (one never reached yet is served as a client). Safe from any goroutine.
-func (n *Node) knownParticipant(h *wire.Hello) bool {
-	if h.Role != wire.RoleParticipant {
-		return false
+func shardID(nodeID string, i int) string { return fmt.Sprintf("%s-%d", nodeID, i) }
+
+// spawnShards starts one shard per core, each with its own
+// protocol.Coordinator for the ids that hash to it, and its part of the
+// recovered log. The outcome window is split among them (ids spread
+// evenly), and they share the node's bound on transactions in flight.
+func (n *Node) spawnShards(cfg Config, advertise string, rt *router, recovered []protocol.LoggedTx, h *host) {
+	parts := make([][]protocol.LoggedTx, len(n.shards))
+	for _, r := range recovered {
+		i := slices.Index(n.shards, rt.shardOf(r.ID))
+		parts[i] = append(parts[i], r)
 	}
-	for _, p := range n.peers {
-		if id := p.id(); id != p.addr && id == h.NodeID {
-			return true
-		}
+	per := len(n.shards)
+	core := protocol.CoordinatorConfig{
+		CoordConfig: protocol.CoordConfig{NodeID: cfg.NodeID, Addr: advertise, Vote: cfg.Timeout, Delay: cfg.Delay},
+		Retry:       cfg.Retry, MaxInflight: cfg.MaxInflight, Inflight: n.inflight,
+		Keep: (cfg.KeepOutcomes + per - 1) / per, KeepBytes: (cfg.KeepBytes - cfg.KeepBytes/3) / int64(per),
 	}
-	return false
+	guard := func(p actor.Producer) actor.Producer { return hollywood.CrashOnPanic(p, cfg.Logger, cfg.Fatal) }
+	for i := range n.shards {
+		s := &shard{host: h, core: protocol.NewCoordinator(core), recovered: parts[i]}
+		n.engine.Spawn(guard(func() actor.Receiver { return s }), "txns",
+			actor.WithID(shardID(cfg.NodeID, i)), actor.WithInboxSize(1024))
+	}
 }
 
 // Addr is where the coordinator listens.
@@ -226,10 +232,9 @@ func (n *Node) Close() error {
 	n.Drain(5 * time.Second)
 	n.server.Close()
 	n.desk.Close()
-	for _, p := range n.peers {
+	for _, p := range n.cluster {
 		p.peer.Close()
 	}
-	hollywood.Poison(n.engine, n.pid)
 	for _, pid := range n.shards {
 		hollywood.Poison(n.engine, pid)
 	}
@@ -237,102 +242,12 @@ func (n *Node) Close() error {
 	return n.log.Close()
 }
 
-// coordRouter delivers what arrives on the coordinator's connections: votes,
-// acks and query replies straight to their transaction's shard (no hop
-// through the coordinator), everything else to the coordinator actor.
-type coordRouter struct {
-	engine *actor.Engine
-	coord  *actor.PID
-	shards *txnShards
-	logger *slog.Logger
-	trace  *trace.Ring
-	nodeID string
-	desk   *node.StatusDesk
-}
-
-func (r *coordRouter) HandleMessage(c *transport.Conn, m wire.Message) {
-	var txid, from string
-	switch msg := m.(type) {
-	case *wire.Start:
-		node.TraceMsg(r.trace, trace.Recv, "client", m)
-	case *wire.Vote, *wire.Ack, *wire.QueryReply, *wire.Query:
-		node.TraceMsg(r.trace, trace.Recv, c.Remote().NodeID, m)
-	case *wire.TraceReq:
-		node.AnswerTrace(r.trace, c, r.nodeID, wire.RoleCoordinator, msg)
-		return
-	case *wire.StatusReq:
-		r.desk.Request(c, msg.ReqID) // never on the coordinator actor's path
-		return
-	}
-	switch msg := m.(type) {
-	case *wire.Vote:
-		txid, from = msg.TxID, msg.From
-	case *wire.Ack:
-		txid, from = msg.TxID, msg.From
-	case *wire.QueryReply:
-		txid, from = msg.TxID, msg.From
-	case *wire.Start, *wire.Query:
-		r.engine.Send(r.coord, inbound{conn: c, msg: m})
-		return
-	default:
-		r.logger.Debug("ignoring message", "type", m.Type().String(), "from", c.Remote().NodeID)
-		return
-	}
-	if wire.CheckID("transaction id", txid) != nil || wire.CheckID("participant id", from) != nil {
-		return
-	}
-	r.engine.Send(r.shards.of(txid), inbound{conn: c, msg: m}) // a finished transaction's shard hands it to the coordinator
-}
-
-func (r *coordRouter) HandleClose(*transport.Conn, error) {}
-
-type peerSpec struct{ id, addr string }
-
-// parsePeers reads --participants entries: "host:port", "http://host:port"
-// or "id=host:port".
-func parsePeers(list []string) ([]peerSpec, error) {
-	var out []peerSpec
-	seen := map[string]bool{}
-	for _, raw := range list {
-		raw = strings.TrimSpace(raw)
-		if raw == "" {
-			continue
-		}
-		var s peerSpec
-		if id, addr, ok := strings.Cut(raw, "="); ok {
-			if err := wire.CheckID("participant id", id); err != nil {
-				return nil, fmt.Errorf("--participants %q: %w", raw, err)
-			}
-			s.id, raw = id, addr
-		}
-		addr, err := wire.NormalizeAddr(raw)
-		if err != nil {
-			return nil, fmt.Errorf("--participants: %w", err)
-		}
-		if seen[addr] {
-			return nil, fmt.Errorf("--participants: %s listed twice", addr)
-		}
-		seen[addr] = true
-		s.addr = addr
-		out = append(out, s)
-	}
-	if len(out) == 0 {
-		return nil, errors.New("--participants: no participant addresses given")
-	}
-	if len(out) > wire.MaxMembers {
-		// A PREPARE lists every member; peers refuse longer lists.
-		return nil, fmt.Errorf("--participants: %d participants, at most %d", len(out), wire.MaxMembers)
-	}
-	return out, nil
-}
-
 // registerMetrics wires a coordinator's metrics.
 func (n *Node) registerMetrics(m *metrics.Node, logger *slog.Logger) {
-	node.RegisterMetrics(m, logger, n.engine, n.pid, n.Stats, n.Wire, func() ([]metrics.Peer, error) {
-		// The participant connections never change after start, and Peer's
-		// methods are safe from any goroutine.
-		out := make([]metrics.Peer, len(n.peers))
-		for i, p := range n.peers {
+	running := func() (int, error) { return n.inflight.Running(), nil }
+	node.RegisterMetrics(m, logger, running, n.Stats, n.Wire, func() ([]metrics.Peer, error) {
+		out := make([]metrics.Peer, len(n.cluster))
+		for i, p := range n.cluster {
 			out[i] = metrics.Peer{ID: p.id(), Out: true, Up: p.peer.Connected()}
 		}
 		return out, nil

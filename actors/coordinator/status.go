@@ -1,104 +1,79 @@
 package coordinator
 
 import (
-	"slices"
+	"sort"
 	"time"
 
-	"github.com/anthdm/hollywood/actor"
-
+	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/wire"
 )
-
-// statusGather is a status request waiting for the running transactions to
-// report. Transactions do not push their progress on every vote and ack
-// (that would be a message per event, for a request people make by hand);
-// the coordinator polls them when asked. Every polled transaction answers:
-// the poll is queued before any stop the coordinator sends it later, and a
-// stopping actor still handles what was queued before the pill.
-//
-// The answer goes to the status desk (node.StatusDesk), which encodes and
-// sends it: here it costs a walk over the running transactions and the
-// newest finished ones, not over the whole outcome window.
-type statusGather struct {
-	reply   chan<- *wire.Status
-	waiting int
-	live    map[string]wire.TxStatus
-}
-
-func (a *coordinatorActor) startStatus(c *actor.Context, reply chan<- *wire.Status) {
-	a.gatherSeq++
-	g := &statusGather{reply: reply, live: map[string]wire.TxStatus{}}
-	for _, id := range a.order {
-		if tx := a.txns[id]; tx.pid != nil {
-			c.Send(tx.pid, txnMsg{id: id, msg: statusPoll{gather: a.gatherSeq}})
-			g.waiting++
-		}
-	}
-	if g.waiting == 0 {
-		a.finishStatus(g)
-		return
-	}
-	a.gathers[a.gatherSeq] = g
-}
-
-func (a *coordinatorActor) statusAnswer(m statusAnswer) {
-	g := a.gathers[m.gather]
-	if g == nil {
-		return
-	}
-	g.live[m.status.TxID] = m.status
-	if g.waiting--; g.waiting == 0 {
-		delete(a.gathers, m.gather)
-		a.finishStatus(g)
-	}
-}
 
 // statusFinished is how many finished transactions a status shows (the
 // most recent); every running one is always shown. The whole outcome
 // window (--keep-outcomes) would not fit in a frame.
 const statusFinished = 1000
 
-func (a *coordinatorActor) finishStatus(g *statusGather) {
-	st := &wire.Status{NodeID: a.cfg.NodeID, Role: wire.RoleCoordinator,
-		Committed: a.committed, Aborted: a.aborted, Boot: a.boot, Now: time.Now().UnixNano()}
-	for _, p := range a.peers {
+// status answers the status desk (node.StatusDesk) with the node's status:
+// every shard's part, merged in the order the transactions arrived. It runs
+// on the desk's goroutine; each shard only copies its running transactions
+// and newest finished ones.
+func (n *Node) status(reply chan<- *wire.Status) {
+	parts := make(chan protocol.CoordStatus, len(n.shards))
+	for _, pid := range n.shards {
+		n.engine.Send(pid, statusAsk{reply: parts})
+	}
+	st := &wire.Status{NodeID: n.nodeID, Role: wire.RoleCoordinator, Boot: n.boot}
+	for _, p := range n.cluster {
 		st.Participants = append(st.Participants, wire.PeerStatus{ID: p.id(), Addr: p.addr, Connected: p.peer.Connected()})
 	}
-	// Walk back from the newest until every running (or polled) transaction
-	// and statusFinished finished ones are found, then put them oldest
-	// first. The statuses are never changed once stored (a transaction's
-	// next status is a new value), so the desk may encode them after this
-	// returns.
-	want := a.running
-	for id := range g.live {
-		if tx := a.txns[id]; tx != nil && tx.pid == nil {
-			want++ // polled, and finished since
+	var all []seenTx
+	timeout := time.NewTimer(statusWait)
+	defer timeout.Stop()
+	for range n.shards {
+		select {
+		case part := <-parts:
+			st.Committed += part.Committed
+			st.Aborted += part.Aborted
+			for i, t := range part.Txns {
+				all = append(all, seenTx{t, part.Seen[i], part.Finished[i]})
+			}
+		case <-timeout.C:
+			return // the desk gives up too, and says the node is stalled
 		}
 	}
+	st.Transactions = newest(all, statusFinished)
+	st.Now = time.Now().UnixNano()
+	reply <- st // buffered for this one answer
+}
+
+// statusWait bounds how long status waits for the shards (the desk waits
+// somewhat longer, then answers "stalled").
+const statusWait = 8 * time.Second
+
+// seenTx is a transaction's status with when it entered its shard.
+type seenTx struct {
+	wire.TxStatus
+	seen     int64
+	finished bool
+}
+
+// newest puts the shards' lists in arrival order and keeps every running
+// transaction and the newest maxFinished finished ones.
+func newest(all []seenTx, maxFinished int) []wire.TxStatus {
+	sort.SliceStable(all, func(i, j int) bool { return all[i].seen < all[j].seen })
 	finished := 0
-	for i := len(a.order) - 1; i >= 0 && (want > 0 || finished < statusFinished); i-- {
-		id := a.order[i]
-		tx := a.txns[id]
-		s, polled := g.live[id]
-		switch {
-		case polled || tx.pid != nil:
-			want--
-			if !polled {
-				s = tx.status
-			}
-		case finished < statusFinished:
+	for _, t := range all {
+		if t.finished {
 			finished++
-			s = tx.status
-		default:
+		}
+	}
+	out := make([]wire.TxStatus, 0, len(all))
+	for _, t := range all {
+		if t.finished && finished > maxFinished {
+			finished--
 			continue
 		}
-		if tx.tooOld {
-			// This run aborted, but the id was committed by an earlier
-			// one: not ABORTED (Reason says what a member remembers).
-			s.State = wire.StateUnknown
-		}
-		st.Transactions = append(st.Transactions, tx.stamp(s))
+		out = append(out, t.TxStatus)
 	}
-	slices.Reverse(st.Transactions)
-	g.reply <- st // buffered for this one answer
+	return out
 }

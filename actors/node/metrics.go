@@ -69,18 +69,15 @@ func logErrors(logger *slog.Logger, errs []error) {
 }
 
 // RegisterMetrics wires what every node exports: its log's and
-// connections' counters, the transactions its main actor pid holds (it
-// answers MetricsPoll), and its peers as peers reports them. With m nil
+// connections' counters, the transactions it holds as running reports
+// them, and its peers as peers reports them. With m nil
 // it does nothing.
-func RegisterMetrics(m *metrics.Node, logger *slog.Logger, e *actor.Engine, pid *actor.PID,
+func RegisterMetrics(m *metrics.Node, logger *slog.Logger, running func() (int, error),
 	stats *walwriter.Stats, ws *transport.Stats, peers func() ([]metrics.Peer, error)) {
 	if m == nil {
 		return
 	}
 	errs := exportStats(m, stats, ws)
-	errs = append(errs, m.WatchTransactions(func() (int, error) {
-		r, err := PollMetrics(e, pid)
-		return r.Count, err
-	}), m.WatchPeers(peers))
+	errs = append(errs, m.WatchTransactions(running), m.WatchPeers(peers))
 	logErrors(logger, errs)
 }

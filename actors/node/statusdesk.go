@@ -59,8 +59,14 @@ const (
 
 // NewStatusDesk serves status for the actor pid of engine.
 func NewStatusDesk(engine *actor.Engine, pid *actor.PID, logger *slog.Logger) *StatusDesk {
+	return NewStatusDeskFunc(func(reply chan<- *wire.Status) { engine.Send(pid, StatusSnap{Reply: reply}) }, logger)
+}
+
+// NewStatusDeskFunc serves status from snapshot, which asks the node for
+// it: the answer comes on reply (which has room for it), or never.
+func NewStatusDeskFunc(snapshot func(reply chan<- *wire.Status), logger *slog.Logger) *StatusDesk {
 	return &StatusDesk{
-		snapshot: func(reply chan<- *wire.Status) { engine.Send(pid, StatusSnap{Reply: reply}) },
+		snapshot: snapshot,
 		logger:   logger,
 		quit:     make(chan struct{}),
 		perConn:  map[*transport.Conn]int{},

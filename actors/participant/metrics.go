@@ -33,7 +33,11 @@ func (a *participantActor) metricsReply() node.MetricsReply {
 
 // registerMetrics wires a participant's metrics.
 func (n *Node) registerMetrics(m *metrics.Node, logger *slog.Logger) {
-	node.RegisterMetrics(m, logger, n.engine, n.pid, n.Stats, n.Wire, func() ([]metrics.Peer, error) {
+	running := func() (int, error) {
+		r, err := node.PollMetrics(n.engine, n.pid)
+		return r.Count, err
+	}
+	node.RegisterMetrics(m, logger, running, n.Stats, n.Wire, func() ([]metrics.Peer, error) {
 		r, err := node.PollMetrics(n.engine, n.pid)
 		return r.Peers, err
 	})

@@ -301,7 +301,7 @@ func (t *CoordTxn) finishIfDone() []Effect {
 	}
 	t.phase = phDone
 	return []Effect{
-		Persist{Rec: Record{Kind: RecEnd, TxID: t.id}},
+		Persist{Rec: Record{Kind: RecEnd, TxID: t.id, Protocol: t.protocol}},
 		Finished{TxID: t.id},
 	}
 }

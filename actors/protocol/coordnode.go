@@ -11,6 +11,9 @@ type CoordinatorConfig struct {
 	CoordConfig
 	Retry       time.Duration // retransmission interval for unanswered phase messages
 	MaxInflight int           // running transactions before new ones are refused as busy
+	// Inflight, when set, counts running transactions together with the
+	// host's other Coordinators, against its bound instead of MaxInflight.
+	Inflight *Inflight
 	// The outcome window: finished transactions remembered (a retried id
 	// gets its outcome back; status shows the newest), at most Keep of
 	// them and about KeepBytes of memory (0: no byte bound).
@@ -101,6 +104,9 @@ func NewCoordinator(cfg CoordinatorConfig) *Coordinator {
 	}
 	if cfg.Keep < 1 {
 		cfg.Keep = 1
+	}
+	if cfg.Inflight == nil {
+		cfg.Inflight = NewInflight(cfg.MaxInflight)
 	}
 	return &Coordinator{cfg: cfg, txns: map[string]*CoordTxn{}, forget: map[string][]string{}}
 }

@@ -229,3 +229,31 @@ func TestCoordinatorContradiction(t *testing.T) {
 	a.Heuristic = true
 	wantKinds(t, "B resolved against", c.Ack(part("B"), a), "contradiction TX1 B ABORTED")
 }
+
+// Coordinators sharing an Inflight (one host's shards) are bounded together:
+// the host's --max-inflight is for the node, however ids hash. A finished
+// transaction makes room again, on any of them.
+func TestCoordinatorsShareInflight(t *testing.T) {
+	shared := NewInflight(2)
+	cfg := CoordinatorConfig{
+		CoordConfig: CoordConfig{NodeID: coordID, Addr: coordAddr, Vote: voteAfter},
+		Retry:       250 * time.Millisecond, Keep: 10, Inflight: shared,
+	}
+	a, b := NewCoordinator(cfg), NewCoordinator(cfg)
+	a.Start(From{Conn: client}, startReq("T1", 1), bc)
+	b.Start(From{Conn: client}, startReq("T2", 2), bc)
+	wantKinds(t, "third, on either", a.Start(From{Conn: client}, startReq("T3", 3), bc), "answer client ERROR#3 busy")
+	if shared.Running() != 2 || a.Running() != 1 || b.Running() != 1 {
+		t.Fatalf("shared %d, a %d, b %d running", shared.Running(), a.Running(), b.Running())
+	}
+	b.Vote(part("B"), vote("T2", "B", true))
+	b.Logged(decision(t, b.Vote(part("C"), vote("T2", "C", true))))
+	b.Ack(part("B"), ackOf("T2", "B", wire.StateCommitted))
+	b.Ack(part("C"), ackOf("T2", "C", wire.StateCommitted))
+	if shared.Running() != 1 {
+		t.Fatalf("shared %d running after T2 finished", shared.Running())
+	}
+	if effs := a.Start(From{Conn: client}, startReq("T3", 4), bc); len(effs) == 0 || kinds(effs)[0] == "answer client ERROR#4 busy" {
+		t.Fatalf("T3 after T2 finished: %q", kinds(effs))
+	}
+}

@@ -19,6 +19,7 @@ func (c *Coordinator) Recover(r LoggedTx) {
 		}
 	}
 	if !r.Ended {
+		c.cfg.Inflight.add()
 		c.admit(t)
 		c.recovering = append(c.recovering, t)
 		return

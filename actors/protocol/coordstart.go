@@ -38,8 +38,8 @@ func (c *Coordinator) Start(from From, req *wire.Start, cluster []wire.Member) [
 	if c.draining {
 		return fail(wire.ErrShutdown, "coordinator shutting down; retry on its restart (or another coordinator)")
 	}
-	if c.running >= c.cfg.MaxInflight {
-		return fail(wire.ErrBusy, "coordinator busy: %d transactions in flight; retry later", c.running)
+	if !c.cfg.Inflight.admit() {
+		return fail(wire.ErrBusy, "coordinator busy: %d transactions in flight; retry later", c.cfg.Inflight.Running())
 	}
 	t := NewCoordTxn(c.cfg.CoordConfig, req.TxID, req.Protocol, members, ops)
 	c.admit(t)
@@ -49,7 +49,8 @@ func (c *Coordinator) Start(from From, req *wire.Start, cluster []wire.Member) [
 	return c.run(t, t.Start())
 }
 
-// admit adds a transaction that is about to run.
+// admit adds a transaction that is about to run (counted in Inflight by
+// the caller).
 func (c *Coordinator) admit(t *CoordTxn) {
 	t.node.began = c.cfg.Now()
 	t.node.seen = t.node.began.UnixNano()

@@ -11,9 +11,11 @@ import (
 type CoordStatus struct {
 	// Txns: every running transaction and the newest finished ones,
 	// oldest first; Seen says when each entered the coordinator (unix ns),
-	// so the lists of several Coordinators merge in order.
+	// so the lists of several Coordinators merge in order, and Finished
+	// which of them need nothing more.
 	Txns               []wire.TxStatus
 	Seen               []int64
+	Finished           []bool
 	Committed, Aborted uint64 // decisions taken by this run
 	Running            int
 }
@@ -43,9 +45,11 @@ func (c *Coordinator) Status(maxFinished int) CoordStatus {
 		}
 		st.Txns = append(st.Txns, s)
 		st.Seen = append(st.Seen, t.node.seen)
+		st.Finished = append(st.Finished, t.node.finished)
 	}
 	slices.Reverse(st.Txns)
 	slices.Reverse(st.Seen)
+	slices.Reverse(st.Finished)
 	return st
 }
 

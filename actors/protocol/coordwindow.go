@@ -13,6 +13,7 @@ import "github.com/txd/txd/wire"
 func (c *Coordinator) finish(t *CoordTxn, out []Effect) []Effect {
 	t.node.finished = true
 	c.running--
+	c.cfg.Inflight.done()
 	t.node.pending, t.node.resendArmed = nil, false
 	t.ops, t.need, t.replies = nil, nil, nil
 	if !t.commit {

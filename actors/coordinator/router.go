@@ -1,0 +1,109 @@
+package coordinator
+
+import (
+	"hash/maphash"
+	"log/slog"
+	"sync/atomic"
+
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/txd/txd/actors/node"
+	"github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/actors/trace"
+	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
+)
+
+// router delivers what arrives on the coordinator's connections, clients'
+// and participants' alike. Every message about a transaction goes straight
+// to the shard its id hashes to, so a client's Start, its retries, the
+// members' votes and acks and their queries all meet in one
+// protocol.Coordinator, in arrival order per connection. Status and trace
+// requests never reach a shard's inbox.
+type router struct {
+	engine  *actor.Engine
+	shards  []*actor.PID
+	seed    maphash.Seed
+	cluster atomic.Pointer[cluster] // set once the participants' connections exist
+	logger  *slog.Logger
+	trace   *trace.Ring
+	nodeID  string
+	desk    *node.StatusDesk
+}
+
+// inbound is a message for a shard's protocol.Coordinator, with who sent it.
+type inbound struct {
+	msg  wire.Message
+	from protocol.From
+}
+
+func (r *router) shardOf(txid string) *actor.PID {
+	if len(r.shards) == 1 {
+		return r.shards[0]
+	}
+	return r.shards[maphash.String(r.seed, txid)%uint64(len(r.shards))]
+}
+
+// alias is the address a participant configured by address alone was
+// configured by, once its handshake said it is id (protocol.From.Alias).
+func (r *router) alias(id string) string {
+	if c := r.cluster.Load(); c != nil {
+		return c.learnedAddr(id)
+	}
+	return ""
+}
+
+func (r *router) HandleMessage(c *transport.Conn, m wire.Message) {
+	from := protocol.From{Conn: c}
+	if c.Remote().Role == wire.RoleParticipant {
+		from.Node = c.Remote().NodeID
+	}
+	var txid string
+	switch msg := m.(type) {
+	case *wire.TraceReq:
+		node.AnswerTrace(r.trace, c, r.nodeID, wire.RoleCoordinator, msg)
+		return
+	case *wire.StatusReq:
+		r.desk.Request(c, msg.ReqID) // never on a shard's path
+		return
+	case *wire.Start:
+		node.TraceMsg(r.trace, trace.Recv, "client", m)
+		txid = msg.TxID
+	case *wire.Query:
+		node.TraceMsg(r.trace, trace.Recv, c.Remote().NodeID, m)
+		// Who asks is who its handshake said, whatever the query claims.
+		q := *msg
+		q.From = c.Remote().NodeID
+		m, txid, from.Alias = &q, q.TxID, r.alias(from.Node)
+	case *wire.Vote:
+		node.TraceMsg(r.trace, trace.Recv, c.Remote().NodeID, m)
+		if !validReply(msg.TxID, msg.From) {
+			return
+		}
+		txid, from.Alias = msg.TxID, r.alias(msg.From)
+	case *wire.Ack:
+		node.TraceMsg(r.trace, trace.Recv, c.Remote().NodeID, m)
+		if !validReply(msg.TxID, msg.From) {
+			return
+		}
+		txid, from.Alias = msg.TxID, r.alias(msg.From)
+	case *wire.QueryReply:
+		node.TraceMsg(r.trace, trace.Recv, c.Remote().NodeID, m)
+		if !validReply(msg.TxID, msg.From) {
+			return
+		}
+		txid, from.Alias = msg.TxID, r.alias(msg.From)
+	default:
+		r.logger.Debug("ignoring message", "type", m.Type().String(), "from", c.Remote().NodeID)
+		return
+	}
+	r.engine.Send(r.shardOf(txid), inbound{msg: m, from: from})
+}
+
+func (r *router) HandleClose(*transport.Conn, error) {}
+
+// validReply: a participant's reply names a well-formed transaction and
+// sender; anything else is dropped here.
+func validReply(txid, from string) bool {
+	return wire.CheckID("transaction id", txid) == nil && wire.CheckID("participant id", from) == nil
+}
