@@ -119,8 +119,10 @@ func Start(cfg Config) (*Node, error) {
 	}
 	// The window is held twice: the shards' Coordinators answer from it
 	// and the log model keeps it for checkpoints; they share the byte
-	// bound as their measured sizes do (about 2:1).
-	clog := protocol.NewCoordLog(cfg.KeepOutcomes).LimitBytes(cfg.KeepBytes / 3)
+	// bound about as their measured sizes do (3.6:1, TestOutcomeCostMeasured
+	// and TestLoggedCostMeasured), so that the default keeps
+	// --keep-outcomes in both.
+	clog := protocol.NewCoordLog(cfg.KeepOutcomes).LimitBytes(cfg.KeepBytes / 4)
 	tr := trace.New(trace.DefaultTxns, time.Now().UnixNano())
 	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, SyncFunc: cfg.SyncFunc, AfterRewriteStep: walwriter.RewriteCrashHook(), BoundInterval: cfg.WALBoundInterval}, func(r walstore.Record) error {
 		rec, err := walwriter.Decode(r)
@@ -214,7 +216,7 @@ func (n *Node) spawnShards(cfg Config, advertise string, rt *router, recovered [
 	core := protocol.CoordinatorConfig{
 		CoordConfig: protocol.CoordConfig{NodeID: cfg.NodeID, Addr: advertise, Vote: cfg.Timeout, Delay: cfg.Delay},
 		Retry:       cfg.Retry, MaxInflight: cfg.MaxInflight, Inflight: n.inflight,
-		Keep: (cfg.KeepOutcomes + per - 1) / per, KeepBytes: (cfg.KeepBytes - cfg.KeepBytes/3) / int64(per),
+		Keep: (cfg.KeepOutcomes + per - 1) / per, KeepBytes: (cfg.KeepBytes - cfg.KeepBytes/4) / int64(per),
 	}
 	guard := func(p actor.Producer) actor.Producer { return hollywood.CrashOnPanic(p, cfg.Logger, cfg.Fatal) }
 	for i := range n.shards {

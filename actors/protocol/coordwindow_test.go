@@ -83,3 +83,35 @@ func TestOutcomeWindowBytes(t *testing.T) {
 		t.Fatalf("accounted %d (sum %d), %d finished, %d in txns, %d in order", c.finishedBytes, sum, c.finished, len(c.txns), len(c.order))
 	}
 }
+
+// TestLoggedCostMeasured checks LoggedCost against the heap, as
+// TestOutcomeCostMeasured does for the Coordinator: the log model's byte
+// bound relies on it never being low.
+func TestLoggedCostMeasured(t *testing.T) {
+	const n = 20000
+	l := NewCoordLog(n)
+	recs := make([]Record, 0, 3*n)
+	for i := range n {
+		id := fmt.Sprintf("tx-%06d", i)
+		recs = append(recs, Record{Kind: RecBegin, TxID: id, Protocol: wire.TwoPC, Members: bc},
+			Record{Kind: RecDecision, TxID: id, Protocol: wire.TwoPC, Commit: true, Members: bc},
+			Record{Kind: RecEnd, TxID: id, Protocol: wire.TwoPC})
+	}
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for _, r := range recs {
+		if err := l.Apply(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perTxn := int64(after.HeapAlloc-before.HeapAlloc) / n
+	est := LoggedCost(l.Get("tx-000000"))
+	t.Logf("heap %d bytes per logged transaction, estimated %d", perTxn, est)
+	if len(l.All()) != n || perTxn > est {
+		t.Fatalf("%d remembered; heap %d bytes each, LoggedCost says %d", len(l.All()), perTxn, est)
+	}
+	runtime.KeepAlive(recs)
+}
