@@ -5,7 +5,8 @@ import (
 	"testing"
 )
 
-// BenchmarkStatusRoundTrip: a status request through the coordinator actor
+// BenchmarkStatusRoundTrip: a status request through the coordinator (every
+// shard asked, their parts merged)
 // and back, the floor under any client request.
 func BenchmarkStatusRoundTrip(b *testing.B) {
 	c := startCluster(b, true)

@@ -11,7 +11,10 @@ import (
 // the outcome, which answers retries and queries. It is built by replaying
 // the log at start-up and kept up to date by the WAL writer with every record
 // it writes, so that a checkpoint (Snapshot) is always exactly what the log
-// says: the coordinator actor's own view lags its transactions' actors.
+// says: the Coordinators' own view runs ahead of the log (a record is
+// theirs once they ask for it, the log's once it is written). It is
+// compact on purpose (docs/decisions.md, "The coordinator's log model
+// stays compact").
 type CoordLog struct {
 	txns       map[string]*LoggedTx
 	order      []*LoggedTx // first seen first; ended ones trimmed from the front
