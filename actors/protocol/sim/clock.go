@@ -7,9 +7,8 @@ import (
 	"github.com/txd/txd/actors/protocol"
 )
 
-// timer is a SetTimer a node asked for, with its due time on the
-// coordinator's clock (participants' timers keep one too, so a test may
-// fire everything in due order).
+// timer is a SetTimer a node asked for, with its due time (on the
+// coordinator's clock for the coordinator's timers).
 type timer struct {
 	node string
 	inc  int // the node's incarnation when set: a crash voids it
@@ -56,15 +55,18 @@ func (s *Sim) timersOf(id, tx string, kind protocol.TimerKind) []timer {
 // coordinator's phase timers, or a participant's termination timers.
 func (s *Sim) TimersFor(id, tx string) int { return len(s.timersOf(id, tx, protocol.TimerPhase)) }
 
-// fireTimer fires one timer (and forgets it), moving the clock to its due
-// time if that is later.
+// fireTimer fires one timer (and forgets it). A coordinator's timer moves
+// its clock to the timer's due time if that is later: a timer fired by hand
+// fires on time, unless the clock has already passed it (Advance, or a
+// later timer fired first), and then the Coordinator sees it late.
+// Participants keep no clock.
 func (s *Sim) fireTimer(tm timer) {
 	s.t.Helper()
 	s.timers = slices.DeleteFunc(s.timers, func(x timer) bool { return x == tm })
 	if !s.live(tm) {
 		return
 	}
-	if tm.due.After(s.now) {
+	if tm.node == CoordID && tm.due.After(s.now) {
 		s.now = tm.due
 	}
 	n := s.nodes[tm.node]

@@ -62,3 +62,16 @@ func (s *Sim) NoLocks(id string) {
 		s.t.Errorf("%s still holds locks %v", id, l)
 	}
 }
+
+// TxStatus is tx's status on participant id (its state and the reason for
+// its outcome); zero if it holds none.
+func (s *Sim) TxStatus(id, tx string) wire.TxStatus {
+	s.t.Helper()
+	_, txs := s.Part(id).Status()
+	for i := len(txs) - 1; i >= 0; i-- {
+		if txs[i].TxID == tx {
+			return txs[i]
+		}
+	}
+	return wire.TxStatus{}
+}

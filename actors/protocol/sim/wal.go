@@ -64,10 +64,11 @@ func (s *Sim) syncNode(id string, inc int) {
 		return // the node crashed since the write
 	}
 	for _, rec := range n.log.syncAll() {
+		what := "logged " + rec.Kind.String() + " " + rec.TxID
 		if n.p != nil {
-			s.apply(id, n.p.Logged(rec))
-		} else if n.c != nil {
-			s.apply(id, n.c.Logged(rec))
+			s.call(id, what, n.p.Logged(rec))
+		} else if c := s.Coordinator(); c != nil {
+			s.call(id, what, c.Logged(rec))
 		}
 	}
 }
