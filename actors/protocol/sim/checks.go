@@ -194,7 +194,9 @@ func (s *Sim) protoOf(tx string) wire.Protocol {
 }
 
 func decisionIs(tx string, commit bool) func(protocol.Record) bool {
-	return func(r protocol.Record) bool { return r.Kind == protocol.RecDecision && r.TxID == tx && r.Commit == commit }
+	return func(r protocol.Record) bool {
+		return r.Kind == protocol.RecDecision && r.TxID == tx && r.Commit == commit
+	}
 }
 
 // checkDecisionDurable: COMMIT may only leave the coordinator once a COMMIT
