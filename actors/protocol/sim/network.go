@@ -77,8 +77,10 @@ func (s *Sim) Post(e Envelope) {
 	case Dup:
 		s.queue = append(s.queue, event{kind: evMsg, env: e}, event{kind: evMsg, env: e})
 	case Drop:
+		s.note("  (network drops %s)", e)
 		s.dropped = append(s.dropped, e)
 	case Hold:
+		s.note("  (network holds %s)", e)
 		s.held = append(s.held, e)
 	}
 }
@@ -106,6 +108,7 @@ func (s *Sim) Release(pred func(Envelope) bool, reversed bool) int {
 		slices.Reverse(out)
 	}
 	for _, e := range out {
+		s.note("network releases %s", e)
 		s.queue = append(s.queue, event{kind: evMsg, env: e})
 	}
 	return len(out)
@@ -151,6 +154,7 @@ func (s *Sim) deliver(e Envelope) {
 	s.t.Helper()
 	n := s.nodes[e.To]
 	if n == nil || !n.up || s.cut[[2]string{e.From, e.To}] {
+		s.note("lost %s", e)
 		s.dropped = append(s.dropped, e)
 		return
 	}
