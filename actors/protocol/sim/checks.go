@@ -8,7 +8,6 @@ import (
 // checkSend checks a message node from is about to send to: what it says
 // must be durable in from's log first (persist before send).
 func (s *Sim) checkSend(from, to string, msg wire.Message) {
-	s.t.Helper()
 	what := protocol.Describe(msg)
 	switch {
 	case to == "":
@@ -62,7 +61,6 @@ func (s *Sim) checkSend(from, to string, msg wire.Message) {
 }
 
 func (s *Sim) checkVote(from string, log *wal, m *wire.Vote) {
-	s.t.Helper()
 	if m.From != from {
 		s.t.Errorf("%s sent a vote signed %q", from, m.From)
 	}
@@ -84,7 +82,6 @@ func (s *Sim) checkVote(from string, log *wal, m *wire.Vote) {
 }
 
 func (s *Sim) checkAck(from string, log *wal, m *wire.Ack) {
-	s.t.Helper()
 	if m.From != from {
 		s.t.Errorf("%s sent an ack signed %q", from, m.From)
 	}
@@ -107,7 +104,6 @@ func (s *Sim) checkAck(from string, log *wal, m *wire.Ack) {
 // checkLeaderDecision: a 3PC termination leader announces its outcome once
 // it is durable in its own log.
 func (s *Sim) checkLeaderDecision(from string, log *wal, m *wire.Decision) {
-	s.t.Helper()
 	if s.protoOf(m.TxID) != wire.ThreePC {
 		s.t.Errorf("participant %s sent a decision for 2PC %s", from, m.TxID)
 	}
@@ -125,7 +121,6 @@ func (s *Sim) checkLeaderDecision(from string, log *wal, m *wire.Decision) {
 
 // checkQueryReply: a participant reports only what its log makes durable.
 func (s *Sim) checkQueryReply(from string, log *wal, m *wire.QueryReply) {
-	s.t.Helper()
 	prep := log.has(false, recIs(protocol.RecPrepared, m.TxID))
 	pre := log.has(false, recIs(protocol.RecPreCommit, m.TxID))
 	com := log.has(false, recIs(protocol.RecCommit, m.TxID))
@@ -203,7 +198,6 @@ func decisionIs(tx string, commit bool) func(protocol.Record) bool {
 // decision is durable; ABORT only if no COMMIT decision is (presumed abort
 // needs no record); a client hears ABORTED only once it is durable.
 func (s *Sim) checkDecisionDurable(tx string, commit bool, what string) {
-	s.t.Helper()
 	log := &s.nodes[CoordID].log
 	if commit && !log.has(false, decisionIs(tx, true)) && !(what == "Reply" && s.commitCertain3PC(tx)) {
 		s.t.Errorf("%s: COMMIT of %s before the decision was durable", what, tx)
@@ -220,7 +214,6 @@ func (s *Sim) checkDecisionDurable(tx string, commit bool, what string) {
 // member, for a recovered or committed transaction) must have acked the
 // decision, and END must be logged.
 func (s *Sim) checkFinished(tx string) {
-	s.t.Helper()
 	ct := s.Coord(tx)
 	if !s.nodes[CoordID].log.has(true, recIs(protocol.RecEnd, tx)) {
 		s.t.Errorf("Finished %s without END", tx)

@@ -61,7 +61,6 @@ func (s *Sim) TimersFor(id, tx string) int { return len(s.timersOf(id, tx, proto
 // later timer fired first), and then the Coordinator sees it late.
 // Participants keep no clock.
 func (s *Sim) fireTimer(tm timer) {
-	s.t.Helper()
 	s.timers = slices.DeleteFunc(s.timers, func(x timer) bool { return x == tm })
 	if !s.live(tm) {
 		return
@@ -87,7 +86,6 @@ func (s *Sim) fireTimer(tm timer) {
 // it returns how many it fired. The coordinator's retransmission and
 // Forget timers are fired by Resend and FlushForget.
 func (s *Sim) Fire(id, tx string) int {
-	s.t.Helper()
 	tms := s.timersOf(id, tx, protocol.TimerPhase)
 	for _, tm := range tms {
 		s.fireTimer(tm)
@@ -98,7 +96,6 @@ func (s *Sim) Fire(id, tx string) int {
 // Resend fires the coordinator's retransmission timers for tx: it sends
 // every unanswered phase message again. It returns how many it fired.
 func (s *Sim) Resend(tx string) int {
-	s.t.Helper()
 	tms := s.timersOf(CoordID, tx, protocol.TimerResend)
 	for _, tm := range tms {
 		s.fireTimer(tm)
@@ -109,7 +106,6 @@ func (s *Sim) Resend(tx string) int {
 // FlushForget fires the coordinator's Forget timer: the gathered lists of
 // ended transactions go to their members. It returns how many it fired.
 func (s *Sim) FlushForget() int {
-	s.t.Helper()
 	tms := s.timersOf(CoordID, "", protocol.TimerForget)
 	for _, tm := range tms {
 		s.fireTimer(tm)
@@ -120,7 +116,6 @@ func (s *Sim) FlushForget() int {
 // FireAny fires the oldest live protocol timer of any node for tx; false
 // if there is none.
 func (s *Sim) FireAny(tx string) bool {
-	s.t.Helper()
 	for _, tm := range s.timers {
 		if tm.set.TxID == tx && tm.set.Kind == protocol.TimerPhase && s.live(tm) {
 			s.fireTimer(tm)

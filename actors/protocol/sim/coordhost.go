@@ -19,7 +19,6 @@ func (s *Sim) Begin(tx string, ops map[string][]wire.Op) *protocol.CoordTxn {
 
 // BeginWith is Begin over the cluster ids.
 func (s *Sim) BeginWith(tx string, ids []string, ops map[string][]wire.Op) *protocol.CoordTxn {
-	s.t.Helper()
 	var all []wire.Op
 	for _, id := range ids {
 		for _, op := range ops[id] {
@@ -37,7 +36,6 @@ func (s *Sim) BeginWith(tx string, ids []string, ops map[string][]wire.Op) *prot
 // Start hands the coordinator a client's request as it is (a retry of an
 // id, say), over cluster, and carries out its effects.
 func (s *Sim) Start(req *wire.Start, cluster []wire.Member) {
-	s.t.Helper()
 	c := s.Coordinator()
 	if c == nil {
 		s.t.Fatalf("Start %s: the coordinator is down", req.TxID)
@@ -52,7 +50,6 @@ func (s *Sim) Start(req *wire.Start, cluster []wire.Member) {
 // toCoordinator hands the coordinator a participant's message, on that
 // participant's own connection (so Answers go back to it).
 func (s *Sim) toCoordinator(e Envelope) {
-	s.t.Helper()
 	c := s.Coordinator()
 	from := protocol.From{Conn: e.From, Node: e.From}
 	what := e.From + " " + protocol.Describe(e.Msg)

@@ -42,7 +42,6 @@ func (s *Sim) Kill(id string) {
 // Restart rebuilds node id from its durable log and runs its recovery, as
 // its host does at start-up.
 func (s *Sim) Restart(id string) {
-	s.t.Helper()
 	n := s.nodes[id]
 	n.up = true
 	if id != CoordID {

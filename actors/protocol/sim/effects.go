@@ -8,7 +8,6 @@ import (
 // apply carries out effects emitted by node id, in order, as a host must,
 // checking the invariants on the way (checks.go).
 func (s *Sim) apply(id string, effs []protocol.Effect) {
-	s.t.Helper()
 	n := s.nodes[id]
 	for _, e := range effs {
 		switch e := e.(type) {
@@ -58,7 +57,6 @@ func (s *Sim) apply(id string, effs []protocol.Effect) {
 // answer carries out an Answer: back on the connection the request came
 // on, a client's or a participant's.
 func (s *Sim) answer(id string, a protocol.Answer) {
-	s.t.Helper()
 	switch to := a.To.(type) {
 	case client:
 		s.answers = append(s.answers, a.Msg)

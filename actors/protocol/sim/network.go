@@ -117,7 +117,6 @@ func (s *Sim) Release(pred func(Envelope) bool, reversed bool) int {
 // Step carries out one queued event (a delivery or a log sync); false when
 // there is none.
 func (s *Sim) Step() bool {
-	s.t.Helper()
 	if len(s.queue) == 0 {
 		return false
 	}
@@ -139,7 +138,6 @@ func (s *Sim) Step() bool {
 
 // Run carries out events until the network is quiet.
 func (s *Sim) Run() {
-	s.t.Helper()
 	for i := 0; s.Step(); i++ {
 		if i > 100000 {
 			s.t.Fatal("network never went quiet")
@@ -151,7 +149,6 @@ func (s *Sim) Run() {
 func (s *Sim) Quiet() bool { return len(s.queue) == 0 }
 
 func (s *Sim) deliver(e Envelope) {
-	s.t.Helper()
 	n := s.nodes[e.To]
 	if n == nil || !n.up || s.cut[[2]string{e.From, e.To}] {
 		s.note("lost %s", e)

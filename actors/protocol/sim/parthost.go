@@ -11,7 +11,6 @@ import (
 // from a peer (the answer to a leader's PRE-COMMIT) is dropped, as the
 // participant host does: the leader learns the state from its next round.
 func (s *Sim) toParticipant(p *protocol.Participant, e Envelope) {
-	s.t.Helper()
 	what := e.From + " " + protocol.Describe(e.Msg)
 	switch m := e.Msg.(type) {
 	case *wire.Prepare:
@@ -45,7 +44,6 @@ func (s *Sim) toParticipant(p *protocol.Participant, e Envelope) {
 
 // State is tx's state on participant id.
 func (s *Sim) State(id, tx string) wire.State {
-	s.t.Helper()
 	return s.Part(id).State(tx)
 }
 

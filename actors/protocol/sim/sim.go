@@ -117,7 +117,6 @@ func (s *Sim) Up(id string) bool { return s.nodes[id].up }
 
 // Part returns participant id's machine; the test fails if it is down.
 func (s *Sim) Part(id string) *protocol.Participant {
-	s.t.Helper()
 	n := s.nodes[id]
 	if n == nil || n.p == nil {
 		s.t.Fatalf("no live participant %s", id)
@@ -143,7 +142,6 @@ func (s *Sim) Coordinator() *protocol.Coordinator {
 // Coord returns the coordinator's transaction tx; the test fails if it
 // has none.
 func (s *Sim) Coord(tx string) *protocol.CoordTxn {
-	s.t.Helper()
 	c := s.Coordinator()
 	if c == nil || c.Txn(tx) == nil {
 		s.t.Fatalf("coordinator has no transaction %s", tx)
@@ -188,7 +186,6 @@ func (s *Sim) note(format string, args ...any) {
 
 // call notes an event node id takes in and carries out its effects.
 func (s *Sim) call(id, event string, effs []protocol.Effect) {
-	s.t.Helper()
 	if s.Transcript != nil {
 		s.note("%s ← %s", id, event)
 		for _, k := range protocol.Kinds(effs) {

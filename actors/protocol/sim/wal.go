@@ -53,12 +53,10 @@ func (s *Sim) SetManualSync(id string, on bool) { s.nodes[id].log.manual = on }
 // Sync makes node id's log durable now and reports the forced records to
 // its machine (for nodes with manual sync).
 func (s *Sim) Sync(id string) {
-	s.t.Helper()
 	s.syncNode(id, s.nodes[id].inc)
 }
 
 func (s *Sim) syncNode(id string, inc int) {
-	s.t.Helper()
 	n := s.nodes[id]
 	if !n.up || n.inc != inc {
 		return // the node crashed since the write
