@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	. "github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/wire"
 )
 
@@ -164,7 +164,7 @@ func TestSim3PCCoordinatorDies(t *testing.T) {
 						s.Filter = nil
 						// A Finished before the kill does not count: END is
 						// lazy and died with the coordinator.
-						if s.Records(CoordID, RecEnd, "TX1") != 0 {
+						if s.Records(CoordID, protocol.RecEnd, "TX1") != 0 {
 							t.Fatal("END durable")
 						}
 						s.finished["TX1"] = 0
@@ -198,7 +198,7 @@ func TestSim3PCCoordinatorDies(t *testing.T) {
 						// which aborts before voting.)
 						late := ""
 						if k := slices.Index(sc.states, wire.StateUnknown); k >= 0 && restartAt == 0 &&
-							s.Records(CoordID, RecBegin, "TX1") == 0 {
+							s.Records(CoordID, protocol.RecBegin, "TX1") == 0 {
 							late = ids[k]
 						}
 						if late != "" {
@@ -247,11 +247,11 @@ func TestSim3PCCoordinatorDies(t *testing.T) {
 						}
 						// The coordinator (if it had logged anything) agrees
 						// and finishes; nothing is applied twice.
-						if s.nodes[CoordID].log.has(false, func(r Record) bool { return r.TxID == "TX1" }) {
+						if s.nodes[CoordID].log.has(false, func(r protocol.Record) bool { return r.TxID == "TX1" }) {
 							if s.finished["TX1"] != 1 {
 								t.Errorf("finished %d\n%s", s.finished["TX1"], s.Trace())
 							}
-							decided := s.Records(CoordID, RecDecision, "TX1")
+							decided := s.Records(CoordID, protocol.RecDecision, "TX1")
 							if decided != 1 {
 								t.Errorf("coordinator logged %d decisions", decided)
 							}
@@ -293,7 +293,7 @@ func TestSim3PCCoordinatorKilled(t *testing.T) {
 					t.Fatalf("%s: %q", id, got)
 				}
 			}
-			if s.Records(CoordID, RecBegin, "TX1") != 1 || s.Records(CoordID, RecDecision, "TX1") != 0 {
+			if s.Records(CoordID, protocol.RecBegin, "TX1") != 1 || s.Records(CoordID, protocol.RecDecision, "TX1") != 0 {
 				t.Fatal("coordinator log")
 			}
 			s.Kill(CoordID)
@@ -360,7 +360,7 @@ func TestSim3PCLeaderDiesBeforeAnnouncing(t *testing.T) {
 				}
 				s.SyncThenCrash("A")
 				s.nodes["A"].log.manual = false
-				if s.Records("A", map[bool]RecKind{true: RecCommit, false: RecAbort}[pre], "TX1") != 1 {
+				if s.Records("A", map[bool]protocol.RecKind{true: protocol.RecCommit, false: protocol.RecAbort}[pre], "TX1") != 1 {
 					t.Fatal("A's outcome not durable")
 				}
 				for i := 0; ; i++ {

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	. "github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/wire"
 )
 
@@ -27,7 +27,7 @@ func (s *Sim) wantOutcome(tx string, st wire.State, ids ...string) {
 	if s.finished[tx] != 1 {
 		s.t.Errorf("%s finished %d times\n%s", tx, s.finished[tx], s.Trace())
 	}
-	if !s.nodes[CoordID].log.has(true, recIs(RecEnd, tx)) {
+	if !s.nodes[CoordID].log.has(true, recIs(protocol.RecEnd, tx)) {
 		s.t.Errorf("no END for %s", tx)
 	}
 	s.CheckAtomic(tx)
@@ -50,9 +50,9 @@ func newSim3(t testing.TB, ids ...string) *Sim {
 
 // wantRecords checks the records node id wrote for tx, in order (durable
 // or, lazy ones, still in the buffer).
-func (s *Sim) wantRecords(id, tx string, kinds ...RecKind) {
+func (s *Sim) wantRecords(id, tx string, kinds ...protocol.RecKind) {
 	s.t.Helper()
-	var got []RecKind
+	var got []protocol.RecKind
 	for _, r := range s.nodes[id].log.durable {
 		if r.TxID == tx {
 			got = append(got, r.Kind)
@@ -123,7 +123,7 @@ func (s *Sim) wantAll(tx string, st wire.State) {
 			s.t.Errorf("%s: %s is %q, want %q", id, tx, got, st)
 		}
 		s.NoLocks(id)
-		c := s.Records(id, RecCommit, tx)
+		c := s.Records(id, protocol.RecCommit, tx)
 		if (st == wire.StateCommitted && c != 1) || (st != wire.StateCommitted && c != 0) {
 			s.t.Errorf("%s logged COMMIT %d times", id, c)
 		}
@@ -160,9 +160,9 @@ func (s *Sim) final(id, tx string) wire.State {
 		return st
 	}
 	switch {
-	case s.Records(id, RecCommit, tx) > 0:
+	case s.Records(id, protocol.RecCommit, tx) > 0:
 		return wire.StateCommitted
-	case s.nodes[id].log.has(true, recIs(RecAbort, tx)):
+	case s.nodes[id].log.has(true, recIs(protocol.RecAbort, tx)):
 		return wire.StateAborted
 	}
 	return wire.StateUnknown

@@ -3,7 +3,7 @@ package sim
 import (
 	"testing"
 
-	. "github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/wire"
 )
 
@@ -103,7 +103,7 @@ func TestSim3PCPartition(t *testing.T) {
 			if p := s.SentOf("A", id, wire.TypePreCommit, "TX1"); len(p) == 0 {
 				t.Errorf("A never pre-committed %s", id)
 			}
-			s.wantRecords(id, "TX1", RecPrepared, RecPreCommit, RecCommit)
+			s.wantRecords(id, "TX1", protocol.RecPrepared, protocol.RecPreCommit, protocol.RecCommit)
 		}
 		s.Restart(CoordID)
 		s.Run()

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	. "github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/wire"
 )
 
@@ -262,7 +262,7 @@ func runRandom3(t *testing.T, seed int64) {
 			}
 			if st == wire.StateCommitted {
 				committed = true
-				if c := s.Records(id, RecCommit, tx.id); c != 1 {
+				if c := s.Records(id, protocol.RecCommit, tx.id); c != 1 {
 					t.Errorf("%s logged COMMIT of %s %d times", id, tx.id, c)
 				}
 			}
@@ -289,7 +289,7 @@ func runRandom3(t *testing.T, seed int64) {
 		}
 		// A transaction the coordinator began must finish; one it only
 		// presumed aborted (asked about after losing it) has nothing to.
-		if s.Records(CoordID, RecBegin, tx.id) > 0 && s.finished[tx.id] == 0 {
+		if s.Records(CoordID, protocol.RecBegin, tx.id) > 0 && s.finished[tx.id] == 0 {
 			t.Errorf("%s never finished", tx.id)
 		}
 	}

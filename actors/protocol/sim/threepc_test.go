@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	. "github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/wire"
 )
 
@@ -49,9 +49,9 @@ func TestSim3PCVoteCombinations(t *testing.T) {
 							s.wantOutcome("TX1", wire.StateCommitted, ids...)
 							s.wantBalance("900", ids...)
 							for _, id := range ids {
-								s.wantRecords(id, "TX1", RecPrepared, RecPreCommit, RecCommit)
+								s.wantRecords(id, "TX1", protocol.RecPrepared, protocol.RecPreCommit, protocol.RecCommit)
 							}
-							s.wantRecords(CoordID, "TX1", RecBegin, RecPreCommit, RecDecision, RecEnd)
+							s.wantRecords(CoordID, "TX1", protocol.RecBegin, protocol.RecPreCommit, protocol.RecDecision, protocol.RecEnd)
 							return
 						}
 						s.wantOutcome("TX1", wire.StateAborted, ids...)
@@ -59,7 +59,7 @@ func TestSim3PCVoteCombinations(t *testing.T) {
 						if n := len(s.SentOf(CoordID, "", wire.TypePreCommit, "TX1")); n != 0 {
 							t.Errorf("PRE-COMMIT sent %d times on the abort path", n)
 						}
-						if s.Records(CoordID, RecPreCommit, "TX1") != 0 {
+						if s.Records(CoordID, protocol.RecPreCommit, "TX1") != 0 {
 							t.Error("PRECOMMIT logged on the abort path")
 						}
 					})
@@ -114,7 +114,7 @@ func TestSim3PCAliveCoordinatorSuppressesTermination(t *testing.T) {
 	s.Fire(CoordID, "TX1") // DO-COMMIT
 	s.Run()
 	s.wantOutcome("TX1", wire.StateCommitted, s.ids...)
-	if n := s.Records("A", RecCommit, "TX1"); n != 1 {
+	if n := s.Records("A", protocol.RecCommit, "TX1"); n != 1 {
 		t.Errorf("A logged COMMIT %d times", n)
 	}
 }
@@ -181,7 +181,7 @@ func TestSim3PCParticipantCrash(t *testing.T) {
 				s.wantOutcome("TX1", wire.StateCommitted, abc...)
 				s.wantBalance("900", abc...)
 				for _, id := range abc {
-					if n := s.Records(id, RecCommit, "TX1"); n != 1 {
+					if n := s.Records(id, protocol.RecCommit, "TX1"); n != 1 {
 						t.Errorf("%s logged COMMIT %d times", id, n)
 					}
 				}
@@ -241,7 +241,7 @@ func TestSim3PCLostMessages(t *testing.T) {
 			if tc.name == "CAN-COMMIT to B" {
 				// B never heard of it; the coordinator's courtesy ABORT
 				// (or a peer's query) aborted it for good.
-				if !s.nodes["B"].log.has(true, recIs(RecAbort, "TX1")) || s.Records("B", RecPrepared, "TX1") != 0 {
+				if !s.nodes["B"].log.has(true, recIs(protocol.RecAbort, "TX1")) || s.Records("B", protocol.RecPrepared, "TX1") != 0 {
 					t.Fatal("B did not log ABORT")
 				}
 			}
@@ -282,7 +282,7 @@ func TestSim3PCDuplicatesAndReorder(t *testing.T) {
 				s.wantOutcome("TX1", wire.StateCommitted, abc...)
 				s.wantBalance("900", abc...)
 				for _, id := range abc {
-					s.wantRecords(id, "TX1", RecPrepared, RecPreCommit, RecCommit)
+					s.wantRecords(id, "TX1", protocol.RecPrepared, protocol.RecPreCommit, protocol.RecCommit)
 				}
 			}
 			if t.Failed() {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/cockroachdb/datadriven"
 
-	. "github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/wire"
 )
 
@@ -135,7 +135,7 @@ func command(t *testing.T, d *datadriven.TestData, sp **Sim) string {
 	case "answers":
 		var b strings.Builder
 		for _, m := range s.ClientAnswers() {
-			fmt.Fprintln(&b, Describe(m))
+			fmt.Fprintln(&b, protocol.Describe(m))
 		}
 		return b.String()
 	case "check":

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	. "github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/wire"
 )
 
@@ -213,7 +213,7 @@ func TestSimCoordinatorCrashUndecided(t *testing.T) {
 		if s.finished["TX1"] != 1 {
 			t.Fatal("not finished")
 		}
-		if s.Records(CoordID, RecDecision, "TX1") != 1 {
+		if s.Records(CoordID, protocol.RecDecision, "TX1") != 1 {
 			t.Fatal("ABORT not logged before it was sent")
 		}
 	})
@@ -334,7 +334,7 @@ func TestSim2PCCooperativeTermination(t *testing.T) {
 	})
 	t.Run("all READY: blocked until the coordinator returns", func(t *testing.T) {
 		s := start(t, HoldIf(Is(CoordID, "", wire.TypeDecision)), nil)
-		if s.Records(CoordID, RecDecision, "TX1") != 1 {
+		if s.Records(CoordID, protocol.RecDecision, "TX1") != 1 {
 			t.Fatal("COMMIT not durable")
 		}
 		s.Kill(CoordID)

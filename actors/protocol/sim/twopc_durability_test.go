@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	. "github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/wire"
 )
 
@@ -119,7 +119,7 @@ func TestSimPersistBeforeSend(t *testing.T) {
 		s.Fire("A", "TX1")
 		s.Run()
 		s.wantOutcome("TX1", wire.StateCommitted, "A", "B")
-		if c := s.Records("A", RecCommit, "TX1"); c != 1 {
+		if c := s.Records("A", protocol.RecCommit, "TX1"); c != 1 {
 			t.Errorf("A logged COMMIT %d times", c)
 		}
 	})
@@ -196,7 +196,7 @@ func TestSimUnknownTransaction(t *testing.T) {
 	if len(acks) != 2 || acks[0].(*wire.Ack).State != wire.StateAborted || acks[1].(*wire.Ack).State != wire.StateAborted {
 		t.Fatalf("GONE acks %+v", acks)
 	}
-	if s.Records("A", RecAbort, "GONE") != 0 || len(s.nodes["A"].log.buf) != 1 {
+	if s.Records("A", protocol.RecAbort, "GONE") != 0 || len(s.nodes["A"].log.buf) != 1 {
 		t.Fatal("want one lazy ABORT for GONE")
 	}
 	// The coordinator ignores acks and votes for transactions it does not

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	. "github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/wire"
 )
 
@@ -46,7 +46,7 @@ func TestSimVoteCombinations(t *testing.T) {
 						s.wantOutcome("TX1", wire.StateCommitted, ids...)
 						s.wantBalance("900", ids...)
 						for _, id := range ids {
-							if c := s.Records(id, RecCommit, "TX1"); c != 1 {
+							if c := s.Records(id, protocol.RecCommit, "TX1"); c != 1 {
 								t.Errorf("%s logged COMMIT %d times", id, c)
 							}
 						}
@@ -63,7 +63,7 @@ func TestSimVoteCombinations(t *testing.T) {
 						t.Errorf("FIFO: reason names %s, want %s", who, noVoters[0])
 					}
 					for _, id := range ids {
-						if s.Records(id, RecCommit, "TX1") != 0 {
+						if s.Records(id, protocol.RecCommit, "TX1") != 0 {
 							t.Errorf("%s logged COMMIT", id)
 						}
 					}
@@ -139,7 +139,7 @@ func TestSimVoteTimeout(t *testing.T) {
 	}
 	// Stale: the vote timer's seq is void.
 	if effs := s.Coord("TX1").Timer(1); effs != nil {
-		t.Errorf("stale timer: %q", Kinds(effs))
+		t.Errorf("stale timer: %q", protocol.Kinds(effs))
 	}
 	// C comes back knowing nothing, and has nothing to ask about.
 	s.Restart("C")
@@ -159,7 +159,7 @@ func TestSimFinishedWaitsForAcks(t *testing.T) {
 		t.Fatalf("%d acks held", len(s.held))
 	}
 	for i, id := range []string{"C", "A", "B"} {
-		if s.finished["TX1"] != 0 || s.Records(CoordID, RecEnd, "TX1") != 0 {
+		if s.finished["TX1"] != 0 || s.Records(CoordID, protocol.RecEnd, "TX1") != 0 {
 			t.Fatalf("finished before the ack of %s", id)
 		}
 		// Duplicated, too.
