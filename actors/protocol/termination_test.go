@@ -9,8 +9,8 @@ import (
 )
 
 // Termination protocols (termination.go): direct tests of one participant's
-// rounds, then the simulated cluster with the coordinator dead, restarted,
-// cut off, or the network split.
+// rounds. The cluster with the coordinator dead, restarted, cut off, or the
+// network split is package sim's.
 
 func qr(from string, st wire.State) *wire.QueryReply {
 	return &wire.QueryReply{TxID: "TX1", From: from, State: st}

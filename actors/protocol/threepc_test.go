@@ -8,9 +8,8 @@ import (
 	"github.com/txd/txd/wire"
 )
 
-// 3PC: direct tests of a Participant's PRE-COMMIT handling, then end-to-end
-// runs on the simulated network with the coordinator alive (the coordinator
-// dying is termination_test.go's).
+// 3PC: direct tests of a Participant's PRE-COMMIT handling and of its
+// replay. The end-to-end runs are package sim's.
 
 func newPartAs(t *testing.T, id string, seed map[string]string) *Participant {
 	t.Helper()
