@@ -112,26 +112,3 @@ func (s *Sim) FlushForget() int {
 	}
 	return len(tms)
 }
-
-// FireAny fires the oldest live protocol timer of any node for tx; false
-// if there is none.
-func (s *Sim) FireAny(tx string) bool {
-	for _, tm := range s.timers {
-		if tm.set.TxID == tx && tm.set.Kind == protocol.TimerPhase && s.live(tm) {
-			s.fireTimer(tm)
-			return true
-		}
-	}
-	return false
-}
-
-// LiveTimers counts the live timers of every kind, on every node.
-func (s *Sim) LiveTimers() int {
-	n := 0
-	for _, tm := range s.timers {
-		if s.live(tm) {
-			n++
-		}
-	}
-	return n
-}

@@ -145,9 +145,6 @@ func (s *Sim) Run() {
 	}
 }
 
-// Quiet reports whether nothing is queued (held messages aside).
-func (s *Sim) Quiet() bool { return len(s.queue) == 0 }
-
 func (s *Sim) deliver(e Envelope) {
 	n := s.nodes[e.To]
 	if n == nil || !n.up || s.cut[[2]string{e.From, e.To}] {
