@@ -294,3 +294,49 @@ func (s *Sim) CheckAtomic(tx string) {
 		s.t.Errorf("%s aborted on %v but the coordinator decided COMMIT", tx, aborted)
 	}
 }
+
+// CheckTold fails the test if a client was told tx COMMITTED (a Reply or
+// an answer) and a member has not durably applied it, or told ABORTED and
+// a member applied it. Call it once the cluster has settled.
+func (s *Sim) CheckTold(tx string) {
+	s.t.Helper()
+	told := map[wire.State]bool{}
+	for _, r := range s.replies {
+		if r.TxID == tx && !r.TooOld {
+			told[r.Outcome] = true
+		}
+	}
+	for _, m := range s.answers {
+		if r, ok := m.(*wire.StartResult); ok && r.TxID == tx {
+			told[r.Outcome] = true
+		}
+	}
+	if told[wire.StateCommitted] && told[wire.StateAborted] {
+		s.t.Errorf("clients were told both COMMITTED and ABORTED for %s", tx)
+	}
+	for _, id := range s.membersOf(tx) {
+		applied := s.nodes[id].log.has(false, recIs(protocol.RecCommit, tx))
+		if told[wire.StateCommitted] && !applied {
+			s.t.Errorf("a client was told %s COMMITTED but %s has not applied it", tx, id)
+		}
+		if told[wire.StateAborted] && applied {
+			s.t.Errorf("a client was told %s ABORTED but %s applied it", tx, id)
+		}
+	}
+}
+
+// membersOf is tx's members as the coordinator's log names them (every
+// participant if it names none). A presumed abort's record (no protocol)
+// names only who asked.
+func (s *Sim) membersOf(tx string) []string {
+	for _, r := range s.nodes[CoordID].log.durable {
+		if r.TxID == tx && r.Protocol != "" && len(r.Members) > 0 {
+			ids := make([]string, len(r.Members))
+			for i, m := range r.Members {
+				ids[i] = m.ID
+			}
+			return ids
+		}
+	}
+	return s.ids
+}

@@ -31,6 +31,7 @@ func (s *Sim) wantOutcome(tx string, st wire.State, ids ...string) {
 		s.t.Errorf("no END for %s", tx)
 	}
 	s.CheckAtomic(tx)
+	s.CheckTold(tx)
 }
 
 func (s *Sim) wantBalance(want string, ids ...string) {
@@ -130,6 +131,7 @@ func (s *Sim) wantAll(tx string, st wire.State) {
 	}
 	s.wantBalance(bal, s.ids...)
 	s.CheckAtomic(tx)
+	s.CheckTold(tx)
 	if s.t.Failed() {
 		s.t.Logf("trace:\n%s", s.Trace())
 	}

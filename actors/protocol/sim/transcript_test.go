@@ -140,6 +140,7 @@ func command(t *testing.T, d *datadriven.TestData, sp **Sim) string {
 		return b.String()
 	case "check":
 		s.CheckAtomic(arg("tx", "TX1"))
+		s.CheckTold(arg("tx", "TX1"))
 		return "ok\n"
 	default:
 		d.Fatalf(t, "unknown command %q", d.Cmd)
