@@ -15,6 +15,9 @@
 //   - clock.go: SetTimer effects are kept with their due time on the
 //     coordinator's injected clock; the test fires them (Fire, Resend,
 //     FlushForget), which moves that clock forward.
+//   - effects.go: the effects carried out in order, as a host must:
+//     Persist to the log, Send and Answer onto the network (an Answer to
+//     a client is what the client is told), SetTimer, Reply, Finished.
 //   - coordhost.go, parthost.go: what the hosts do with an incoming
 //     message; a client's Start (Begin).
 //   - crash.go: Crash loses a node's memory, unsynced log tail, timers and
@@ -24,5 +27,10 @@
 //     protocols' invariants (persist before send, acks before Finished, a
 //     client told COMMITTED only once it is durable or certain, no send to
 //     nowhere) and fails the test on a violation; CheckAtomic checks that
-//     no two members decided differently.
+//     no two members decided differently, CheckTold that what a client
+//     was told is what every member applied.
+//
+// With Transcript set, every event a machine takes in and every effect it
+// gives out is written down as it happens; testdata/*.txt are scenarios
+// kept that way (TestTranscripts; go test -rewrite regenerates them).
 package sim
