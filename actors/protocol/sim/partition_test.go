@@ -7,7 +7,9 @@ import (
 	"github.com/txd/txd/wire"
 )
 
-// 3PC under a partition, and stale messages from before one.
+// 3PC cut apart: a network split, and the late, duplicated and stale
+// messages of a coordinator that was cut off while the participants
+// terminated without it.
 
 // THE PARTITION. Three participants; the coordinator dies after PRE-COMMIT
 // reached only A. Then the network splits {A} | {B, C} and each side runs
