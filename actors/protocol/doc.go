@@ -10,6 +10,13 @@
 // before voting YES" and "force the decision before phase two" hold by
 // construction, whatever the host does in between.
 //
-// CoordTxn is one transaction on the coordinator (presumed-abort 2PC).
-// Participant is a whole participant: store, lock table, transactions.
+// CoordTxn is one transaction on the coordinator (presumed-abort 2PC or
+// 3PC); Coordinator is a whole coordinator node over them (retries of an
+// id, presumed abort, queries, retransmission, Forget, the outcome
+// window). Participant is a whole participant: store, lock table,
+// transactions.
+//
+// The unit tests here drive one machine at a time. Package sim runs them
+// together over a simulated network, with crashes and restarts; the
+// protocols' scenarios and transcripts live there.
 package protocol

@@ -31,7 +31,7 @@ import (
 //
 // This is safe only if the network does not partition: two sides that
 // cannot hear each other each elect a leader and may decide differently.
-// termination_test.go shows it.
+// TestSim3PCPartition (sim/partition_test.go) shows it.
 
 // Timer handles a timer: a transaction in doubt runs a termination round.
 func (p *Participant) Timer(txid string, seq uint64) []Effect {
