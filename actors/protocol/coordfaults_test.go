@@ -27,7 +27,7 @@ func TestCoordUnreachableMember(t *testing.T) {
 		}
 		wantKinds(t, "again, while logging", c.Unreachable("C", "refused"))
 		effs = c.Logged(rec)
-		if r := effs[0].(Reply); r.Outcome != wire.StateAborted || r.Reason != rec.Reason || r.TooOld {
+		if r := replyOf(t, effs); r.Outcome != wire.StateAborted || r.Reason != rec.Reason || r.TooOld {
 			t.Fatalf("%s: reply %+v", proto, r)
 		}
 		wantKinds(t, "after the decision", c.Unreachable("C", "refused"))
@@ -59,8 +59,8 @@ func TestCoordRetryOfCommittedId(t *testing.T) {
 		t.Fatalf("TOO-OLD %+v", tr)
 	}
 	effs = c.Logged(rec)
-	wantKinds(t, "Logged", effs, "reply TX1 ABORTED", "send A ABORT TX1")
-	if r := effs[0].(Reply); !r.TooOld || r.Reason != rec.Reason || !c.TooOld() {
+	wantKinds(t, "Logged", effs, "send A ABORT TX1", "reply TX1 ABORTED")
+	if r := replyOf(t, effs); !r.TooOld || r.Reason != rec.Reason || !c.TooOld() {
 		t.Fatalf("reply %+v", r)
 	}
 
@@ -71,7 +71,7 @@ func TestCoordRetryOfCommittedId(t *testing.T) {
 	rec = decision(t, c.Vote(no("A", "key k is locked by T9")))
 	effs = c.Vote(&wire.Vote{TxID: "TX1", From: "B", Known: wire.StateCommitted})
 	wantKinds(t, "known COMMITTED while logging", effs, "persist lazy TOO-OLD TX1")
-	if r := c.Logged(rec)[0].(Reply); !r.TooOld || !strings.Contains(r.Reason, "too old") {
+	if r := replyOf(t, c.Logged(rec)); !r.TooOld || !strings.Contains(r.Reason, "too old") {
 		t.Fatalf("reply %+v", r)
 	}
 
@@ -80,7 +80,7 @@ func TestCoordRetryOfCommittedId(t *testing.T) {
 	c.Start()
 	effs = c.Vote(&wire.Vote{TxID: "TX1", From: "B", Reason: "transaction TX1 already ABORTED here", Known: wire.StateAborted})
 	wantKinds(t, "known ABORTED", effs, "persist forced DECISION TX1")
-	if r := c.Logged(decision(t, effs))[0].(Reply); r.TooOld {
+	if r := replyOf(t, c.Logged(decision(t, effs))); r.TooOld {
 		t.Fatalf("reply %+v", r)
 	}
 }

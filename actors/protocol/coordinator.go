@@ -94,7 +94,7 @@ func (t *CoordTxn) ID() string { return t.id }
 func (t *CoordTxn) Start() []Effect {
 	if t.recovered {
 		if t.phase == phLogging {
-			return t.deliver(nil)
+			return t.deliver(nil, false)
 		}
 		if t.protocol == wire.ThreePC {
 			return t.startQuery()
@@ -227,7 +227,7 @@ func (t *CoordTxn) Timer(seq uint64) []Effect {
 		}
 		return t.decide(false, fmt.Sprintf("no vote from %s within %v", strings.Join(missing, ", "), t.cfg.Vote))
 	case phDelay:
-		return t.deliver(nil)
+		return t.deliver(nil, false)
 	case phPreDelay:
 		return t.sendPreCommit()
 	case phPreAcking:
@@ -252,15 +252,20 @@ func (t *CoordTxn) Logged(rec Record) []Effect {
 	if rec.Kind != RecDecision || t.phase != phLogging {
 		return nil
 	}
-	var eff []Effect
-	if !t.told {
-		eff = append(eff, Reply{TxID: t.id, Outcome: t.Outcome(), Reason: t.reason, TooOld: t.tooOldRun})
-	}
 	if t.cfg.Delay > 0 && !t.recovered { // the delay is a window for a crash, not for recovery
 		t.phase = phDelay
-		return append(eff, t.timer(t.cfg.Delay))
+		return append(t.reply(nil), t.timer(t.cfg.Delay))
 	}
-	return t.deliver(eff)
+	return t.deliver(nil, true)
+}
+
+// reply tells the clients the durable outcome, unless they heard it before
+// it was durable (told).
+func (t *CoordTxn) reply(eff []Effect) []Effect {
+	if t.told {
+		return eff
+	}
+	return append(eff, Reply{TxID: t.id, Outcome: t.Outcome(), Reason: t.reason, TooOld: t.tooOldRun})
 }
 
 // decide hands the decision to the log; nothing is sent until it is durable.
@@ -280,7 +285,13 @@ func (t *CoordTxn) decide(commit bool, reason string) []Effect {
 // transaction does not know who voted, so it waits for everyone, and so it
 // sends to everyone, even a member known to be ABORTED (from a NO vote or a
 // 3PC query reply): that member's ack is awaited too.
-func (t *CoordTxn) deliver(eff []Effect) []Effect {
+//
+// With reply, the clients hear the outcome after the decision is handed to
+// the members' connections, not before: a client's next transaction on the
+// same keys then reaches each member behind this one's decision (one
+// connection per member, in order), never ahead of it, where it would find
+// the keys still locked.
+func (t *CoordTxn) deliver(eff []Effect, reply bool) []Effect {
 	t.phase = phDelivering
 	t.need = make(map[string]bool, len(t.members))
 	for _, m := range t.members {
@@ -291,6 +302,9 @@ func (t *CoordTxn) deliver(eff []Effect) []Effect {
 		if s != wire.StateAborted || t.commit || t.recovered {
 			eff = append(eff, t.decisionTo(m.ID))
 		}
+	}
+	if reply {
+		eff = t.reply(eff)
 	}
 	return append(eff, t.finishIfDone()...)
 }

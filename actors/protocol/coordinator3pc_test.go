@@ -209,8 +209,8 @@ func TestCoord3PCAbortLike2PC(t *testing.T) {
 		if rec.Commit || rec.Reason != "no vote from B within 1s" {
 			t.Fatalf("decision %+v", rec)
 		}
-		wantKinds(t, "Logged", c.Logged(rec), "reply TX1 ABORTED", "send A ABORT TX1", "send B ABORT TX1",
-			"send C ABORT TX1")
+		wantKinds(t, "Logged", c.Logged(rec), "send A ABORT TX1", "send B ABORT TX1", "send C ABORT TX1",
+			"reply TX1 ABORTED")
 		// A late YES now must hear ABORT and is awaited.
 		wantKinds(t, "late YES", c.Vote(yes("B")), "send B ABORT TX1")
 		c.Ack(ack("A", wire.StateAborted))
@@ -246,8 +246,8 @@ func TestCoord3PCPreAckOutcomes(t *testing.T) {
 		// A is PRECOMMITTED, C READY as far as the coordinator knows (its
 		// ack came too late to count): both hear ABORT; B already knows.
 		effs = c.Logged(rec)
-		wantKinds(t, "Logged", effs, "reply TX1 ABORTED", "send A ABORT TX1", "send C ABORT TX1")
-		if r := effs[0].(Reply); r.Reason != rec.Reason {
+		wantKinds(t, "Logged", effs, "send A ABORT TX1", "send C ABORT TX1", "reply TX1 ABORTED")
+		if r := replyOf(t, effs); r.Reason != rec.Reason {
 			t.Fatalf("reply %+v", r)
 		}
 		wantKinds(t, "ack B", c.Ack(ack("B", wire.StateAborted)))
@@ -277,8 +277,8 @@ func TestCoord3PCPreAckOutcomes(t *testing.T) {
 		if !rec.Commit {
 			t.Fatalf("decision %+v", rec)
 		}
-		wantKinds(t, "Logged", c.Logged(rec), "reply TX1 COMMITTED", "send A COMMIT TX1", "send B COMMIT TX1",
-			"send C COMMIT TX1")
+		wantKinds(t, "Logged", c.Logged(rec), "send A COMMIT TX1", "send B COMMIT TX1", "send C COMMIT TX1",
+			"reply TX1 COMMITTED")
 		c.Ack(ack("A", wire.StateCommitted))
 		c.Ack(ack("B", wire.StateCommitted))
 		wantKinds(t, "ack C", c.Ack(ack("C", wire.StateCommitted)), "persist lazy END TX1", "finished TX1")
@@ -357,8 +357,8 @@ func TestCoord3PCRecover(t *testing.T) {
 					out = "COMMIT"
 				}
 				// No --delay in recovery.
-				wantKinds(t, "Logged", c.Logged(rec), "reply TX1 "+string(c.Outcome()), "send A "+out+" TX1",
-					"send B "+out+" TX1")
+				wantKinds(t, "Logged", c.Logged(rec), "send A "+out+" TX1", "send B "+out+" TX1",
+					"reply TX1 "+string(c.Outcome()))
 				final := wire.StateAborted
 				if wantCommit {
 					final = wire.StateCommitted
@@ -376,7 +376,7 @@ func TestCoord3PCRecover(t *testing.T) {
 			t.Fatalf("decision %+v", rec)
 		}
 		wantKinds(t, "B answers late", c.QueryReply(qr("B", wire.StateReady)))
-		wantKinds(t, "Logged", c.Logged(rec), "reply TX1 COMMITTED", "send A COMMIT TX1", "send B COMMIT TX1")
+		wantKinds(t, "Logged", c.Logged(rec), "send A COMMIT TX1", "send B COMMIT TX1", "reply TX1 COMMITTED")
 	})
 	t.Run("nobody answers: ask again", func(t *testing.T) {
 		c := undecided(t)
@@ -401,7 +401,7 @@ func TestCoord3PCRecover(t *testing.T) {
 		// transaction waits for everyone's ack, so that member must be
 		// sent the ABORT too, or it would never finish.
 		wantKinds(t, "late NO", c.Vote(&wire.Vote{TxID: "TX1", From: "B", Reason: "no"}))
-		wantKinds(t, "Logged", c.Logged(decision(t, effs)), "reply TX1 ABORTED", "send A ABORT TX1", "send B ABORT TX1")
+		wantKinds(t, "Logged", c.Logged(decision(t, effs)), "send A ABORT TX1", "send B ABORT TX1", "reply TX1 ABORTED")
 		wantKinds(t, "ack A", c.Ack(ack("A", wire.StateAborted)))
 		wantKinds(t, "ack B", c.Ack(ack("B", wire.StateAborted)), "persist lazy END TX1", "finished TX1")
 	})

@@ -133,7 +133,7 @@ func TestCoordVoteCombinations(t *testing.T) {
 				if allYes {
 					want = wire.StateCommitted
 				}
-				if r := out[0].(Reply); r.Outcome != want || r.Reason != rec.Reason {
+				if r := replyOf(t, out); r.Outcome != want || r.Reason != rec.Reason {
 					t.Fatalf("%s: reply %+v", name, r)
 				}
 				// Phase two: COMMIT to all; ABORT to all but the NO voters
@@ -200,8 +200,8 @@ func TestCoordCommitFlow(t *testing.T) {
 	wantKinds(t, "Logged(BEGIN)", c.Logged(Record{Kind: RecBegin, TxID: "TX1"}))
 
 	effs = c.Logged(rec)
-	wantKinds(t, "Logged", effs, "reply TX1 COMMITTED", "send A COMMIT TX1", "send B COMMIT TX1", "send C COMMIT TX1")
-	if s := effs[2].(Send); s.Addr != addrOf("B") {
+	wantKinds(t, "Logged", effs, "send A COMMIT TX1", "send B COMMIT TX1", "send C COMMIT TX1", "reply TX1 COMMITTED")
+	if s := effs[1].(Send); s.Addr != addrOf("B") {
 		t.Fatalf("decision addr %q", s.Addr)
 	}
 	wantKinds(t, "Logged again", c.Logged(rec))
@@ -242,11 +242,11 @@ func TestCoordAbortOnNo(t *testing.T) {
 	effs = c.Logged(rec)
 	// A voted YES: it must hear ABORT. B voted NO: it need not. C voted NO
 	// too late to matter, but is already known ABORTED: no ABORT either.
-	wantKinds(t, "Logged", effs, "reply TX1 ABORTED", "send A ABORT TX1")
-	if r := effs[0].(Reply); r.Reason != "B: balance would be -200" {
+	wantKinds(t, "Logged", effs, "send A ABORT TX1", "reply TX1 ABORTED")
+	if r := replyOf(t, effs); r.Reason != "B: balance would be -200" {
 		t.Fatalf("reply %+v", r)
 	}
-	if d := effs[1].(Send).Msg.(*wire.Decision); d.Reason != rec.Reason {
+	if d := effs[0].(Send).Msg.(*wire.Decision); d.Reason != rec.Reason {
 		t.Fatalf("decision %+v", d)
 	}
 	wantKinds(t, "ack from NO voter", c.Ack(ack("B", wire.StateAborted)))
@@ -279,7 +279,7 @@ func TestCoordVoteTimeout(t *testing.T) {
 	wantKinds(t, "timer again", c.Timer(1))
 	effs = c.Logged(rec)
 	// B gets the ABORT as a courtesy but need not ack; A and C must.
-	wantKinds(t, "Logged", effs, "reply TX1 ABORTED", "send A ABORT TX1", "send B ABORT TX1", "send C ABORT TX1")
+	wantKinds(t, "Logged", effs, "send A ABORT TX1", "send B ABORT TX1", "send C ABORT TX1", "reply TX1 ABORTED")
 	wantKinds(t, "ack A", c.Ack(ack("A", wire.StateAborted)))
 	wantKinds(t, "ack C", c.Ack(ack("C", wire.StateAborted)), "persist lazy END TX1", "finished TX1")
 
@@ -291,8 +291,8 @@ func TestCoordVoteTimeout(t *testing.T) {
 			t.Fatalf("reason %q", rec.Reason)
 		}
 		// Nobody holds locks: done as soon as ABORT is durable.
-		wantKinds(t, "Logged", c.Logged(rec), "reply TX1 ABORTED", "send A ABORT TX1", "send B ABORT TX1",
-			"send C ABORT TX1", "persist lazy END TX1", "finished TX1")
+		wantKinds(t, "Logged", c.Logged(rec), "send A ABORT TX1", "send B ABORT TX1",
+			"send C ABORT TX1", "reply TX1 ABORTED", "persist lazy END TX1", "finished TX1")
 	})
 }
 
@@ -419,7 +419,7 @@ func TestCoordRecover(t *testing.T) {
 		// A YES from before the crash arrives: nothing goes out yet.
 		wantKinds(t, "vote", c.Vote(&wire.Vote{TxID: "TX1", From: "A", Yes: true}))
 		effs = c.Logged(rec)
-		wantKinds(t, "Logged", effs, "reply TX1 ABORTED", "send A ABORT TX1", "send B ABORT TX1")
+		wantKinds(t, "Logged", effs, "send A ABORT TX1", "send B ABORT TX1", "reply TX1 ABORTED")
 		wantKinds(t, "ack A", c.Ack(ack("A", wire.StateAborted)))
 		wantKinds(t, "ack B", c.Ack(ack("B", wire.StateAborted)), "persist lazy END TX1", "finished TX1")
 	})
@@ -427,6 +427,18 @@ func TestCoordRecover(t *testing.T) {
 		// --delay is a window for a crash before phase two, not a cost of recovery.
 		c := RecoverCoordTxn(cfg, "TX1", wire.TwoPC, ms, false, false, "")
 		rec := decision(t, c.Start())
-		wantKinds(t, "Logged", c.Logged(rec), "reply TX1 ABORTED", "send A ABORT TX1", "send B ABORT TX1")
+		wantKinds(t, "Logged", c.Logged(rec), "send A ABORT TX1", "send B ABORT TX1", "reply TX1 ABORTED")
 	})
+}
+
+// replyOf is the Reply among effs.
+func replyOf(t *testing.T, effs []Effect) Reply {
+	t.Helper()
+	for _, e := range effs {
+		if r, ok := e.(Reply); ok {
+			return r
+		}
+	}
+	t.Fatalf("no reply among %q", kinds(effs))
+	return Reply{}
 }

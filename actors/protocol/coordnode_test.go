@@ -71,9 +71,9 @@ func TestCoordinatorRunsOneTransaction(t *testing.T) {
 	effs = c.Vote(part("C"), vote("TX1", "C", true))
 	wantKinds(t, "C yes", effs, "persist forced DECISION TX1")
 	effs = c.Logged(decision(t, effs))
-	wantKinds(t, "decision durable", effs, "reply TX1 COMMITTED", "answer client RESULT#7 TX1 COMMITTED",
-		"send B COMMIT TX1", "send C COMMIT TX1")
-	if r := effs[0].(Reply); r.Protocol != wire.TwoPC || !r.Client {
+	wantKinds(t, "decision durable", effs, "send B COMMIT TX1", "send C COMMIT TX1",
+		"reply TX1 COMMITTED", "answer client RESULT#7 TX1 COMMITTED")
+	if r := replyOf(t, effs); r.Protocol != wire.TwoPC || !r.Client {
 		t.Fatalf("Reply %+v", r)
 	}
 	if c.Undecided() != 0 || c.Running() != 1 {
@@ -96,8 +96,8 @@ func TestCoordinatorRetriedID(t *testing.T) {
 	c.Vote(part("B"), vote("TX1", "B", true))
 	effs := c.Vote(part("C"), vote("TX1", "C", false))
 	effs = c.Logged(decision(t, effs))
-	wantKinds(t, "abort durable: both requests answered", effs, "reply TX1 ABORTED",
-		"answer client RESULT#1 TX1 ABORTED", "answer client RESULT#2 TX1 ABORTED", "send B ABORT TX1")
+	wantKinds(t, "abort durable: both requests answered", effs, "send B ABORT TX1",
+		"reply TX1 ABORTED", "answer client RESULT#1 TX1 ABORTED", "answer client RESULT#2 TX1 ABORTED")
 	wantKinds(t, "retry once decided", c.Start(From{Conn: client}, startReq("TX1", 3), bc),
 		"answer client RESULT#3 TX1 ABORTED")
 	if a := c.Start(From{Conn: client}, startReq("TX1", 4), bc)[0].(Answer); a.To != client {
@@ -213,8 +213,8 @@ func TestCoordinatorRecover(t *testing.T) {
 	wantKinds(t, "retry of a decided id", c.Start(From{Conn: client}, startReq("MID", 2), bc),
 		"answer client RESULT#2 MID COMMITTED")
 	wantKinds(t, "retry of an undecided id waits", c.Start(From{Conn: client}, startReq("NEW", 3), bc))
-	wantKinds(t, "its abort durable", c.Logged(decision(t, effs)), "reply NEW ABORTED",
-		"answer client RESULT#3 NEW ABORTED", "send B ABORT NEW", "resend-timer NEW #1", "send C ABORT NEW")
+	wantKinds(t, "its abort durable", c.Logged(decision(t, effs)), "send B ABORT NEW",
+		"resend-timer NEW #1", "send C ABORT NEW", "reply NEW ABORTED", "answer client RESULT#3 NEW ABORTED")
 	if c.Running() != 2 || c.Undecided() != 0 {
 		t.Fatalf("running %d undecided %d", c.Running(), c.Undecided())
 	}

@@ -128,7 +128,9 @@ func TestExpiredCommittedIdNeverAborted(t *testing.T) {
 		out, r := c.StartTx(old, proto, "ADD", "n", "5")
 		wantOutcome(t, out, r, 0, "COMMITTED")
 		for i := range 6 { // push it out of the window
-			out, r := c.StartTx(fmt.Sprintf("PAD-%s-%d", proto, i), proto, "SET", "pad", "x")
+			// A key each: a 3PC client hears COMMITTED before the members
+			// do, so the next on the same key may find it still locked.
+			out, r := c.StartTx(fmt.Sprintf("PAD-%s-%d", proto, i), proto, "SET", fmt.Sprintf("pad%d", i), "x")
 			wantOutcome(t, out, r, 0, "COMMITTED")
 		}
 		for attempt := range 2 {
