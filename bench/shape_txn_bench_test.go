@@ -307,7 +307,7 @@ func runShape(tb testing.TB, layout string, n, inflight int) *shapeWorld {
 func BenchmarkShapeTxn(b *testing.B) {
 	for _, inflight := range shapeInflight {
 		for _, layout := range []string{"shards", "txn-actors", "txn-sessions"} {
-			b.Run(fmt.Sprintf("c%d/%s", inflight, layout), func(b *testing.B) {
+			b.Run(fmt.Sprintf("c%d/host=%s", inflight, layout), func(b *testing.B) {
 				b.ReportAllocs()
 				b.ResetTimer()
 				cpu0 := cpuTime()

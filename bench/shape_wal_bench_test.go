@@ -52,6 +52,7 @@ type walActor struct {
 	data    []byte
 	waiters []walActorWaiter
 	queued  bool // a walFlush is in the inbox
+	stats   *walwriter.Stats
 }
 
 func (a *walActor) Receive(c *actor.Context) {
@@ -83,6 +84,7 @@ func (a *walActor) Receive(c *actor.Context) {
 			a.fatal(err)
 			return
 		}
+		a.stats.Fsyncs.Add(1)
 		for _, w := range a.waiters {
 			c.Engine().Send(w.pid, walwriter.Durable{Rec: w.rec})
 		}
@@ -132,8 +134,8 @@ func (q *walRequester) Receive(c *actor.Context) {
 
 // runWAL makes n forced records durable through the given writer,
 // inflight waiting at a time (noSync: fsync a no-op), and returns the
-// log's path.
-func runWAL(tb testing.TB, writer string, n, inflight int, noSync bool) string {
+// log's path and how many fsyncs it took.
+func runWAL(tb testing.TB, writer string, n, inflight int, noSync bool) (string, int64) {
 	path := filepath.Join(tb.TempDir(), "shape.wal")
 	l, _, err := walstore.Open(path, walstore.Options{NoSync: noSync},
 		func(walstore.Record) error { return nil })
@@ -148,16 +150,17 @@ func runWAL(tb testing.TB, writer string, n, inflight int, noSync bool) string {
 	fatal := func(err error) { tb.Error(err) }
 	guard := func(p actor.Producer) actor.Producer { return hollywood.CrashOnPanic(p, quietLogger(), fatal) }
 	run := &walRun{n: int64(n), finished: make(chan struct{})}
+	stats := &walwriter.Stats{}
 	var stop func()
 	switch writer {
 	case "flusher":
-		w := walwriter.Start(l, walwriter.Config{Stats: &walwriter.Stats{}, Fatal: fatal, Engine: e})
+		w := walwriter.Start(l, walwriter.Config{Stats: stats, Fatal: fatal, Engine: e})
 		run.append = func(rec protocol.Record, replyTo *actor.PID) {
 			w.Append(walwriter.Entry{Rec: rec, ReplyTo: replyTo})
 		}
 		stop = w.Close
 	case "actor":
-		a := &walActor{log: l, fatal: fatal}
+		a := &walActor{log: l, fatal: fatal, stats: stats}
 		pid := e.Spawn(guard(func() actor.Receiver { return a }), "wal", actor.WithInboxSize(1024))
 		run.append = func(rec protocol.Record, replyTo *actor.PID) {
 			e.Send(pid, walAppend{rec: rec, replyTo: replyTo})
@@ -181,7 +184,7 @@ func runWAL(tb testing.TB, writer string, n, inflight int, noSync bool) string {
 		hollywood.Poison(e, q)
 	}
 	stop()
-	return path
+	return path, stats.Fsyncs.Load()
 }
 
 // BenchmarkShapeWAL: CPU and time per forced record through each writer:
@@ -196,12 +199,13 @@ func BenchmarkShapeWAL(b *testing.B) {
 		noSync   bool
 	}{{"c1-nosync", 1, true}, {"c1", 1, false}, {"c256", 256, false}} {
 		for _, writer := range []string{"flusher", "actor"} {
-			b.Run(load.name+"/"+writer, func(b *testing.B) {
+			b.Run(load.name+"/writer="+writer, func(b *testing.B) {
 				b.ReportAllocs()
 				b.ResetTimer()
 				cpu0 := cpuTime()
-				runWAL(b, writer, b.N, load.inflight, load.noSync)
+				_, fsyncs := runWAL(b, writer, b.N, load.inflight, load.noSync)
 				b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/rec")
+				b.ReportMetric(float64(b.N)/float64(fsyncs), "records/fsync")
 			})
 		}
 	}
@@ -213,7 +217,7 @@ func TestShapeWALDurable(t *testing.T) {
 	for _, writer := range []string{"flusher", "actor"} {
 		t.Run(writer, func(t *testing.T) {
 			const n = 2000
-			path := runWAL(t, writer, n, 256, false)
+			path, _ := runWAL(t, writer, n, 256, false)
 			seen := map[string]bool{}
 			total := 0
 			l, _, err := walstore.Open(path, walstore.Options{}, func(r walstore.Record) error {
