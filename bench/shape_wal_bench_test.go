@@ -43,22 +43,45 @@ type walActorWaiter struct {
 	rec protocol.Record
 }
 
-// walActor is the only writer of its log.
+// walActor is the only writer of its log. With async, its Receive never
+// waits for the disk: it hands a batch to a goroutine that writes and
+// fsyncs it and tells the actor (walSynced), which answers the waiters;
+// without, it writes and fsyncs in its Receive.
 type walActor struct {
 	log     *walstore.Log
 	fatal   func(error)
+	stats   *walwriter.Stats
+	async   bool
 	enc     *msgpack.Encoder
 	buf     bytes.Buffer
 	data    []byte
 	waiters []walActorWaiter
 	queued  bool // a walFlush is in the inbox
-	stats   *walwriter.Stats
+	syncing bool // async: a batch is with the syncer
+	jobs    chan walBatch
 }
+
+// walBatch is what one write and fsync make durable.
+type walBatch struct {
+	data    []byte
+	waiters []walActorWaiter
+}
+
+// walSynced tells the async wal actor that its batch is durable.
+type walSynced struct{ b walBatch }
 
 func (a *walActor) Receive(c *actor.Context) {
 	switch m := c.Message().(type) {
 	case actor.Started:
 		a.enc = msgpack.NewEncoder(&a.buf)
+		if a.async {
+			a.jobs = make(chan walBatch, 1)
+			go a.syncer(c.Engine(), c.PID())
+		}
+	case actor.Stopped:
+		if a.async {
+			close(a.jobs)
+		}
 	case walAppend:
 		m.rec.Time = time.Now().UnixNano()
 		a.buf.Reset()
@@ -76,21 +99,57 @@ func (a *walActor) Receive(c *actor.Context) {
 		}
 	case walFlush:
 		a.queued = false
-		if err := a.log.Write(a.data); err != nil {
-			a.fatal(err)
-			return
+		switch {
+		case a.async && !a.syncing:
+			a.handOff()
+		case !a.async:
+			if err := a.write(a.data); err != nil {
+				a.fatal(err)
+				return
+			}
+			a.answer(c, walBatch{a.data, a.waiters})
+			a.waiters, a.data = a.waiters[:0], a.data[:0]
 		}
-		if err := a.log.Sync(); err != nil {
-			a.fatal(err)
-			return
+	case walSynced:
+		a.answer(c, m.b)
+		a.syncing = false
+		if len(a.data) > 0 {
+			a.handOff()
 		}
-		a.stats.Fsyncs.Add(1)
-		for _, w := range a.waiters {
-			c.Engine().Send(w.pid, walwriter.Durable{Rec: w.rec})
-		}
-		clear(a.waiters)
-		a.waiters, a.data = a.waiters[:0], a.data[:0]
 	}
+}
+
+// handOff gives the gathered batch to the syncer.
+func (a *walActor) handOff() {
+	a.syncing = true
+	a.jobs <- walBatch{a.data, a.waiters}
+	a.data, a.waiters = nil, nil
+}
+
+func (a *walActor) syncer(e *actor.Engine, self *actor.PID) {
+	for b := range a.jobs {
+		if err := a.write(b.data); err != nil {
+			a.fatal(err)
+			return
+		}
+		e.Send(self, walSynced{b})
+	}
+}
+
+func (a *walActor) write(data []byte) error {
+	if err := a.log.Write(data); err != nil {
+		return err
+	}
+	a.stats.Fsyncs.Add(1)
+	return a.log.Sync()
+}
+
+// answer tells each of b's waiters that its record is durable.
+func (a *walActor) answer(c *actor.Context, b walBatch) {
+	for _, w := range b.waiters {
+		c.Engine().Send(w.pid, walwriter.Durable{Rec: w.rec})
+	}
+	clear(b.waiters)
 }
 
 // walRun is one run's bookkeeping.
@@ -159,8 +218,8 @@ func runWAL(tb testing.TB, writer string, n, inflight int, noSync bool) (string,
 			w.Append(walwriter.Entry{Rec: rec, ReplyTo: replyTo})
 		}
 		stop = w.Close
-	case "actor":
-		a := &walActor{log: l, fatal: fatal, stats: stats}
+	case "actor", "actor-async":
+		a := &walActor{log: l, fatal: fatal, stats: stats, async: writer == "actor-async"}
 		pid := e.Spawn(guard(func() actor.Receiver { return a }), "wal", actor.WithInboxSize(1024))
 		run.append = func(rec protocol.Record, replyTo *actor.PID) {
 			e.Send(pid, walAppend{rec: rec, replyTo: replyTo})
@@ -198,7 +257,7 @@ func BenchmarkShapeWAL(b *testing.B) {
 		inflight int
 		noSync   bool
 	}{{"c1-nosync", 1, true}, {"c1", 1, false}, {"c256", 256, false}} {
-		for _, writer := range []string{"flusher", "actor"} {
+		for _, writer := range []string{"flusher", "actor", "actor-async"} {
 			b.Run(load.name+"/writer="+writer, func(b *testing.B) {
 				b.ReportAllocs()
 				b.ResetTimer()
@@ -214,7 +273,7 @@ func BenchmarkShapeWAL(b *testing.B) {
 // TestShapeWALDurable: both writers answer every record, and the log
 // holds each of them once.
 func TestShapeWALDurable(t *testing.T) {
-	for _, writer := range []string{"flusher", "actor"} {
+	for _, writer := range []string{"flusher", "actor", "actor-async"} {
 		t.Run(writer, func(t *testing.T) {
 			const n = 2000
 			path, _ := runWAL(t, writer, n, 256, false)
