@@ -38,7 +38,9 @@ func clientHello(t *testing.T, addr, id string) net.Conn {
 
 // closedByNode reports whether the node has closed its end of nc, without
 // reading from nc: our socket is then in CLOSE_WAIT, or gone from
-// /proc/net/tcp if the node reset it (closing with our requests unread).
+// /proc/net/tcp if the node reset it (closing with our requests unread);
+// or, while its FIN still waits behind replies we never read, the node's
+// own socket is past ESTABLISHED (FIN_WAIT1 and after).
 func closedByNode(nc net.Conn) (bool, error) {
 	local := nc.LocalAddr().(*net.TCPAddr).Port
 	remote := nc.RemoteAddr().(*net.TCPAddr).Port
@@ -46,14 +48,24 @@ func closedByNode(nc net.Conn) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	want := fmt.Sprintf(":%04X %s:%04X ", local, "0100007F", remote)
-	for line := range strings.Lines(string(b)) {
-		if i := strings.Index(line, want); i >= 0 {
-			f := strings.Fields(line[i+len(want):])
-			return len(f) > 0 && f[0] == "08", nil // 08: TCP_CLOSE_WAIT
+	state := func(from, to int) (string, bool) {
+		want := fmt.Sprintf(":%04X %s:%04X ", from, "0100007F", to)
+		for line := range strings.Lines(string(b)) {
+			if i := strings.Index(line, want); i >= 0 {
+				if f := strings.Fields(line[i+len(want):]); len(f) > 0 {
+					return f[0], true
+				}
+			}
 		}
+		return "", false
 	}
-	return true, nil
+	ours, ok := state(local, remote)
+	if !ok || ours == "08" { // 08: TCP_CLOSE_WAIT
+		return true, nil
+	}
+	theirs, ok := state(remote, local)
+	// 04 FIN_WAIT1, 05 FIN_WAIT2, 06 TIME_WAIT, 09 LAST_ACK, 0B CLOSING
+	return !ok || theirs == "04" || theirs == "05" || theirs == "06" || theirs == "09" || theirs == "0B", nil
 }
 
 // 14. A slow reader: one client connection to the coordinator and one to a
