@@ -76,13 +76,11 @@ type walBatch struct {
 // one waits up to deferMax for company), so a lone transaction pays one
 // fsync and no waiting.
 //
-// It is not an actor: as one, every record would cost two actor wake-ups
-// (the append, then the flusher's "done") on a goroutine hollywood creates
-// per wake-up, on the critical path of every commit (docs/decisions.md,
-// "The WAL writer is a flusher, not an actor"). Here an actor
-// appends under a mutex held only to encode the record into the batch (no
-// I/O, no waiting on the disk), and the flusher, one long-lived goroutine,
-// does the I/O and answers each waiter with Durable. The shadow is fed
+// It is not an actor: records that wait in an actor's inbox before they
+// join a batch share fewer fsyncs (docs/design.md, "The WAL writer"). Here
+// an actor appends under a mutex held only to encode the record into the
+// batch (no I/O, no waiting on the disk), and the flusher, one long-lived
+// goroutine, does the I/O and answers each waiter with Durable. The shadow is fed
 // and snapshotted by the flusher alone, so a checkpoint never holds the
 // mutex.
 type Writer struct {
