@@ -16,18 +16,23 @@ import (
 )
 
 // The store size: small by default so a plain run is quick; TXD_KV_BIG=1
-// measures 1M keys, TXD_KV_KEYS=N any other size.
+// measures 1M keys, TXD_KV_KEYS=N any other size. Pebble's block cache is
+// TXD_KV_PEBBLE_CACHE_MIB (32), its bloom filters off with
+// TXD_KV_PEBBLE_BLOOM=0.
 func storeKeys() int {
-	if s := os.Getenv("TXD_KV_KEYS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err == nil && n > 0 {
-			return n
-		}
-	}
 	if os.Getenv("TXD_KV_BIG") == "1" {
-		return 1_000_000
+		return envInt("TXD_KV_KEYS", 1_000_000)
 	}
-	return 20_000
+	return envInt("TXD_KV_KEYS", 20_000)
+}
+
+// envInt is the positive integer in the environment variable name, or def.
+func envInt(name string, def int) int {
+	n, err := strconv.Atoi(os.Getenv(name))
+	if err != nil || n <= 0 {
+		return def
+	}
+	return n
 }
 
 const (

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -168,16 +169,19 @@ type pebbleEngine struct {
 var pebbleMeta = []byte("m")
 
 func openPebble(dir string) (engine, error) {
-	cache := pebble.NewCache(32 << 20)
+	cache := pebble.NewCache(int64(envInt("TXD_KV_PEBBLE_CACHE_MIB", 32)) << 20)
 	opts := &pebble.Options{
 		DisableWAL:   true,
 		Cache:        cache,
 		MemTableSize: 16 << 20,
 		Logger:       quiet{},
 	}
-	// Bloom filters on every level (later levels inherit L0's) keep point
-	// reads of absent keys and of keys in deeper levels cheap.
-	opts.Levels[0].FilterPolicy = bloom.FilterPolicy(10)
+	// Bloom filters on every level (later levels inherit L0's) unless
+	// TXD_KV_PEBBLE_BLOOM=0: they spare reads of absent keys, and cost a
+	// filter block read when a present key's table misses the cache.
+	if os.Getenv("TXD_KV_PEBBLE_BLOOM") != "0" {
+		opts.Levels[0].FilterPolicy = bloom.FilterPolicy(10)
+	}
 	db, err := pebble.Open(dir, opts)
 	if err != nil {
 		cache.Unref()

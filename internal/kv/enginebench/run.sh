@@ -3,7 +3,8 @@
 # running bbolt then pebble in their own process on a fresh store, then prints
 # the median and the spread (min–max) of every figure.
 #   TXD_KV_BIG=1 ./run.sh          # 1M keys
-#   TXD_KV_KEYS=10000000 ./run.sh  # any size
+#   TXD_KV_KEYS=10000000 ./run.sh  # any size (TXD_KV_DIR picks the disk)
+#   TXD_KV_PEBBLE_CACHE_MIB=256 TXD_KV_PEBBLE_BLOOM=0 ./run.sh  # pebble tuned
 set -euo pipefail
 cd "$(dirname "$0")"
 rounds=${ROUNDS:-3}
