@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -25,7 +26,8 @@ type Op struct {
 
 // Options tunes a Store; the zero value is usable.
 type Options struct {
-	// CacheBytes is the engine's block cache (default 32 MiB).
+	// CacheBytes is the engine's block cache (default 64 MiB). It is
+	// allocated outside the Go heap when cgo is on.
 	CacheBytes int64
 	// MemTableBytes is the size of one memtable, the unit the engine buffers
 	// writes in before they reach its files (default 16 MiB; up to two are
@@ -72,7 +74,7 @@ type Store struct {
 // Open opens the store in dir, creating it if it does not exist.
 func Open(dir string, opts Options) (*Store, error) {
 	if opts.CacheBytes <= 0 {
-		opts.CacheBytes = 32 << 20
+		opts.CacheBytes = 64 << 20
 	}
 	if opts.MemTableBytes == 0 {
 		opts.MemTableBytes = 16 << 20
@@ -85,6 +87,11 @@ func Open(dir string, opts Options) (*Store, error) {
 		Logger:       logger{opts.Logf},
 		FS:           opts.fs,
 	}
+	// Bloom filters on every level but the last (L1-L5 inherit L0's): they
+	// spare a new key's read of the levels above, while the last level,
+	// which holds most keys, needs no filter block for a key that is there.
+	po.Levels[0].FilterPolicy = bloom.FilterPolicy(10)
+	po.Levels[len(po.Levels)-1].FilterPolicy = pebble.NoFilterPolicy
 	db, err := pebble.Open(dir, po)
 	if err != nil {
 		cache.Unref()
