@@ -55,7 +55,11 @@ func (s *Store) Scan(prefix, after string, limit int) ([]KV, bool, error) {
 			lower = a
 		}
 	}
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(dataKey(prefix))})
+	upper := prefixEnd(dataKey(prefix))
+	if bytes.Compare(lower, upper) >= 0 {
+		return nil, false, nil
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return nil, false, fmt.Errorf("kv: scan: %w", err)
 	}
@@ -76,8 +80,8 @@ func (s *Store) Scan(prefix, after string, limit int) ([]KV, bool, error) {
 }
 
 // prefixEnd is the first key after every key that starts with p: p with its
-// last byte below 0xff incremented (p is never empty nor all 0xff, as it
-// starts with dataPrefix).
+// last byte below 0xff incremented. p starts with dataPrefix, so it is never
+// empty nor all 0xff, and the result is never nil.
 func prefixEnd(p []byte) []byte {
 	end := bytes.Clone(p)
 	for i := len(end) - 1; i >= 0; i-- {

@@ -176,6 +176,12 @@ func TestScanPrefixAndPaging(t *testing.T) {
 	if page, _, _ := s.Scan("nope", "", 10); len(page) != 0 {
 		t.Fatalf("prefix with no keys: %v", page)
 	}
+	// An after beyond every key of the prefix gives an empty last page.
+	for _, after := range []string{"user/\xff", "user0", "zzz", "\xff\xff\xff"} {
+		if page, more, err := s.Scan("user/", after, 10); err != nil || more || len(page) != 0 {
+			t.Fatalf("after %q: %v, more %v, %v", after, page, more, err)
+		}
+	}
 	// An after below the prefix starts at the prefix.
 	if page, _, _ := s.Scan("user/", "a", 1); len(page) != 1 || page[0].Key != "user/000" {
 		t.Fatalf("after below prefix: %v", page)
