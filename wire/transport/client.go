@@ -146,6 +146,10 @@ func (cl *Client) HandleMessage(_ *Conn, m wire.Message) {
 		id = m.ReqID
 	case *wire.Trace:
 		id = m.ReqID
+	case *wire.GetResult:
+		id = m.ReqID
+	case *wire.ScanResult:
+		id = m.ReqID
 	case *wire.Error:
 		id = m.ReqID
 		if id == 0 {
