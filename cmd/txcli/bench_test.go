@@ -70,9 +70,9 @@ func TestBench(t *testing.T) {
 	}
 }
 
-// benchCoord is a coordinator that commits everything but aborts each
-// clean-up tries until fails runs out (a key still locked), recording the
-// keys added and deleted.
+// benchCoord is a coordinator that commits everything but aborts the
+// first fails clean-up transactions it is sent (a key still locked),
+// recording the keys added and deleted.
 type benchCoord struct {
 	mu            sync.Mutex
 	added, del    map[string]int
