@@ -44,12 +44,23 @@ func cleanup(ctx context.Context, bc benchConfig, cl client) *cleanupJSON {
 	return out
 }
 
-// cleanupAttempts bounds the tries of one clean-up transaction.
-const cleanupAttempts = 5
+// cleanupAttempts bounds the tries of one clean-up transaction, the
+// first retryAfter after an abort, each later one twice as long after.
+const (
+	cleanupAttempts = 5
+	retryAfter      = 50 * time.Millisecond
+)
 
 func cleanupTx(ctx context.Context, bc benchConfig, cl client, id string, ops []wire.Op) error {
 	var last string
 	for attempt := range cleanupAttempts {
+		if attempt > 0 {
+			select {
+			case <-time.After(retryAfter << (attempt - 1)):
+			case <-ctx.Done():
+				return fmt.Errorf("%s: %v", id, ctx.Err())
+			}
+		}
 		tctx, cancel := context.WithTimeout(ctx, bc.timeout)
 		res, err := cl.Start(tctx, fmt.Sprintf("%s.%d", id, attempt), bc.proto, ops)
 		cancel()
