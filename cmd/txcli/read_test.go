@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // readNode is participant B holding keys k00..k24 and "other", answering
@@ -167,5 +169,33 @@ TRANSACTIONS
 `
 	if r.code != exitOK || r.out != want {
 		t.Errorf("exit %d, stdout\n%s\nwant\n%s", r.code, r.out, want)
+	}
+}
+
+// TestScanFailsPartWay: a scan whose connection is lost after a page
+// exits 2, and its JSON still closes, with the keys read, where to go on
+// and why it stopped.
+func TestScanFailsPartWay(t *testing.T) {
+	clearEnv(t)
+	fc := &fakeCluster{nodes: map[string]*fakeNode{"b:1": {
+		hello: wire.HelloAck{NodeID: "B", Role: wire.RoleParticipant},
+		scan: func(ctx context.Context, prefix, after string, limit int) (*wire.ScanResult, error) {
+			if after == "" {
+				return &wire.ScanResult{Entries: []wire.Entry{{Key: "a", Value: "1"}, {Key: "b", Value: "2"}}, More: true}, nil
+			}
+			return nil, fmt.Errorf("%w: b:1: EOF", transport.ErrConnectionLost)
+		},
+	}}}
+	r := txcli(t, fc.dial, "--participant", "b:1", "scan", "--json", "--limit", "0")
+	if r.code != exitError {
+		t.Fatalf("exit %d", r.code)
+	}
+	sameJSON(t, r.out, `{"keys":[{"key":"a","value":"1"},{"key":"b","value":"2"}],"more":true,"next":"b",
+		"error":"connection to participant at b:1 lost before its answer"}`)
+	oneErrLine(t, r, "connection to participant at b:1 lost before its answer")
+
+	r = txcli(t, fc.dial, "--participant", "b:1", "scan", "--limit", "0")
+	if r.code != exitError || r.out != "a  1\nb  2\n" {
+		t.Fatalf("exit %d, stdout %q", r.code, r.out)
 	}
 }

@@ -129,7 +129,7 @@ func runScan(ctx context.Context, sc scanConfig, s streams) error {
 		}
 		left -= len(page.Entries)
 		if !page.More || sc.limit > 0 && left <= 0 {
-			out.more, out.next = page.More, after
+			out.more = page.More
 			return out.end(nil)
 		}
 	}
@@ -144,8 +144,8 @@ type scanWriter struct {
 	started bool // JSON: the object and its array are open
 	first   bool // JSON: no entry written yet
 	rows    int
-	more    bool
-	next    string
+	more    bool   // keys remain after next
+	next    string // the last key printed
 }
 
 func newScanWriter(w io.Writer, json bool) *scanWriter {
@@ -161,6 +161,9 @@ func (sw *scanWriter) open() {
 
 func (sw *scanWriter) page(entries []wire.Entry) error {
 	sw.rows += len(entries)
+	if n := len(entries); n > 0 {
+		sw.next = entries[n-1].Key
+	}
 	if !sw.json {
 		writeRows(sw.w, entries)
 		return nil
