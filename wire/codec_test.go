@@ -51,10 +51,10 @@ func capText(v reflect.Value) {
 
 // TestRareDecodersMatchReflection: the bounded decoders of the types
 // still encoded by reflection (Status and its parts, Forget, Trace,
-// ResolveResult) decode what reflection wrote as reflection does, text cut.
+// ResolveResult, GetReq) decode what reflection wrote as reflection does, text cut.
 func TestRareDecodersMatchReflection(t *testing.T) {
 	for _, typ := range []reflect.Type{reflect.TypeFor[Status](), reflect.TypeFor[TxStatus](), reflect.TypeFor[PeerStatus](),
-		reflect.TypeFor[Forget](), reflect.TypeFor[Trace](), reflect.TypeFor[TraceEvent](), reflect.TypeFor[ResolveResult]()} {
+		reflect.TypeFor[Forget](), reflect.TypeFor[Trace](), reflect.TypeFor[TraceEvent](), reflect.TypeFor[ResolveResult](), reflect.TypeFor[GetReq]()} {
 		for _, v := range values(typ, 300) {
 			b, err := msgpack.Marshal(v)
 			if err != nil {
@@ -153,6 +153,9 @@ func TestCodecFieldNames(t *testing.T) {
 		reflect.TypeFor[Decision](): decisionFields, reflect.TypeFor[Ack](): ackFields,
 		reflect.TypeFor[Query](): queryFields, reflect.TypeFor[PreCommit](): preCommitFields,
 		reflect.TypeFor[QueryReply](): queryReplyFields,
+		reflect.TypeFor[GetEntry]():   getEntryFields, reflect.TypeFor[GetResult](): getResultFields,
+		reflect.TypeFor[ScanReq](): scanReqFields, reflect.TypeFor[Entry](): entryFields,
+		reflect.TypeFor[ScanResult](): scanResultFields,
 	}
 	for _, typ := range codecTypes {
 		var want []string

@@ -25,6 +25,8 @@ var codecTypes = []reflect.Type{
 	reflect.TypeFor[Prepare](), reflect.TypeFor[Vote](), reflect.TypeFor[Decision](),
 	reflect.TypeFor[Ack](), reflect.TypeFor[Query](), reflect.TypeFor[PreCommit](),
 	reflect.TypeFor[QueryReply](),
+	reflect.TypeFor[GetEntry](), reflect.TypeFor[GetResult](), reflect.TypeFor[ScanReq](),
+	reflect.TypeFor[Entry](), reflect.TypeFor[ScanResult](),
 }
 
 // requireAsArray fails unless every struct reachable from t is tagged

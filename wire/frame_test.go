@@ -52,6 +52,10 @@ func samples() []Message {
 				{Time: 1700000000000000200, Kind: TraceForce, What: "PREPARED", FromLog: true},
 				{Time: 1700000000000000300, Kind: TraceSend, What: "VOTE NO", Peer: "COORD", Detail: "balance would be -1"},
 			}, Dropped: 2},
+		&GetReq{ReqID: 10, Keys: []string{"balance", "gone"}},
+		&GetResult{ReqID: 10, Entries: []GetEntry{{Key: "balance", Value: "900", Found: true}, {Key: "gone"}}},
+		&ScanReq{ReqID: 11, Prefix: "bench/", After: "bench/1", Limit: 100},
+		&ScanResult{ReqID: 11, Entries: []Entry{{Key: "bench/2", Value: "1"}, {Key: "bench/3", Value: ""}}, More: true},
 	}
 }
 

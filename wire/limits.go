@@ -27,13 +27,34 @@ const (
 	// and its last 1,000 finished ones; this many, each with its
 	// participants' states, would not fit in a frame anyway.
 	MaxStatusTxns = 1 << 14
-	// MaxStatusKeys bounds the store entries in one Status.
+	// MaxStatusKeys bounds the store entries a client decodes in one
+	// Status (a node sends at most MaxStatusInlineKeys).
 	MaxStatusKeys = 1 << 16
+	// MaxStatusInlineKeys is the most keys a participant's status carries
+	// in Store: a store with more is summed up (Status.Keys, KeyBytes,
+	// ValueBytes, StoreTruncated) and read with GetReq and ScanReq. Small
+	// stores stay whole in the status for the scripts that read them there;
+	// a thousand keys of the largest values would not fit in a frame, but a
+	// store that large in bytes is sent as a summary too
+	// (MaxStatusInlineBytes).
+	MaxStatusInlineKeys = 1000
+	// MaxStatusInlineBytes bounds the keys and values a status carries in
+	// Store, so that a status always fits in a frame beside its
+	// transactions.
+	MaxStatusInlineBytes = 256 << 10
 	// MaxStatusStates bounds the participant states of all transactions of
 	// one Status together (an empty or nil map counts as one).
 	MaxStatusStates = 1 << 16
 	// MaxTraceEvents bounds one Trace (a node keeps 128 per transaction).
 	MaxTraceEvents = 1024
+	// MaxReadPage bounds the keys of one GetReq and the entries of one
+	// GetResult or ScanResult.
+	MaxReadPage = 1000
+	// MaxReadPageBytes is what a participant puts in one GetResult or
+	// ScanResult at most, in bytes of keys and values: half a frame, so a
+	// page with its per-entry overhead always fits. A page holds at least
+	// one entry, whatever its size.
+	MaxReadPageBytes = 512 << 10
 
 	// MaxReasonLen bounds a reason (a NO vote's, an abort's, a status's):
 	// a sentence for a human, kept in memory with each outcome and logged

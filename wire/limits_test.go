@@ -77,7 +77,7 @@ type bomb struct {
 // bombs builds, for every list or map a message type holds, a frame that
 // fills it with as many one-byte elements as fit (or, for maps, entries).
 func bombs() []bomb {
-	const structOverhead = 16 // array header, the other fields' nils, the list header
+	const structOverhead = 24 // array header, the other fields' nils, the list header
 	ms := func(n int) [][]byte { return distinctEntries(n) }
 	// Status's transactions, each with a map of participant states: 1,000
 	// states apiece (the per-map limit is MaxMembers) and as many
@@ -162,7 +162,8 @@ func TestElementCountBombs(t *testing.T) {
 // TestNodeRefusesClientAnswers: a node refuses an answer only a client
 // reads, without decoding it; a client reads them.
 func TestNodeRefusesClientAnswers(t *testing.T) {
-	answers := []Message{&StartResult{TxID: "t"}, &Status{NodeID: "x"}, &Trace{TxID: "t"}, &ResolveResult{TxID: "t"}}
+	answers := []Message{&StartResult{TxID: "t"}, &Status{NodeID: "x"}, &Trace{TxID: "t"}, &ResolveResult{TxID: "t"},
+		&GetResult{Entries: []GetEntry{{Key: "k"}}}, &ScanResult{Entries: []Entry{{Key: "k"}}}}
 	for _, m := range answers {
 		f, err := AppendFrame(nil, m)
 		if err != nil {
@@ -176,7 +177,7 @@ func TestNodeRefusesClientAnswers(t *testing.T) {
 		}
 	}
 	for _, typ := range []Type{TypeHello, TypeStart, TypeStatusReq, TypePrepare, TypeVote, TypeDecision, TypeAck,
-		TypeQuery, TypePreCommit, TypeQueryReply, TypeForget, TypeTraceReq, TypeResolve, TypeError} {
+		TypeQuery, TypePreCommit, TypeQueryReply, TypeForget, TypeTraceReq, TypeResolve, TypeError, TypeGetReq, TypeScanReq} {
 		if typ.forClient() {
 			t.Errorf("%s is a request or a protocol message, refused at a node", typ)
 		}
@@ -199,6 +200,9 @@ func TestLimitsAtTheirEdge(t *testing.T) {
 		{"trace events", MaxTraceEvents, TypeTrace, func(n int) []byte { return arrayStruct(len(traceFields), 6, array32(n, []byte{0x90})) }},
 		{"status peers", MaxMembers, TypeStatus, func(n int) []byte { return arrayStruct(len(statusFields), 4, array32(n, []byte{0x90})) }},
 		{"status transactions", MaxStatusTxns, TypeStatus, func(n int) []byte { return arrayStruct(len(statusFields), 5, array32(n, []byte{0x90})) }},
+		{"get keys", MaxReadPage, TypeGetReq, func(n int) []byte { return arrayStruct(len(getReqFields), 1, array32(n, []byte{0xa0})) }},
+		{"get entries", MaxReadPage, TypeGetResult, func(n int) []byte { return arrayStruct(len(getResultFields), 1, array32(n, []byte{0x90})) }},
+		{"scan entries", MaxReadPage, TypeScanResult, func(n int) []byte { return arrayStruct(len(scanResultFields), 1, array32(n, []byte{0x90})) }},
 		{"status keys", MaxStatusKeys, TypeStatus, func(n int) []byte { return arrayStruct(len(statusFields), 3, map32(distinctEntries(n))) }},
 		{"states of one transaction", MaxMembers, TypeStatus, func(n int) []byte {
 			return arrayStruct(len(statusFields), 5, array32(1, arrayStruct(len(txStatusFields), 4, map32(distinctEntries(n)))))
@@ -239,13 +243,13 @@ func TestLimitsAtTheirEdge(t *testing.T) {
 	worst = append(worst, 0x90|byte(len(statusFields)), 0xc0, 0xc0, 0xc0)
 	worst = append(worst, map32(distinctEntries(MaxStatusKeys))...)
 	worst = append(worst, array32(MaxMembers, []byte{0x90})...)
-	list := txs(MaxStatusStates)[1+5:] // the transactions field of its status
-	list = list[:len(list)-4]
+	list := txs(MaxStatusStates)[1+5:]            // the transactions field of its status
+	list = list[:len(list)-(len(statusFields)-6)] // without the fields after it
 	n := int(binary.BigEndian.Uint32(list[1:5]))
 	binary.BigEndian.PutUint32(list[1:5], MaxStatusTxns)
 	worst = append(worst, list...)
 	worst = append(worst, bytes.Repeat([]byte{0x90}, MaxStatusTxns-n)...)
-	worst = append(worst, 0xc0, 0xc0, 0xc0, 0xc0)
+	worst = append(worst, bytes.Repeat([]byte{0xc0}, len(statusFields)-6)...) // the counts, times and store summary
 	err, cost := decodeCost(TypeStatus, worst)
 	if err != nil {
 		t.Fatalf("a status at every limit: %v", err)

@@ -30,6 +30,10 @@ const (
 	TypeTrace                         // node → client: its trace events for it
 	TypeResolve                       // client → participant: apply an operator's heuristic outcome to an in-doubt transaction
 	TypeResolveResult                 // participant → client: what Resolve did
+	TypeGetReq                        // client → participant: the values of these keys
+	TypeGetResult                     // participant → client
+	TypeScanReq                       // client → participant: the next keys under a prefix, in order
+	TypeScanResult                    // participant → client: one page of them
 
 	TypeLimit // one past the last valid type; not a type
 )
@@ -43,6 +47,7 @@ var typeNames = [...]string{
 	TypeQueryReply: "QueryReply", TypeForget: "Forget",
 	TypeTraceReq: "TraceReq", TypeTrace: "Trace",
 	TypeResolve: "Resolve", TypeResolveResult: "ResolveResult",
+	TypeGetReq: "GetReq", TypeGetResult: "GetResult", TypeScanReq: "ScanReq", TypeScanResult: "ScanResult",
 }
 
 // known reports whether t is a type this build decodes, without
@@ -56,7 +61,7 @@ func (t Type) known() bool { return t > 0 && t < TypeLimit && typeNames[t] != ""
 // refused before they cost it anything.
 func (t Type) forClient() bool {
 	switch t {
-	case TypeStartResult, TypeStatus, TypeTrace, TypeResolveResult:
+	case TypeStartResult, TypeStatus, TypeTrace, TypeResolveResult, TypeGetResult, TypeScanResult:
 		return true
 	}
 	return false
@@ -231,6 +236,14 @@ func New(t Type) Message {
 		return new(Resolve)
 	case TypeResolveResult:
 		return new(ResolveResult)
+	case TypeGetReq:
+		return new(GetReq)
+	case TypeGetResult:
+		return new(GetResult)
+	case TypeScanReq:
+		return new(ScanReq)
+	case TypeScanResult:
+		return new(ScanResult)
 	}
 	return nil
 }

@@ -51,6 +51,18 @@ const (
 	MaxOps    = 1024
 )
 
+// Limits on a transaction's size (docs/operations.md, "Limits"). A value
+// is at most MaxValueLen bytes, and a transaction's keys and values
+// together at most MaxTxBytes: with MaxOps operations' overhead (their
+// targets, kinds, headers: under 160 KiB) a Start or a Prepare stays well
+// inside a frame (DefaultMaxFrame, 1 MiB), a PREPARED log record far
+// inside the WAL's record limit (16 MiB), and any read page (MaxReadPageBytes)
+// holds at least one key with its value.
+const (
+	MaxValueLen = 64 << 10
+	MaxTxBytes  = 512 << 10
+)
+
 // ParseOps parses a transaction's operations from command-line words:
 //
 //	SET k v   ADD k delta   DEL k
@@ -90,6 +102,9 @@ func ParseOps(words []string) ([]Op, error) {
 		switch op.Kind {
 		case OpSet:
 			op.Value = words[i+2]
+			if err := CheckValue(op.Key, op.Value); err != nil {
+				return nil, err
+			}
 		case OpAdd:
 			d, err := strconv.ParseInt(words[i+2], 10, 64)
 			if err != nil {
@@ -102,6 +117,9 @@ func ParseOps(words []string) ([]Op, error) {
 			return nil, fmt.Errorf("too many operations (at most %d)", MaxOps)
 		}
 		i += need + 1
+	}
+	if err := CheckTxBytes(ops); err != nil {
+		return nil, err
 	}
 	return ops, nil
 }
@@ -128,8 +146,37 @@ func CheckOps(ops []Op) error {
 		if err := CheckKey(op.Key); err != nil {
 			return err
 		}
+		if err := CheckValue(op.Key, op.Value); err != nil {
+			return err
+		}
+	}
+	return CheckTxBytes(ops)
+}
+
+// CheckValue refuses a value over MaxValueLen (key names it).
+func CheckValue(key, value string) error {
+	if len(value) > MaxValueLen {
+		return fmt.Errorf("value of %.40q is %d bytes, at most %d (%d KiB) per value", key, len(value), MaxValueLen, MaxValueLen>>10)
 	}
 	return nil
+}
+
+// CheckTxBytes refuses operations whose keys and values together are over
+// MaxTxBytes.
+func CheckTxBytes(ops []Op) error {
+	if n := TxBytes(ops); n > MaxTxBytes {
+		return fmt.Errorf("the transaction's keys and values are %d bytes, at most %d (%d KiB) per transaction", n, MaxTxBytes, MaxTxBytes>>10)
+	}
+	return nil
+}
+
+// TxBytes is the bytes of the keys and values of ops.
+func TxBytes(ops []Op) int {
+	n := 0
+	for _, op := range ops {
+		n += len(op.Key) + len(op.Value)
+	}
+	return n
 }
 
 // CheckID validates a transaction or node id: 1..MaxIDLen characters from

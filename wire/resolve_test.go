@@ -13,8 +13,12 @@ func TestTypeNumbers(t *testing.T) {
 		t.Fatalf("TraceReq %d, Trace %d, Resolve %d, ResolveResult %d; want 16-19",
 			TypeTraceReq, TypeTrace, TypeResolve, TypeResolveResult)
 	}
-	if TypeResolve.String() != "Resolve" || TypeTrace.String() != "Trace" || Type(20).String() != "Type(20)" {
-		t.Fatalf("names: %q, %q, %q", TypeResolve.String(), TypeTrace.String(), Type(20).String())
+	if TypeGetReq != 20 || TypeGetResult != 21 || TypeScanReq != 22 || TypeScanResult != 23 {
+		t.Fatalf("GetReq %d, GetResult %d, ScanReq %d, ScanResult %d; want 20-23",
+			TypeGetReq, TypeGetResult, TypeScanReq, TypeScanResult)
+	}
+	if TypeResolve.String() != "Resolve" || TypeTrace.String() != "Trace" || TypeScanResult.String() != "ScanResult" || Type(24).String() != "Type(24)" {
+		t.Fatalf("names: %q, %q, %q, %q", TypeResolve.String(), TypeTrace.String(), TypeScanResult.String(), Type(24).String())
 	}
 }
 

@@ -65,4 +65,13 @@ type Status struct {
 	Aborted   uint64
 	Boot      int64 // unix nanoseconds: when this coordinator process started
 	Now       int64 // unix nanoseconds: when this status was made
+	// Added with reads (GetReq, ScanReq); participant only (older nodes:
+	// zero, with their whole store in Store). The store's size, kept as it
+	// changes: its keys, and the bytes of its keys and of its values.
+	// StoreTruncated: the store is larger than a status carries
+	// (MaxStatusInlineKeys, MaxStatusInlineBytes), so Store is empty.
+	Keys           uint64
+	KeyBytes       uint64
+	ValueBytes     uint64
+	StoreTruncated bool
 }

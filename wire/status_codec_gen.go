@@ -123,7 +123,7 @@ func (m *TxStatus) decode(d *msgpack.Decoder, states *int) error {
 }
 
 // statusFields are Status's msgpack fields in declaration order.
-var statusFields = []string{"ReqID", "NodeID", "Role", "Store", "Participants", "Transactions", "Committed", "Aborted", "Boot", "Now"}
+var statusFields = []string{"ReqID", "NodeID", "Role", "Store", "Participants", "Transactions", "Committed", "Aborted", "Boot", "Now", "Keys", "KeyBytes", "ValueBytes", "StoreTruncated"}
 
 func (m *Status) DecodeMsgpack(d *msgpack.Decoder) error {
 	return DecodeArrayStruct(d, statusFields, func() { *m = Status{} }, func(i int) error {
@@ -178,6 +178,30 @@ func (m *Status) DecodeMsgpack(d *msgpack.Decoder) error {
 			v, err := d.DecodeInt64()
 			if err == nil {
 				m.Now = v
+			}
+			return err
+		case 10:
+			v, err := d.DecodeUint64()
+			if err == nil {
+				m.Keys = v
+			}
+			return err
+		case 11:
+			v, err := d.DecodeUint64()
+			if err == nil {
+				m.KeyBytes = v
+			}
+			return err
+		case 12:
+			v, err := d.DecodeUint64()
+			if err == nil {
+				m.ValueBytes = v
+			}
+			return err
+		case 13:
+			v, err := d.DecodeBool()
+			if err == nil {
+				m.StoreTruncated = v
 			}
 			return err
 		}

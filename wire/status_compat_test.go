@@ -8,7 +8,8 @@ import (
 )
 
 // The Status layout before txcli watch added fields at the end of
-// TxStatus and Status, and one from a future version with a field more.
+// TxStatus and Status, the one before reads added the store's summary, and
+// one from a future version with a field more.
 type oldTxStatus struct {
 	_msgpack     struct{} `msgpack:",as_array"`
 	TxID         string
@@ -26,6 +27,19 @@ type oldStatus struct {
 	Store        map[string]string
 	Participants []PeerStatus
 	Transactions []oldTxStatus
+}
+
+type watchStatus struct {
+	_msgpack     struct{} `msgpack:",as_array"`
+	ReqID        uint64
+	NodeID       string
+	Role         Role
+	Store        map[string]string
+	Participants []PeerStatus
+	Transactions []TxStatus
+	Committed    uint64
+	Aborted      uint64
+	Boot, Now    int64
 }
 
 type futureTxStatus struct {
@@ -52,6 +66,10 @@ type futureStatus struct {
 	Committed    uint64
 	Aborted      uint64
 	Boot, Now    int64
+	Keys         uint64
+	KeyBytes     uint64
+	ValueBytes   uint64
+	Truncated    bool
 	Extra        map[string][]int
 }
 
@@ -75,9 +93,23 @@ func TestStatusOlderAndNewerLayouts(t *testing.T) {
 	fut := futureStatus{ReqID: 7, NodeID: "COORD", Role: RoleCoordinator, Participants: peers,
 		Transactions: []futureTxStatus{{TxID: "T1", Protocol: TwoPC, State: StateInit, Reason: "r",
 			Participants: parts, Started: 150, Decided: 160, Extra: []string{"x"}}},
-		Committed: 5, Aborted: 2, Boot: 100, Now: 200, Extra: map[string][]int{"a": {1, 2}}}
+		Committed: 5, Aborted: 2, Boot: 100, Now: 200, Keys: 40002, KeyBytes: 500000, ValueBytes: 3 << 30, Truncated: true,
+		Extra: map[string][]int{"a": {1, 2}}}
 	want.Committed, want.Aborted, want.Boot, want.Now = 5, 2, 100, 200
 	want.Transactions[0].Started, want.Transactions[0].Decided = 150, 160
+
+	// A node from before the store's summary: its store whole, no summary.
+	watch := watchStatus{ReqID: 7, NodeID: "B", Role: RoleParticipant, Store: map[string]string{"k": "v"},
+		Transactions: want.Transactions, Committed: 5, Aborted: 2, Boot: 100, Now: 200}
+	got = Status{}
+	decodeVia(t, &watch, &got)
+	wantWatch := Status{ReqID: 7, NodeID: "B", Role: RoleParticipant, Store: map[string]string{"k": "v"},
+		Transactions: want.Transactions, Committed: 5, Aborted: 2, Boot: 100, Now: 200}
+	if !reflect.DeepEqual(got, wantWatch) {
+		t.Errorf("sender before the summary:\n got %+v\nwant %+v", got, wantWatch)
+	}
+
+	want.Keys, want.KeyBytes, want.ValueBytes, want.StoreTruncated = 40002, 500000, 3<<30, true
 	got = Status{}
 	decodeVia(t, &fut, &got)
 	if !reflect.DeepEqual(got, want) {
@@ -107,6 +139,8 @@ func TestStatusDecoderMatchesReflection(t *testing.T) {
 			Transactions: []TxStatus{{TxID: "T", Protocol: ThreePC, State: StateCommitted, Reason: "why",
 				Participants: map[string]State{"B": StateCommitted, "C": StateUnknown}, Started: -1, Decided: 1 << 62}},
 			Committed: 1 << 40, Aborted: 3, Boot: 1, Now: -5},
+		{ReqID: 2, NodeID: "B", Role: RoleParticipant, Store: map[string]string{},
+			Keys: 1 << 33, KeyBytes: 1 << 40, ValueBytes: 1<<63 + 1, StoreTruncated: true},
 	} {
 		for _, arrays := range []bool{true, false} {
 			b := reflectEncode(t, st, arrays)

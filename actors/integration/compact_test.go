@@ -53,7 +53,7 @@ func TestCompactionKeepsLogsBoundedAndStateIntact(t *testing.T) {
 	nodetest.WaitFor(t, 5*time.Second, func() bool {
 		for _, p := range tc.parts {
 			st, err := tc.status(p.Addr())
-			if err != nil || len(st.Store) != n {
+			if err != nil || st.Keys != n {
 				return false
 			}
 		}
@@ -96,14 +96,24 @@ func TestCompactionKeepsLogsBoundedAndStateIntact(t *testing.T) {
 		t.Fatal(err)
 	}
 	tc.coord = c
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("k%d", i)
+	}
 	for _, p := range tc.parts {
-		st, err := tc.status(p.Addr())
+		// More keys than a status carries: read them.
+		rc, err := transport.DialClient(ctx, p.Addr())
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i := 0; i < n; i++ {
-			if got, want := st.Store[fmt.Sprintf("k%d", i)], fmt.Sprint(i); got != want {
-				t.Fatalf("%s after restart: k%d = %q, want %q", st.NodeID, i, got, want)
+		got, err := rc.Get(ctx, keys)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, e := range got {
+			if want := fmt.Sprint(i); !e.Found || e.Value != want {
+				t.Fatalf("%s after restart: k%d = %q (found %v), want %q", p.Addr(), i, e.Value, e.Found, want)
 			}
 		}
 	}

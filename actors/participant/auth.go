@@ -14,7 +14,9 @@ import (
 // of its body, which must agree with it.
 //
 //   - status (StatusReq): anyone.
-//   - a client: status only.
+//   - a client: status, reads of the store (GetReq, ScanReq: txcli get and
+//     scan) and an operator's heuristic decision (Resolve). No node needs
+//     another's data, so only a client may read it.
 //   - Prepare, Forget: a coordinator this participant accepts (--coordinator;
 //     any id when none is named).
 //   - Decision, PreCommit: the transaction's own coordinator, or one of its
@@ -113,13 +115,20 @@ func (p *partPolicy) check(from wire.Hello, msg wire.Message, txs txParties) err
 		}
 		return fmt.Errorf("%s %q may not resolve a transaction: only an operator's client may", orRole(from.Role), from.NodeID)
 	}
+	switch msg.(type) {
+	case *wire.GetReq, *wire.ScanReq:
+		if from.Role == wire.RoleClient {
+			return nil
+		}
+		return fmt.Errorf("%s %q may not read the store (%s): only a client may", orRole(from.Role), from.NodeID, msg.Type())
+	}
 	switch from.Role {
 	case wire.RoleCoordinator:
 		return p.fromCoordinator(from.NodeID, msg, txs)
 	case wire.RoleParticipant:
 		return p.fromParticipant(from.NodeID, msg, txs)
 	}
-	return fmt.Errorf("%s %q may only ask a participant for its status or resolve a transaction, not send %s", orRole(from.Role), from.NodeID, msg.Type())
+	return fmt.Errorf("%s %q may only ask a participant for its status, read its store or resolve a transaction, not send %s", orRole(from.Role), from.NodeID, msg.Type())
 }
 
 func (p *partPolicy) fromCoordinator(id string, msg wire.Message, txs txParties) error {

@@ -55,6 +55,12 @@ func TestPartPolicy(t *testing.T) {
 		{"client query", nil, client, &wire.Query{TxID: "T1", From: "txcli"}, false},
 		{"client start", nil, client, &wire.Start{TxID: "T9"}, false},
 		{"no role prepare", nil, noRole, prep("T2", "who"), false},
+		{"client get", nil, client, &wire.GetReq{Keys: []string{"k"}}, true},
+		{"client scan", nil, client, &wire.ScanReq{Prefix: "k"}, true},
+		{"no role get", nil, noRole, &wire.GetReq{Keys: []string{"k"}}, false},
+		{"coordinator get", nil, coord, &wire.GetReq{Keys: []string{"k"}}, false},
+		{"coordinator scan", nil, coord, &wire.ScanReq{}, false},
+		{"member scan", nil, peerC, &wire.ScanReq{}, false},
 
 		{"coordinator prepare", nil, coord, prep("T2", "COORD"), true},
 		{"any coordinator when none named", nil, other, prep("T2", "OTHER"), true},
@@ -213,6 +219,8 @@ func TestParticipantRefusesWhoMayNotSpeak(t *testing.T) {
 	refused("txcli", wire.RoleClient, &wire.Start{TxID: "T0"})
 	refused("X", wire.RoleParticipant, prepare("T0", "X"))
 	refused("X", wire.RoleParticipant, &wire.Forget{TxIDs: []string{"T0"}})
+	refused("X", wire.RoleParticipant, &wire.ScanReq{})
+	refused("Y", wire.RoleParticipant, &wire.GetReq{Keys: []string{"k"}})
 	// A stranger asking about a transaction we do not know must not make
 	// us abort it (a peer's query about one never prepared here would).
 	refused("X", wire.RoleParticipant, &wire.Query{TxID: "T0", From: "X"})

@@ -114,9 +114,7 @@ func (a *participantActor) Receive(c *actor.Context) {
 	case node.MetricsPoll:
 		c.Respond(a.metricsReply())
 	case node.StatusSnap:
-		// Copies: the status desk encodes them on its own goroutine.
-		store, txs := a.fsm.Status()
-		m.Reply <- &wire.Status{NodeID: a.self.NodeID, Role: wire.RoleParticipant, Store: store, Transactions: txs}
+		m.Reply <- a.status()
 	case partTimer:
 		delete(a.timers, m.txid) // fired; the machine sets a new one if it still waits
 		if node.LateBy(m.due, m.after) {
@@ -164,6 +162,10 @@ func (a *participantActor) handle(conn *transport.Conn, msg wire.Message) {
 		a.run(a.fsm.Forget(m.TxIDs))
 	case *wire.Resolve:
 		a.resolve(conn, m)
+	case *wire.GetReq:
+		a.get(conn, m)
+	case *wire.ScanReq:
+		a.scan(conn, m)
 	}
 }
 

@@ -119,7 +119,7 @@ func Start(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, txs := fsm.Status()
+	txs := fsm.Transactions()
 	inDoubt := 0
 	for _, t := range txs {
 		if !t.State.Final() {

@@ -99,10 +99,15 @@ func (p *Participant) drop(id string) {
 	}
 }
 
-// storeChunk is how many SETs a STORE record holds at most: well under a
-// record's size limit, and the most operations a record may hold
-// (record_codec.go).
-const storeChunk = 4096
+// storeChunk is how many SETs a STORE record holds at most: the most
+// operations a record may hold (record_codec.go). storeChunkBytes bounds
+// their keys and values: a record ends before a SET that would take it
+// over, so with values of at most wire.MaxValueLen a record stays far
+// under the log's record limit (16 MiB) whatever the values' sizes.
+const (
+	storeChunk      = 4096
+	storeChunkBytes = 4 << 20
+)
 
 // Snapshot returns records that replay to this participant's state,
 // including records handed to the log and not yet durable (pending): it is
@@ -110,12 +115,14 @@ const storeChunk = 4096
 func (p *Participant) Snapshot() []Record {
 	var recs []Record
 	var ops []wire.Op
+	bytes := 0
 	for k, v := range p.store {
-		ops = append(ops, wire.Op{Kind: wire.OpSet, Key: k, Value: v})
-		if len(ops) == storeChunk {
+		if len(ops) == storeChunk || len(ops) > 0 && bytes+len(k)+len(v) > storeChunkBytes {
 			recs = append(recs, Record{Kind: RecStore, Ops: ops})
-			ops = nil
+			ops, bytes = nil, 0
 		}
+		ops = append(ops, wire.Op{Kind: wire.OpSet, Key: k, Value: v})
+		bytes += len(k) + len(v)
 	}
 	if len(ops) > 0 {
 		recs = append(recs, Record{Kind: RecStore, Ops: ops})

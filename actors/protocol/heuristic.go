@@ -182,7 +182,7 @@ func (p *Participant) applyHeuristic(t *ptx, rec Record) {
 	}
 	if !t.state.Final() {
 		if rec.Commit {
-			p.store.apply(t.ops)
+			p.store.apply(t.ops, &p.size)
 		}
 		p.unlock(t)
 	}

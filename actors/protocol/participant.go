@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"time"
 
@@ -65,6 +66,7 @@ type ptx struct {
 type Participant struct {
 	cfg   ParticipantConfig
 	store Store
+	size  storeSize         // store's size (store.go)
 	locks map[string]string // key → id of the prepared transaction holding it
 	txns  map[string]*ptx
 	order []*ptx  // transactions in the order first seen (for status); dropped ones are skipped
@@ -98,7 +100,7 @@ func (p *Participant) Replay(rec Record) error {
 			t = p.add(rec.TxID, rec.Protocol)
 		}
 		if !t.state.Final() {
-			p.store.apply(t.ops)
+			p.store.apply(t.ops, &p.size)
 			p.unlock(t)
 			t.state, t.outcomeAt = wire.StateCommitted, rec.Time
 		}
@@ -111,7 +113,7 @@ func (p *Participant) Replay(rec Record) error {
 			t.state, t.reason, t.outcomeAt = wire.StateAborted, rec.Reason, rec.Time
 		}
 	case RecStore:
-		p.store.apply(rec.Ops)
+		p.store.apply(rec.Ops, &p.size)
 	case RecForget:
 		p.drop(rec.TxID)
 	case RecHeuristic, RecHeuristicDamage:
@@ -247,7 +249,7 @@ func (p *Participant) settle(t *ptx, commit bool, reason string) []Effect {
 	t.pending = pendAborted
 	if commit {
 		rec.Kind, t.pending = RecCommit, pendCommitted
-		p.store.apply(t.ops)
+		p.store.apply(t.ops, &p.size)
 	}
 	p.unlock(t)
 	t.reason = reason
@@ -351,13 +353,17 @@ func (p *Participant) Query(q *wire.Query) []Effect {
 	return []Effect{Send{To: q.From, Msg: &wire.QueryReply{TxID: q.TxID, From: p.cfg.NodeID, State: t.state}}}
 }
 
-// Status returns a copy of the store and every transaction's state, oldest
-// first. Transactions whose PREPARED is not yet durable are left out.
+// Status returns a copy of the whole store and Transactions: for tests
+// and simulators, whose stores are small. A host reports StoreSummary
+// instead (reads.go).
 func (p *Participant) Status() (map[string]string, []wire.TxStatus) {
-	store := make(map[string]string, len(p.store))
-	for k, v := range p.store {
-		store[k] = v
-	}
+	return maps.Clone(map[string]string(p.store)), p.Transactions()
+}
+
+// Transactions returns every transaction's state, oldest first:
+// the recently forgotten ones, then those it holds. Transactions whose
+// PREPARED is not yet durable are left out.
+func (p *Participant) Transactions() []wire.TxStatus {
 	txs := p.gone.list()
 	for _, t := range p.order {
 		if p.txns[t.id] != t || t.state == wire.StateUnknown {
@@ -365,7 +371,7 @@ func (p *Participant) Status() (map[string]string, []wire.TxStatus) {
 		}
 		txs = append(txs, t.status())
 	}
-	return store, txs
+	return txs
 }
 
 func (t *ptx) status() wire.TxStatus {

@@ -5,9 +5,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/txd/txd/internal/twin"
@@ -291,7 +293,7 @@ func FuzzRecordDecode(f *testing.F) {
 func TestSnapshotRecordsDecode(t *testing.T) {
 	p := NewParticipant(ParticipantConfig{NodeID: "B"})
 	for i := range storeChunk + 1 {
-		p.store[fmt.Sprintf("k%d", i)] = "1"
+		p.store.put(fmt.Sprintf("k%d", i), "1", &p.size)
 	}
 	recs := p.Snapshot()
 	if len(recs) != 2 || len(recs[0].Ops) != storeChunk {
@@ -301,6 +303,31 @@ func TestSnapshotRecordsDecode(t *testing.T) {
 		got, _, err := codecDecode(codecEncode(t, &r))
 		if err != nil || len(got.Ops) != len(r.Ops) {
 			t.Fatalf("STORE record of %d SETs: %d decoded, %v", len(r.Ops), len(got.Ops), err)
+		}
+	}
+}
+
+// TestSnapshotRecordsOfLargeValues: a store of 5 KB and of the largest
+// values (the checkpoint that outgrew the log's 16 MiB record
+// limit) is checkpointed in records of at most storeChunkBytes and one
+// value, which replay to the same store.
+func TestSnapshotRecordsOfLargeValues(t *testing.T) {
+	for _, size := range []int{5000, wire.MaxValueLen} {
+		p := NewParticipant(ParticipantConfig{NodeID: "B"})
+		for i := range 8 * storeChunkBytes / size {
+			p.store.put(fmt.Sprintf("k%d", i), strings.Repeat("v", size), &p.size)
+		}
+		q := NewParticipant(ParticipantConfig{NodeID: "B"})
+		for _, r := range p.Snapshot() {
+			if b := len(codecEncode(t, &r)); b > storeChunkBytes+wire.MaxValueLen+64<<10 {
+				t.Fatalf("values of %d bytes: a STORE record of %d bytes", size, b)
+			}
+			if err := q.Replay(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !maps.Equal(q.store, p.store) || q.size != p.size {
+			t.Fatalf("values of %d bytes: replayed %d keys (%+v), want %d (%+v)", size, len(q.store), q.size, len(p.store), p.size)
 		}
 	}
 }

@@ -53,22 +53,48 @@ func (s Store) check(ops []wire.Op) error {
 	return nil
 }
 
-// apply runs ops, which check accepted, against s.
-func (s Store) apply(ops []wire.Op) {
+// apply runs ops, which check accepted, against s, keeping size, s's
+// size, up to date.
+func (s Store) apply(ops []wire.Op, size *storeSize) {
 	for _, op := range ops {
 		switch op.Kind {
 		case wire.OpSet:
-			s[op.Key] = op.Value
+			s.put(op.Key, op.Value, size)
 		case wire.OpAdd:
 			// check ran against the same state (the keys were locked since),
 			// so the error cannot happen; keep the old value if it somehow does.
 			if n, err := addInt(s[op.Key], op.Delta); err == nil {
-				s[op.Key] = strconv.FormatInt(n, 10)
+				s.put(op.Key, strconv.FormatInt(n, 10), size)
 			}
 		case wire.OpDel:
-			delete(s, op.Key)
+			if old, ok := s[op.Key]; ok {
+				size.drop(op.Key, old)
+				delete(s, op.Key)
+			}
 		}
 	}
+}
+
+func (s Store) put(k, v string, size *storeSize) {
+	if old, ok := s[k]; ok {
+		size.drop(k, old)
+	}
+	s[k] = v
+	size.keys++
+	size.keyBytes += len(k)
+	size.valueBytes += len(v)
+}
+
+// storeSize is a store's size, kept exactly as it changes so that status
+// reports it without walking the store.
+type storeSize struct {
+	keys, keyBytes, valueBytes int
+}
+
+func (z *storeSize) drop(k, v string) {
+	z.keys--
+	z.keyBytes -= len(k)
+	z.valueBytes -= len(v)
 }
 
 // addInt adds d to the integer in v ("" counts as 0), refusing overflow.

@@ -79,9 +79,13 @@ func TestStoreApply(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.store.apply(tc.ops)
+			size := sizeOf(tc.store)
+			tc.store.apply(tc.ops, &size)
 			if !maps.Equal(tc.store, tc.want) {
 				t.Fatalf("store = %v, want %v", tc.store, tc.want)
+			}
+			if want := sizeOf(tc.want); size != want {
+				t.Fatalf("size %+v, want %+v", size, want)
 			}
 		})
 	}

@@ -12,6 +12,8 @@ outcome; "status" shows a participant (--participant) or the whole cluster
 "resolve" lets an operator decide a transaction a participant holds in doubt
 when its coordinator is gone for good (a heuristic decision: read its help).
 "trace TXID" draws one transaction's messages and log records on every node.
+"get KEY..." and "scan [--prefix P] [--limit N]" read a participant's committed
+keys (--participant): status only sums a large store up.
 
 Flags go before the positional arguments: after the command name is fine,
 after the transaction id is not (everything from the id on is the transaction):
@@ -22,8 +24,9 @@ after the transaction id is not (everything from the id on is the transaction):
 Every flag can also be set in the environment: TXCLI_COORD, TXCLI_PARTICIPANT,
 TXCLI_JSON (true/false), TXCLI_TIMEOUT (e.g. 10s).
 
-Exit codes: 0 success (start: COMMITTED), 1 start: ABORTED, 2 any error
-(bad arguments, node unreachable, request refused, outcome unknown).`
+Exit codes: 0 success (start: COMMITTED), 1 start: ABORTED (get: a key
+missing), 2 any error (bad arguments, node unreachable, request refused,
+outcome unknown).`
 
 // newApp builds the command line: global flags, the start and status
 // commands, and errors routed to report instead of os.Exit.
@@ -34,7 +37,7 @@ func newApp(s streams, dial dialFunc) *cli.App {
 		UsageText:       "txcli [--coord ADDR | --participant ADDR] [--json] [--timeout D] COMMAND [ARGS...]",
 		Description:     appDescription,
 		Flags:           globalFlags(),
-		Commands:        []*cli.Command{startCommand(s, dial), statusCommand(s, dial), benchCommand(s, dial), watchCommand(s, dial), traceCommand(s, dial), resolveCommand(s, dial)},
+		Commands:        []*cli.Command{startCommand(s, dial), statusCommand(s, dial), benchCommand(s, dial), watchCommand(s, dial), traceCommand(s, dial), resolveCommand(s, dial), getCommand(s, dial), scanCommand(s, dial)},
 		Writer:          s.out,
 		ErrWriter:       s.err,
 		HideVersion:     true,
@@ -43,9 +46,9 @@ func newApp(s streams, dial dialFunc) *cli.App {
 		ExitErrHandler:  func(*cli.Context, error) {}, // run reports; never os.Exit here
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return failf("unknown command %q (want start, status, bench, watch, trace or resolve; see txcli --help)", c.Args().First())
+				return failf("unknown command %q (want start, status, get, scan, bench, watch, trace or resolve; see txcli --help)", c.Args().First())
 			}
-			return failf("no command given (want start, status, bench, watch, trace or resolve; see txcli --help)")
+			return failf("no command given (want start, status, get, scan, bench, watch, trace or resolve; see txcli --help)")
 		},
 	}
 }

@@ -20,14 +20,22 @@ import (
 const benchDescription = `Runs N transactions at concurrency C against the coordinator (a live
 cluster anywhere: loopback or EC2) and reports throughput, latency
 percentiles and a latency histogram. Each transaction adds 1 to a key of its
-own ("bench.PREFIX.I"), so transactions never conflict; --keys K spreads them
-over K keys instead, to measure contention.
+own ("bench/PREFIX/I"), so transactions never conflict; --keys K spreads them
+over K keys instead ("bench/PREFIX/kJ"), to measure contention.
+
+Bench leaves no keys behind: when the run is over it deletes every key it
+wrote (DEL transactions of up to 1024 keys, not counted in the figures).
+--keep keeps them, under bench/PREFIX/ (PREFIX: --prefix, or the fresh one
+it prints), to read with "txcli --participant ADDR scan --prefix bench/".
 
    txcli --coord ADDR bench -n 20000 -c 64
    txcli --coord ADDR bench -n 5000 -c 16 --protocol 3PC --json
 
 Progress goes to stderr while it runs. Exit code: 0 when every transaction
-committed, 1 when some aborted, 2 on errors.`
+committed, 1 when some aborted, 2 on errors (the clean-up's too).`
+
+// benchKeys is the prefix of every key bench writes.
+const benchKeys = "bench/"
 
 type benchConfig struct {
 	config
@@ -37,7 +45,24 @@ type benchConfig struct {
 	keys     int
 	proto    wire.Protocol
 	prefix   string
+	keep     bool      // leave the keys written
 	progress io.Writer // nil: no progress line
+}
+
+// key is the key transaction i adds to.
+func (bc benchConfig) key(i int) string {
+	if bc.keys > 0 {
+		return fmt.Sprintf("%s%s/k%d", benchKeys, bc.prefix, i%bc.keys)
+	}
+	return fmt.Sprintf("%s%s/%d", benchKeys, bc.prefix, i)
+}
+
+// written is how many distinct keys the run writes: key(0) to key(written-1).
+func (bc benchConfig) written() int {
+	if bc.keys > 0 {
+		return min(bc.keys, bc.n)
+	}
+	return bc.n
 }
 
 func benchCommand(s streams, dial dialFunc) *cli.Command {
@@ -51,7 +76,8 @@ func benchCommand(s streams, dial dialFunc) *cli.Command {
 			&cli.IntFlag{Name: "conns", Value: 1, Usage: "client connections to spread them over"},
 			&cli.IntFlag{Name: "keys", Value: 0, Usage: "spread over this many keys (0: a key per transaction)"},
 			&cli.StringFlag{Name: "protocol", Value: "2PC", Usage: "2PC or 3PC"},
-			&cli.StringFlag{Name: "prefix", Usage: "transaction id prefix (default: a fresh one per run)"},
+			&cli.StringFlag{Name: "prefix", Usage: "transaction id prefix, and keys under bench/PREFIX/ (default: a fresh one per run)"},
+			&cli.BoolFlag{Name: "keep", Usage: "keep the keys written (default: delete them when done)"},
 		),
 		OnUsageError: onUsageError,
 		Action: func(c *cli.Context) error {
@@ -59,7 +85,7 @@ func benchCommand(s streams, dial dialFunc) *cli.Command {
 			if err != nil {
 				return err
 			}
-			bc := benchConfig{config: cfg, n: c.Int("n"), c: c.Int("c"), conns: c.Int("conns"), keys: c.Int("keys"), prefix: c.String("prefix")}
+			bc := benchConfig{config: cfg, n: c.Int("n"), c: c.Int("c"), conns: c.Int("conns"), keys: c.Int("keys"), prefix: c.String("prefix"), keep: c.Bool("keep")}
 			if cfg.coord == "" {
 				return failf("bench needs --coord ADDR (or TXCLI_COORD)")
 			}
@@ -76,6 +102,13 @@ func benchCommand(s streams, dial dialFunc) *cli.Command {
 				bc.prefix = fmt.Sprintf("b%x", time.Now().UnixNano()&0xffffffffff)
 			}
 			if err := wire.CheckID("transaction id prefix", bc.prefix); err != nil {
+				return failf("bench: %v", err)
+			}
+			// The longest key and id it will send, checked before any is.
+			if err := wire.CheckOps([]wire.Op{{Kind: wire.OpAdd, Key: bc.key(bc.n - 1)}}); err != nil {
+				return failf("bench: %v", err)
+			}
+			if err := wire.CheckID("transaction id", cleanupID(bc.prefix, bc.written())); err != nil {
 				return failf("bench: %v", err)
 			}
 			if isTerminal(s.err) {
@@ -101,6 +134,11 @@ type benchResult struct {
 	Histogram   []histBucket   `json:"histogram"`
 	AbortReason map[string]int `json:"abort_reasons,omitempty"`
 	FirstError  string         `json:"first_error,omitempty"`
+	// Added with the clean-up: where its keys were, and what became of
+	// them (see benchCleanup).
+	KeyPrefix string       `json:"key_prefix"`
+	Kept      bool         `json:"kept"`
+	Cleanup   *cleanupJSON `json:"cleanup,omitempty"`
 }
 
 type histBucket struct {
@@ -144,10 +182,7 @@ func runBench(ctx context.Context, bc benchConfig, s streams) error {
 				if i >= bc.n || ctx.Err() != nil {
 					return
 				}
-				key := fmt.Sprintf("bench.%s.%d", bc.prefix, i)
-				if bc.keys > 0 {
-					key = fmt.Sprintf("bench.%d", i%bc.keys)
-				}
+				key := bc.key(i)
 				tctx, cancel := context.WithTimeout(ctx, bc.timeout)
 				t0 := time.Now()
 				res, err := cl.Start(tctx, fmt.Sprintf("%s-%d", bc.prefix, i), bc.proto, []wire.Op{{Kind: wire.OpAdd, Key: key, Delta: 1}})
@@ -183,6 +218,11 @@ func runBench(ctx context.Context, bc benchConfig, s streams) error {
 	if firstErr != nil {
 		res.FirstError = firstErr.Error()
 	}
+	// After the figures are taken: the clean-up is not part of them.
+	res.KeyPrefix, res.Kept = fmt.Sprintf("%s%s/", benchKeys, bc.prefix), bc.keep
+	if !bc.keep {
+		res.Cleanup = cleanup(ctx, bc, clients[0])
+	}
 	if bc.json {
 		if err := writeJSON(s.out, res); err != nil {
 			return err
@@ -193,6 +233,8 @@ func runBench(ctx context.Context, bc benchConfig, s streams) error {
 	switch {
 	case ctx.Err() != nil:
 		return failf("bench interrupted after %d of %d transactions", done.Load(), bc.n)
+	case res.Cleanup != nil && res.Cleanup.Error != "":
+		return failf("bench: clean-up failed, keys remain under %s: %s", res.KeyPrefix, res.Cleanup.Error)
 	case res.Errors > 0:
 		return failf("bench: %d transactions failed; first: %s", res.Errors, res.FirstError)
 	case res.Aborted > 0:
@@ -263,6 +305,12 @@ func printBench(w io.Writer, r benchResult) {
 	}
 	if r.FirstError != "" {
 		fmt.Fprintf(w, "first error: %s\n", r.FirstError)
+	}
+	switch c := r.Cleanup; {
+	case r.Kept:
+		fmt.Fprintf(w, "keys kept under %s (--keep)\n", r.KeyPrefix)
+	case c != nil && c.Error == "":
+		fmt.Fprintf(w, "cleaned up  %d keys under %s deleted in %d transactions (%.2fs, not counted above)\n", c.Keys, r.KeyPrefix, c.Transactions, c.Seconds)
 	}
 }
 

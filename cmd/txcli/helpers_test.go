@@ -50,6 +50,7 @@ type fakeNode struct {
 	start  func(ctx context.Context, txid string, proto wire.Protocol, ops []wire.Op) (*wire.StartResult, error)
 	status func(ctx context.Context) (*wire.Status, error)
 	trace  func(ctx context.Context, txid string) (*wire.Trace, error)
+	scan   func(ctx context.Context, prefix, after string, limit int) (*wire.ScanResult, error)
 }
 
 // fakeCluster maps addresses to nodes; other addresses refuse connections.
@@ -86,6 +87,16 @@ func (c *fakeClient) Trace(ctx context.Context, txid string) (*wire.Trace, error
 		return nil, &wire.RemoteError{Code: wire.ErrBadRequest, Msg: "no traces here"}
 	}
 	return c.n.trace(ctx, txid)
+}
+
+func (c *fakeClient) Get(ctx context.Context, keys []string) ([]wire.GetEntry, error) {
+	return nil, &wire.RemoteError{Code: wire.ErrBadRequest, Msg: "no get here"}
+}
+func (c *fakeClient) Scan(ctx context.Context, prefix, after string, limit int) (*wire.ScanResult, error) {
+	if c.n.scan == nil {
+		return nil, &wire.RemoteError{Code: wire.ErrBadRequest, Msg: "no scan here"}
+	}
+	return c.n.scan(ctx, prefix, after, limit)
 }
 
 func coordHello() wire.HelloAck {

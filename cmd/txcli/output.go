@@ -23,12 +23,23 @@ type startJSON struct {
 // outcomeUnknown is startJSON.Outcome when the answer never arrived.
 const outcomeUnknown = "UNKNOWN"
 
-// participantJSON is a participant's status.
+// participantJSON is a participant's status. Store holds the whole store
+// only when it is small (wire.MaxStatusInlineKeys); store_truncated says
+// it is not, and the summary counts it either way.
 type participantJSON struct {
 	ID           string            `json:"id"`
 	Role         string            `json:"role"`
 	Store        map[string]string `json:"store"`
 	Transactions []txJSON          `json:"transactions"`
+	StoreSummaryJSON
+}
+
+// StoreSummaryJSON sums a participant's store up (added with get and scan).
+type StoreSummaryJSON struct {
+	Keys           uint64 `json:"keys"`
+	KeyBytes       uint64 `json:"key_bytes"`
+	ValueBytes     uint64 `json:"value_bytes"`
+	StoreTruncated bool   `json:"store_truncated"` // "store" is empty: the store is too large for a status
 }
 
 // coordinatorJSON is the coordinator's status, with each participant's own
@@ -48,13 +59,14 @@ type coordinatorJSON struct {
 // peerJSON is one participant as the coordinator sees it, plus (additions)
 // what the participant itself reported, or why it could not be reached.
 type peerJSON struct {
-	ID           string            `json:"id"`
-	Addr         string            `json:"addr"`
-	Connected    bool              `json:"connected"`
-	Reachable    *bool             `json:"reachable,omitempty"`
-	Error        string            `json:"error,omitempty"`
-	Store        map[string]string `json:"store,omitzero"`
-	Transactions []txJSON          `json:"transactions,omitzero"`
+	ID                string            `json:"id"`
+	Addr              string            `json:"addr"`
+	Connected         bool              `json:"connected"`
+	Reachable         *bool             `json:"reachable,omitempty"`
+	Error             string            `json:"error,omitempty"`
+	Store             map[string]string `json:"store,omitzero"`
+	Transactions      []txJSON          `json:"transactions,omitzero"`
+	*StoreSummaryJSON                   // set when reachable
 }
 
 // txJSON is one transaction as a node sees it. Participants is set for the
@@ -77,17 +89,33 @@ type txJSON struct {
 // peerStatus is a participant's own status as fetched for the cluster view:
 // st when reached, err when not.
 type peerStatus struct {
-	st  *wire.Status
-	err error
+	st   *wire.Status
+	addr string // where it was reached
+	err  error
 }
 
 func toParticipantJSON(st *wire.Status) participantJSON {
 	return participantJSON{
-		ID:           st.NodeID,
-		Role:         string(st.Role),
-		Store:        storeJSON(st.Store),
-		Transactions: txsJSON(st.Transactions, false),
+		ID:               st.NodeID,
+		Role:             string(st.Role),
+		Store:            storeJSON(st.Store),
+		Transactions:     txsJSON(st.Transactions, false),
+		StoreSummaryJSON: summaryOf(st),
 	}
+}
+
+// summaryOf is st's store summary. A node from before the summary sends
+// its whole store and no summary: it is counted here.
+func summaryOf(st *wire.Status) StoreSummaryJSON {
+	sum := StoreSummaryJSON{Keys: st.Keys, KeyBytes: st.KeyBytes, ValueBytes: st.ValueBytes, StoreTruncated: st.StoreTruncated}
+	if st.Keys == 0 && !st.StoreTruncated {
+		for k, v := range st.Store {
+			sum.Keys++
+			sum.KeyBytes += uint64(len(k))
+			sum.ValueBytes += uint64(len(v))
+		}
+	}
+	return sum
 }
 
 // toCoordinatorJSON maps the coordinator's status; peers[i] is
@@ -111,6 +139,8 @@ func toCoordinatorJSON(st *wire.Status, peers []*peerStatus) coordinatorJSON {
 			if ok {
 				pj.Store = storeJSON(peers[i].st.Store)
 				pj.Transactions = txsJSON(peers[i].st.Transactions, false)
+				sum := summaryOf(peers[i].st)
+				pj.StoreSummaryJSON = &sum
 			} else {
 				pj.Error = oneLine(peers[i].err.Error())
 			}

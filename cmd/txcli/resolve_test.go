@@ -170,7 +170,7 @@ func TestHeuristicStatusMarks(t *testing.T) {
 		{TxID: "T3", Protocol: wire.TwoPC, State: wire.StateCommitted},
 	}}
 	var b bytes.Buffer
-	writeParticipant(&b, st)
+	writeParticipant(&b, st, "b:1")
 	want := `participant B
 STORE
   (empty)
@@ -189,7 +189,7 @@ TRANSACTIONS
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameJSON(t, js, `{"id":"B","role":"participant","store":{},"transactions":[
+	sameJSON(t, js, `{"id":"B","role":"participant","store":{},"keys":0,"key_bytes":0,"value_bytes":0,"store_truncated":false,"transactions":[
 		{"id":"T1","protocol":"2PC","state":"COMMITTED","reason":"heuristic COMMIT by an operator","heuristic":true},
 		{"id":"T2","protocol":"2PC","state":"ABORTED","reason":"heuristic damage: the coordinator C decided COMMIT","heuristic":true,"heuristic_damage":true},
 		{"id":"T3","protocol":"2PC","state":"COMMITTED"}]}`)

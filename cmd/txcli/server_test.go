@@ -2,6 +2,8 @@ package main
 
 import (
 	"net"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -15,9 +17,14 @@ type testNode struct {
 	// onStart answers a Start; nil answers bad_request.
 	onStart func(c *transport.Conn, m *wire.Start)
 	status  wire.Status
+	// store answers GetReq and ScanReq, page entries at most a page (0:
+	// wire.MaxReadPage); scans counts the ScanReqs.
+	store map[string]string
+	page  int
 
 	mu     sync.Mutex
 	starts []wire.Start
+	scans  int
 }
 
 func (n *testNode) HandleMessage(c *transport.Conn, m wire.Message) {
@@ -35,7 +42,47 @@ func (n *testNode) HandleMessage(c *transport.Conn, m wire.Message) {
 		st := n.status
 		st.ReqID = m.ReqID
 		c.Send(&st)
+	case *wire.GetReq:
+		res := &wire.GetResult{ReqID: m.ReqID}
+		for _, k := range m.Keys[:min(len(m.Keys), n.pageSize())] {
+			v, ok := n.store[k]
+			res.Entries = append(res.Entries, wire.GetEntry{Key: k, Value: v, Found: ok})
+		}
+		c.Send(res)
+	case *wire.ScanReq:
+		n.mu.Lock()
+		n.scans++
+		n.mu.Unlock()
+		var keys []string
+		for k := range n.store {
+			if k > m.After && strings.HasPrefix(k, m.Prefix) {
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys)
+		limit := n.pageSize()
+		if m.Limit > 0 {
+			limit = min(limit, int(m.Limit))
+		}
+		res := &wire.ScanResult{ReqID: m.ReqID, More: len(keys) > limit}
+		for _, k := range keys[:min(len(keys), limit)] {
+			res.Entries = append(res.Entries, wire.Entry{Key: k, Value: n.store[k]})
+		}
+		c.Send(res)
 	}
+}
+
+func (n *testNode) pageSize() int {
+	if n.page > 0 {
+		return n.page
+	}
+	return wire.MaxReadPage
+}
+
+func (n *testNode) scanCount() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.scans
 }
 
 func (n *testNode) HandleClose(*transport.Conn, error) {}

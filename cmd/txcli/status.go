@@ -15,7 +15,9 @@ import (
 // peerTimeout bounds the wait for each participant in the cluster view.
 const peerTimeout = 3 * time.Second
 
-const statusDescription = `With --participant ADDR: that participant's store and transactions.
+const statusDescription = `With --participant ADDR: that participant's store and transactions. A store
+of more than 1000 keys is summed up (keys and bytes) instead of shown: read
+its keys with "txcli --participant ADDR get KEY..." or "scan".
 
 With --coord ADDR: the coordinator's participants and transactions (with each
 participant's state as the coordinator knows it), then every participant's own
@@ -99,7 +101,7 @@ func runStatus(ctx context.Context, sc statusConfig, s streams) error {
 		if sc.json {
 			return writeJSON(s.out, toParticipantJSON(st))
 		}
-		writeParticipant(s.out, st)
+		writeParticipant(s.out, st, sc.given)
 		return nil
 	}
 	peers := fetchPeers(ctx, sc.dial, sc.addr, st.Participants)
@@ -170,7 +172,7 @@ func fetchPeer(ctx context.Context, dial dialFunc, coordHost string, p wire.Peer
 	if st.NodeID != p.ID || st.Role != wire.RoleParticipant {
 		return &peerStatus{err: fmt.Errorf("%s is %s %s, not participant %s", addr, roleName(st.Role), cell(st.NodeID), p.ID)}
 	}
-	return &peerStatus{st: st}
+	return &peerStatus{st: st, addr: addr}
 }
 
 // peerAddr is where to dial a participant the coordinator reports at addr.

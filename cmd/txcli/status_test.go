@@ -14,7 +14,8 @@ func TestParticipantStatusJSON(t *testing.T) {
 	if r.code != exitOK {
 		t.Fatalf("exit code %d, stderr %s", r.code, r.errOut)
 	}
-	sameJSON(t, r.out, `{"id":"B","role":"participant","store":{"alpha":"x y","balance":"1000"},"transactions":[
+	sameJSON(t, r.out, `{"id":"B","role":"participant","store":{"alpha":"x y","balance":"1000"},
+		"keys":2,"key_bytes":12,"value_bytes":7,"store_truncated":false,"transactions":[
 		{"id":"TX1","protocol":"2PC","state":"COMMITTED"},
 		{"id":"T2","protocol":"2PC","state":"ABORTED","reason":"B: balance would be -200"},
 		{"id":"T3","protocol":"3PC","state":"READY"}]}`)
@@ -34,7 +35,7 @@ func TestEmptyParticipantStatusJSON(t *testing.T) {
 	if r.code != exitOK {
 		t.Fatalf("exit code %d, stderr %s", r.code, r.errOut)
 	}
-	if r.out != `{"id":"C","role":"participant","store":{},"transactions":[]}`+"\n" {
+	if r.out != `{"id":"C","role":"participant","store":{},"transactions":[],"keys":0,"key_bytes":0,"value_bytes":0,"store_truncated":false}`+"\n" {
 		t.Errorf("stdout %s", r.out)
 	}
 }
@@ -94,7 +95,7 @@ func TestCoordinatorStatusJSON(t *testing.T) {
 	got, _ := jsonString(m)
 	want := `{"id":"COORD","role":"coordinator","participants":[
 		{"id":"B","addr":"` + bAddr + `","connected":true,"reachable":true,
-		 "store":{"alpha":"x y","balance":"1000"},
+		 "store":{"alpha":"x y","balance":"1000"},"keys":2,"key_bytes":12,"value_bytes":7,"store_truncated":false,
 		 "transactions":[{"id":"TX1","protocol":"2PC","state":"COMMITTED"},
 			{"id":"T2","protocol":"2PC","state":"ABORTED","reason":"B: balance would be -200"},
 			{"id":"T3","protocol":"3PC","state":"READY"}]},

@@ -108,11 +108,39 @@ func writeStore(w io.Writer, store map[string]string) {
 	t.flush()
 }
 
-// writeParticipant prints a participant's status.
-func writeParticipant(w io.Writer, st *wire.Status) {
+// writeStoreOf prints a participant's store: whole when its status holds
+// it, else its summary and how to read its keys (addr: the participant's
+// address as the user gave it, for the command).
+func writeStoreOf(w io.Writer, st *wire.Status, addr string) {
+	if !st.StoreTruncated {
+		writeStore(w, st.Store)
+		return
+	}
+	sum := summaryOf(st)
+	fmt.Fprintf(w, "  %d keys, %s of keys and values: too many to show here\n", sum.Keys, byteCount(sum.KeyBytes+sum.ValueBytes))
+	fmt.Fprintf(w, "  read them with: txcli --participant %s get KEY...  or  scan --prefix P --limit N\n", addr)
+}
+
+// byteCount is n bytes for a person: "512 B", "1.5 KiB", "3.2 GiB".
+func byteCount(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// writeParticipant prints a participant's status (addr: its address as
+// the user gave it).
+func writeParticipant(w io.Writer, st *wire.Status, addr string) {
 	fmt.Fprintf(w, "%s %s\n", roleName(st.Role), cell(st.NodeID))
 	fmt.Fprintln(w, "STORE")
-	writeStore(w, st.Store)
+	writeStoreOf(w, st, addr)
 	fmt.Fprintln(w, "TRANSACTIONS")
 	if len(st.Transactions) == 0 {
 		fmt.Fprintln(w, "  (none)")
@@ -205,7 +233,7 @@ func writeCoordinator(w io.Writer, st *wire.Status, peers []*peerStatus) {
 			continue
 		}
 		fmt.Fprintf(w, "participant %s\n", cell(p.ID))
-		writeStore(w, peers[i].st.Store)
+		writeStoreOf(w, peers[i].st, peers[i].addr)
 		writeInDoubt(w, peers[i].st.Transactions)
 	}
 }

@@ -298,7 +298,7 @@ func (m *watchModel) applyPeers(p watchPoll, emit func(watchEvent)) {
 			}
 			continue
 		}
-		pv.keys = len(pp.st.Store)
+		pv.keys = int(summaryOf(pp.st).Keys)
 		for _, t := range pp.st.Transactions {
 			if inDoubtState(t.State) {
 				pv.own = append(pv.own, t)

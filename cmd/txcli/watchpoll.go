@@ -12,7 +12,8 @@ import (
 )
 
 // peerEvery is how often watch asks the participants themselves (their
-// statuses carry whole stores, so not on every refresh).
+// statuses carry their stores when small, a summary otherwise: not on
+// every refresh).
 const peerEvery = time.Second
 
 // poller makes watch's polls: the coordinator's status over one kept

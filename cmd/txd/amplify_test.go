@@ -159,8 +159,8 @@ func TestCountBombsOnNodes(t *testing.T) {
 	}
 }
 
-// 15. A NO vote's reason is short wherever it goes: an ADD on a 200 KB
-// value that is not a number aborts with a reason of at most 200 bytes at
+// 15. A NO vote's reason is short wherever it goes: an ADD on a 64 KiB
+// value (the largest there is) that is not a number aborts with a reason of at most 200 bytes at
 // the client, in the coordinator's status, and in both WALs (it quoted the
 // whole value: 300 such aborts grew the coordinator by 300 MB and each WAL
 // by 60 MB).
@@ -168,7 +168,7 @@ func TestNoVoteReasonBounded(t *testing.T) {
 	c := startCluster(t, cluster.Config{Participants: []string{"B"}})
 	cl := dial(t, c)
 	const word = "NOTANUMBER-"
-	big := strings.Repeat(word, 200<<10/len(word))
+	big := strings.Repeat(word, wire.MaxValueLen/len(word))
 	run := func(id string, op wire.Op) *wire.StartResult {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -180,7 +180,7 @@ func TestNoVoteReasonBounded(t *testing.T) {
 		return res
 	}
 	if res := run("setbig", wire.Op{Kind: wire.OpSet, Key: "k", Value: big}); res.Outcome != wire.StateCommitted {
-		t.Fatalf("SET of a 200 KB value: %+v", res)
+		t.Fatalf("SET of a 64 KiB value: %+v", res)
 	}
 	// How often the value's text is in each WAL before the ADD.
 	count := func(n *cluster.Node) int {
@@ -216,7 +216,7 @@ func TestNoVoteReasonBounded(t *testing.T) {
 			return nil
 		})
 		// A 200-byte reason quotes the value's start a few times; the
-		// whole value would be 18,000 of them.
+		// whole value would be about 6,000 of them.
 		if grew > wire.MaxReasonLen/len(word) {
 			t.Errorf("%s %s: its WAL gained %d copies of %q with the abort", n.Role, n.ID, grew, word)
 		}

@@ -266,8 +266,8 @@ func eachPart(c *cluster.Cluster, ids []string, cond func(cluster.ParticipantOut
 
 // emptyStore: the participant's store holds nothing.
 func emptyStore(p cluster.ParticipantOut) error {
-	if len(p.Store) != 0 {
-		return fmt.Errorf("store %v, want it empty", p.Store)
+	if len(p.Store) != 0 || p.Keys != 0 {
+		return fmt.Errorf("%d keys (store %v), want it empty", p.Keys, p.Store)
 	}
 	return nil
 }

@@ -317,8 +317,8 @@ func TestGarbageFlood(t *testing.T) {
 	// was committed.
 	want := 50 + int(committed.Load()) // the warm-up's keys and the flood's
 	waitPart(t, c, "B", "every committed key applied", func(p cluster.ParticipantOut) error {
-		if len(p.Store) != want {
-			return fmt.Errorf("%d keys, want %d", len(p.Store), want)
+		if p.Keys != want {
+			return fmt.Errorf("%d keys, want %d", p.Keys, want)
 		}
 		return nil
 	})

@@ -94,9 +94,10 @@ func mixBudget(maxClients int, send, read int64) int64 {
 
 // 17. Everything at once, against the coordinator and a participant:
 // element-count bombs, slow status readers on many connections (each owed
-// a status of ~800 KiB), 1 MiB frames sent but for their last byte on 150
-// connections each, idle clients up to the client cap and past it,
-// NO votes on a 100 KB value, garbage of every kind; meanwhile an honest
+// a status of ~240 KiB, about the largest a participant sends), 1 MiB
+// frames sent but for their last byte on 150 connections each, idle
+// clients up to the client cap and past it, NO votes on a 60 KB value,
+// garbage of every kind; meanwhile an honest
 // client commits one transaction after another. Every one of its
 // transactions commits, no node dies, and each node's resident memory
 // grows by less than the documented bound for its limits (without the
@@ -126,15 +127,16 @@ func TestHostileMix(t *testing.T) {
 		defer cancel()
 		return cl.Start(ctx, id, wire.TwoPC, ops)
 	}
-	// Statuses worth owing: ~800 KiB of store on each participant, with a
-	// 100 KB value that is not a number for the NO votes.
-	for i := range 35 {
+	// Statuses worth owing: ~240 KiB of store on each participant, just
+	// under what a status carries whole (wire.MaxStatusInlineBytes), with
+	// a 60 KB value that is not a number for the NO votes.
+	for i := range 9 {
 		res, err := start(honest, "warm"+strconv.Itoa(i), wire.Op{Kind: wire.OpSet, Key: "w" + strconv.Itoa(i), Value: strings.Repeat("v", 20<<10)})
 		if err != nil || res.Outcome != wire.StateCommitted {
 			t.Fatalf("warm-up: %+v %v", res, err)
 		}
 	}
-	if res, err := start(honest, "nv", wire.Op{Kind: wire.OpSet, Key: "nv", Value: strings.Repeat("NOTANUMBER", 10<<10)}); err != nil || res.Outcome != wire.StateCommitted {
+	if res, err := start(honest, "nv", wire.Op{Kind: wire.OpSet, Key: "nv", Value: strings.Repeat("NOTANUMBER", 6<<10)}); err != nil || res.Outcome != wire.StateCommitted {
 		t.Fatalf("warm-up: %+v %v", res, err)
 	}
 

@@ -29,6 +29,7 @@ func TestTxcliErrors(t *testing.T) {
 		{"unknown operation", []string{"--coord", coord, "start", "E2", "2PC", "MUL", "k", "2"}, `unknown operation "MUL"`},
 		{"bad number", []string{"--coord", coord, "start", "E3", "2PC", "B:ADD", "balance", "ten"}, `delta "ten" is not a 64-bit integer`},
 		{"missing operations", []string{"--coord", coord, "start", "E4", "2PC"}, "missing operations"},
+		{"value over the limit", []string{"--coord", coord, "start", "E5", "2PC", "SET", "k", strings.Repeat("v", 64<<10+1)}, "at most 65536 (64 KiB) per value"},
 		{"unknown participant", []string{"--coord", coord, "start", "E6", "2PC", "X:SET", "k", "v"}, `unknown participant "X"`},
 		{"coordinator unreachable", []string{"--timeout", "5s", "--coord", down, "start", "E7", "2PC", "SET", "k", "v"}, "cannot reach coordinator at " + down},
 		{"coordinator unreachable, status", []string{"--timeout", "5s", "--coord", down, "status"}, "cannot reach coordinator at " + down},

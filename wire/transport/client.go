@@ -53,10 +53,20 @@ func (cl *Client) Remote() wire.HelloAck {
 // Start runs a transaction on the coordinator and returns its outcome. A
 // refusal comes back as a *RemoteError. ErrConnectionLost means the request
 // may or may not have run: its outcome is unknown. More than MaxOps
-// operations is refused here: the coordinator would drop the connection.
+// operations is refused here: the coordinator would drop the connection;
+// and so is a transaction over the size limits (wire.MaxValueLen,
+// wire.MaxTxBytes), which the coordinator refuses.
 func (cl *Client) Start(ctx context.Context, txid string, proto wire.Protocol, ops []wire.Op) (*wire.StartResult, error) {
 	if len(ops) > wire.MaxOps {
 		return nil, fmt.Errorf("too many operations (at most %d)", wire.MaxOps)
+	}
+	for _, op := range ops {
+		if err := wire.CheckValue(op.Key, op.Value); err != nil {
+			return nil, err
+		}
+	}
+	if err := wire.CheckTxBytes(ops); err != nil {
+		return nil, err
 	}
 	id := cl.nextID.Add(1)
 	m, err := cl.call(ctx, id, &wire.Start{ReqID: id, TxID: txid, Protocol: proto, Ops: ops})
@@ -145,6 +155,10 @@ func (cl *Client) HandleMessage(_ *Conn, m wire.Message) {
 	case *wire.ResolveResult:
 		id = m.ReqID
 	case *wire.Trace:
+		id = m.ReqID
+	case *wire.GetResult:
+		id = m.ReqID
+	case *wire.ScanResult:
 		id = m.ReqID
 	case *wire.Error:
 		id = m.ReqID

@@ -102,6 +102,10 @@ type ParticipantOut struct {
 	Role         string            `json:"role"`
 	Store        map[string]string `json:"store"`
 	Transactions []TxOut           `json:"transactions"`
+	// Keys counts the whole store; Store holds it only when small
+	// (StoreTruncated false).
+	Keys           int  `json:"keys"`
+	StoreTruncated bool `json:"store_truncated"`
 }
 
 // Tx returns the transaction id as this participant sees it.
