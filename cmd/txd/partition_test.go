@@ -1,0 +1,77 @@
+package main
+
+// Network partitions between real processes (cluster.Config.Proxied: a
+// loopback proxy in front of every node, cmd/internal/partition): a cut
+// black-holes a link, as a dead router would, without killing or pausing
+// any process.
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/txd/txd/cmd/internal/cluster"
+)
+
+// TestPartition2PCBlackHoledMember: with COORD and C cut from each other
+// both ways, a 2PC transaction that needs C aborts on the vote timeout
+// (the connection stays up, so nothing says C is gone: only the timeout
+// tells), B applies nothing, C never hears of it; a transaction on B alone
+// commits meanwhile. Once healed, C gets the held PREPARE and ABORT, stays
+// consistent, and the next transaction on C commits.
+func TestPartition2PCBlackHoledMember(t *testing.T) {
+	const vote = 2 * time.Second
+	c := startCluster(t, cluster.Config{Proxied: true, CoordTimeout: vote})
+	st := c.MustCoordStatus()
+	for _, id := range []string{"B", "C"} {
+		if p, ok := st.Peer(id); !ok || p.Addr != c.ProxyAddr(id) {
+			t.Fatalf("the coordinator reaches %s at %+v, not through its proxy %s", id, p, c.ProxyAddr(id))
+		}
+	}
+	commit(t, c, "UP1", "SET", "k", "1")
+
+	c.Isolate("COORD", "C")
+	out, r := c.StartTx("CUT1", "2PC", "SET", "k", "2")
+	wantOutcome(t, out, r, 1, "ABORTED")
+	if !strings.Contains(out.Reason, "no vote from C") {
+		t.Errorf("CUT1 aborted for %q, want the vote timeout on C", out.Reason)
+	}
+	if r.Elapsed < vote*9/10 {
+		t.Errorf("CUT1 aborted after %v, before the vote timeout of %v: the cut looked like a refused connection", r.Elapsed, vote)
+	}
+	out, r = c.StartTx("B-ONLY", "2PC", "B:SET", "k", "3")
+	wantOutcome(t, out, r, 0, "COMMITTED")
+	waitPart(t, c, "B", "CUT1 aborted, B-ONLY applied", all(inState("CUT1", "ABORTED"), hasValue("k", "3")))
+	if err := eachPart(c, []string{"C"}, all(inState("CUT1", ""), hasValue("k", "1")))(); err != nil {
+		t.Fatalf("C heard of CUT1 through the cut: %v", err)
+	}
+
+	c.HealAll()
+	out, r = c.StartTx("AFTER", "2PC", "C:SET", "k", "4")
+	wantOutcome(t, out, r, 0, "COMMITTED")
+	waitPart(t, c, "C", "AFTER applied, CUT1 never", all(hasValue("k", "4"), func(p cluster.ParticipantOut) error {
+		if s := p.TxState("CUT1"); s != "" && s != "ABORTED" {
+			return fmt.Errorf("CUT1 is %s on C", s)
+		}
+		return nil
+	}))
+}
+
+// TestPartitionOneWay: a cut in one direction only. With C unable to
+// reach COORD (COORD still reaches C), C gets PREPARE but its YES vote is
+// held: the transaction aborts on the vote timeout and C, which does hear
+// the ABORT, aborts too, without any heal.
+func TestPartitionOneWay(t *testing.T) {
+	const vote = 2 * time.Second
+	c := startCluster(t, cluster.Config{Proxied: true, CoordTimeout: vote})
+	c.Cut("C", "COORD")
+	out, r := c.StartTx("ONEWAY", "2PC", "SET", "k", "1")
+	wantOutcome(t, out, r, 1, "ABORTED")
+	if !strings.Contains(out.Reason, "no vote from C") {
+		t.Errorf("ONEWAY aborted for %q, want the vote timeout on C", out.Reason)
+	}
+	for _, id := range []string{"B", "C"} {
+		waitPart(t, c, id, "ONEWAY aborted, nothing applied", all(inState("ONEWAY", "ABORTED"), emptyStore))
+	}
+}
