@@ -75,3 +75,49 @@ func TestPartitionOneWay(t *testing.T) {
 		waitPart(t, c, id, "ONEWAY aborted, nothing applied", all(inState("ONEWAY", "ABORTED"), emptyStore))
 	}
 }
+
+// TestPartition3PCDiverges: 3PC is not safe under partitions
+// (docs/protocols.md), shown with real processes. Both members vote YES;
+// in the coordinator's --delay before PRE-COMMIT the network splits into
+// {COORD, B} and {C}. The coordinator's side pre-commits B, times out on
+// C's ack and commits; C, alone and READY, runs the termination protocol,
+// which takes the silent others for crashed, and aborts. The client hears
+// COMMITTED, B applies the transaction and C does not, and healing the
+// network does not bring them together: the coordinator, hearing C again,
+// reports the violation.
+func TestPartition3PCDiverges(t *testing.T) {
+	const d = termDelay
+	c := startCluster(t, cluster.Config{Proxied: true, CoordDelay: d, PartTimeout: termTimeout})
+	launched := time.Now()
+	ch := startAsync(c, "SPLIT", "3PC", "ADD", "balance", "10")
+	beforePreCommit(t, c, launched, d, "SPLIT")
+	c.Partition([]string{"COORD", "B"}, []string{"C"})
+	if since := time.Since(launched); since >= d {
+		t.Fatalf("partitioned %v after the start, after the coordinator's --delay of %v: PRE-COMMIT may have reached C; the machine is too slow for the scenario", since, d)
+	}
+
+	res := awaitStart(t, ch)
+	wantOutcome(t, res.out, res.r, 0, "COMMITTED")
+	committed := all(inState("SPLIT", "COMMITTED"), hasValue("balance", "10"))
+	aborted := all(inState("SPLIT", "ABORTED"), hasValue("balance", ""), reasonHas("SPLIT", "termination protocol"))
+	waitPart(t, c, "B", "SPLIT committed on the coordinator's side", committed)
+	waitPart(t, c, "C", "SPLIT aborted alone by the termination protocol", aborted)
+	for _, id := range []string{"B", "C"} {
+		tx, _ := c.MustPartStatus(id).Tx("SPLIT")
+		t.Logf("%s: SPLIT %s: %s", id, tx.State, tx.Reason)
+	}
+
+	c.HealAll()
+	cluster.Eventually(t, waitTimeout, "the coordinator reports C's outcome as a violation", func() error {
+		if len(c.Coord.LogLines(`msg="atomicity violated`, " tx=SPLIT ", " participant=C ")) == 0 {
+			return fmt.Errorf("no \"atomicity violated ... tx=SPLIT participant=C\" line in its log")
+		}
+		return nil
+	})
+	cluster.Consistently(t, 4*termTimeout, "B committed and C aborted, also once healed", func() error {
+		if err := eachPart(c, []string{"B"}, committed)(); err != nil {
+			return err
+		}
+		return eachPart(c, []string{"C"}, aborted)()
+	})
+}
