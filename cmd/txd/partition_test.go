@@ -40,6 +40,7 @@ func TestPartition2PCBlackHoledMember(t *testing.T) {
 	if r.Elapsed < vote*9/10 {
 		t.Errorf("CUT1 aborted after %v, before the vote timeout of %v: the cut looked like a refused connection", r.Elapsed, vote)
 	}
+	t.Logf("CUT1 aborted after %v (vote timeout %v): %s", r.Elapsed.Round(time.Millisecond), vote, out.Reason)
 	out, r = c.StartTx("B-ONLY", "2PC", "B:SET", "k", "3")
 	wantOutcome(t, out, r, 0, "COMMITTED")
 	waitPart(t, c, "B", "CUT1 aborted, B-ONLY applied", all(inState("CUT1", "ABORTED"), hasValue("k", "3")))
