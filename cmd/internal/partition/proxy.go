@@ -129,6 +129,8 @@ func (p *Proxy) serve(pr *pair) {
 	if err != nil && len(first) == 0 {
 		return
 	}
+	// A first frame cut short (err set) is passed on as it is: the pump
+	// then reads on, or passes on the end of the stream after it.
 	upLink, downLink := link{from, p.ID}, link{p.ID, from}
 	if !p.net.waitOpen(upLink, pr.ctx.Done()) {
 		return
@@ -139,13 +141,6 @@ func (p *Proxy) serve(pr *pair) {
 	cancel()
 	if derr != nil || !pr.attach(up) {
 		return // the dialer sees its connection close, as if refused
-	}
-	if err != nil {
-		// The first bytes were not a whole frame and the dialer stopped
-		// there: pass them on and the end of the stream after them.
-		p.net.waitOpen(upLink, pr.ctx.Done())
-		up.Write(first) //nolint:errcheck // the pump below sees the failure
-		first = nil
 	}
 
 	p.wg.Add(1)
