@@ -126,6 +126,13 @@ func send(t *testing.T, c net.Conn, s string) {
 	}
 }
 
+// flows sends s on from and reads it on to.
+func flows(t *testing.T, from, to net.Conn, s string) {
+	t.Helper()
+	send(t, from, s)
+	expect(t, to, s)
+}
+
 // expect reads exactly want from c.
 func expect(t *testing.T, c net.Conn, want string) {
 	t.Helper()
@@ -201,4 +208,15 @@ func add(t *testing.T, n *Net, id, target string) *Proxy {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// aDialsB starts a Net with a proxy for B and returns it with a connection
+// from A through the proxy: A's end and B's.
+func aDialsB(t *testing.T) (n *Net, a, b net.Conn) {
+	t.Helper()
+	n = newNet(t)
+	tb := newTarget(t)
+	p := add(t, n, "B", tb.addr())
+	a = dialAs(t, p.Addr(), "A")
+	return n, a, tb.acceptHello(t, "A")
 }

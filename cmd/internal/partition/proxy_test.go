@@ -10,15 +10,9 @@ import (
 
 // Bytes pass both ways unchanged, the Hello included, when nothing is cut.
 func TestForwardsBothWays(t *testing.T) {
-	n := newNet(t)
-	b := newTarget(t)
-	p := add(t, n, "B", b.addr())
-	a := dialAs(t, p.Addr(), "A")
-	srv := b.acceptHello(t, "A")
-	send(t, a, "ping")
-	expect(t, srv, "ping")
-	send(t, srv, "pong")
-	expect(t, a, "pong")
+	_, a, srv := aDialsB(t)
+	flows(t, a, srv, "ping")
+	flows(t, srv, a, "pong")
 }
 
 // Cut(A, B) holds what A sends to B, on A's connection to B and on B's
@@ -42,10 +36,8 @@ func TestCutOneDirection(t *testing.T) {
 	silent(t, atB)
 	silent(t, bToA)
 
-	send(t, atB, "b1") // B to A still flows, both ways round
-	expect(t, aToB, "b1")
-	send(t, bToA, "b2")
-	expect(t, atA, "b2")
+	flows(t, atB, aToB, "b1") // B to A still flows, both ways round
+	flows(t, bToA, atA, "b2")
 
 	send(t, aToB, "a3")
 	n.Heal("A", "B")
@@ -65,15 +57,12 @@ func TestNewConnectionDuringCut(t *testing.T) {
 	b.none(t)
 
 	c := dialAs(t, p.Addr(), "C")
-	expectC := b.acceptHello(t, "C")
-	send(t, c, "free")
-	expect(t, expectC, "free")
+	flows(t, c, b.acceptHello(t, "C"), "free")
 
 	n.Heal("A", "B")
 	srv := b.acceptHello(t, "A")
 	expect(t, srv, "held")
-	send(t, srv, "back")
-	expect(t, a, "back")
+	flows(t, srv, a, "back")
 }
 
 // A cut in the other direction (target to dialer) lets the new connection
@@ -120,11 +109,7 @@ func TestPartitionGroups(t *testing.T) {
 // The end of the stream is a byte like the others: held by a cut,
 // delivered on heal.
 func TestCloseIsHeldLikeData(t *testing.T) {
-	n := newNet(t)
-	b := newTarget(t)
-	p := add(t, n, "B", b.addr())
-	a := dialAs(t, p.Addr(), "A")
-	srv := b.acceptHello(t, "A")
+	n, a, srv := aDialsB(t)
 	n.Cut("A", "B")
 	send(t, a, "last")
 	a.Close()
@@ -206,11 +191,7 @@ func TestCloseWithOpenConnections(t *testing.T) {
 // Cuts and heals from many goroutines while bytes stream both ways: once
 // everything is healed, every byte has arrived, in order.
 func TestConcurrentCutsKeepOrder(t *testing.T) {
-	n := newNet(t)
-	b := newTarget(t)
-	p := add(t, n, "B", b.addr())
-	a := dialAs(t, p.Addr(), "A")
-	srv := b.acceptHello(t, "A")
+	n, a, srv := aDialsB(t)
 
 	const rounds = 200
 	var want strings.Builder
