@@ -116,7 +116,6 @@ func New(t testing.TB, bins *Binaries, cfg Config) *Cluster {
 // participants' current ports (their proxies' if proxied), in the seed's
 // style ("http://127.0.0.1:P1,127.0.0.1:P2").
 func (c *Cluster) setParticipantsFlag() {
-	c.syncProxies()
 	addrs := make([]string, len(c.Parts))
 	for i, p := range c.Parts {
 		addrs[i] = c.dialAddr(p)
@@ -131,11 +130,9 @@ func (c *Cluster) setParticipantsFlag() {
 // connected to every running participant.
 func (c *Cluster) StartCoord() {
 	c.T.Helper()
-	c.syncProxies()
 	if err := c.Coord.Start(); err != nil {
 		c.T.Fatalf("starting coordinator: %v", err)
 	}
-	c.syncProxies() // before any participant dials it
 	var up []string
 	for _, p := range c.Parts {
 		if p.Running() {

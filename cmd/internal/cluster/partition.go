@@ -13,28 +13,17 @@ import (
 // is never partitioned from the nodes it observes. The nodes' ids are the
 // links' ends (partition reads them from each connection's Hello).
 
-// startProxies puts a proxy in front of every node. Their targets follow
-// the nodes' ports (syncProxies).
+// startProxies puts a proxy in front of every node. Each dials its node's
+// current address, which a node's first start may move to another port.
 func (c *Cluster) startProxies() {
 	c.T.Helper()
 	c.Net = partition.New()
 	for _, n := range c.Nodes() {
-		if _, err := c.Net.Add(n.ID, n.Addr()); err != nil {
+		if _, err := c.Net.AddFunc(n.ID, n.Addr); err != nil {
 			c.T.Fatal(err)
 		}
 	}
 	c.Coord.SetFlag("advertise", c.Net.Proxy(c.Coord.ID).Addr())
-}
-
-// syncProxies points every proxy at its node's current port: a first
-// start may have moved a node to another one.
-func (c *Cluster) syncProxies() {
-	if c.Net == nil {
-		return
-	}
-	for _, n := range c.Nodes() {
-		c.Net.Proxy(n.ID).SetTarget(n.Addr())
-	}
 }
 
 // dialAddr is where the other nodes reach n: its proxy if the cluster is

@@ -28,6 +28,12 @@ func New() *Net {
 // Add starts a proxy for node id, listening on 127.0.0.1 on a free port and
 // forwarding to target ("host:port"), which it dials once per connection.
 func (n *Net) Add(id, target string) (*Proxy, error) {
+	return n.AddFunc(id, func() string { return target })
+}
+
+// AddFunc is Add with the target asked for at every dial: for a node whose
+// port may change.
+func (n *Net) AddFunc(id string, target func() string) (*Proxy, error) {
 	if id == "" {
 		return nil, fmt.Errorf("partition: a proxy needs its node's id")
 	}

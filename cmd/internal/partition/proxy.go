@@ -25,14 +25,14 @@ type Proxy struct {
 	ln  net.Listener
 
 	mu     sync.Mutex // protects following
-	target string
+	target func() string
 	pairs  map[*pair]struct{}
 	closed bool
 
 	wg sync.WaitGroup // the accept loop and every connection's goroutines
 }
 
-func newProxy(n *Net, id, target string, ln net.Listener) *Proxy {
+func newProxy(n *Net, id string, target func() string, ln net.Listener) *Proxy {
 	return &Proxy{ID: id, net: n, ln: ln, target: target, pairs: map[*pair]struct{}{}}
 }
 
@@ -47,8 +47,9 @@ func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 // Target is the address new connections are forwarded to.
 func (p *Proxy) Target() string {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.target
+	target := p.target
+	p.mu.Unlock()
+	return target()
 }
 
 // SetTarget forwards new connections to addr (a node restarted on another
@@ -56,7 +57,7 @@ func (p *Proxy) Target() string {
 func (p *Proxy) SetTarget(addr string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.target = addr
+	p.target = func() string { return addr }
 }
 
 // Conns is the number of connections the proxy holds open.
