@@ -59,6 +59,35 @@ func TestPartition2PCBlackHoledMember(t *testing.T) {
 	}))
 }
 
+// TestPartitionEveryRouteProxied: every way one node reaches another goes
+// through a proxy, so that a cut can stop it. The coordinator is killed
+// after deciding a 2PC COMMIT (in its --delay before sending it); the
+// participants, in doubt, dial the coordinator at the address PREPARE gave
+// them (its --advertise) and then each other at the member addresses: all
+// of them proxies. The restarted coordinator finishes the transaction.
+func TestPartitionEveryRouteProxied(t *testing.T) {
+	c := startCluster(t, cluster.Config{Proxied: true, CoordDelay: killWindow, PartTimeout: termTimeout})
+	out, r := c.StartTx("ROUTE", "2PC", "ADD", "balance", "10")
+	wantOutcome(t, out, r, 0, "COMMITTED")
+	kill9(t, c.Coord)
+	inPhaseTwoDelay(t, c, "ROUTE", killWindow, time.Now())
+
+	routes := [][2]string{{"B", "COORD"}, {"C", "COORD"}, {"B", "C"}, {"C", "B"}}
+	cluster.Eventually(t, waitTimeout, "the participants dial the coordinator and each other through the proxies", func() error {
+		for _, r := range routes {
+			if c.Net.Proxy(r[1]).Dialed(r[0]) == 0 {
+				return fmt.Errorf("no connection from %s through %s's proxy", r[0], r[1])
+			}
+		}
+		return nil
+	})
+	c.Coord.DelFlag("delay")
+	c.StartCoord()
+	for _, id := range []string{"B", "C"} {
+		waitPart(t, c, id, "ROUTE committed after the coordinator's restart", all(inState("ROUTE", "COMMITTED"), hasValue("balance", "10")))
+	}
+}
+
 // TestPartitionOneWay: a cut in one direction only. With C unable to
 // reach COORD (COORD still reaches C), C gets PREPARE but its YES vote is
 // held: the transaction aborts on the vote timeout and C, which does hear

@@ -220,3 +220,15 @@ func aDialsB(t *testing.T) (n *Net, a, b net.Conn) {
 	a = dialAs(t, p.Addr(), "A")
 	return n, a, tb.acceptHello(t, "A")
 }
+
+// waitUntil polls cond until it holds, failing the test after waitFor.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, waitFor)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -27,13 +27,14 @@ type Proxy struct {
 	mu     sync.Mutex // protects following
 	target func() string
 	pairs  map[*pair]struct{}
+	dialed map[string]int // connections opened through the proxy, by dialer
 	closed bool
 
 	wg sync.WaitGroup // the accept loop and every connection's goroutines
 }
 
 func newProxy(n *Net, id string, target func() string, ln net.Listener) *Proxy {
-	return &Proxy{ID: id, net: n, ln: ln, target: target, pairs: map[*pair]struct{}{}}
+	return &Proxy{ID: id, net: n, ln: ln, target: target, pairs: map[*pair]struct{}{}, dialed: map[string]int{}}
 }
 
 func (p *Proxy) start() {
@@ -65,6 +66,14 @@ func (p *Proxy) Conns() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.pairs)
+}
+
+// Dialed is how many connections node from has opened through the proxy
+// (held or refused ones included): where the nodes' routes go.
+func (p *Proxy) Dialed(from string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.dialed[from]
 }
 
 // Close stops the listener and closes every connection, held or not, and
@@ -129,6 +138,11 @@ func (p *Proxy) serve(pr *pair) {
 	down.SetReadDeadline(time.Time{}) //nolint:errcheck // as above
 	if err != nil && len(first) == 0 {
 		return
+	}
+	if from != "" {
+		p.mu.Lock()
+		p.dialed[from]++
+		p.mu.Unlock()
 	}
 	// A first frame cut short (err set) is passed on as it is: the pump
 	// then reads on, or passes on the end of the stream after it.

@@ -10,9 +10,12 @@ import (
 
 // Bytes pass both ways unchanged, the Hello included, when nothing is cut.
 func TestForwardsBothWays(t *testing.T) {
-	_, a, srv := aDialsB(t)
+	n, a, srv := aDialsB(t)
 	flows(t, a, srv, "ping")
 	flows(t, srv, a, "pong")
+	if d := n.Proxy("B").Dialed("A"); d != 1 {
+		t.Errorf("B's proxy counts %d connections from A, want 1", d)
+	}
 }
 
 // Cut(A, B) holds what A sends to B, on A's connection to B and on B's
@@ -59,6 +62,7 @@ func TestNewConnectionDuringCut(t *testing.T) {
 	c := dialAs(t, p.Addr(), "C")
 	flows(t, c, b.acceptHello(t, "C"), "free")
 
+	waitUntil(t, "B's proxy counts the held connection from A", func() bool { return p.Dialed("A") == 1 })
 	n.Heal("A", "B")
 	srv := b.acceptHello(t, "A")
 	expect(t, srv, "held")
