@@ -26,8 +26,8 @@
 // be easier to see but is not what a partition does: the peers would learn
 // at once that the other side is gone, which a partition never tells them,
 // and txd's own timeouts (the vote wait, a participant's --timeout) are
-// what must notice. Dropping bytes without closing was rejected: it would
-// cut frames in half and feed the receiver garbage.
+// what must notice. Dropping bytes while keeping the connection would cut
+// frames in half and feed the receiver garbage.
 //
 // A new connection whose dialer is cut from the target is held the same
 // way: its Hello is read (to learn who dials) but the target is not dialed
