@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/txd/txd/cmd/internal/partition"
 )
 
 // Config describes a cluster: one coordinator and its participants.
@@ -18,6 +20,10 @@ type Config struct {
 	CoordTimeout time.Duration // coordinator --timeout (vote wait); default 1s
 	CoordDelay   time.Duration // coordinator --delay; 0: none
 	LogLevel     string        // --log-level of every node; default $TXD_IT_LOG_LEVEL, else info
+	// Proxied puts a partition proxy in front of every node and has the
+	// nodes reach one another only through them, so that the test can cut
+	// and heal links (Cluster.Cut, Partition; partition.go).
+	Proxied bool
 }
 
 // LogLevelEnv, if set, is the nodes' default --log-level (e.g. debug).
@@ -51,6 +57,8 @@ type Cluster struct {
 	Dir   string // WALs and logs
 	Coord *Node
 	Parts []*Node // in Config.Participants order
+	// Net holds the proxies between the nodes; nil unless Config.Proxied.
+	Net *partition.Net
 }
 
 // Start starts the participants, then the coordinator, and waits until the
@@ -97,17 +105,20 @@ func New(t testing.TB, bins *Binaries, cfg Config) *Cluster {
 	}
 	n.SetFlag("log-level", cfg.LogLevel)
 	c.Coord = n
+	if cfg.Proxied {
+		c.startProxies()
+	}
 	c.setParticipantsFlag()
 	return c
 }
 
 // setParticipantsFlag writes the coordinator's --participants from the
-// participants' current ports, in the seed's style
-// ("http://127.0.0.1:P1,127.0.0.1:P2").
+// participants' current ports (their proxies' if proxied), in the seed's
+// style ("http://127.0.0.1:P1,127.0.0.1:P2").
 func (c *Cluster) setParticipantsFlag() {
 	addrs := make([]string, len(c.Parts))
 	for i, p := range c.Parts {
-		addrs[i] = p.Addr()
+		addrs[i] = c.dialAddr(p)
 		if i == 0 {
 			addrs[i] = "http://" + addrs[i]
 		}
@@ -216,13 +227,19 @@ func (c *Cluster) MustCoordStatus() CoordOut {
 // Nodes are the coordinator and the participants.
 func (c *Cluster) Nodes() []*Node { return append([]*Node{c.Coord}, c.Parts...) }
 
-// cleanup stops every node (SIGTERM, then SIGKILL), reports crashes and
-// nodes that ignore SIGTERM, and prints every log if the test failed.
+// cleanup stops every node (SIGTERM, then SIGKILL) and then the proxies,
+// reports crashes and nodes that ignore SIGTERM, and prints every log if
+// the test failed.
 func (c *Cluster) cleanup() {
 	t := c.T
 	for _, n := range c.Nodes() {
 		if err := n.Stop(); err != nil {
 			t.Errorf("stopping: %v", err)
+		}
+	}
+	if c.Net != nil {
+		if err := c.Net.Close(); err != nil {
+			t.Errorf("closing the proxies: %v", err)
 		}
 	}
 	for _, n := range c.Nodes() {
