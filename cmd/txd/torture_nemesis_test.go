@@ -147,6 +147,10 @@ func (tt *torture) act(rng *rand.Rand, pausing bool) {
 		}
 		return
 	}
+	if pausing && tt.o.partitions && rng.IntN(100) < 30 {
+		tt.partition(rng)
+		return
+	}
 	r = rng.IntN(100)
 	switch {
 	case r < 55:
@@ -191,5 +195,44 @@ func (tt *torture) act(rng *rand.Rand, pausing bool) {
 		for _, i := range rng.Perm(len(nodes)) {
 			tt.restart(nodes[i])
 		}
+	}
+}
+
+// partition cuts the network for as long as a pause lasts: one node
+// isolated (both ways), the nodes split in two groups, or one direction of
+// one link; then every link heals. Only in the 2PC-only epochs: 3PC is
+// not safe under partitions.
+func (tt *torture) partition(rng *rand.Rand) {
+	ids := make([]string, len(tt.nodes))
+	for i, n := range tt.nodes {
+		ids[i] = n.ID
+	}
+	rng.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
+	var what string
+	switch r := rng.IntN(3); r {
+	case 0:
+		tt.c.Partition(ids[:1], ids[1:])
+		what = fmt.Sprintf("%s isolated", ids[0])
+	case 1:
+		k := 1 + rng.IntN(len(ids)-1)
+		tt.c.Partition(ids[:k], ids[k:])
+		what = fmt.Sprintf("%v | %v", ids[:k], ids[k:])
+	default:
+		tt.c.Cut(ids[0], ids[1])
+		what = fmt.Sprintf("%s -> %s cut", ids[0], ids[1])
+	}
+	tt.nmu.Lock()
+	tt.partitions++
+	tt.nmu.Unlock()
+	tt.note("partition: %s", what)
+	time.Sleep(torturePauseMin + time.Duration(rng.Int64N(int64(torturePauseMax-torturePauseMin))))
+	tt.healNet()
+}
+
+// healNet heals every link, if the cluster is proxied.
+func (tt *torture) healNet() {
+	if tt.o.partitions {
+		tt.c.HealAll()
+		tt.note("network healed")
 	}
 }

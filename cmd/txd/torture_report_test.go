@@ -127,11 +127,11 @@ func (tt *torture) report(wall, load time.Duration) {
 	t.Logf("torture figures (seed %d): wall %v (workload %v); %d transactions (%d 2PC, %d 3PC): "+
 		"%d committed, %d aborted (%d lock conflicts, %d validation NO, %d other), "+
 		"%d unknown (resolved: %d committed, %d aborted; %d by asking again during the run, %d asks), %d refused; "+
-		"%d kills (%s; %d during recovery), %d pauses (%s); %d epochs, 3PC drains at most %v",
+		"%d kills (%s; %d during recovery), %d pauses (%s), %d partitions; %d epochs, 3PC drains at most %v",
 		tt.o.seed, wall.Round(time.Millisecond), load.Round(time.Millisecond), f.txs, f.twoPC, f.threePC,
 		f.committed, f.aborted, f.abortLocked, f.abortValidation, f.abortOther,
 		f.unknown, f.unknownCommitted, f.unknownAborted, f.unknownAsked, f.unknownAsks, f.refused,
-		kills, strings.Join(killBy, ", "), tt.recKills, pauses, strings.Join(pauseBy, ", "), tt.epochs, drainMax.Round(time.Millisecond))
+		kills, strings.Join(killBy, ", "), tt.recKills, pauses, strings.Join(pauseBy, ", "), tt.partitions, tt.epochs, drainMax.Round(time.Millisecond))
 
 	observedTxs := map[string]bool{}
 	for _, m := range tt.observed {

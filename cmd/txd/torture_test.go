@@ -11,6 +11,7 @@ package main
 //	TXD_TORTURE=10m go test -race -run Torture -timeout 30m ./cmd/txd/
 //	TXD_TORTURE_SEED=12345 ...                                # replay a seed's choices
 //	TXD_TORTURE_3PC_PAUSES=1 go test -race -run Torture3PCPauses ./cmd/txd/
+//	TXD_TORTURE_PARTITIONS=1 ...                              # network partitions too (2PC-only epochs)
 //
 // Kills are safe for both protocols: any violation under kills is a bug.
 // Pauses are safe for 2PC only: a node paused past the timeouts looks
@@ -49,6 +50,9 @@ const (
 	torturePausesEnv  = "TXD_TORTURE_3PC_PAUSES" // 1: run TestTorture3PCPauses
 	tortureClientsEnv = "TXD_TORTURE_CLIENTS"    // concurrent clients; default tortureClients
 	tortureCompactEnv = "TXD_TORTURE_COMPACT"    // nodes' --compact-bytes; default tortureCompact
+	// 1: a partition proxy before every node, and network partitions
+	// among the nemesis's faults in the 2PC-only epochs
+	tortureNetEnv = "TXD_TORTURE_PARTITIONS"
 )
 
 // The workload and the nemesis.
@@ -83,12 +87,13 @@ var tortureParts = []string{"B", "C", "D"}
 
 // tortureOpts is one run's configuration.
 type tortureOpts struct {
-	seed      uint64
-	duration  time.Duration // of the workload, before the minimums extend it
-	maxRun    time.Duration // the workload never runs longer than this
-	clients   int
-	compact   int64
-	pauses3PC bool // pause with 3PC in the mix (report 3PC violations, do not fail on them)
+	seed       uint64
+	duration   time.Duration // of the workload, before the minimums extend it
+	maxRun     time.Duration // the workload never runs longer than this
+	clients    int
+	compact    int64
+	pauses3PC  bool // pause with 3PC in the mix (report 3PC violations, do not fail on them)
+	partitions bool // proxies before the nodes; partitions in the 2PC-only epochs
 	// proto, if set, is the protocol of every transfer (while allowed);
 	// else half are 3PC. The crash point test sets it.
 	proto wire.Protocol
@@ -105,6 +110,7 @@ func tortureConfig(t *testing.T, pauses3PC bool) tortureOpts {
 		o.duration = d
 	}
 	o.maxRun = max(3*o.duration, o.duration+2*time.Minute)
+	o.partitions = os.Getenv(tortureNetEnv) == "1"
 	o.seed = uint64(time.Now().UnixNano())
 	if s := os.Getenv(tortureSeedEnv); s != "" {
 		v, err := strconv.ParseUint(s, 10, 64)
@@ -189,6 +195,7 @@ type torture struct {
 	downSince  map[string]time.Time       // when each node that is down was killed
 	downFor    map[string]time.Duration   // how long each node was down in all
 	pauses     map[string]int
+	partitions int
 	epochs     int
 	timeline   []event
 	crashes    []string       // nodes that died without being killed
@@ -226,14 +233,15 @@ type violation struct {
 
 func runTorture(t *testing.T, o tortureOpts) {
 	start := time.Now()
-	t.Logf("torture seed %d (replay the choices with %s=%d); workload %v, %d clients, pauses with 3PC: %v, --compact-bytes %d",
-		o.seed, tortureSeedEnv, o.seed, o.duration, o.clients, o.pauses3PC, o.compact)
+	t.Logf("torture seed %d (replay the choices with %s=%d); workload %v, %d clients, pauses with 3PC: %v, partitions: %v, --compact-bytes %d",
+		o.seed, tortureSeedEnv, o.seed, o.duration, o.clients, o.pauses3PC, o.partitions, o.compact)
 	bins := cluster.Shared(t)
 
 	c := cluster.New(t, bins, cluster.Config{
 		Participants: tortureParts,
 		PartTimeout:  torturePartTimeout,
 		CoordTimeout: tortureCoordTimeout,
+		Proxied:      o.partitions,
 	})
 	tt := newTorture(t, o, c, tortureParts)
 	// Stops the goroutines and resumes every node. Registered after the
@@ -249,6 +257,7 @@ func runTorture(t *testing.T, o tortureOpts) {
 		})
 		nemesisDone.Wait()
 		tt.clientsDone.Wait()
+		tt.healNet()
 		for _, n := range tt.nodes {
 			n.Resume() //nolint:errcheck // best effort; Stop reports a node that stays stopped
 		}
@@ -261,7 +270,11 @@ func runTorture(t *testing.T, o tortureOpts) {
 		if err := p.Start(); err != nil {
 			t.Fatalf("seed %d: starting participant %s: %v", o.seed, p.ID, err)
 		}
-		ids = append(ids, p.ID+"="+p.Addr())
+		addr := p.Addr()
+		if o.partitions {
+			addr = c.ProxyAddr(p.ID)
+		}
+		ids = append(ids, p.ID+"="+addr)
 	}
 	// Participant ids are configured, not learned from handshakes: a
 	// coordinator restarted while a participant is down still knows it.
