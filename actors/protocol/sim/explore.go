@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +42,13 @@ type Bounds struct {
 type Exploration struct {
 	Proto  wire.Protocol
 	Bounds Bounds
+	// FIFO delivers each link's messages in the order they were sent (a
+	// TCP connection); without it any message in flight may overtake.
+	FIFO bool
+	// MaxDepth bounds the moves after the client's Start (0: no bound).
+	// A state is explored again when reached in fewer moves, so the search
+	// is exhaustive up to that depth.
+	MaxDepth int
 	// MaxStates stops a run that would take too long (0: no limit).
 	MaxStates int
 }
@@ -106,7 +114,10 @@ func (e *explorer) stopped() bool { return e.res.Violation != nil || e.res.Trunc
 // the first move; the others start from a replay.
 func (e *explorer) dfs(s *Sim, rec *recorder, path []Move, left budget) {
 	e.res.MaxDepth = max(e.res.MaxDepth, len(path))
-	for i, m := range s.moves(left) {
+	if left[len(left)-1] == 0 {
+		return
+	}
+	for i, m := range s.moves(left, e.x.FIFO) {
 		if e.stopped() {
 			return
 		}
@@ -114,6 +125,7 @@ func (e *explorer) dfs(s *Sim, rec *recorder, path []Move, left budget) {
 		if i > 0 {
 			cs, crec, cleft = e.replay(path, nil)
 		}
+		cleft[len(cleft)-1]--
 		e.res.Moves++
 		child := append(path[:len(path):len(path)], m)
 		crec.move(func() { cs.do(m, cleft) })
@@ -154,6 +166,10 @@ func (e *explorer) replay(path []Move, transcript *strings.Builder) (*Sim, *reco
 	s.Proto = e.x.Proto
 	s.Transcript = transcript
 	left := newBudget(e.x.Bounds, 1+len(ids))
+	left[len(left)-1] = e.x.MaxDepth - len(path)
+	if e.x.MaxDepth == 0 {
+		left[len(left)-1] = math.MaxInt
+	}
 	rec.move(func() {
 		s.note("client starts %s", ExploreTx)
 		s.Begin(ExploreTx, oneOpEach(ids, wire.Op{Kind: wire.OpSet, Key: "k", Value: "v"}))

@@ -38,7 +38,8 @@ type Move struct {
 func (m Move) String() string { return m.Desc }
 
 // budget is what a state may still spend: losses, splits, then per node
-// (the coordinator first, then the participants) crashes and timer fires.
+// (the coordinator first, then the participants) crashes and timer fires,
+// and last the moves left before the depth bound.
 type budget []int
 
 const (
@@ -48,7 +49,7 @@ const (
 )
 
 func newBudget(b Bounds, nodes int) budget {
-	l := make(budget, bNodes+2*nodes)
+	l := make(budget, bNodes+2*nodes+1)
 	l[bLoss], l[bSplit] = b.Losses, b.Splits
 	l[bNodes], l[bNodes+1] = b.CoordCrashes, b.CoordFires
 	for i := 1; i < nodes; i++ {
@@ -78,15 +79,18 @@ func (s *Sim) nodeIndex(id string) int {
 
 // moves lists what may happen next, in a fixed order: deliveries first,
 // so that a depth-first search runs the failure-free path before any
-// failure.
-func (s *Sim) moves(left budget) []Move {
+// failure. With fifo, a link delivers (or loses) its oldest message first,
+// as a TCP connection does.
+func (s *Sim) moves(left budget, fifo bool) []Move {
 	var out []Move
 	keys := map[string]bool{}
+	links := map[[2]string]bool{}
 	for _, ev := range s.queue {
-		if ev.kind != evMsg || keys[s.msgKey(ev.env)] {
+		link := [2]string{ev.env.From, ev.env.To}
+		if ev.kind != evMsg || keys[s.msgKey(ev.env)] || fifo && links[link] {
 			continue
 		}
-		keys[s.msgKey(ev.env)] = true
+		keys[s.msgKey(ev.env)], links[link] = true, true
 		out = append(out, Move{Kind: MoveDeliver, Msg: s.msgKey(ev.env), Desc: "deliver " + ev.env.String()})
 	}
 	all := append([]string{CoordID}, s.ids...)
