@@ -2,7 +2,6 @@ package sim
 
 import (
 	"fmt"
-	"math"
 	"strings"
 	"testing"
 	"time"
@@ -114,7 +113,7 @@ func (e *explorer) stopped() bool { return e.res.Violation != nil || e.res.Trunc
 // the first move; the others start from a replay.
 func (e *explorer) dfs(s *Sim, rec *recorder, path []Move, left budget) {
 	e.res.MaxDepth = max(e.res.MaxDepth, len(path))
-	if left[len(left)-1] == 0 {
+	if e.x.MaxDepth > 0 && left[len(left)-1] == 0 {
 		return
 	}
 	for i, m := range s.moves(left, e.x.FIFO) {
@@ -125,7 +124,9 @@ func (e *explorer) dfs(s *Sim, rec *recorder, path []Move, left budget) {
 		if i > 0 {
 			cs, crec, cleft = e.replay(path, nil)
 		}
-		cleft[len(cleft)-1]--
+		if e.x.MaxDepth > 0 {
+			cleft[len(cleft)-1]--
+		}
 		e.res.Moves++
 		child := append(path[:len(path):len(path)], m)
 		crec.move(func() { cs.do(m, cleft) })
@@ -166,9 +167,8 @@ func (e *explorer) replay(path []Move, transcript *strings.Builder) (*Sim, *reco
 	s.Proto = e.x.Proto
 	s.Transcript = transcript
 	left := newBudget(e.x.Bounds, 1+len(ids))
-	left[len(left)-1] = e.x.MaxDepth - len(path)
-	if e.x.MaxDepth == 0 {
-		left[len(left)-1] = math.MaxInt
+	if e.x.MaxDepth > 0 {
+		left[len(left)-1] = e.x.MaxDepth - len(path)
 	}
 	rec.move(func() {
 		s.note("client starts %s", ExploreTx)

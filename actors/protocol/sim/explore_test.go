@@ -18,7 +18,12 @@ func explore(t *testing.T, x Exploration) Result {
 }
 
 func TestExplore2PC(t *testing.T) {
-	r := explore(t, Exploration{Proto: wire.TwoPC, Bounds: Bounds{Participants: 2, CoordCrashes: 1, Losses: 1}})
+	x := Exploration{Proto: wire.TwoPC, Bounds: Bounds{Participants: 2, CoordCrashes: 1, Losses: 1}}
+	if os.Getenv("TXD_EXPLORE") == "full" {
+		x = Exploration{Proto: wire.TwoPC, FIFO: true,
+			Bounds: Bounds{Participants: 3, Crashes: 1, CoordCrashes: 1, Losses: 1}}
+	}
+	r := explore(t, x)
 	if r.Violation != nil {
 		t.Fatalf("2PC: %s\n%s", r.Violation, r.Violation.Transcript)
 	}
