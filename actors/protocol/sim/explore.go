@@ -240,20 +240,7 @@ func (r *recorder) check(s *Sim) []string {
 // commit. (CheckTold also wants the outcome applied everywhere, which only
 // a settled cluster owes.)
 func (s *Sim) checkToldSoFar(tx string) {
-	told := map[wire.State]bool{}
-	for _, r := range s.replies {
-		if r.TxID == tx && !r.TooOld {
-			told[r.Outcome] = true
-		}
-	}
-	for _, m := range s.answers {
-		if r, ok := m.(*wire.StartResult); ok && r.TxID == tx {
-			told[r.Outcome] = true
-		}
-	}
-	if told[wire.StateCommitted] && told[wire.StateAborted] {
-		s.t.Errorf("clients were told both COMMITTED and ABORTED for %s", tx)
-	}
+	told := s.told(tx)
 	for _, id := range s.ids {
 		n := s.nodes[id]
 		for _, o := range []struct {
