@@ -21,14 +21,17 @@ func explore(t *testing.T, x Exploration) Result {
 }
 
 func TestExplore2PC(t *testing.T) {
-	x := Exploration{Proto: wire.TwoPC, Bounds: Bounds{Participants: 2, CoordCrashes: 1, Losses: 1}}
+	xs := []Exploration{{Proto: wire.TwoPC, Bounds: Bounds{Participants: 2, CoordCrashes: 1, Losses: 1}}}
 	if os.Getenv("TXD_EXPLORE") == "full" {
-		x = Exploration{Proto: wire.TwoPC, FIFO: true,
-			Bounds: Bounds{Participants: 3, Crashes: 1, CoordCrashes: 1, Losses: 1}}
+		xs = []Exploration{
+			{Proto: wire.TwoPC, FIFO: true, Bounds: Bounds{Participants: 3, CoordCrashes: 1, Losses: 1}},
+			{Proto: wire.TwoPC, FIFO: true, Bounds: Bounds{Participants: 2, Crashes: 1, CoordCrashes: 1, Losses: 1}},
+		}
 	}
-	r := explore(t, x)
-	if r.Violation != nil {
-		t.Fatalf("2PC: %s\n%s", r.Violation, r.Violation.Transcript)
+	for _, x := range xs {
+		if r := explore(t, x); r.Violation != nil {
+			t.Fatalf("2PC: %s\n%s", r.Violation, r.Violation.Transcript)
+		}
 	}
 }
 
