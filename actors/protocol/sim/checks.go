@@ -295,11 +295,9 @@ func (s *Sim) CheckAtomic(tx string) {
 	}
 }
 
-// CheckTold fails the test if a client was told tx COMMITTED (a Reply or
-// an answer) and a member has not durably applied it, or told ABORTED and
-// a member applied it. Call it once the cluster has settled.
-func (s *Sim) CheckTold(tx string) {
-	s.t.Helper()
+// told is what clients were told of tx (a Reply or an answer); being told
+// both outcomes is an error.
+func (s *Sim) told(tx string) map[wire.State]bool {
 	told := map[wire.State]bool{}
 	for _, r := range s.replies {
 		if r.TxID == tx && !r.TooOld {
@@ -314,6 +312,15 @@ func (s *Sim) CheckTold(tx string) {
 	if told[wire.StateCommitted] && told[wire.StateAborted] {
 		s.t.Errorf("clients were told both COMMITTED and ABORTED for %s", tx)
 	}
+	return told
+}
+
+// CheckTold fails the test if a client was told tx COMMITTED (a Reply or
+// an answer) and a member has not durably applied it, or told ABORTED and
+// a member applied it. Call it once the cluster has settled.
+func (s *Sim) CheckTold(tx string) {
+	s.t.Helper()
+	told := s.told(tx)
 	for _, id := range s.membersOf(tx) {
 		applied := s.nodes[id].log.has(false, recIs(protocol.RecCommit, tx))
 		if told[wire.StateCommitted] && !applied {

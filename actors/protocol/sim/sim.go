@@ -72,7 +72,8 @@ type Sim struct {
 	finished  map[string]int
 	refused   []protocol.Refused
 	contra    []protocol.Contradiction
-	recovered map[string]bool // transactions the coordinator's last restart resumed
+	recovered map[string]bool     // transactions the coordinator's last restart resumed
+	keys      map[Envelope]string // the explorer's msgKey of each message, computed once
 }
 
 // Epoch is where the coordinator's simulated clock starts.
