@@ -221,7 +221,7 @@ func (s *Sim) checkFinished(tx string) {
 	acked := map[string]bool{}
 	votedYes := map[string]bool{}
 	for _, d := range s.delivered {
-		if d.To != CoordID || txOf(d.Msg) != tx {
+		if d.To != CoordID || wire.TxIDOf(d.Msg) != tx {
 			continue
 		}
 		switch m := d.Msg.(type) {

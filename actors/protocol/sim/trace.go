@@ -7,33 +7,12 @@ import (
 	"github.com/txd/txd/wire"
 )
 
-// txOf is the transaction a protocol message is about ("" for others).
-func txOf(m wire.Message) string {
-	switch m := m.(type) {
-	case *wire.Prepare:
-		return m.TxID
-	case *wire.Vote:
-		return m.TxID
-	case *wire.Decision:
-		return m.TxID
-	case *wire.Ack:
-		return m.TxID
-	case *wire.Query:
-		return m.TxID
-	case *wire.QueryReply:
-		return m.TxID
-	case *wire.PreCommit:
-		return m.TxID
-	}
-	return ""
-}
-
 // SentOf lists the messages of type typ for tx that from sent to to (""
 // matches any node), in the order they were sent.
 func (s *Sim) SentOf(from, to string, typ wire.Type, tx string) []wire.Message {
 	var out []wire.Message
 	for _, m := range s.sent {
-		if (from == "" || m.From == from) && (to == "" || m.To == to) && m.Msg.Type() == typ && txOf(m.Msg) == tx {
+		if (from == "" || m.From == from) && (to == "" || m.To == to) && m.Msg.Type() == typ && wire.TxIDOf(m.Msg) == tx {
 			out = append(out, m.Msg)
 		}
 	}
