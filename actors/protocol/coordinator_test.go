@@ -434,11 +434,10 @@ func TestCoordRecover(t *testing.T) {
 // replyOf is the Reply among effs.
 func replyOf(t *testing.T, effs []Effect) Reply {
 	t.Helper()
-	for _, e := range effs {
-		if r, ok := e.(Reply); ok {
-			return r
-		}
+	r := effectsOf[Reply](effs)
+	if len(r) == 0 {
+		t.Fatalf("no reply among %q", kinds(effs))
+		return Reply{}
 	}
-	t.Fatalf("no reply among %q", kinds(effs))
-	return Reply{}
+	return r[0]
 }

@@ -23,35 +23,20 @@ func add(k string, d int64) wire.Op { return wire.Op{Kind: wire.OpAdd, Key: k, D
 func del(k string) wire.Op          { return wire.Op{Kind: wire.OpDel, Key: k} }
 func ops(o ...wire.Op) []wire.Op    { return o }
 
-func sends(effs []Effect) []Send {
-	var out []Send
+// effectsOf lists the effects of type T among effs, in order.
+func effectsOf[T Effect](effs []Effect) []T {
+	var out []T
 	for _, e := range effs {
-		if s, ok := e.(Send); ok {
-			out = append(out, s)
+		if x, ok := e.(T); ok {
+			out = append(out, x)
 		}
 	}
 	return out
 }
 
-func persists(effs []Effect) []Persist {
-	var out []Persist
-	for _, e := range effs {
-		if p, ok := e.(Persist); ok {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-func timersOf(effs []Effect) []SetTimer {
-	var out []SetTimer
-	for _, e := range effs {
-		if t, ok := e.(SetTimer); ok {
-			out = append(out, t)
-		}
-	}
-	return out
-}
+func sends(effs []Effect) []Send        { return effectsOf[Send](effs) }
+func persists(effs []Effect) []Persist  { return effectsOf[Persist](effs) }
+func timersOf(effs []Effect) []SetTimer { return effectsOf[SetTimer](effs) }
 
 func has[T Effect](effs []Effect) bool {
 	for _, e := range effs {
