@@ -215,7 +215,7 @@ func (n *Node) spawnShards(cfg Config, advertise string, rt *router, recovered [
 	per := len(n.shards)
 	core := protocol.CoordinatorConfig{
 		CoordConfig: protocol.CoordConfig{NodeID: cfg.NodeID, Addr: advertise, Vote: cfg.Timeout, Delay: cfg.Delay},
-		Retry:       cfg.Retry, MaxInflight: cfg.MaxInflight, Inflight: n.inflight,
+		Retry:       cfg.Retry, Inflight: n.inflight,
 		Keep: (cfg.KeepOutcomes + per - 1) / per, KeepBytes: (cfg.KeepBytes - cfg.KeepBytes/4) / int64(per),
 	}
 	guard := func(p actor.Producer) actor.Producer { return hollywood.CrashOnPanic(p, cfg.Logger, cfg.Fatal) }
