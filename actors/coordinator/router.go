@@ -10,6 +10,7 @@ import (
 	"github.com/txd/txd/actors/node"
 	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/actors/trace"
+	"github.com/txd/txd/internal/certs"
 	"github.com/txd/txd/wire"
 	"github.com/txd/txd/wire/transport"
 )
@@ -67,6 +68,10 @@ func (r *router) HandleMessage(c *transport.Conn, m wire.Message) {
 		r.desk.Request(c, msg.ReqID) // never on a shard's path
 		return
 	case *wire.Start:
+		if err := certs.CheckWrite(c.PeerCertificate(), "start a transaction"); err != nil {
+			r.refuseStart(c, msg, err)
+			return
+		}
 		node.TraceMsg(r.trace, trace.Recv, "client", m)
 		txid = msg.TxID
 	case *wire.Query:
@@ -101,6 +106,15 @@ func (r *router) HandleMessage(c *transport.Conn, m wire.Message) {
 }
 
 func (r *router) HandleClose(*transport.Conn, error) {}
+
+// refuseStart answers a Start its client's certificate does not allow
+// (internal/certs.Role). The connection stays: the client may still ask
+// for status and traces.
+func (r *router) refuseStart(c *transport.Conn, m *wire.Start, err error) {
+	r.logger.Warn("refusing a transaction: the client's certificate does not allow it", "tx", m.TxID,
+		"client", c.Remote().NodeID, "role", string(certs.RoleOf(c.PeerCertificate())))
+	_ = c.Send(&wire.Error{ReqID: m.ReqID, Code: wire.ErrForbidden, Msg: err.Error()})
+}
 
 // validReply: a participant's reply names a well-formed transaction and
 // sender; anything else is dropped here.

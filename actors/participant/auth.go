@@ -16,7 +16,8 @@ import (
 //   - status (StatusReq): anyone.
 //   - a client: status, reads of the store (GetReq, ScanReq: txcli get and
 //     scan) and an operator's heuristic decision (Resolve). No node needs
-//     another's data, so only a client may read it.
+//     another's data, so only a client may read it. A client whose
+//     certificate's role is read-only may not resolve (resolve.go).
 //   - Prepare, Forget: a coordinator this participant accepts (--coordinator;
 //     any id when none is named).
 //   - Decision, PreCommit: the transaction's own coordinator, or one of its

@@ -2,6 +2,7 @@ package participant
 
 import (
 	"github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/internal/certs"
 	"github.com/txd/txd/wire"
 	"github.com/txd/txd/wire/transport"
 )
@@ -17,8 +18,16 @@ type clientReplies struct {
 // resolve hands an operator's heuristic decision to the state machine.
 // Only a client may make one (a node that sends Resolve is confused or
 // hostile): the participant's policy (auth.go) refused any other sender
-// before this runs.
+// before this runs. A client whose certificate's role may not change data
+// (internal/certs.Role) is refused here, and keeps its connection: it may
+// still read.
 func (a *participantActor) resolve(conn *transport.Conn, m *wire.Resolve) {
+	if err := certs.CheckWrite(conn.PeerCertificate(), "resolve a transaction"); err != nil {
+		a.logger.Warn("refusing a heuristic decision: the client's certificate does not allow it", "tx", m.TxID,
+			"client", conn.Remote().NodeID, "role", string(certs.RoleOf(conn.PeerCertificate())))
+		_ = conn.Send(&wire.Error{ReqID: m.ReqID, Code: wire.ErrForbidden, Msg: err.Error()})
+		return
+	}
 	if err := wire.CheckID("transaction id", m.TxID); err != nil {
 		_ = conn.Send(&wire.Error{ReqID: m.ReqID, Code: wire.ErrBadRequest, Msg: err.Error()})
 		return

@@ -89,6 +89,9 @@ func nodeTLS(c *cli.Context) (*transport.TLS, error) {
 	if t != nil && t.Name() != c.String("id") {
 		return nil, cli.Exit(fmt.Sprintf("--tls-cert is for %q but --id is %q: peers would refuse this node", t.Name(), c.String("id")), 2)
 	}
+	if t != nil && t.Role() != "" {
+		return nil, cli.Exit(fmt.Sprintf("--tls-cert is a client's certificate (role %s): peers would refuse it from a node; a node's comes from txd certs --nodes or --add-nodes", t.Role()), 2)
+	}
 	return t, nil
 }
 

@@ -68,8 +68,25 @@ func (ca *CA) CertPEM() []byte { return ca.certPEM }
 func (ca *CA) KeyPEM() []byte { return ca.keyPEM }
 
 // Issue creates a key pair and a certificate for the member name (a node id,
-// or a client's name), valid for validity from now.
+// or a client's name from before roles), valid for validity from now but
+// never past the CA: it carries no role.
 func (ca *CA) Issue(name string, validity time.Duration) (certPEM, keyPEM []byte, err error) {
+	return ca.issue(name, "", validity)
+}
+
+// IssueClient is Issue for a client, whose certificate carries its role
+// (role.go).
+func (ca *CA) IssueClient(name string, role Role, validity time.Duration) (certPEM, keyPEM []byte, err error) {
+	if _, err := ParseRole(string(role)); err != nil {
+		return nil, nil, err
+	}
+	return ca.issue(name, role, validity)
+}
+
+// NotAfter is when the CA expires, and with it every certificate it signed.
+func (ca *CA) NotAfter() time.Time { return ca.cert.NotAfter }
+
+func (ca *CA) issue(name string, role Role, validity time.Duration) (certPEM, keyPEM []byte, err error) {
 	if err := wire.CheckID("certificate name", name); err != nil {
 		return nil, nil, err
 	}
@@ -80,6 +97,14 @@ func (ca *CA) Issue(name string, validity time.Duration) (certPEM, keyPEM []byte
 	tmpl, err := certTemplate(name, validity)
 	if err != nil {
 		return nil, nil, err
+	}
+	// A certificate outliving its CA would fail verification anyway; its
+	// date says so plainly.
+	if tmpl.NotAfter.After(ca.cert.NotAfter) {
+		tmpl.NotAfter = ca.cert.NotAfter
+	}
+	if role != "" {
+		tmpl.Subject.OrganizationalUnit = []string{roleMark + string(role)}
 	}
 	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
 	// Every node both listens (server) and dials (client); txcli only

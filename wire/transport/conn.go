@@ -2,6 +2,7 @@ package transport
 
 import (
 	"bufio"
+	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -77,6 +78,7 @@ type Conn struct {
 	br         *bufio.Reader
 	remote     wire.Hello
 	remoteAddr string
+	peerCert   *x509.Certificate // what the peer proved itself with; nil without TLS
 	connConfig
 
 	queue    chan *[]byte  // encoded frames for the writer
@@ -126,6 +128,7 @@ func newConn(nc net.Conn, br *bufio.Reader, remote wire.Hello, cfg connConfig) *
 		br:         br,
 		remote:     remote,
 		remoteAddr: nc.RemoteAddr().String(),
+		peerCert:   peerCert(nc),
 		connConfig: cfg,
 		queue:      make(chan *[]byte, defaultQueueLen),
 		done:       make(chan struct{}),
@@ -230,6 +233,11 @@ func (c *Conn) sent(m wire.Message) {
 
 // Remote is the peer's identity as it gave it in the handshake.
 func (c *Conn) Remote() wire.Hello { return c.remote }
+
+// PeerCertificate is the certificate the peer presented in the TLS
+// handshake (its role, internal/certs.RoleOf, says what a client may do);
+// nil without TLS.
+func (c *Conn) PeerCertificate() *x509.Certificate { return c.peerCert }
 
 // RemoteAddr is the peer's network address.
 func (c *Conn) RemoteAddr() string { return c.remoteAddr }

@@ -124,8 +124,12 @@ func handshakeOut(nc net.Conn, self wire.Hello, opt DialOptions) (net.Conn, *buf
 		// The certificate proves who the node is; its HelloAck only says
 		// it. A node that says otherwise is refused, so that no member of
 		// the CA can pose as another.
-		if cn := peerName(conn); ack.NodeID != cn {
-			return nil, nil, nil, handshakeErrorf("TLS: %s %q presented a certificate for %q", ack.Role, ack.NodeID, cn)
+		cert := peerCert(conn)
+		if ack.NodeID != cert.Subject.CommonName {
+			return nil, nil, nil, handshakeErrorf("TLS: %s %q presented a certificate for %q", ack.Role, ack.NodeID, cert.Subject.CommonName)
+		}
+		if err := nodeCert(ack.Role, cert); err != nil {
+			return nil, nil, nil, handshakeErrorf("%v", err)
 		}
 	}
 	return conn, br, ack, nil

@@ -371,7 +371,7 @@ func (s *Server) hello(nc net.Conn) (*helloed, error) {
 			s.cfg.Self.Role, s.cfg.Self.NodeID, s.cfg.Self.Version, h.Role, h.NodeID, h.Version))
 	}
 	if s.tls != nil {
-		if err := bindHello(h, peerName(nc)); err != nil {
+		if err := bindHello(h, peerCert(nc)); err != nil {
 			return nil, s.refuse(nc, err.Error())
 		}
 	}

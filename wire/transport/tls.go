@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 
+	"github.com/txd/txd/internal/certs"
 	"github.com/txd/txd/wire"
 )
 
@@ -86,6 +87,10 @@ func NewTLS(certPEM, keyPEM, caPEM []byte) (*TLS, error) {
 // identity may claim.
 func (t *TLS) Name() string { return t.name }
 
+// Role is the role the certificate carries: "" for a node's (or a client's
+// from before roles), else a client's (internal/certs.Role).
+func (t *TLS) Role() certs.Role { return certs.RoleOf(t.cert.Leaf) }
+
 // serverConfig is the listener's side: it presents our certificate and
 // demands one the CA signed (crypto/tls verifies that chain itself).
 func (t *TLS) serverConfig() *tls.Config {
@@ -143,34 +148,45 @@ func verifyChain(roots *x509.CertPool, chain []*x509.Certificate, usage x509.Ext
 	return err
 }
 
-// peerName is the CommonName of the certificate the peer presented; "" if
-// the connection is not TLS.
-func peerName(nc net.Conn) string {
+// peerCert is the certificate the peer presented; nil if the connection
+// is not TLS.
+func peerCert(nc net.Conn) *x509.Certificate {
 	tc, ok := nc.(*tls.Conn)
 	if !ok {
-		return ""
+		return nil
 	}
 	if certs := tc.ConnectionState().PeerCertificates; len(certs) > 0 {
-		return certs[0].Subject.CommonName
+		return certs[0]
 	}
-	return ""
+	return nil
 }
 
-// bindHello checks a dialer's Hello against its certificate's name cn. A
-// node must claim exactly the id its certificate names: otherwise any member
-// could pose as another (a participant voting as its peer, a node posing as
-// the coordinator). A client has no id of its own to protect, so its
+// bindHello checks a dialer's Hello against its certificate. A node must
+// claim exactly the id its certificate names: otherwise any member could
+// pose as another (a participant voting as its peer, a node posing as the
+// coordinator). A client has no id of its own to protect, so its
 // certificate's name simply becomes its id.
-func bindHello(h *wire.Hello, cn string) error {
-	if cn == "" {
+func bindHello(h *wire.Hello, cert *x509.Certificate) error {
+	if cert == nil || cert.Subject.CommonName == "" {
 		return errors.New("TLS: the certificate has no Subject CommonName")
 	}
 	if h.Role == wire.RoleClient {
-		h.NodeID = cn
+		h.NodeID = cert.Subject.CommonName
 		return nil
 	}
-	if h.NodeID != cn {
-		return fmt.Errorf("TLS: %s %q presented a certificate for %q", h.Role, h.NodeID, cn)
+	if h.NodeID != cert.Subject.CommonName {
+		return fmt.Errorf("TLS: %s %q presented a certificate for %q", h.Role, h.NodeID, cert.Subject.CommonName)
+	}
+	return nodeCert(h.Role, cert)
+}
+
+// nodeCert refuses a client's certificate (one with a role) to a node: a
+// read-only client must not get a coordinator's rights by saying it is
+// one.
+func nodeCert(role wire.Role, cert *x509.Certificate) error {
+	if r := certs.RoleOf(cert); r != "" {
+		return fmt.Errorf("TLS: %s %q presented a client certificate (role %s): a node's certificate carries no role",
+			role, cert.Subject.CommonName, r)
 	}
 	return nil
 }
