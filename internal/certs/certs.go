@@ -77,10 +77,11 @@ func (ca *CA) Issue(name string, validity time.Duration) (certPEM, keyPEM []byte
 // IssueClient is Issue for a client, whose certificate carries its role
 // (role.go).
 func (ca *CA) IssueClient(name string, role Role, validity time.Duration) (certPEM, keyPEM []byte, err error) {
-	if _, err := ParseRole(string(role)); err != nil {
+	r, err := ParseRole(string(role))
+	if err != nil {
 		return nil, nil, err
 	}
-	return ca.issue(name, role, validity)
+	return ca.issue(name, r, validity)
 }
 
 // NotAfter is when the CA expires, and with it every certificate it signed.
