@@ -52,6 +52,19 @@ func NewTLSIDs(t testing.TB) TLSIDs {
 func (c TLSIDs) ID(t testing.TB, name string) *transport.TLS {
 	t.Helper()
 	certPEM, keyPEM, err := c.ca.Issue(name, time.Hour)
+	return c.load(t, certPEM, keyPEM, err)
+}
+
+// ClientID issues the identity of the client name, whose certificate
+// carries role.
+func (c TLSIDs) ClientID(t testing.TB, name string, role certs.Role) *transport.TLS {
+	t.Helper()
+	certPEM, keyPEM, err := c.ca.IssueClient(name, role, time.Hour)
+	return c.load(t, certPEM, keyPEM, err)
+}
+
+func (c TLSIDs) load(t testing.TB, certPEM, keyPEM []byte, err error) *transport.TLS {
+	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
