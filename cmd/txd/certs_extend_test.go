@@ -216,3 +216,18 @@ func TestCertsExtendErrors(t *testing.T) {
 		}
 	}
 }
+
+// A client's certificate (one with a role) is refused to a node at start:
+// its peers would refuse it at every handshake.
+func TestTLSNodeWithClientCert(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errs := certsCmd("--dir", dir, "--nodes", "B", "--clients", "ops"); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var out, errb bytes.Buffer
+	code := run([]string{"txd", "participant", "--id", "ops", "--port", "1", "--wal", filepath.Join(dir, "x.wal"),
+		"--tls-cert", filepath.Join(dir, "ops.crt"), "--tls-key", filepath.Join(dir, "ops.key"), "--tls-ca", filepath.Join(dir, "ca.crt")}, &out, &errb)
+	if want := "--tls-cert is a client's certificate (role admin)"; code != 2 || !strings.Contains(errb.String(), want) {
+		t.Fatalf("exit %d, stderr %q; want 2 and %q", code, errb.String(), want)
+	}
+}
