@@ -59,6 +59,16 @@ func (r *router) HandleMessage(c *transport.Conn, m wire.Message) {
 	if c.Remote().Role == wire.RoleParticipant {
 		from.Node = c.Remote().NodeID
 	}
+	switch m.(type) {
+	case *wire.Vote, *wire.Ack, *wire.QueryReply:
+		// A participant's word comes on a participant's connection: a
+		// client (a read-only one too) may not vote or ack for one.
+		if c.Remote().Role != wire.RoleParticipant {
+			r.logger.Debug("ignoring a participant's message from a non-participant", "type", m.Type().String(),
+				"from", c.Remote().NodeID, "role", string(c.Remote().Role))
+			return
+		}
+	}
 	var txid string
 	switch msg := m.(type) {
 	case *wire.TraceReq:
