@@ -72,13 +72,17 @@ func (s *shard) send(e protocol.Send) bool {
 	return e.Since.IsZero()
 }
 
-// reply logs and counts a transaction whose outcome its clients now have
-// (the core answered them): first, so that a test or an operator seeing
-// the answer can rely on the line being there.
+// reply logs (at debug: one line per transaction is no incident) and
+// counts a transaction whose outcome its clients now have (the core
+// answered them): first, so that a test or an operator seeing the answer
+// can rely on the line being there.
 func (s *shard) reply(r protocol.Reply) {
-	if s.host.logger.Enabled(context.Background(), slog.LevelInfo) { // spares boxing the arguments at warn level
-		s.host.logger.Info("transaction decided", "tx", r.TxID, "protocol", string(r.Protocol),
-			"outcome", string(r.Outcome), "reason", r.Reason, "took", r.Took.Round(time.Microsecond))
+	if s.host.logger.Enabled(context.Background(), slog.LevelDebug) { // spares boxing the arguments above debug
+		args := []any{"tx", r.TxID, "protocol", string(r.Protocol), "outcome", string(r.Outcome), "took", r.Took.Round(time.Microsecond)}
+		if r.Reason != "" {
+			args = append(args, "reason", r.Reason)
+		}
+		s.host.logger.Debug("transaction decided", args...)
 	}
 	commit := r.Outcome == wire.StateCommitted
 	s.host.metrics.Outcome(r.Protocol, commit)

@@ -57,6 +57,7 @@ type Config struct {
 // Node is a running participant node.
 type Node struct {
 	engine *actor.Engine
+	logger *slog.Logger
 	pid    *actor.PID
 	wal    *walwriter.Writer
 	log    *walstore.Log
@@ -139,7 +140,7 @@ func Start(cfg Config) (*Node, error) {
 		wlog.Close()
 		return nil, err
 	}
-	n := &Node{engine: engine, log: wlog, Stats: &walwriter.Stats{}, Wire: &transport.Stats{Msgs: cfg.Metrics.MsgCounts()}}
+	n := &Node{engine: engine, logger: cfg.Logger, log: wlog, Stats: &walwriter.Stats{}, Wire: &transport.Stats{Msgs: cfg.Metrics.MsgCounts()}}
 	n.wal = walwriter.Start(wlog, walwriter.Config{Stats: n.Stats, Metrics: cfg.Metrics, Fatal: cfg.Fatal,
 		Shadow: shadow, CompactAt: cfg.CompactBytes, Trace: tr, Engine: engine})
 	n.pid = actor.NewPID(engine.Address(), "participant/"+cfg.NodeID)
@@ -177,11 +178,16 @@ func (n *Node) Addr() string { return n.server.Addr().String() }
 
 // Close stops the node.
 func (n *Node) Close() error {
+	steps := node.NewSteps(n.logger)
 	n.server.Close()
 	n.desk.Close()
+	steps.Done("listener")
 	hollywood.Poison(n.engine, n.pid)
+	steps.Done("participant actor")
 	n.wal.Close()
-	return n.log.Close()
+	err := n.log.Close()
+	steps.Done("log")
+	return err
 }
 
 // participantShadow is the log's model for checkpoints (walwriter.Shadow):

@@ -16,6 +16,7 @@ import (
 	"github.com/txd/txd/actors/metrics"
 	"github.com/txd/txd/actors/node"
 	"github.com/txd/txd/actors/participant"
+	"github.com/txd/txd/internal/version"
 	"github.com/txd/txd/wire"
 	"github.com/txd/txd/wire/transport"
 )
@@ -195,10 +196,12 @@ func coordinatorCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			ms, err := listenMetrics(c.String("metrics"), metrics.RoleCoordinator, c.String("id"))
+			h := &health{}
+			ms, err := listenMetrics(c.String("metrics"), metrics.RoleCoordinator, c.String("id"), h)
 			if err != nil {
 				return err
 			}
+			ms.serve(logger)
 			n, err := coordinator.Start(coordinator.Config{
 				NodeID: c.String("id"), Listen: listen, Advertise: c.String("advertise"),
 				Participants: splitList(c.String("participants")), WAL: c.String("wal"),
@@ -211,14 +214,10 @@ func coordinatorCommand() *cli.Command {
 				ms.close()
 				return startError(err)
 			}
-			ms.serve(logger)
-			logger.Info("coordinator listening", "addr", n.Addr(), "wal", c.String("wal"), "delay", c.Duration("delay"), "timeout", timeout, "tls", tlsID != nil)
+			logger.Info("coordinator listening", "addr", n.Addr(), "version", version.String(), "wal", c.String("wal"), "delay", c.Duration("delay"), "timeout", timeout, "tls", tlsID != nil)
 			warnPlaintext(logger, c.String("host"), tlsID)
 			logConnLimits(c, logger)
-			<-c.Done()
-			logger.Info("shutting down")
-			defer ms.close() // after the drain: scrapes keep working while it runs
-			return n.Close()
+			return runUntilDone(c, logger, ms, h, n.Ready, n.Close)
 		},
 	}
 }
@@ -253,10 +252,12 @@ func participantCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			ms, err := listenMetrics(c.String("metrics"), metrics.RoleParticipant, c.String("id"))
+			h := &health{}
+			ms, err := listenMetrics(c.String("metrics"), metrics.RoleParticipant, c.String("id"), h)
 			if err != nil {
 				return err
 			}
+			ms.serve(logger)
 			n, err := participant.Start(participant.Config{
 				NodeID: c.String("id"), Listen: listen, WAL: c.String("wal"), Timeout: timeout, CompactBytes: c.Int64("compact-bytes"), WALBoundInterval: walBoundInterval(c),
 				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger), TLS: tlsID, Metrics: ms.node(),
@@ -267,14 +268,11 @@ func participantCommand() *cli.Command {
 				ms.close()
 				return startError(err)
 			}
-			ms.serve(logger)
-			logger.Info("participant listening", "addr", n.Addr(), "wal", c.String("wal"), "timeout", timeout, "tls", tlsID != nil)
+			logger.Info("participant listening", "addr", n.Addr(), "version", version.String(), "wal", c.String("wal"), "timeout", timeout, "tls", tlsID != nil)
 			warnPlaintext(logger, c.String("host"), tlsID)
 			logConnLimits(c, logger)
-			<-c.Done()
-			logger.Info("shutting down")
-			defer ms.close() // after the drain: scrapes keep working while it runs
-			return n.Close()
+			// A participant needs no peer to serve: the coordinator dials it.
+			return runUntilDone(c, logger, ms, h, func() error { return nil }, n.Close)
 		},
 	}
 }
