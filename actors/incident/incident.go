@@ -92,7 +92,7 @@ func (l *Log) End(key, msg string, attrs ...any) (time.Duration, bool) {
 		return 0, false
 	}
 	delete(l.open, key)
-	lasted := l.now().Sub(o.since)
+	lasted := l.now().Sub(o.since).Round(time.Millisecond)
 	l.mu.Unlock()
 	if o.logged {
 		l.logger.Info(msg, append(attrs, "lasted", lasted)...)

@@ -21,10 +21,11 @@ func runUntilDone(c *cli.Context, logger *slog.Logger, ms *metricsServer, h *hea
 	err := closeNode()
 	logger.Debug("shutdown step", "step", "node closed", "took", time.Since(began))
 	ms.close() // after the node: scrapes keep working while it drains
+	took := time.Since(began).Round(time.Microsecond)
 	if err != nil {
-		logger.Error("stopped", "err", err, "took", time.Since(began))
+		logger.Error("stopped", "err", err, "took", took)
 		return err
 	}
-	logger.Info("stopped", "took", time.Since(began))
+	logger.Info("stopped", "took", took)
 	return nil
 }
