@@ -91,17 +91,19 @@ func (s *shard) reply(r protocol.Reply) {
 	}
 }
 
-// contradiction says loudly that a participant reached the other outcome.
+// contradiction says loudly (rate-limited: each is in status too) that a
+// participant reached the other outcome.
 func (s *shard) contradiction(c protocol.Contradiction) {
 	if c.Heuristic {
 		// An operator resolved it by hand (txcli resolve) against the
 		// decision; the participant reports it too, and status shows it.
-		s.host.logger.Error("heuristic damage: a participant was resolved by an operator against the decision",
+		s.host.metrics.HeuristicDamage()
+		s.host.incidents.Event(slog.LevelError, "heuristic damage: a participant was resolved by an operator against the decision",
 			"tx", c.TxID, "participant", c.Member, "participant_state", string(c.State), "decision", string(c.Decision))
 		return
 	}
 	// Only 3PC under a partition or a long pause can get here
 	// (docs/protocols.md, "2PC or 3PC?").
-	s.host.logger.Error("atomicity violated: a participant reached the other outcome",
+	s.host.incidents.Event(slog.LevelError, "atomicity violated: a participant reached the other outcome",
 		"tx", c.TxID, "participant", c.Member, "participant_state", string(c.State), "decision", string(c.Decision))
 }

@@ -143,10 +143,14 @@ func Start(cfg Config) (*Node, error) {
 	// The shards recover from a copy: from now on the log model belongs to
 	// the WAL writer's flusher, which keeps it current for checkpoints.
 	var recovered []protocol.LoggedTx
+	unfinished := 0
 	for _, t := range clog.All() {
 		recovered = append(recovered, *t)
+		if !t.Ended {
+			unfinished++
+		}
 	}
-	cfg.Logger.Info("wal replayed", "path", cfg.WAL, "records", info.Records, "transactions", len(recovered))
+	cfg.Logger.Info("wal replayed", "path", cfg.WAL, "records", info.Records, "transactions", len(recovered), "unfinished", unfinished)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -192,8 +196,9 @@ func Start(cfg Config) (*Node, error) {
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
 		advertise = ":" + port
 	}
+	incidents := incident.New(cfg.Logger)
 	n.spawnShards(cfg, advertise, rt, recovered, &host{nodeID: cfg.NodeID, wal: n.wal, cluster: n.cluster,
-		logger: cfg.Logger, trace: tr, metrics: cfg.Metrics})
+		logger: cfg.Logger, trace: tr, metrics: cfg.Metrics, incidents: incidents})
 
 	n.server = transport.NewServer(ln, transport.ServerConfig{
 		Self:    wire.HelloAck{NodeID: cfg.NodeID, Role: wire.RoleCoordinator},
@@ -203,7 +208,7 @@ func Start(cfg Config) (*Node, error) {
 	})
 	n.registerMetrics(cfg.Metrics, cfg.Logger)
 	n.reachStop, n.reachDone = make(chan struct{}), make(chan struct{})
-	go n.watchReach(incident.New(cfg.Logger), n.reachStop, n.reachDone)
+	go n.watchReach(incidents, n.reachStop, n.reachDone)
 	go n.server.Serve()
 	return n, nil
 }

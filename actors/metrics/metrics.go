@@ -76,6 +76,7 @@ type Node struct {
 	fsync   prometheus.Histogram
 	batch   prometheus.Histogram
 	msgs    *transport.MsgCounts
+	ops     opsMetrics
 	claimed atomic.Bool
 }
 
@@ -116,6 +117,7 @@ func New(role, nodeID string) (*Node, error) {
 	build.Set(1)
 	cs := []prometheus.Collector{txns, n.fsync, n.batch, info, build, msgCollector{n.msgs},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})}
+	cs = append(cs, n.newOpsMetrics()...)
 	if role == RoleCoordinator {
 		lat := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "txd_commit_latency_seconds",

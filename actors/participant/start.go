@@ -11,6 +11,7 @@ import (
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/txd/txd/actors/hollywood"
+	"github.com/txd/txd/actors/incident"
 	"github.com/txd/txd/actors/metrics"
 	"github.com/txd/txd/actors/node"
 	"github.com/txd/txd/actors/protocol"
@@ -52,6 +53,10 @@ type Config struct {
 	// Clients bounds client connections; the coordinator(s) and member
 	// participants are not clients (connlimits.go in wire).
 	Clients node.ClientLimits
+
+	// DoubtWarn: a transaction in doubt this long is logged (0:
+	// node.DefaultDoubtWarn).
+	DoubtWarn time.Duration
 }
 
 // Node is a running participant node.
@@ -104,12 +109,14 @@ func Start(cfg Config) (*Node, error) {
 		shadow = participantShadow{protocol.NewParticipant(pcfg)}
 	}
 	tr := trace.New(trace.DefaultTxns, time.Now().UnixNano())
+	prepared := preparedTimes{}
 	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, SyncFunc: cfg.SyncFunc, AfterRewriteStep: walwriter.RewriteCrashHook(), BoundInterval: cfg.WALBoundInterval}, func(r walstore.Record) error {
 		rec, err := walwriter.Decode(r)
 		if err != nil {
 			return err
 		}
 		walwriter.TraceReplayed(tr, rec, false)
+		prepared.replayed(rec)
 		if shadow != nil {
 			if err := shadow.Apply(rec); err != nil {
 				return err
@@ -146,11 +153,13 @@ func Start(cfg Config) (*Node, error) {
 	n.pid = actor.NewPID(engine.Address(), "participant/"+cfg.NodeID)
 	n.desk = node.NewStatusDesk(engine, n.pid, cfg.Logger)
 	router := &partRouter{engine: engine, pid: n.pid, trace: tr, nodeID: cfg.NodeID, desk: n.desk}
+	incidents := incident.New(cfg.Logger)
 	engine.Spawn(hollywood.CrashOnPanic(func() actor.Receiver {
 		return &participantActor{
 			fsm:  fsm,
 			self: wire.Hello{Version: wire.Version, NodeID: cfg.NodeID, Role: wire.RoleParticipant},
 			wal:  n.wal, policy: policy, logger: cfg.Logger, fatal: cfg.Fatal, router: router, wireStats: n.Wire, tls: cfg.TLS, trace: tr, metrics: cfg.Metrics,
+			incidents: incidents, doubts: node.NewDoubts(incidents, cfg.DoubtWarn), recoveredSince: prepared,
 		}
 	}, cfg.Logger, cfg.Fatal), "participant", actor.WithID(cfg.NodeID), actor.WithInboxSize(1024))
 
@@ -164,6 +173,9 @@ func Start(cfg Config) (*Node, error) {
 		Accept: func(h *wire.Hello) error {
 			if h.Role == wire.RoleCoordinator && !policy.acceptsCoordinator(h.NodeID) {
 				return fmt.Errorf("participant %s does not accept coordinator %q (it takes %s)", cfg.NodeID, h.NodeID, strings.Join(cfg.Coordinators, ", "))
+			}
+			if h.Role == wire.RoleCoordinator {
+				engine.Send(n.pid, coordUp{id: h.NodeID}) // ends a "coordinator connection lost"
 			}
 			return nil
 		},
