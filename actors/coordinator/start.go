@@ -167,7 +167,7 @@ func Start(cfg Config) (*Node, error) {
 		inflight: protocol.NewInflight(cfg.MaxInflight),
 		Stats:    &walwriter.Stats{}, Wire: &transport.Stats{Msgs: cfg.Metrics.MsgCounts()}}
 	n.wal = walwriter.Start(wlog, walwriter.Config{Stats: n.Stats, Metrics: cfg.Metrics, Fatal: cfg.Fatal,
-		Shadow: clog, CompactAt: cfg.CompactBytes, Trace: tr, Engine: engine})
+		Shadow: clog, CompactAt: cfg.CompactBytes, Trace: tr, Engine: engine, Logger: cfg.Logger})
 
 	// The shards' PIDs are fixed by their kind and id, so connections can
 	// route to them before they are spawned (anything earlier is

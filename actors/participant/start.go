@@ -149,7 +149,7 @@ func Start(cfg Config) (*Node, error) {
 	}
 	n := &Node{engine: engine, logger: cfg.Logger, log: wlog, Stats: &walwriter.Stats{}, Wire: &transport.Stats{Msgs: cfg.Metrics.MsgCounts()}}
 	n.wal = walwriter.Start(wlog, walwriter.Config{Stats: n.Stats, Metrics: cfg.Metrics, Fatal: cfg.Fatal,
-		Shadow: shadow, CompactAt: cfg.CompactBytes, Trace: tr, Engine: engine})
+		Shadow: shadow, CompactAt: cfg.CompactBytes, Trace: tr, Engine: engine, Logger: cfg.Logger})
 	n.pid = actor.NewPID(engine.Address(), "participant/"+cfg.NodeID)
 	n.desk = node.NewStatusDesk(engine, n.pid, cfg.Logger)
 	router := &partRouter{engine: engine, pid: n.pid, trace: tr, nodeID: cfg.NodeID, desk: n.desk}
