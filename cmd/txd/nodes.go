@@ -216,6 +216,7 @@ func coordinatorCommand() *cli.Command {
 			}
 			logger.Info("coordinator listening", "addr", n.Addr(), "version", version.String(), "wal", c.String("wal"), "delay", c.Duration("delay"), "timeout", timeout, "tls", tlsID != nil)
 			warnPlaintext(logger, c.String("host"), tlsID)
+			watchCertExpiry(logger, ms, c.String("tls-cert"))
 			logConnLimits(c, logger)
 			return runUntilDone(c, logger, ms, h, n.Ready, n.Close)
 		},
@@ -270,6 +271,7 @@ func participantCommand() *cli.Command {
 			}
 			logger.Info("participant listening", "addr", n.Addr(), "version", version.String(), "wal", c.String("wal"), "timeout", timeout, "tls", tlsID != nil)
 			warnPlaintext(logger, c.String("host"), tlsID)
+			watchCertExpiry(logger, ms, c.String("tls-cert"))
 			logConnLimits(c, logger)
 			// A participant needs no peer to serve: the coordinator dials it.
 			return runUntilDone(c, logger, ms, h, func() error { return nil }, n.Close)
