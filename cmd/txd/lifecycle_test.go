@@ -214,6 +214,18 @@ func TestLifecycle(t *testing.T) {
 		t.Errorf("%d unreachable lines, want 1 (once when it starts)", n)
 	}
 
+	// A transaction is no incident: at info level the coordinator logs
+	// nothing about it.
+	ctx, cancel := context.WithTimeout(context.Background(), cluster.RunTimeout)
+	defer cancel()
+	res, err := cluster.Shared(t).Txcli(ctx, "--coord", coordAddr, "start", "T0", "2PC", "SET", "k", "v")
+	if err != nil || res.Code != 0 {
+		t.Fatalf("txcli start T0: %v %v", res, err)
+	}
+	if strings.Contains(coord.text(), "T0") {
+		t.Errorf("the coordinator logged transaction T0 at info level:\n%s", coord.text())
+	}
+
 	// An HTTP connection that never sends a request: http.Server.Shutdown
 	// alone would wait for it.
 	idle, err := net.Dial("tcp", coordMetrics)

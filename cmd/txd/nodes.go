@@ -229,6 +229,7 @@ func participantCommand() *cli.Command {
 		Usage: "run a participant",
 		Flags: append(nodeFlags("participant"),
 			&cli.DurationFlag{Name: "timeout", Value: 2 * time.Second, Usage: "how long a READY transaction waits for its outcome before asking the coordinator (and how often it asks again)", EnvVars: []string{"TXD_TIMEOUT"}},
+			&cli.DurationFlag{Name: "in-doubt-warn", Value: node.DefaultDoubtWarn, Usage: "log a transaction that stays in doubt (voted YES, outcome unknown) this long, and when it is settled", EnvVars: []string{"TXD_IN_DOUBT_WARN"}},
 			&cli.StringSliceFlag{Name: "coordinator", Usage: "the coordinator id(s) to take PREPARE and outcomes from (repeat or comma list); none: any, with a warning. Proven by its certificate with TLS, only claimed without", EnvVars: []string{"TXD_COORDINATOR"}},
 		),
 		Action: func(c *cli.Context) error {
@@ -248,6 +249,10 @@ func participantCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			doubtWarn, err := positive(c, "in-doubt-warn")
+			if err != nil {
+				return err
+			}
 			logger = logger.With("node", c.String("id"), "role", "participant")
 			clients, err := clientLimits(c)
 			if err != nil {
@@ -263,7 +268,7 @@ func participantCommand() *cli.Command {
 				NodeID: c.String("id"), Listen: listen, WAL: c.String("wal"), Timeout: timeout, CompactBytes: c.Int64("compact-bytes"), WALBoundInterval: walBoundInterval(c),
 				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger), TLS: tlsID, Metrics: ms.node(),
 				Coordinators: splitList(strings.Join(c.StringSlice("coordinator"), ",")),
-				Clients:      clients,
+				Clients:      clients, DoubtWarn: doubtWarn,
 			})
 			if err != nil {
 				ms.close()
