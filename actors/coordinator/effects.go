@@ -72,13 +72,17 @@ func (s *shard) send(e protocol.Send) bool {
 	return e.Since.IsZero()
 }
 
-// reply logs and counts a transaction whose outcome its clients now have
-// (the core answered them): first, so that a test or an operator seeing
-// the answer can rely on the line being there.
+// reply logs (at debug: one line per transaction is no incident) and
+// counts a transaction whose outcome its clients now have (the core
+// answered them): first, so that a test or an operator seeing the answer
+// can rely on the line being there.
 func (s *shard) reply(r protocol.Reply) {
-	if s.host.logger.Enabled(context.Background(), slog.LevelInfo) { // spares boxing the arguments at warn level
-		s.host.logger.Info("transaction decided", "tx", r.TxID, "protocol", string(r.Protocol),
-			"outcome", string(r.Outcome), "reason", r.Reason, "took", r.Took.Round(time.Microsecond))
+	if s.host.logger.Enabled(context.Background(), slog.LevelDebug) { // spares boxing the arguments above debug
+		args := []any{"tx", r.TxID, "protocol", string(r.Protocol), "outcome", string(r.Outcome), "took", r.Took.Round(time.Microsecond)}
+		if r.Reason != "" {
+			args = append(args, "reason", r.Reason)
+		}
+		s.host.logger.Debug("transaction decided", args...)
 	}
 	commit := r.Outcome == wire.StateCommitted
 	s.host.metrics.Outcome(r.Protocol, commit)
@@ -87,17 +91,19 @@ func (s *shard) reply(r protocol.Reply) {
 	}
 }
 
-// contradiction says loudly that a participant reached the other outcome.
+// contradiction says loudly (rate-limited: each is in status too) that a
+// participant reached the other outcome.
 func (s *shard) contradiction(c protocol.Contradiction) {
 	if c.Heuristic {
 		// An operator resolved it by hand (txcli resolve) against the
 		// decision; the participant reports it too, and status shows it.
-		s.host.logger.Error("heuristic damage: a participant was resolved by an operator against the decision",
+		s.host.metrics.HeuristicDamage()
+		s.host.incidents.Event(slog.LevelError, "heuristic damage: a participant was resolved by an operator against the decision",
 			"tx", c.TxID, "participant", c.Member, "participant_state", string(c.State), "decision", string(c.Decision))
 		return
 	}
 	// Only 3PC under a partition or a long pause can get here
 	// (docs/protocols.md, "2PC or 3PC?").
-	s.host.logger.Error("atomicity violated: a participant reached the other outcome",
+	s.host.incidents.Event(slog.LevelError, "atomicity violated: a participant reached the other outcome",
 		"tx", c.TxID, "participant", c.Member, "participant_state", string(c.State), "decision", string(c.Decision))
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/txd/txd/actors/hollywood"
+	"github.com/txd/txd/actors/incident"
 	"github.com/txd/txd/actors/metrics"
 	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/actors/trace"
@@ -42,6 +43,8 @@ type host struct {
 	logger  *slog.Logger
 	trace   *trace.Ring
 	metrics *metrics.Node // nil: off
+	// incidents: what an operator must act on, once each way (reach.go).
+	incidents *incident.Log
 }
 
 // firing is a timer the core set, handed back to it.
@@ -109,7 +112,7 @@ func (s *shard) recover() {
 	for _, r := range s.recovered {
 		s.core.Recover(r)
 		if !r.Ended {
-			s.host.logger.Info("recovering transaction", "tx", r.ID, "decided", r.Decided, "commit", r.Commit)
+			s.host.logger.Debug("recovering transaction", "tx", r.ID, "decided", r.Decided, "commit", r.Commit)
 		}
 	}
 	s.recovered = nil

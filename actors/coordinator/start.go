@@ -13,6 +13,7 @@ import (
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/txd/txd/actors/hollywood"
+	"github.com/txd/txd/actors/incident"
 	"github.com/txd/txd/actors/metrics"
 	"github.com/txd/txd/actors/node"
 	"github.com/txd/txd/actors/protocol"
@@ -91,6 +92,7 @@ const DefaultKeepBytes = 128 << 20
 type Node struct {
 	engine   *actor.Engine
 	nodeID   string
+	logger   *slog.Logger
 	boot     int64 // unix ns, for status
 	wal      *walwriter.Writer
 	shards   []*actor.PID
@@ -101,6 +103,9 @@ type Node struct {
 	cluster  cluster
 	Stats    *walwriter.Stats
 	Wire     *transport.Stats // what this node's connections send
+	// reachStop and reachDone stop watchReach (reach.go).
+	reachStop chan struct{}
+	reachDone chan struct{}
 }
 
 // Start replays the log, starts the actors, connects to the
@@ -138,10 +143,14 @@ func Start(cfg Config) (*Node, error) {
 	// The shards recover from a copy: from now on the log model belongs to
 	// the WAL writer's flusher, which keeps it current for checkpoints.
 	var recovered []protocol.LoggedTx
+	unfinished := 0
 	for _, t := range clog.All() {
 		recovered = append(recovered, *t)
+		if !t.Ended {
+			unfinished++
+		}
 	}
-	cfg.Logger.Info("wal replayed", "path", cfg.WAL, "records", info.Records, "transactions", len(recovered))
+	cfg.Logger.Info("wal replayed", "path", cfg.WAL, "records", info.Records, "transactions", len(recovered), "unfinished", unfinished)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -154,11 +163,11 @@ func Start(cfg Config) (*Node, error) {
 		wlog.Close()
 		return nil, err
 	}
-	n := &Node{engine: engine, nodeID: cfg.NodeID, boot: time.Now().UnixNano(), log: wlog,
+	n := &Node{engine: engine, nodeID: cfg.NodeID, logger: cfg.Logger, boot: time.Now().UnixNano(), log: wlog,
 		inflight: protocol.NewInflight(cfg.MaxInflight),
 		Stats:    &walwriter.Stats{}, Wire: &transport.Stats{Msgs: cfg.Metrics.MsgCounts()}}
 	n.wal = walwriter.Start(wlog, walwriter.Config{Stats: n.Stats, Metrics: cfg.Metrics, Fatal: cfg.Fatal,
-		Shadow: clog, CompactAt: cfg.CompactBytes, Trace: tr, Engine: engine})
+		Shadow: clog, CompactAt: cfg.CompactBytes, Trace: tr, Engine: engine, Logger: cfg.Logger})
 
 	// The shards' PIDs are fixed by their kind and id, so connections can
 	// route to them before they are spawned (anything earlier is
@@ -175,7 +184,8 @@ func Start(cfg Config) (*Node, error) {
 		n.cluster = append(n.cluster, &peerInfo{fixedID: s.id, addr: addr, peer: transport.NewPeer(transport.PeerConfig{
 			Addr: addr, Self: self, Handler: rt, Logger: cfg.Logger, Stats: n.Wire, TLS: cfg.TLS, ExpectID: s.id,
 			OnState: func(_ *transport.Peer, up bool, remote wire.HelloAck) {
-				cfg.Logger.Info("participant connection", "addr", addr, "id", remote.NodeID, "up", up)
+				// At debug: reach.go logs a participant that stays away.
+				cfg.Logger.Debug("participant connection", "addr", addr, "id", remote.NodeID, "up", up)
 			},
 		})})
 	}
@@ -186,8 +196,9 @@ func Start(cfg Config) (*Node, error) {
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
 		advertise = ":" + port
 	}
+	incidents := incident.New(cfg.Logger)
 	n.spawnShards(cfg, advertise, rt, recovered, &host{nodeID: cfg.NodeID, wal: n.wal, cluster: n.cluster,
-		logger: cfg.Logger, trace: tr, metrics: cfg.Metrics})
+		logger: cfg.Logger, trace: tr, metrics: cfg.Metrics, incidents: incidents})
 
 	n.server = transport.NewServer(ln, transport.ServerConfig{
 		Self:    wire.HelloAck{NodeID: cfg.NodeID, Role: wire.RoleCoordinator},
@@ -196,6 +207,8 @@ func Start(cfg Config) (*Node, error) {
 		ClientSendBytes: cfg.Clients.SendBytes, ClientReadBytes: cfg.Clients.ReadBytes,
 	})
 	n.registerMetrics(cfg.Metrics, cfg.Logger)
+	n.reachStop, n.reachDone = make(chan struct{}), make(chan struct{})
+	go n.watchReach(incidents, n.reachStop, n.reachDone)
 	go n.server.Serve()
 	return n, nil
 }
@@ -231,17 +244,26 @@ func (n *Node) Addr() string { return n.server.Addr().String() }
 
 // Close stops the node: no new connections, actors stopped, log closed.
 func (n *Node) Close() error {
+	steps := node.NewSteps(n.logger)
 	n.Drain(5 * time.Second)
+	steps.Done("drain")
+	close(n.reachStop)
+	<-n.reachDone
 	n.server.Close()
 	n.desk.Close()
+	steps.Done("listener")
 	for _, p := range n.cluster {
 		p.peer.Close()
 	}
+	steps.Done("participant connections")
 	for _, pid := range n.shards {
 		hollywood.Poison(n.engine, pid)
 	}
+	steps.Done("shards")
 	n.wal.Close()
-	return n.log.Close()
+	err := n.log.Close()
+	steps.Done("log")
+	return err
 }
 
 // registerMetrics wires a coordinator's metrics.

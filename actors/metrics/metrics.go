@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/txd/txd/internal/version"
 	"github.com/txd/txd/wire"
 	"github.com/txd/txd/wire/transport"
 )
@@ -75,6 +76,7 @@ type Node struct {
 	fsync   prometheus.Histogram
 	batch   prometheus.Histogram
 	msgs    *transport.MsgCounts
+	ops     opsMetrics
 	claimed atomic.Bool
 }
 
@@ -107,8 +109,15 @@ func New(role, nodeID string) (*Node, error) {
 		ConstLabels: prometheus.Labels{"id": nodeID, "role": role},
 	})
 	info.Set(1)
-	cs := []prometheus.Collector{txns, n.fsync, n.batch, info, msgCollector{n.msgs},
+	build := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "txd_build_info",
+		Help:        "Always 1; its labels say which build of txd this is.",
+		ConstLabels: prometheus.Labels{"version": version.String(), "goversion": version.Go()},
+	})
+	build.Set(1)
+	cs := []prometheus.Collector{txns, n.fsync, n.batch, info, build, msgCollector{n.msgs},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})}
+	cs = append(cs, n.newOpsMetrics()...)
 	if role == RoleCoordinator {
 		lat := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "txd_commit_latency_seconds",

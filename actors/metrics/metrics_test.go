@@ -5,12 +5,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/txd/txd/internal/version"
 	"github.com/txd/txd/wire"
 )
 
@@ -153,6 +155,10 @@ func TestCoordinatorOutcomesAndLatency(t *testing.T) {
 	info := find(fams, "txd_node_info", map[string]string{"id": "COORD", "role": "coordinator"})
 	if info == nil || info.GetGauge().GetValue() != 1 {
 		t.Errorf("txd_node_info: %v", info)
+	}
+	build := find(fams, "txd_build_info", map[string]string{"version": version.String(), "goversion": runtime.Version()})
+	if build == nil || build.GetGauge().GetValue() != 1 {
+		t.Errorf("txd_build_info: %v", fams["txd_build_info"])
 	}
 }
 

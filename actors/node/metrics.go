@@ -23,6 +23,8 @@ type MetricsPoll struct{}
 type MetricsReply struct {
 	Count int            // participant: in doubt; coordinator: in flight
 	Peers []metrics.Peer // participant: its connections (the coordinator's are read without the actor)
+	// Oldest: participant: how long its oldest transaction in doubt has been.
+	Oldest time.Duration
 }
 
 // metricsPollTimeout bounds a scrape's wait for a busy actor; on timeout

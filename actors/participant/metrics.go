@@ -2,6 +2,7 @@ package participant
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/txd/txd/actors/metrics"
 	"github.com/txd/txd/actors/node"
@@ -11,7 +12,7 @@ import (
 // connections, accepted ones (the coordinator's, peers asking about an
 // outcome) and our own dialed ones.
 func (a *participantActor) metricsReply() node.MetricsReply {
-	r := node.MetricsReply{Count: a.fsm.InDoubt()}
+	r := node.MetricsReply{Count: a.fsm.InDoubt(), Oldest: a.doubts.Oldest()}
 	for id, c := range a.conns {
 		up := true
 		select {
@@ -41,4 +42,10 @@ func (n *Node) registerMetrics(m *metrics.Node, logger *slog.Logger) {
 		r, err := node.PollMetrics(n.engine, n.pid)
 		return r.Peers, err
 	})
+	if err := m.WatchOldestInDoubt(func() (time.Duration, error) {
+		r, err := node.PollMetrics(n.engine, n.pid)
+		return r.Oldest, err
+	}); err != nil {
+		logger.Error("metrics not registered", "err", err)
+	}
 }

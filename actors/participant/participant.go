@@ -8,6 +8,7 @@ import (
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/txd/txd/actors/hollywood"
+	"github.com/txd/txd/actors/incident"
 	"github.com/txd/txd/actors/metrics"
 	"github.com/txd/txd/actors/node"
 	"github.com/txd/txd/actors/protocol"
@@ -73,6 +74,17 @@ type participantActor struct {
 	trace     *trace.Ring
 
 	metrics *metrics.Node // counts outcomes and answers scrapes; nil when off
+
+	// Incidents (docs/operations.md, "Logs"): transactions in doubt, the
+	// coordinator's connection lost, decisions by the termination protocol.
+	incidents *incident.Log
+	doubts    *node.Doubts
+	// recoveredSince: when the transactions in doubt that the log brought
+	// back prepared (unix ns; 0: not recorded).
+	recoveredSince map[string]int64
+	// termination: the effects being run come from a peer's word or a
+	// termination round, not from the coordinator.
+	termination bool
 }
 
 func (a *participantActor) Receive(c *actor.Context) {
@@ -86,6 +98,7 @@ func (a *participantActor) Receive(c *actor.Context) {
 		for _, id := range a.fsm.Peers() {
 			a.policy.know(id) // members of the transactions the log brought back
 		}
+		a.recoverDoubts()
 		a.run(a.fsm.Recovered())
 	case actor.Stopped:
 		for _, t := range a.timers {
@@ -101,6 +114,12 @@ func (a *participantActor) Receive(c *actor.Context) {
 		if a.conns[id] == m.conn {
 			delete(a.conns, id)
 		}
+		if m.conn.Remote().Role == wire.RoleCoordinator && a.conns[id] == nil {
+			a.incidents.Begin("coordinator/"+id, slog.LevelWarn, "coordinator connection lost", "coordinator", id,
+				"remote", m.conn.RemoteAddr(), "in_doubt", a.fsm.InDoubt())
+		}
+	case coordUp:
+		a.incidents.End("coordinator/"+m.id, "coordinator connected again", "coordinator", m.id)
 	case peerUp:
 		if p := a.dialed[m.addr]; p != nil {
 			for _, msg := range a.outbox[m.addr] {
@@ -117,6 +136,10 @@ func (a *participantActor) Receive(c *actor.Context) {
 		m.Reply <- a.status()
 	case partTimer:
 		delete(a.timers, m.txid) // fired; the machine sets a new one if it still waits
+		coord, _, _ := a.fsm.Parties(m.txid)
+		a.doubts.Check(m.txid, coord)
+		a.termination = true // a round may decide without the coordinator
+		defer func() { a.termination = false }()
 		if node.LateBy(m.due, m.after) {
 			a.run(a.fsm.TimerLate(m.txid, m.seq))
 			return
@@ -174,6 +197,9 @@ func (a *participantActor) run(effects []protocol.Effect) {
 		partCrashBefore(effects, i)
 		switch e := eff.(type) {
 		case protocol.Send:
+			if v, ok := e.Msg.(*wire.Vote); ok && v.Yes {
+				a.doubts.Ready(v.TxID, time.Now())
+			}
 			a.send(e)
 		case protocol.Persist:
 			app := walwriter.Entry{Rec: e.Rec, Defer: e.Defer}
@@ -181,6 +207,7 @@ func (a *participantActor) run(effects []protocol.Effect) {
 				app.ReplyTo = a.pid
 			}
 			a.wal.Append(app)
+			a.settled(e.Rec)
 			if k := e.Rec.Kind; k == protocol.RecCommit || k == protocol.RecAbort {
 				a.metrics.Outcome(e.Rec.Protocol, k == protocol.RecCommit)
 				// Settled: the machine ignores this transaction's timer from

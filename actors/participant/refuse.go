@@ -37,7 +37,11 @@ func (a *participantActor) runFrom(conn *transport.Conn, effects []protocol.Effe
 			a.refusedByState(conn, r)
 		}
 	}
+	// A peer's word (its answer, or a termination leader's decision) decides
+	// without the coordinator.
+	a.termination = conn.Remote().Role == wire.RoleParticipant
 	a.run(effects)
+	a.termination = false
 }
 
 func (a *participantActor) refusedByState(conn *transport.Conn, r protocol.Refused) {

@@ -1,6 +1,8 @@
 package participant
 
 import (
+	"log/slog"
+
 	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/internal/certs"
 	"github.com/txd/txd/wire"
@@ -48,13 +50,16 @@ func (a *participantActor) answer(e protocol.Answer) {
 	delete(a.clients.conns, e.To.(uint64))
 	if r, ok := e.Msg.(*wire.ResolveResult); ok && r.Applied {
 		a.logger.Warn("heuristic decision applied", "tx", r.TxID, "state", string(r.State))
+		a.metrics.Heuristic()
 	}
 	if conn != nil {
 		_ = conn.Send(e.Msg)
 	}
 }
 
-// alarm logs what an operator must see: heuristic damage.
+// alarm logs what an operator must see: heuristic damage (rate-limited:
+// every such transaction is also in status and counted).
 func (a *participantActor) alarm(e protocol.Alarm) {
-	a.logger.Error(e.Msg, "tx", e.TxID, "heuristic", string(e.Heuristic), "decided", string(e.Decided), "from", e.From)
+	a.metrics.HeuristicDamage()
+	a.incidents.Event(slog.LevelError, "heuristic damage", "detail", e.Msg, "tx", e.TxID, "heuristic", string(e.Heuristic), "decided", string(e.Decided), "from", e.From)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/txd/txd/actors/hollywood"
+	"github.com/txd/txd/actors/incident"
 	"github.com/txd/txd/actors/metrics"
 	"github.com/txd/txd/actors/node"
 	"github.com/txd/txd/actors/protocol"
@@ -52,11 +53,16 @@ type Config struct {
 	// Clients bounds client connections; the coordinator(s) and member
 	// participants are not clients (connlimits.go in wire).
 	Clients node.ClientLimits
+
+	// DoubtWarn: a transaction in doubt this long is logged (0:
+	// node.DefaultDoubtWarn).
+	DoubtWarn time.Duration
 }
 
 // Node is a running participant node.
 type Node struct {
 	engine *actor.Engine
+	logger *slog.Logger
 	pid    *actor.PID
 	wal    *walwriter.Writer
 	log    *walstore.Log
@@ -103,12 +109,14 @@ func Start(cfg Config) (*Node, error) {
 		shadow = participantShadow{protocol.NewParticipant(pcfg)}
 	}
 	tr := trace.New(trace.DefaultTxns, time.Now().UnixNano())
+	prepared := preparedTimes{}
 	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, SyncFunc: cfg.SyncFunc, AfterRewriteStep: walwriter.RewriteCrashHook(), BoundInterval: cfg.WALBoundInterval}, func(r walstore.Record) error {
 		rec, err := walwriter.Decode(r)
 		if err != nil {
 			return err
 		}
 		walwriter.TraceReplayed(tr, rec, false)
+		prepared.replayed(rec)
 		if shadow != nil {
 			if err := shadow.Apply(rec); err != nil {
 				return err
@@ -139,17 +147,19 @@ func Start(cfg Config) (*Node, error) {
 		wlog.Close()
 		return nil, err
 	}
-	n := &Node{engine: engine, log: wlog, Stats: &walwriter.Stats{}, Wire: &transport.Stats{Msgs: cfg.Metrics.MsgCounts()}}
+	n := &Node{engine: engine, logger: cfg.Logger, log: wlog, Stats: &walwriter.Stats{}, Wire: &transport.Stats{Msgs: cfg.Metrics.MsgCounts()}}
 	n.wal = walwriter.Start(wlog, walwriter.Config{Stats: n.Stats, Metrics: cfg.Metrics, Fatal: cfg.Fatal,
-		Shadow: shadow, CompactAt: cfg.CompactBytes, Trace: tr, Engine: engine})
+		Shadow: shadow, CompactAt: cfg.CompactBytes, Trace: tr, Engine: engine, Logger: cfg.Logger})
 	n.pid = actor.NewPID(engine.Address(), "participant/"+cfg.NodeID)
 	n.desk = node.NewStatusDesk(engine, n.pid, cfg.Logger)
 	router := &partRouter{engine: engine, pid: n.pid, trace: tr, nodeID: cfg.NodeID, desk: n.desk}
+	incidents := incident.New(cfg.Logger)
 	engine.Spawn(hollywood.CrashOnPanic(func() actor.Receiver {
 		return &participantActor{
 			fsm:  fsm,
 			self: wire.Hello{Version: wire.Version, NodeID: cfg.NodeID, Role: wire.RoleParticipant},
 			wal:  n.wal, policy: policy, logger: cfg.Logger, fatal: cfg.Fatal, router: router, wireStats: n.Wire, tls: cfg.TLS, trace: tr, metrics: cfg.Metrics,
+			incidents: incidents, doubts: node.NewDoubts(incidents, cfg.DoubtWarn), recoveredSince: prepared,
 		}
 	}, cfg.Logger, cfg.Fatal), "participant", actor.WithID(cfg.NodeID), actor.WithInboxSize(1024))
 
@@ -164,6 +174,9 @@ func Start(cfg Config) (*Node, error) {
 			if h.Role == wire.RoleCoordinator && !policy.acceptsCoordinator(h.NodeID) {
 				return fmt.Errorf("participant %s does not accept coordinator %q (it takes %s)", cfg.NodeID, h.NodeID, strings.Join(cfg.Coordinators, ", "))
 			}
+			if h.Role == wire.RoleCoordinator {
+				engine.Send(n.pid, coordUp{id: h.NodeID}) // ends a "coordinator connection lost"
+			}
 			return nil
 		},
 	})
@@ -177,11 +190,16 @@ func (n *Node) Addr() string { return n.server.Addr().String() }
 
 // Close stops the node.
 func (n *Node) Close() error {
+	steps := node.NewSteps(n.logger)
 	n.server.Close()
 	n.desk.Close()
+	steps.Done("listener")
 	hollywood.Poison(n.engine, n.pid)
+	steps.Done("participant actor")
 	n.wal.Close()
-	return n.log.Close()
+	err := n.log.Close()
+	steps.Done("log")
+	return err
 }
 
 // participantShadow is the log's model for checkpoints (walwriter.Shadow):

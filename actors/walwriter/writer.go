@@ -3,6 +3,7 @@ package walwriter
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -94,6 +95,7 @@ type Writer struct {
 	engine    *actor.Engine
 	trace     *trace.Ring   // nil: not traced
 	metrics   *metrics.Node // fsync latency and records per fsync; nil: off
+	disk      diskLog       // checkpoints and slow fsyncs, for the operator (disklog.go)
 
 	mu         sync.Mutex // guards what follows; held to encode a record, never across I/O
 	next       walBatch
@@ -121,13 +123,21 @@ type Config struct {
 	CompactAt int64
 	Trace     *trace.Ring   // nil: not traced
 	Engine    *actor.Engine // delivers Durable to the waiting actors
+	// Logger gets the log's incidents: checkpoints, and fsyncs slower than
+	// SlowFsync (0: DefaultSlowFsync). Nil: not logged.
+	Logger    *slog.Logger
+	SlowFsync time.Duration
 }
+
+// DefaultSlowFsync: an fsync this slow holds every commit on the node for
+// as long, far beyond a healthy disk's milliseconds.
+const DefaultSlowFsync = 500 * time.Millisecond
 
 // Start starts the writer of log; Close stops it.
 func Start(log *walstore.Log, cfg Config) *Writer {
 	cfg.Stats.LogBytes.Store(log.End())
 	w := &Writer{log: log, stats: cfg.Stats, metrics: cfg.Metrics, fatal: cfg.Fatal, shadow: cfg.Shadow, compactAt: cfg.CompactAt, trace: cfg.Trace, engine: cfg.Engine,
-		wake: make(chan struct{}, 1), done: make(chan struct{})}
+		disk: newDiskLog(cfg.Logger, cfg.SlowFsync), wake: make(chan struct{}, 1), done: make(chan struct{})}
 	w.enc = msgpack.NewEncoder(&w.buf)
 	go w.flusher()
 	return w
@@ -266,10 +276,12 @@ func (w *Writer) flusher() {
 		}
 		var err error
 		if b.checkpoint {
+			began := w.disk.checkpointBegins(w.log.End())
 			var recs []walstore.Record
 			if recs, err = w.snapshot(); err == nil {
 				err = w.log.Rewrite(recs) // fsyncs the new file and the directory
 			}
+			w.disk.checkpointEnds(began, len(recs), w.log.End(), err)
 			w.stats.Checkpoints.Add(1)
 			w.stats.Fsyncs.Add(1)
 			unsynced = 0
@@ -316,15 +328,15 @@ func (w *Writer) flusher() {
 	}
 }
 
-// sync fsyncs the log; with metrics on it times the fsync and records how
-// many records it made durable (without, it reads no clock).
+// sync fsyncs the log, times it for the slow-fsync log lines and, with
+// metrics on, records how long it took and how many records it made
+// durable.
 func (w *Writer) sync(records int) error {
-	if !w.metrics.Timing() {
-		return w.log.Sync()
-	}
 	t0 := time.Now()
 	err := w.log.Sync()
-	w.metrics.Fsync(time.Since(t0), records)
+	took := time.Since(t0)
+	w.metrics.Fsync(took, records)
+	w.disk.fsynced(took)
 	return err
 }
 

@@ -2,6 +2,8 @@ package main
 
 import (
 	"github.com/urfave/cli/v2"
+
+	"github.com/txd/txd/internal/version"
 )
 
 const appDescription = `txcli talks to txd daemons: "start" asks the coordinator to run a
@@ -40,7 +42,7 @@ func newApp(s streams, dial dialFunc) *cli.App {
 		Commands:        []*cli.Command{startCommand(s, dial), statusCommand(s, dial), benchCommand(s, dial), watchCommand(s, dial), traceCommand(s, dial), resolveCommand(s, dial), getCommand(s, dial), scanCommand(s, dial)},
 		Writer:          s.out,
 		ErrWriter:       s.err,
-		HideVersion:     true,
+		Version:         version.Long(),
 		HideHelpCommand: true,
 		OnUsageError:    onUsageError,
 		ExitErrHandler:  func(*cli.Context, error) {}, // run reports; never os.Exit here

@@ -148,6 +148,9 @@ func TestSystemdUnits(t *testing.T) {
 				"User": "txd", "Restart": "on-failure", "KillSignal": "SIGTERM", "StateDirectory": "txd",
 				"NoNewPrivileges": "yes", "ProtectSystem": "strict", "ReadWritePaths": "/var/lib/txd",
 				"RestartPreventExitStatus": "2",
+				// txd tells systemd when it is ready and when it stops
+				// (systemd.go), from its main process.
+				"Type": "notify", "NotifyAccess": "main",
 			} {
 				if got := u.get("Service", key); got != want {
 					t.Errorf("%s=%q, want %q", key, got, want)

@@ -380,7 +380,7 @@ const termBound = 3*termTimeout + 2*time.Second
 // inPhaseTwoDelay checks that a node killed at killed died before the
 // coordinator, which runs with --delay d, sent phase two of txid (COMMIT,
 // or 3PC's DO-COMMIT): that delay begins when the coordinator logs
-// "transaction decided" (just after the decision is durable, as it answers
+// "transaction decided" at debug level (just after the decision is durable, as it answers
 // the client), and the client's own answer may reach the test much later
 // on a loaded machine, so the coordinator's log is the clock. A kill too
 // late means the scenario did not happen: the test stops.
@@ -388,7 +388,7 @@ func inPhaseTwoDelay(t *testing.T, c *cluster.Cluster, txid string, d time.Durat
 	t.Helper()
 	lines := c.Coord.LogLines(`msg="transaction decided"`, " tx="+txid+" ")
 	if len(lines) == 0 {
-		t.Fatalf("the coordinator's log has no \"transaction decided ... tx=%s\" line (is its --log-level above info?)", txid)
+		t.Fatalf("the coordinator's log has no \"transaction decided ... tx=%s\" line (is its --log-level above debug?)", txid)
 	}
 	stamp, _, _ := strings.Cut(strings.TrimPrefix(lines[len(lines)-1], "time="), " ")
 	decided, err := time.Parse(time.RFC3339Nano, stamp)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/txd/txd/actors/node"
 	"github.com/txd/txd/internal/crashpoint"
+	"github.com/txd/txd/internal/version"
 )
 
 func main() {
@@ -34,6 +35,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	app := &cli.App{
 		Name:      "txd",
 		Usage:     "atomic commit across machines: 2PC coordinator and participant daemons",
+		Version:   version.Long(),
 		Writer:    stdout,
 		ErrWriter: stderr,
 		Commands: []*cli.Command{

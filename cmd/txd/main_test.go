@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/txd/txd/internal/version"
 )
 
 // Bad input: one clear line on stderr and exit 2; never a panic or a hang.
@@ -34,5 +36,16 @@ func TestUsageErrors(t *testing.T) {
 		if !strings.Contains(errb.String(), tc.want) {
 			t.Errorf("%v: stderr %q does not mention %q", tc.args, errb.String(), tc.want)
 		}
+	}
+}
+
+// --version prints the build's version and the Go release, and exits 0.
+func TestVersionFlag(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"txd", "--version"}, &out, &errb); code != 0 {
+		t.Fatalf("txd --version: exit %d, stderr %q", code, errb.String())
+	}
+	if want := "txd version " + version.Long() + "\n"; out.String() != want {
+		t.Errorf("txd --version printed %q, want %q", out.String(), want)
 	}
 }

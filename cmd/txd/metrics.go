@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -16,25 +17,29 @@ import (
 )
 
 func metricsFlag() cli.Flag {
-	return &cli.StringFlag{Name: "metrics", Usage: "serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9100 (empty: off)", EnvVars: []string{"TXD_METRICS"}}
+	return &cli.StringFlag{Name: "metrics", Usage: "serve Prometheus metrics at http://ADDR/metrics, and /healthz and /readyz, e.g. 127.0.0.1:9100 (empty: off)", EnvVars: []string{"TXD_METRICS"}}
 }
 
 // metricsShutdown bounds how long a stopping node waits for scrapes in
-// progress.
+// progress. Connections that have not sent a request are closed at once.
 const metricsShutdown = 2 * time.Second
 
-// metricsServer serves one node's metrics over HTTP.
+// metricsServer serves one node's metrics and health over HTTP.
 type metricsServer struct {
-	m   *metrics.Node
-	ln  net.Listener
-	srv *http.Server
+	m      *metrics.Node
+	ln     net.Listener
+	srv    *http.Server
+	health *health
+
+	mu    sync.Mutex // guards fresh
+	fresh map[net.Conn]bool
 }
 
 // listenMetrics checks --metrics and binds it before the node starts, so a
 // bad or busy address fails the start (exit 2, or 1 for a busy port) instead
 // of leaving a node running without the metrics it was asked for. It
 // returns nil for an empty address: metrics off.
-func listenMetrics(addr, role, id string) (*metricsServer, error) {
+func listenMetrics(addr, role, id string, h *health) (*metricsServer, error) {
 	if addr == "" {
 		return nil, nil
 	}
@@ -55,7 +60,23 @@ func listenMetrics(addr, role, id string) (*metricsServer, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
-	return &metricsServer{m: m, ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}}, nil
+	h.routes(mux)
+	s := &metricsServer{m: m, ln: ln, health: h, fresh: map[net.Conn]bool{}}
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ConnState: s.track}
+	return s, nil
+}
+
+// track remembers the connections that have not sent a request yet:
+// http.Server.Shutdown waits for those (up to 5 s after they opened),
+// and close does not.
+func (s *metricsServer) track(c net.Conn, st http.ConnState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st == http.StateNew {
+		s.fresh[c] = true
+	} else {
+		delete(s.fresh, c)
+	}
 }
 
 // node is the metrics to give the node: nil when off.
@@ -66,7 +87,8 @@ func (s *metricsServer) node() *metrics.Node {
 	return s.m
 }
 
-// serve starts answering scrapes, once the node is up.
+// serve starts answering scrapes and health checks: from before the log
+// is replayed, so that /healthz and /readyz say "starting" meanwhile.
 func (s *metricsServer) serve(logger *slog.Logger) {
 	if s == nil {
 		return
@@ -79,12 +101,18 @@ func (s *metricsServer) serve(logger *slog.Logger) {
 	}()
 }
 
-// close stops the server with the node: no new scrapes, and those in
-// progress get metricsShutdown to finish.
+// close stops the server with the node: no new scrapes, connections
+// without a request closed, and scrapes in progress get metricsShutdown to
+// finish.
 func (s *metricsServer) close() {
 	if s == nil {
 		return
 	}
+	s.mu.Lock()
+	for c := range s.fresh {
+		c.Close()
+	}
+	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), metricsShutdown)
 	defer cancel()
 	if err := s.srv.Shutdown(ctx); err != nil {

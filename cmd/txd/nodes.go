@@ -16,6 +16,7 @@ import (
 	"github.com/txd/txd/actors/metrics"
 	"github.com/txd/txd/actors/node"
 	"github.com/txd/txd/actors/participant"
+	"github.com/txd/txd/internal/version"
 	"github.com/txd/txd/wire"
 	"github.com/txd/txd/wire/transport"
 )
@@ -198,10 +199,12 @@ func coordinatorCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			ms, err := listenMetrics(c.String("metrics"), metrics.RoleCoordinator, c.String("id"))
+			h := &health{}
+			ms, err := listenMetrics(c.String("metrics"), metrics.RoleCoordinator, c.String("id"), h)
 			if err != nil {
 				return err
 			}
+			ms.serve(logger)
 			n, err := coordinator.Start(coordinator.Config{
 				NodeID: c.String("id"), Listen: listen, Advertise: c.String("advertise"),
 				Participants: splitList(c.String("participants")), WAL: c.String("wal"),
@@ -214,14 +217,11 @@ func coordinatorCommand() *cli.Command {
 				ms.close()
 				return startError(err)
 			}
-			ms.serve(logger)
-			logger.Info("coordinator listening", "addr", n.Addr(), "wal", c.String("wal"), "delay", c.Duration("delay"), "timeout", timeout, "tls", tlsID != nil)
+			logger.Info("coordinator listening", "addr", n.Addr(), "version", version.String(), "wal", c.String("wal"), "delay", c.Duration("delay"), "timeout", timeout, "tls", tlsID != nil)
 			warnPlaintext(logger, c.String("host"), tlsID)
+			watchCertExpiry(logger, ms, c.String("tls-cert"))
 			logConnLimits(c, logger)
-			<-c.Done()
-			logger.Info("shutting down")
-			defer ms.close() // after the drain: scrapes keep working while it runs
-			return n.Close()
+			return runUntilDone(c, logger, ms, h, n.Ready, n.Close)
 		},
 	}
 }
@@ -232,6 +232,7 @@ func participantCommand() *cli.Command {
 		Usage: "run a participant",
 		Flags: append(nodeFlags("participant"),
 			&cli.DurationFlag{Name: "timeout", Value: 2 * time.Second, Usage: "how long a READY transaction waits for its outcome before asking the coordinator (and how often it asks again)", EnvVars: []string{"TXD_TIMEOUT"}},
+			&cli.DurationFlag{Name: "in-doubt-warn", Value: node.DefaultDoubtWarn, Usage: "log a transaction that stays in doubt (voted YES, outcome unknown) this long, and when it is settled", EnvVars: []string{"TXD_IN_DOUBT_WARN"}},
 			&cli.StringSliceFlag{Name: "coordinator", Usage: "the coordinator id(s) to take PREPARE and outcomes from (repeat or comma list); none: any, with a warning. Proven by its certificate with TLS, only claimed without", EnvVars: []string{"TXD_COORDINATOR"}},
 		),
 		Action: func(c *cli.Context) error {
@@ -251,33 +252,37 @@ func participantCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			doubtWarn, err := positive(c, "in-doubt-warn")
+			if err != nil {
+				return err
+			}
 			logger = logger.With("node", c.String("id"), "role", "participant")
 			clients, err := clientLimits(c)
 			if err != nil {
 				return err
 			}
-			ms, err := listenMetrics(c.String("metrics"), metrics.RoleParticipant, c.String("id"))
+			h := &health{}
+			ms, err := listenMetrics(c.String("metrics"), metrics.RoleParticipant, c.String("id"), h)
 			if err != nil {
 				return err
 			}
+			ms.serve(logger)
 			n, err := participant.Start(participant.Config{
 				NodeID: c.String("id"), Listen: listen, WAL: c.String("wal"), Timeout: timeout, CompactBytes: c.Int64("compact-bytes"), WALBoundInterval: walBoundInterval(c),
 				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger), TLS: tlsID, Metrics: ms.node(),
 				Coordinators: splitList(strings.Join(c.StringSlice("coordinator"), ",")),
-				Clients:      clients,
+				Clients:      clients, DoubtWarn: doubtWarn,
 			})
 			if err != nil {
 				ms.close()
 				return startError(err)
 			}
-			ms.serve(logger)
-			logger.Info("participant listening", "addr", n.Addr(), "wal", c.String("wal"), "timeout", timeout, "tls", tlsID != nil)
+			logger.Info("participant listening", "addr", n.Addr(), "version", version.String(), "wal", c.String("wal"), "timeout", timeout, "tls", tlsID != nil)
 			warnPlaintext(logger, c.String("host"), tlsID)
+			watchCertExpiry(logger, ms, c.String("tls-cert"))
 			logConnLimits(c, logger)
-			<-c.Done()
-			logger.Info("shutting down")
-			defer ms.close() // after the drain: scrapes keep working while it runs
-			return n.Close()
+			// A participant needs no peer to serve: the coordinator dials it.
+			return runUntilDone(c, logger, ms, h, func() error { return nil }, n.Close)
 		},
 	}
 }

@@ -66,7 +66,7 @@ func TestPartition2PCBlackHoledMember(t *testing.T) {
 // them (its --advertise) and then one another at the member addresses: all
 // of them proxies. The restarted coordinator finishes the transaction.
 func TestPartitionEveryRouteProxied(t *testing.T) {
-	c := startCluster(t, cluster.Config{Proxied: true, CoordDelay: killWindow, PartTimeout: termTimeout})
+	c := startCluster(t, cluster.Config{CoordLogLevel: "debug", Proxied: true, CoordDelay: killWindow, PartTimeout: termTimeout})
 	out, r := c.StartTx("ROUTE", "2PC", "ADD", "balance", "10")
 	wantOutcome(t, out, r, 0, "COMMITTED")
 	kill9(t, c.Coord)

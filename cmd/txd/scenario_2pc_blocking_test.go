@@ -16,7 +16,7 @@ import (
 // often they ask; the restarted coordinator delivers the COMMIT.
 func Test2PCBlockingWithoutCoordinator(t *testing.T) {
 	const delay = killWindow // the kill comes at once; nothing waits this out
-	c := startCluster(t, cluster.Config{CoordDelay: delay, PartTimeout: termTimeout})
+	c := startCluster(t, cluster.Config{CoordLogLevel: "debug", CoordDelay: delay, PartTimeout: termTimeout})
 	parts := []string{"B", "C"}
 
 	out, r := c.StartTx("TX1", "2PC", "ADD", "balance", "10")
@@ -45,7 +45,7 @@ func Test2PCBlockingWithoutCoordinator(t *testing.T) {
 // the COMMIT, and the coordinator dies. Restarted with no coordinator
 // running, C asks its peer, learns COMMITTED from B and applies it once.
 func Test2PCCooperativeTermination(t *testing.T) {
-	c := startCluster(t, cluster.Config{CoordDelay: termDelay, PartTimeout: termTimeout})
+	c := startCluster(t, cluster.Config{CoordLogLevel: "debug", CoordDelay: termDelay, PartTimeout: termTimeout})
 
 	out, r := c.StartTx("TX1", "2PC", "ADD", "balance", "10")
 	wantOutcome(t, out, r, 0, "COMMITTED")

@@ -20,7 +20,7 @@ func Test3PCParticipantCrashInEachState(t *testing.T) {
 		t.Skip("starts real processes; skipped with -short")
 	}
 	t.Parallel()
-	cfg := cluster.Config{CoordDelay: termDelay, PartTimeout: termTimeout}
+	cfg := cluster.Config{CoordLogLevel: "debug", CoordDelay: termDelay, PartTimeout: termTimeout}
 
 	// readyAndKillC starts TX1 and kill -9s C while both are READY, in the
 	// coordinator's delay d before PRE-COMMIT.

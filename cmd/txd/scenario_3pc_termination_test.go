@@ -17,7 +17,7 @@ import (
 // PRE-COMMIT: they abort by themselves (all READY → abort), nothing is
 // applied, and the key is free once a coordinator is back.
 func Test3PCTerminationAbortWhenAllReady(t *testing.T) {
-	c := startCluster(t, cluster.Config{CoordDelay: killWindow, PartTimeout: termTimeout})
+	c := startCluster(t, cluster.Config{CoordLogLevel: "debug", CoordDelay: killWindow, PartTimeout: termTimeout})
 	parts := []string{"B", "C"}
 
 	killed := killCoordWhileReady(t, c, killWindow, "TX1", "ADD", "balance", "100")
@@ -47,7 +47,7 @@ func Test3PCTerminationAbortWhenAllReady(t *testing.T) {
 // before DO-COMMIT: they commit by themselves (any PRECOMMITTED → commit)
 // and the ADD is applied exactly once.
 func Test3PCTerminationCommitWhenPrecommitted(t *testing.T) {
-	c := startCluster(t, cluster.Config{CoordDelay: termDelay, PartTimeout: termTimeout})
+	c := startCluster(t, cluster.Config{CoordLogLevel: "debug", CoordDelay: termDelay, PartTimeout: termTimeout})
 	parts := []string{"B", "C"}
 
 	killed := killCoordWhilePrecommitted(t, c, termDelay, "TX1", "ADD", "balance", "100")
@@ -64,7 +64,7 @@ func Test3PCTerminationCommitWhenPrecommitted(t *testing.T) {
 // transaction they aborted, COMMITTED for the one they committed); retried
 // ids return those outcomes and apply nothing twice.
 func Test3PCTerminationRestartedCoordinatorAgrees(t *testing.T) {
-	c := startCluster(t, cluster.Config{CoordDelay: killWindow, PartTimeout: termTimeout})
+	c := startCluster(t, cluster.Config{CoordLogLevel: "debug", CoordDelay: killWindow, PartTimeout: termTimeout})
 	parts := []string{"B", "C"}
 
 	killed := killCoordWhileReady(t, c, killWindow, "TXA", "ADD", "balance", "1000")

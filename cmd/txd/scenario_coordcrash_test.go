@@ -30,7 +30,7 @@ import (
 func TestCoordinatorCrashBeforeDecision(t *testing.T) {
 	// A vote wait far longer than the test: only C's unreachability, never
 	// the vote timeout, can make the coordinator decide before the kill.
-	c := startCluster(t, cluster.Config{CoordTimeout: time.Minute})
+	c := startCluster(t, cluster.Config{CoordLogLevel: "debug", CoordTimeout: time.Minute})
 	kill9(t, c.Part("C"))
 
 	done := startAsync(c, "TX1", "2PC", "SET", "balance", "1000")

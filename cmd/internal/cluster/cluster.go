@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -20,6 +21,9 @@ type Config struct {
 	CoordTimeout time.Duration // coordinator --timeout (vote wait); default 1s
 	CoordDelay   time.Duration // coordinator --delay; 0: none
 	LogLevel     string        // --log-level of every node; default $TXD_IT_LOG_LEVEL, else info
+	// CoordLogLevel: the coordinator's --log-level, default LogLevel
+	// ("debug" for its per-transaction "transaction decided" lines).
+	CoordLogLevel string
 	// Proxied puts a partition proxy in front of every node and has the
 	// nodes reach one another only through them, so that the test can cut
 	// and heal links (Cluster.Cut, Partition; partition.go).
@@ -103,7 +107,7 @@ func New(t testing.TB, bins *Binaries, cfg Config) *Cluster {
 	if cfg.CoordDelay > 0 {
 		n.SetFlag("delay", cfg.CoordDelay.String())
 	}
-	n.SetFlag("log-level", cfg.LogLevel)
+	n.SetFlag("log-level", cmp.Or(cfg.CoordLogLevel, cfg.LogLevel))
 	c.Coord = n
 	if cfg.Proxied {
 		c.startProxies()
