@@ -101,9 +101,10 @@ func TestClientSendBudget(t *testing.T) {
 	}
 	for i := range clients {
 		fillQueue(g.conn(ids[2+i]), perConn, big)
-		if q, _ := s.ClientBytes(); q > budget+2*(65<<10) {
-			t.Fatalf("clients hold %d bytes queued, budget %d", q, budget)
-		}
+		// A dropped client's bytes count until its writer has returned
+		// them, so the bound holds once the dropped ones have settled.
+		eventually(t, func() bool { q, _ := s.ClientBytes(); return q <= budget+2*(65<<10) },
+			"the clients' queued bytes to be back within the budget")
 	}
 	up := 0
 	for i := range clients {
