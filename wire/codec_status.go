@@ -48,6 +48,28 @@ func decodeStates(d *msgpack.Decoder, p *map[string]State, budget *int) error {
 	return decodeStringMap(d, p, n)
 }
 
+// decodeMembers decodes an in-doubt transaction's members: at most
+// MaxMembers, and each comes out of *budget, shared with the participant
+// states, so that a status cannot declare many large lists.
+func decodeMembers(d *msgpack.Decoder, p *[]Member, budget *int) error {
+	n, err := decodeArrayLen(d, "members", MaxMembers)
+	if err != nil || n == -1 {
+		*p = nil
+		return err
+	}
+	if *budget -= n + 1; *budget < 0 {
+		return fmt.Errorf("%w: more than %d participant states in a status", ErrOverLimit, MaxStatusStates)
+	}
+	s := make([]Member, n)
+	for i := range s {
+		if err := s[i].DecodeMsgpack(d); err != nil {
+			return err
+		}
+	}
+	*p = s
+	return nil
+}
+
 // DecodeStringMap decodes a map with string keys and values, as reflection
 // decodes into a nil map; a declared count over limit is refused before
 // anything is allocated, what naming the entries in the error.

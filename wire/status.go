@@ -43,6 +43,17 @@ type TxStatus struct {
 	// Damage: a heuristic outcome contradicts the protocol's decision
 	// (Reason says which); the transaction is not atomic.
 	Damage bool
+	// Added for txcli resolve and the cluster view without a coordinator;
+	// participant only (older nodes send none: zero). Prepared: unix
+	// nanoseconds on the participant's clock when its PREPARED record was
+	// durable, so in doubt since then while READY or PRECOMMITTED (0:
+	// unknown). On a participant, Decided is when its outcome record was
+	// durable. Coord, CoordAddr and Members are set while it is in doubt:
+	// whom txcli resolve must ask before it decides for the coordinator.
+	Prepared  int64
+	Coord     string
+	CoordAddr string
+	Members   []Member `txd:"decode=decodeMembers(states)"`
 }
 
 // Status is a node's answer to StatusReq.

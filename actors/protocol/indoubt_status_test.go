@@ -1,0 +1,46 @@
+package protocol
+
+import (
+	"testing"
+
+	"github.com/txd/txd/wire"
+)
+
+// A participant's status says since when it holds a transaction in doubt
+// and whom to ask about it (txcli resolve, the cluster view without a
+// coordinator), and when its outcome was logged.
+func TestStatusInDoubtSinceAndMembers(t *testing.T) {
+	p := newPart(t, map[string]string{"balance": "1000"})
+	effs := p.Prepare(&wire.Prepare{TxID: "TX1", Protocol: wire.TwoPC, Ops: ops(add("balance", -1)),
+		Coord: coordID, CoordAddr: coordAddr, Members: []wire.Member{{ID: "B", Addr: "b:1"}, {ID: "C", Addr: "c:1"}}})
+	rec := persists(effs)[0].Rec
+	rec.Time = 111 // as the WAL writer stamps it
+	p.Logged(rec)
+	st := txStatus(t, p, "TX1")
+	if st.State != wire.StateReady || st.Prepared != 111 || st.Coord != coordID || st.CoordAddr != coordAddr || len(st.Members) != 2 || st.Decided != 0 {
+		t.Fatalf("in doubt: %+v", st)
+	}
+	effs = p.Decision(coordID, &wire.Decision{TxID: "TX1", Commit: true})
+	rec = persists(effs)[0].Rec
+	rec.Time = 222
+	p.Logged(rec)
+	st = txStatus(t, p, "TX1")
+	if st.State != wire.StateCommitted || st.Prepared != 111 || st.Decided != 222 || st.Coord != "" || st.Members != nil {
+		t.Fatalf("decided: %+v", st)
+	}
+}
+
+// The coordinator's status shows what a participant applied
+// heuristically, not the decision it assumed for it.
+func TestCoordStatusShowsHeuristicState(t *testing.T) {
+	c := newCoord(t, 0, "B", "C")
+	c.Start()
+	c.Vote(yes("B"))
+	rec := decision(t, c.Vote(yes("C")))
+	c.Logged(rec)
+	c.Ack(&wire.Ack{TxID: "TX1", From: "C", State: wire.StateAborted, Heuristic: true})
+	c.state["C"] = wire.StateCommitted // as a recovery from the log assumes
+	if st := c.Status(); st.Participants["C"] != wire.StateAborted || !st.Damage {
+		t.Fatalf("status %+v", st)
+	}
+}
