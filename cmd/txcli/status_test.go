@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 
@@ -101,8 +102,8 @@ func TestCoordinatorStatusJSON(t *testing.T) {
 			{"id":"T3","protocol":"3PC","state":"READY"}]},
 		{"id":"C","addr":"` + cAddr + `","connected":false,"reachable":false}],
 	"transactions":[
-		{"id":"TX1","protocol":"2PC","state":"COMMITTED","participants":{"B":"COMMITTED","C":"COMMITTED"}},
-		{"id":"T3","protocol":"3PC","state":"PRECOMMITTED","participants":{"B":"READY"}}]}`
+		{"id":"TX1","protocol":"2PC","state":"COMMITTED","participants":{"B":"COMMITTED","C":"COMMITTED"},"applied":{"B":"COMMITTED"}},
+		{"id":"T3","protocol":"3PC","state":"PRECOMMITTED","participants":{"B":"READY"},"applied":{"B":"READY"}}]}`
 	sameJSON(t, got, want)
 }
 
@@ -118,7 +119,8 @@ func TestCoordinatorStatusHuman(t *testing.T) {
 		"  B   " + bAddr + "  yes        yes\n",
 		"  C   " + cAddr + "  no         no\n",
 		"  ID   PROTOCOL  STATE         B          C\n",
-		"  TX1  2PC       COMMITTED     COMMITTED  COMMITTED\n",
+		"  TX1  2PC       COMMITTED     COMMITTED  COMMITTED*\n",
+		"  *: as the coordinator recorded it, not confirmed by the participant",
 		"  T3   3PC       PRECOMMITTED  READY      -\n",
 		"  READY: voted yes, waiting for the outcome: blocked/in doubt\n",
 		"\nparticipant B\n  alpha    x y\n  balance  1000\n  not final: T3 (READY)\n",
@@ -164,5 +166,27 @@ func TestPeerAddr(t *testing.T) {
 		if err != nil || got != tt.want {
 			t.Errorf("peerAddr(%q, %q) = %q, %v; want %q", tt.addr, tt.coordHost, got, err, tt.want)
 		}
+	}
+}
+
+// Issue 16: the cluster view shows what each participant applied, not
+// what the coordinator recorded for it.
+func TestClusterViewShowsWhatParticipantsApplied(t *testing.T) {
+	st := &wire.Status{NodeID: "COORD", Role: wire.RoleCoordinator,
+		Participants: []wire.PeerStatus{{ID: "B", Addr: "b:1", Connected: true}, {ID: "C", Addr: "c:1", Connected: true}},
+		Transactions: []wire.TxStatus{{TxID: "TX1", Protocol: wire.TwoPC, State: wire.StateCommitted,
+			Participants: map[string]wire.State{"B": wire.StateCommitted, "C": wire.StateCommitted}}}}
+	peers := []*peerStatus{
+		{st: &wire.Status{NodeID: "B", Role: wire.RoleParticipant, Transactions: []wire.TxStatus{{TxID: "TX1", Protocol: wire.TwoPC, State: wire.StateCommitted}}}, addr: "b:1"},
+		{st: &wire.Status{NodeID: "C", Role: wire.RoleParticipant, Transactions: []wire.TxStatus{{TxID: "TX1", Protocol: wire.TwoPC, State: wire.StateAborted, Heuristic: true}}}, addr: "c:1"},
+	}
+	var b bytes.Buffer
+	writeCoordinator(&b, st, peers)
+	if !strings.Contains(b.String(), "  TX1  2PC       COMMITTED  COMMITTED  ABORTED+H\n") {
+		t.Errorf("table:\n%s", b.String())
+	}
+	js, _ := jsonString(toCoordinatorJSON(st, peers))
+	if !strings.Contains(js, `"applied":{"B":"COMMITTED","C":"ABORTED"}`) {
+		t.Errorf("JSON %s", js)
 	}
 }
