@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +38,9 @@ type statusConfig struct {
 	addr  string // the node's normalized address
 	given string // the address as the user gave it
 	kind  string // "coordinator" or "participant": what the user asked for
+	// Filters of the transactions shown (every node's list).
+	inDoubt bool // only those not decided, or decided and not acknowledged by all
+	limit   int  // only the newest limit (0: all the node sends)
 }
 
 func statusCommand(s streams, dial dialFunc) *cli.Command {
@@ -44,7 +48,9 @@ func statusCommand(s streams, dial dialFunc) *cli.Command {
 		Name:         "status",
 		Usage:        "show a participant (--participant) or the whole cluster (--coord)",
 		Description:  statusDescription,
-		Flags:        commandFlags(),
+		Flags: append(commandFlags(),
+			&cli.BoolFlag{Name: "in-doubt", Usage: "show only transactions still in doubt: undecided, or decided and not acknowledged by every participant"},
+			&cli.IntFlag{Name: "limit", Usage: "show only the newest `N` transactions of each node (0: all it sends, at most 1000 finished)"}),
 		OnUsageError: onUsageError,
 		Action: func(c *cli.Context) error {
 			cfg, err := loadConfig(c, dial)
@@ -54,6 +60,9 @@ func statusCommand(s streams, dial dialFunc) *cli.Command {
 			sc, err := parseStatus(cfg, c.Args().Slice())
 			if err != nil {
 				return err
+			}
+			if sc.inDoubt, sc.limit = c.Bool("in-doubt"), c.Int("limit"); sc.limit < 0 {
+				return failf("--limit must not be negative, not %d", sc.limit)
 			}
 			return runStatus(c.Context, sc, s)
 		},
@@ -93,6 +102,7 @@ func runStatus(ctx context.Context, sc statusConfig, s streams) error {
 	if err != nil {
 		return failf("%v", err)
 	}
+	sc.filter(st)
 	if role := string(st.Role); role != sc.kind {
 		fmt.Fprintf(s.err, "txcli: note: %s is %s %s, not a %s\n", sc.given, roleName(st.Role), cell(st.NodeID), sc.kind)
 	}
@@ -105,6 +115,11 @@ func runStatus(ctx context.Context, sc statusConfig, s streams) error {
 		return nil
 	}
 	peers := fetchPeers(ctx, sc.dial, sc.addr, st.Participants)
+	for _, p := range peers {
+		if p.st != nil {
+			sc.filter(p.st)
+		}
+	}
 	if sc.json {
 		return writeJSON(s.out, toCoordinatorJSON(st, peers))
 	}
@@ -186,4 +201,23 @@ func peerAddr(addr, coordHost string) (string, error) {
 		}
 	}
 	return wire.NormalizeAddr(addr)
+}
+
+// filter keeps the transactions of st that --in-doubt and --limit ask for,
+// in the node's order (oldest first).
+func (sc statusConfig) filter(st *wire.Status) {
+	txs := st.Transactions
+	if sc.inDoubt {
+		txs = slices.DeleteFunc(slices.Clone(txs), func(t wire.TxStatus) bool { return !txInDoubt(t) })
+	}
+	if sc.limit > 0 && len(txs) > sc.limit {
+		txs = txs[len(txs)-sc.limit:]
+	}
+	st.Transactions = txs
+}
+
+// txInDoubt: the transaction is not final, or some participant the node
+// knows of is not (a decision not yet acknowledged).
+func txInDoubt(t wire.TxStatus) bool {
+	return !t.State.Final() || !allFinal(t.Participants)
 }

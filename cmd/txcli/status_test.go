@@ -190,3 +190,42 @@ func TestClusterViewShowsWhatParticipantsApplied(t *testing.T) {
 		t.Errorf("JSON %s", js)
 	}
 }
+
+// --in-doubt and --limit cut the lists down: of the coordinator and of
+// each participant.
+func TestStatusFilters(t *testing.T) {
+	st := func() *wire.Status {
+		return &wire.Status{NodeID: "COORD", Role: wire.RoleCoordinator, Transactions: []wire.TxStatus{
+			{TxID: "T1", State: wire.StateCommitted, Participants: map[string]wire.State{"B": wire.StateCommitted}},
+			{TxID: "T2", State: wire.StateCommitted, Participants: map[string]wire.State{"B": wire.StateReady}},
+			{TxID: "T3", State: wire.StateInit, Participants: map[string]wire.State{"B": wire.StateReady}},
+			{TxID: "T4", State: wire.StateAborted, Participants: map[string]wire.State{"B": wire.StateAborted}},
+		}}
+	}
+	ids := func(s *wire.Status) string {
+		var out []string
+		for _, t := range s.Transactions {
+			out = append(out, t.TxID)
+		}
+		return strings.Join(out, ",")
+	}
+	for _, tc := range []struct {
+		sc   statusConfig
+		want string
+	}{
+		{statusConfig{}, "T1,T2,T3,T4"},
+		{statusConfig{inDoubt: true}, "T2,T3"},
+		{statusConfig{limit: 2}, "T3,T4"},
+		{statusConfig{inDoubt: true, limit: 1}, "T3"},
+	} {
+		s := st()
+		tc.sc.filter(s)
+		if ids(s) != tc.want {
+			t.Errorf("%+v: %s, want %s", tc.sc, ids(s), tc.want)
+		}
+	}
+	clearEnv(t)
+	if r := txcli(t, noDial(t), "--coord", "c:1", "status", "--limit", "-1"); r.code != exitError || !strings.Contains(r.errOut, "--limit") {
+		t.Errorf("negative limit: %+v", r)
+	}
+}
