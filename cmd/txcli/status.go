@@ -45,9 +45,9 @@ type statusConfig struct {
 
 func statusCommand(s streams, dial dialFunc) *cli.Command {
 	return &cli.Command{
-		Name:         "status",
-		Usage:        "show a participant (--participant) or the whole cluster (--coord)",
-		Description:  statusDescription,
+		Name:        "status",
+		Usage:       "show a participant (--participant) or the whole cluster (--coord)",
+		Description: statusDescription,
 		Flags: append(commandFlags(),
 			&cli.BoolFlag{Name: "in-doubt", Usage: "show only transactions still in doubt: undecided, or decided and not acknowledged by every participant"},
 			&cli.IntFlag{Name: "limit", Usage: "show only the newest `N` transactions of each node (0: all it sends, at most 1000 finished)"}),

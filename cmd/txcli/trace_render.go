@@ -177,7 +177,7 @@ func describeEvent(e *traceEvent) string {
 		s += " (from log)"
 	}
 	if e.EarlyUS > 0 {
-		s += fmt.Sprintf(" (stamped %s before its send: the clocks differ)", offset(int64(e.EarlyUS*1e3))[1:])
+		s += fmt.Sprintf(" (stamped %s before its send: the clocks differ)", offset(int64(e.EarlyUS * 1e3))[1:])
 	}
 	return s
 }
