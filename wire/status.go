@@ -44,16 +44,23 @@ type TxStatus struct {
 	// (Reason says which); the transaction is not atomic.
 	Damage bool
 	// Added for txcli resolve and the cluster view without a coordinator;
-	// participant only (older nodes send none: zero). Prepared: unix
+	// participant only (older nodes send neither: zero). Prepared: unix
 	// nanoseconds on the participant's clock when its PREPARED record was
 	// durable, so in doubt since then while READY or PRECOMMITTED (0:
 	// unknown). On a participant, Decided is when its outcome record was
-	// durable. Coord, CoordAddr and Members are set while it is in doubt:
-	// whom txcli resolve must ask before it decides for the coordinator.
-	Prepared  int64
+	// durable. Doubt is set while it is in doubt.
+	Prepared int64
+	Doubt    *TxDoubt `txd:"decode=decodeDoubt(states)"`
+}
+
+// TxDoubt is whom txcli resolve must ask about a transaction a
+// participant holds in doubt before it decides for the coordinator: the
+// coordinator and every member.
+type TxDoubt struct {
+	_msgpack  struct{} `msgpack:",as_array"`
 	Coord     string
 	CoordAddr string
-	Members   []Member `txd:"decode=decodeMembers(states)"`
+	Members   []Member
 }
 
 // Status is a node's answer to StatusReq.

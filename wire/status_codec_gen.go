@@ -62,7 +62,7 @@ func (m *PeerStatus) DecodeMsgpack(d *msgpack.Decoder) error {
 }
 
 // txStatusFields are TxStatus's msgpack fields in declaration order.
-var txStatusFields = []string{"TxID", "Protocol", "State", "Reason", "Participants", "Started", "Decided", "Heuristic", "Damage", "Prepared", "Coord", "CoordAddr", "Members"}
+var txStatusFields = []string{"TxID", "Protocol", "State", "Reason", "Participants", "Started", "Decided", "Heuristic", "Damage", "Prepared", "Doubt"}
 
 func (m *TxStatus) decode(d *msgpack.Decoder, states *int) error {
 	return DecodeArrayStruct(d, txStatusFields, func() { *m = TxStatus{} }, func(i int) error {
@@ -124,19 +124,7 @@ func (m *TxStatus) decode(d *msgpack.Decoder, states *int) error {
 			}
 			return err
 		case 10:
-			v, err := d.DecodeString()
-			if err == nil {
-				m.Coord = v
-			}
-			return err
-		case 11:
-			v, err := d.DecodeString()
-			if err == nil {
-				m.CoordAddr = v
-			}
-			return err
-		case 12:
-			return decodeMembers(d, &m.Members, states)
+			return decodeDoubt(d, &m.Doubt, states)
 		}
 		return nil
 	})

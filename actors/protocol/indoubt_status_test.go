@@ -17,7 +17,7 @@ func TestStatusInDoubtSinceAndMembers(t *testing.T) {
 	rec.Time = 111 // as the WAL writer stamps it
 	p.Logged(rec)
 	st := txStatus(t, p, "TX1")
-	if st.State != wire.StateReady || st.Prepared != 111 || st.Coord != coordID || st.CoordAddr != coordAddr || len(st.Members) != 2 || st.Decided != 0 {
+	if st.State != wire.StateReady || st.Prepared != 111 || st.Doubt == nil || st.Doubt.Coord != coordID || st.Doubt.CoordAddr != coordAddr || len(st.Doubt.Members) != 2 || st.Decided != 0 {
 		t.Fatalf("in doubt: %+v", st)
 	}
 	effs = p.Decision(coordID, &wire.Decision{TxID: "TX1", Commit: true})
@@ -25,7 +25,7 @@ func TestStatusInDoubtSinceAndMembers(t *testing.T) {
 	rec.Time = 222
 	p.Logged(rec)
 	st = txStatus(t, p, "TX1")
-	if st.State != wire.StateCommitted || st.Prepared != 111 || st.Decided != 222 || st.Coord != "" || st.Members != nil {
+	if st.State != wire.StateCommitted || st.Prepared != 111 || st.Decided != 222 || st.Doubt != nil {
 		t.Fatalf("decided: %+v", st)
 	}
 }

@@ -381,7 +381,7 @@ func (t *ptx) status() wire.TxStatus {
 		Prepared: t.preparedAt, Decided: t.outcomeAt}
 	if !t.state.Final() {
 		// In doubt: whom an operator must ask before resolving it.
-		st.Coord, st.CoordAddr, st.Members = t.coord, t.coordAddr, t.members
+		st.Doubt = &wire.TxDoubt{Coord: t.coord, CoordAddr: t.coordAddr, Members: t.members}
 	}
 	t.heur.status(&st)
 	return st

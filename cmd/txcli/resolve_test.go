@@ -34,7 +34,7 @@ func resolveDial(role wire.Role, answer func(string, bool) (*wire.ResolveResult,
 	n := &fakeNode{hello: wire.HelloAck{Version: wire.Version, NodeID: "B", Role: role}}
 	n.status = func(context.Context) (*wire.Status, error) {
 		return &wire.Status{NodeID: "B", Role: role, Transactions: []wire.TxStatus{{TxID: "TX1", Protocol: wire.TwoPC, State: wire.StateReady,
-			Coord: "COORD", CoordAddr: "c:9", Members: []wire.Member{{ID: "B", Addr: "b:1"}}}}}, nil
+			Doubt: &wire.TxDoubt{Coord: "COORD", CoordAddr: "c:9", Members: []wire.Member{{ID: "B", Addr: "b:1"}}}}}}, nil
 	}
 	return func(ctx context.Context, addr string) (client, error) {
 		if addr != "b:1" {

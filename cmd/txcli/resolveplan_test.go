@@ -148,8 +148,7 @@ func (rcl *resolveCluster) dial(_ context.Context, addr string) (client, error) 
 			defer rcl.mu.Unlock()
 			tx := wire.TxStatus{TxID: "TX1", Protocol: wire.TwoPC, State: rcl.parts[id], Heuristic: rcl.heur[id], Prepared: 1e9}
 			if inDoubtState(tx.State) {
-				tx.Coord, tx.CoordAddr = "COORD", "k:1"
-				tx.Members = []wire.Member{{ID: "B", Addr: "b:1"}, {ID: "C", Addr: "c:1"}}
+				tx.Doubt = &wire.TxDoubt{Coord: "COORD", CoordAddr: "k:1", Members: []wire.Member{{ID: "B", Addr: "b:1"}, {ID: "C", Addr: "c:1"}}}
 			}
 			return &wire.Status{NodeID: id, Role: wire.RoleParticipant, Now: 13e9, Transactions: []wire.TxStatus{tx}}, nil
 		}

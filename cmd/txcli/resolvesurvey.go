@@ -94,18 +94,21 @@ func surveyTx(ctx context.Context, dial dialFunc, txid string, addrs []string) *
 			}
 			continue
 		}
-		for _, m := range n.tx.Members {
+		if n.tx.Doubt == nil {
+			continue
+		}
+		for _, m := range n.tx.Doubt.Members {
 			if a, err := peerAddr(m.Addr, host); err == nil && !asked[a] && sv.member(m.ID) == nil {
 				asked[a] = true
 				more = append(more, want{m.ID, a})
 			}
 		}
-		if wantCoord && n.tx.CoordAddr != "" {
-			if a, err := peerAddr(n.tx.CoordAddr, host); err == nil && !asked[a] {
+		if d := n.tx.Doubt; wantCoord && d.CoordAddr != "" {
+			if a, err := peerAddr(d.CoordAddr, host); err == nil && !asked[a] {
 				asked[a] = true
 				wantCoord = false
-				more = append(more, want{n.tx.Coord, a})
-				sv.coord = &nodeView{id: n.tx.Coord, addr: a}
+				more = append(more, want{d.Coord, a})
+				sv.coord = &nodeView{id: d.Coord, addr: a}
 			}
 		}
 	}
