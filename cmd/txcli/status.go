@@ -37,7 +37,10 @@ type statusConfig struct {
 	config
 	addr  string // the node's normalized address
 	given string // the address as the user gave it
-	kind  string // "coordinator" or "participant": what the user asked for
+	kind  string // "coordinator" or "participant": what the user asked for ("" with --endpoints)
+	// endpoints: nodes of any role, each shown with its own view
+	// (--endpoints, and --coord when given too).
+	endpoints []string
 	// Filters of the transactions shown (every node's list).
 	inDoubt bool // only those not decided, or decided and not acknowledged by all
 	limit   int  // only the newest limit (0: all the node sends)
@@ -76,13 +79,28 @@ func parseStatus(cfg config, args []string) (statusConfig, error) {
 		return sc, failf("status takes no arguments, got %q", strings.Join(args, " "))
 	}
 	flag := "--participant"
+	if cfg.endpoints != "" && cfg.participant == "" {
+		eps, err := cfg.endpointList()
+		if err != nil {
+			return sc, err
+		}
+		if cfg.coord != "" {
+			addr, err := wire.NormalizeAddr(cfg.coord)
+			if err != nil {
+				return sc, failf("--coord: %v", err)
+			}
+			eps = append([]string{addr}, slices.DeleteFunc(eps, func(a string) bool { return a == addr })...)
+		}
+		sc.endpoints = eps
+		return sc, nil
+	}
 	switch {
 	case cfg.participant != "":
 		sc.given, sc.kind = cfg.participant, "participant"
 	case cfg.coord != "":
 		sc.given, sc.kind, flag = cfg.coord, "coordinator", "--coord"
 	default:
-		return sc, failf("status needs --coord ADDR (the whole cluster) or --participant ADDR (one participant), or TXCLI_COORD/TXCLI_PARTICIPANT")
+		return sc, failf("status needs --coord ADDR (the whole cluster), --participant ADDR (one participant) or --endpoints A,B,C (each node's own view), or TXCLI_COORD/TXCLI_PARTICIPANT/TXCLI_ENDPOINTS")
 	}
 	addr, err := wire.NormalizeAddr(sc.given)
 	if err != nil {
@@ -95,6 +113,9 @@ func parseStatus(cfg config, args []string) (statusConfig, error) {
 // runStatus prints the node's status; for a coordinator, with its
 // participants' own statuses.
 func runStatus(ctx context.Context, sc statusConfig, s streams) error {
+	if len(sc.endpoints) > 0 {
+		return runStatusNodes(ctx, sc, s)
+	}
 	ctx, cancel := context.WithTimeout(ctx, sc.timeout)
 	defer cancel()
 

@@ -229,3 +229,34 @@ func TestStatusFilters(t *testing.T) {
 		t.Errorf("negative limit: %+v", r)
 	}
 }
+
+// Issue 16: status --endpoints shows each node's own view; with the
+// coordinator down every participant is there with what it holds in
+// doubt, for how long and whose coordinator it waits for.
+func TestStatusEndpointsWithCoordinatorDown(t *testing.T) {
+	clearEnv(t)
+	rcl := &resolveCluster{parts: map[string]wire.State{"B": wire.StateReady, "C": wire.StateReady}}
+	r := txcli(t, rcl.dial, "--endpoints", "k:1,b:1,c:1", "status")
+	if r.code != exitOK {
+		t.Fatalf("exit %d, stderr %q", r.code, r.errOut)
+	}
+	for _, want := range []string{"node at k:1: down:", "participant B\n", "participant C\n",
+		"IN DOUBT\n  ID   STATE  FOR  COORDINATOR\n  TX1  READY  12s  COORD at k:1\n"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.out)
+		}
+	}
+	r = txcli(t, rcl.dial, "--json", "--endpoints", "k:1,b:1", "status")
+	m := decodeJSON(t, r.out)
+	nodes := m["nodes"].([]any)
+	if len(nodes) != 2 || nodes[0].(map[string]any)["reachable"] != false {
+		t.Fatalf("JSON %s", r.out)
+	}
+	d := nodes[1].(map[string]any)["in_doubt"].([]any)[0].(map[string]any)
+	if d["id"] != "TX1" || d["for_ms"].(float64) != 12000 || d["coordinator_addr"] != "k:1" {
+		t.Errorf("in doubt %v", d)
+	}
+	if r := txcli(t, rcl.dial, "--endpoints", "k:1", "status"); r.code != exitError || !strings.Contains(r.errOut, "no node of --endpoints answered") {
+		t.Errorf("all down: %+v", r)
+	}
+}
