@@ -112,7 +112,7 @@ func TestWatchEndpointsWithoutCoordinator(t *testing.T) {
 	screen := renderScreen(m, 80, 24, time.Second)
 	flat := strings.Join(strings.Fields(stripSGR(screen)), " ")
 	for _, want := range []string{"B participant b:1 link unknown reachable 0 keys, in doubt: TX1 READY for 15s",
-		"C participant c:1", "d:1 participant d:1 link unknown unreachable connection refused", "COORDINATOR UNREACHABLE"} {
+		"C participant c:1", "d:1 node d:1 - unreachable connection refused", "COORDINATOR UNREACHABLE"} {
 		if !strings.Contains(flat, want) {
 			t.Errorf("screen lacks %q:\n%s", want, screen)
 		}

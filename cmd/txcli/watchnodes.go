@@ -126,7 +126,12 @@ func (m *watchModel) nodeLines(width int) []string {
 		default:
 			link = styleDown.Render("not connected")
 		}
-		rows = append(rows, []string{cell(p.id), "participant", cell(p.addr), link})
+		role := "participant"
+		if p.endpoint && p.id == p.addr && (p.reachable == nil || !*p.reachable) {
+			// An endpoint that never answered: its role is not known.
+			role, link = "node", styleFaint.Render("-")
+		}
+		rows = append(rows, []string{cell(p.id), role, cell(p.addr), link})
 		owns = append(owns, m.ownText(p))
 	}
 	var out []string
