@@ -24,10 +24,19 @@ With --coord ADDR: the coordinator's participants and transactions (with each
 participant's state as the coordinator knows it), then every participant's own
 status, fetched from the address the coordinator reports with a short timeout;
 a participant that cannot be reached is shown as down, which is not an error.
-If both are set, --participant wins. Flags go before or after "status".
+Each member's state in the transaction table is what that participant
+itself reports; "*" marks one only the coordinator's record gives. If both
+are set, --participant wins. Flags go before or after "status".
+
+With --endpoints A,B,C (nodes of any role): each node's own view, asked
+directly, so it works while the coordinator is down: every participant,
+what it holds in doubt, for how long and for which coordinator. Exit 2 only
+when no node answers. --in-doubt shows only transactions in doubt, --limit N
+only the newest N of each node.
 
    txcli --participant http://IP_B:8001 status
    txcli --coord http://COORD_IP:8000 status --json
+   txcli --endpoints COORD_IP:8000,B_IP:8001,C_IP:8002 status --in-doubt
 
 READY (voted yes, waiting for the outcome) and PRECOMMITTED (3PC) are the
 states in which a participant is blocked/in doubt.`

@@ -23,10 +23,14 @@ the last 10 s.
 On a terminal it is a full-screen view (q or Ctrl-C quits). Otherwise (a
 pipe, a file, or --plain) it prints one line per change; with --json one
 JSON object per line (see docs/txcli.md). It keeps running while the coordinator
-is down (it says so once) and picks it up again when it is back.
+is down (it says so once; what it last reported is marked stale) and picks it
+up again when it is back. --endpoints A,B,C names nodes of any role to ask
+directly: every participant among them is shown, with what it holds in
+doubt and for how long, even if the coordinator never answers.
 
    txcli --coord http://COORD_IP:8000 watch
    txcli --coord COORD_IP:8000 watch --json --duration 30s > events.jsonl
+   txcli --endpoints COORD_IP:8000,B_IP:8001,C_IP:8002 watch
 
 Exit codes: 0 when stopped (q, Ctrl-C, SIGTERM, --count or --duration),
 2 on bad arguments (also: --coord names a participant).`
