@@ -29,18 +29,3 @@ func TestStatusInDoubtSinceAndMembers(t *testing.T) {
 		t.Fatalf("decided: %+v", st)
 	}
 }
-
-// The coordinator's status shows what a participant applied
-// heuristically, not the decision it assumed for it.
-func TestCoordStatusShowsHeuristicState(t *testing.T) {
-	c := newCoord(t, 0, "B", "C")
-	c.Start()
-	c.Vote(yes("B"))
-	rec := decision(t, c.Vote(yes("C")))
-	c.Logged(rec)
-	c.Ack(&wire.Ack{TxID: "TX1", From: "C", State: wire.StateAborted, Heuristic: true})
-	c.state["C"] = wire.StateCommitted // as a recovery from the log assumes
-	if st := c.Status(); st.Participants["C"] != wire.StateAborted || !st.Damage {
-		t.Fatalf("status %+v", st)
-	}
-}

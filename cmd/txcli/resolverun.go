@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/txd/txd/wire"
@@ -209,21 +208,13 @@ func (rc resolveConfig) checkNamed(sv *survey) error {
 
 // resolveAll sends the outcome to every target at once.
 func (rc resolveConfig) resolveAll(ctx context.Context, targets []*nodeView) []memberResult {
-	out := make([]memberResult, len(targets))
-	var wg sync.WaitGroup
-	for i, n := range targets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res, err := rc.resolveOne(ctx, n)
-			if err == nil && res == nil {
-				err = errors.New("empty answer")
-			}
-			out[i] = memberResult{n, res, err}
-		}()
-	}
-	wg.Wait()
-	return out
+	return fanOut(len(targets), func(i int) memberResult {
+		res, err := rc.resolveOne(ctx, targets[i])
+		if err == nil && res == nil {
+			err = errors.New("empty answer")
+		}
+		return memberResult{targets[i], res, err}
+	})
 }
 
 func (rc resolveConfig) resolveOne(ctx context.Context, n *nodeView) (*wire.ResolveResult, error) {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"sync"
-	"time"
 
 	"github.com/txd/txd/wire"
 )
@@ -144,21 +143,18 @@ type asked struct {
 
 // askAll asks every address at once, each with peerTimeout at most.
 func askAll(ctx context.Context, dial dialFunc, addrs []string) []asked {
-	out := make([]asked, len(addrs))
+	return fanOut(len(addrs), func(i int) asked {
+		st, err := fetchShort(ctx, dial, "node", addrs[i])
+		return asked{st, err}
+	})
+}
+
+// fanOut runs f(0) ... f(n-1) at once and returns their results in order.
+func fanOut[T any](n int, f func(i int) T) []T {
+	out := make([]T, n)
 	var wg sync.WaitGroup
-	for i, addr := range addrs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			timeout := peerTimeout
-			if d, ok := ctx.Deadline(); ok {
-				timeout = max(0, min(timeout, time.Until(d).Round(time.Millisecond)))
-			}
-			ctx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
-			st, err := fetchStatus(ctx, dial, "node", addr, addr, timeout)
-			out[i] = asked{st, err}
-		}()
+	for i := range n {
+		wg.Go(func() { out[i] = f(i) })
 	}
 	wg.Wait()
 	return out

@@ -204,13 +204,7 @@ func fetchPeer(ctx context.Context, dial dialFunc, coordHost string, p wire.Peer
 	if err != nil {
 		return &peerStatus{err: fmt.Errorf("participant %s: %v", p.ID, err)}
 	}
-	timeout := peerTimeout
-	if d, ok := ctx.Deadline(); ok {
-		timeout = max(0, min(timeout, time.Until(d).Round(time.Millisecond)))
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	st, err := fetchStatus(ctx, dial, "participant", addr, addr, timeout)
+	st, err := fetchShort(ctx, dial, "participant", addr)
 	if err != nil {
 		return &peerStatus{err: err}
 	}
@@ -218,6 +212,18 @@ func fetchPeer(ctx context.Context, dial dialFunc, coordHost string, p wire.Peer
 		return &peerStatus{err: fmt.Errorf("%s is %s %s, not participant %s", addr, roleName(st.Role), cell(st.NodeID), p.ID)}
 	}
 	return &peerStatus{st: st, addr: addr}
+}
+
+// fetchShort is fetchStatus with peerTimeout at most: for the nodes
+// asked besides the one named, whose silence is not an error.
+func fetchShort(ctx context.Context, dial dialFunc, kind, addr string) (*wire.Status, error) {
+	timeout := peerTimeout
+	if d, ok := ctx.Deadline(); ok {
+		timeout = max(0, min(timeout, time.Until(d).Round(time.Millisecond)))
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return fetchStatus(ctx, dial, kind, addr, addr, timeout)
 }
 
 // peerAddr is where to dial a participant the coordinator reports at addr.
