@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
 // Lenient decoders for Status and its parts (their encoding stays msgpack's
@@ -46,6 +47,51 @@ func decodeStates(d *msgpack.Decoder, p *map[string]State, budget *int) error {
 		return fmt.Errorf("%w: more than %d participant states in a status", ErrOverLimit, MaxStatusStates)
 	}
 	return decodeStringMap(d, p, n)
+}
+
+// txDoubtFields are TxDoubt's msgpack fields in declaration order.
+var txDoubtFields = []string{"Coord", "CoordAddr", "Members"}
+
+// decodeDoubt decodes an in-doubt transaction's coordinator and members:
+// at most MaxMembers, each out of *budget, shared with the participant
+// states, so that a status cannot declare many large lists.
+func decodeDoubt(d *msgpack.Decoder, p **TxDoubt, budget *int) error {
+	if c, err := d.PeekCode(); err != nil || c == msgpcode.Nil {
+		*p = nil
+		if err != nil {
+			return err
+		}
+		return d.DecodeNil()
+	}
+	if *budget--; *budget < 0 {
+		return fmt.Errorf("%w: more than %d participant states in a status", ErrOverLimit, MaxStatusStates)
+	}
+	t := &TxDoubt{}
+	*p = t
+	return DecodeArrayStruct(d, txDoubtFields, func() { *t = TxDoubt{} }, func(i int) error {
+		switch i {
+		case 0:
+			return decodeString(d, &t.Coord)
+		case 1:
+			return decodeString(d, &t.CoordAddr)
+		case 2:
+			n, err := decodeArrayLen(d, "members", MaxMembers)
+			if err != nil || n == -1 {
+				t.Members = nil
+				return err
+			}
+			if *budget -= n; *budget < 0 {
+				return fmt.Errorf("%w: more than %d participant states in a status", ErrOverLimit, MaxStatusStates)
+			}
+			t.Members = make([]Member, n)
+			for j := range t.Members {
+				if err := t.Members[j].DecodeMsgpack(d); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
 }
 
 // DecodeStringMap decodes a map with string keys and values, as reflection

@@ -164,6 +164,11 @@ func fill(r *rand.Rand, v reflect.Value) {
 				fill(r, v.Index(i))
 			}
 		}
+	case reflect.Pointer:
+		if r.IntN(3) > 0 { // else nil
+			v.Set(reflect.New(v.Type().Elem()))
+			fill(r, v.Elem())
+		}
 	case reflect.Struct:
 		for i := range v.NumField() {
 			if v.Type().Field(i).IsExported() {

@@ -175,6 +175,10 @@ const (
 	// longer remembers, while a participant remembers it as committed;
 	// the retry was not run (Msg says who remembers what).
 	ErrTooOld ErrorCode = "too_old"
+	// ErrIDReused: a Start retried an id with other operations or another
+	// protocol than the run the coordinator runs or remembers under it;
+	// the request was not run (an id is an idempotency key: one request).
+	ErrIDReused ErrorCode = "id_reused"
 )
 
 func (*Hello) Type() Type       { return TypeHello }

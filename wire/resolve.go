@@ -5,11 +5,18 @@ package wire
 // heuristic decision, for when the coordinator is gone for good. Only a
 // client connection may send it. The participant answers with a
 // ResolveResult once the outcome is durable, or at once when it refuses.
+//
+//txd:codec decode
 type Resolve struct {
 	_msgpack struct{} `msgpack:",as_array"`
 	ReqID    uint64
 	TxID     string
 	Commit   bool // the outcome the operator wants: COMMIT (true) or ABORT
+	// Force: the operator overrode txcli's checks (the coordinator or a
+	// member could still decide or knew the outcome); the participant
+	// says so in its heuristic record and logs it as an error. Added
+	// later: older clients send three fields.
+	Force bool
 }
 
 // ResolveResult answers Resolve.

@@ -6,6 +6,41 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 )
 
+// resolveFields are Resolve's msgpack fields in declaration order.
+var resolveFields = []string{"ReqID", "TxID", "Commit", "Force"}
+
+func (m *Resolve) DecodeMsgpack(d *msgpack.Decoder) error {
+	return DecodeArrayStruct(d, resolveFields, func() { *m = Resolve{} }, func(i int) error {
+		switch i {
+		case 0:
+			v, err := d.DecodeUint64()
+			if err == nil {
+				m.ReqID = v
+			}
+			return err
+		case 1:
+			v, err := d.DecodeString()
+			if err == nil {
+				m.TxID = v
+			}
+			return err
+		case 2:
+			v, err := d.DecodeBool()
+			if err == nil {
+				m.Commit = v
+			}
+			return err
+		case 3:
+			v, err := d.DecodeBool()
+			if err == nil {
+				m.Force = v
+			}
+			return err
+		}
+		return nil
+	})
+}
+
 // resolveResultFields are ResolveResult's msgpack fields in declaration order.
 var resolveResultFields = []string{"ReqID", "TxID", "State", "Applied", "Refused", "Heuristic", "Reason"}
 

@@ -43,6 +43,24 @@ type TxStatus struct {
 	// Damage: a heuristic outcome contradicts the protocol's decision
 	// (Reason says which); the transaction is not atomic.
 	Damage bool
+	// Added for txcli resolve and the cluster view without a coordinator;
+	// participant only (older nodes send neither: zero). Prepared: unix
+	// nanoseconds on the participant's clock when its PREPARED record was
+	// durable, so in doubt since then while READY or PRECOMMITTED (0:
+	// unknown). On a participant, Decided is when its outcome record was
+	// durable. Doubt is set while it is in doubt.
+	Prepared int64
+	Doubt    *TxDoubt `txd:"decode=decodeDoubt(states)"`
+}
+
+// TxDoubt is whom txcli resolve must ask about a transaction a
+// participant holds in doubt before it decides for the coordinator: the
+// coordinator and every member.
+type TxDoubt struct {
+	_msgpack  struct{} `msgpack:",as_array"`
+	Coord     string
+	CoordAddr string
+	Members   []Member
 }
 
 // Status is a node's answer to StatusReq.

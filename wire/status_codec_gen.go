@@ -62,7 +62,7 @@ func (m *PeerStatus) DecodeMsgpack(d *msgpack.Decoder) error {
 }
 
 // txStatusFields are TxStatus's msgpack fields in declaration order.
-var txStatusFields = []string{"TxID", "Protocol", "State", "Reason", "Participants", "Started", "Decided", "Heuristic", "Damage"}
+var txStatusFields = []string{"TxID", "Protocol", "State", "Reason", "Participants", "Started", "Decided", "Heuristic", "Damage", "Prepared", "Doubt"}
 
 func (m *TxStatus) decode(d *msgpack.Decoder, states *int) error {
 	return DecodeArrayStruct(d, txStatusFields, func() { *m = TxStatus{} }, func(i int) error {
@@ -117,6 +117,14 @@ func (m *TxStatus) decode(d *msgpack.Decoder, states *int) error {
 				m.Damage = v
 			}
 			return err
+		case 9:
+			v, err := d.DecodeInt64()
+			if err == nil {
+				m.Prepared = v
+			}
+			return err
+		case 10:
+			return decodeDoubt(d, &m.Doubt, states)
 		}
 		return nil
 	})

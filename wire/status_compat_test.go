@@ -52,6 +52,8 @@ type futureTxStatus struct {
 	Started, Decided int64
 	Heuristic        bool
 	Damage           bool
+	Prepared         int64
+	Doubt            *TxDoubt
 	Extra            []string
 }
 
@@ -92,11 +94,14 @@ func TestStatusOlderAndNewerLayouts(t *testing.T) {
 
 	fut := futureStatus{ReqID: 7, NodeID: "COORD", Role: RoleCoordinator, Participants: peers,
 		Transactions: []futureTxStatus{{TxID: "T1", Protocol: TwoPC, State: StateInit, Reason: "r",
-			Participants: parts, Started: 150, Decided: 160, Extra: []string{"x"}}},
+			Participants: parts, Started: 150, Decided: 160, Prepared: 140,
+			Doubt: &TxDoubt{Coord: "COORD", CoordAddr: "h:0", Members: []Member{{ID: "B", Addr: "h:1"}}}, Extra: []string{"x"}}},
 		Committed: 5, Aborted: 2, Boot: 100, Now: 200, Keys: 40002, KeyBytes: 500000, ValueBytes: 3 << 30, Truncated: true,
 		Extra: map[string][]int{"a": {1, 2}}}
 	want.Committed, want.Aborted, want.Boot, want.Now = 5, 2, 100, 200
 	want.Transactions[0].Started, want.Transactions[0].Decided = 150, 160
+	want.Transactions[0].Prepared = 140
+	want.Transactions[0].Doubt = &TxDoubt{Coord: "COORD", CoordAddr: "h:0", Members: []Member{{ID: "B", Addr: "h:1"}}}
 
 	// A node from before the store's summary: its store whole, no summary.
 	watch := watchStatus{ReqID: 7, NodeID: "B", Role: RoleParticipant, Store: map[string]string{"k": "v"},

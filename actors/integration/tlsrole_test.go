@@ -70,14 +70,14 @@ func TestTLSReadOnlyClient(t *testing.T) {
 		t.Fatalf("admin's TX1: %+v", res)
 	}
 	roB := dialAs(t, bAddr, ids.ClientID(t, "ro", certs.RoleReadOnly))
-	_, err = roB.Resolve(ctx, "TX1", false)
+	_, err = roB.Resolve(ctx, "TX1", false, false)
 	forbidden(t, err, "resolve a transaction")
 	if _, err := roB.Status(ctx); err != nil {
 		t.Fatalf("status on B after the refusal: %v", err)
 	}
 	// The admin's Resolve reaches B's state machine: TX1 is decided, so it
 	// changes nothing, and says so.
-	res, err := dialAs(t, bAddr, ids.ClientID(t, "adm", certs.RoleAdmin)).Resolve(ctx, "TX1", false)
+	res, err := dialAs(t, bAddr, ids.ClientID(t, "adm", certs.RoleAdmin)).Resolve(ctx, "TX1", false, false)
 	if err != nil || res.State != wire.StateCommitted || res.Applied {
 		t.Fatalf("admin's resolve of the committed TX1: %+v, %v", res, err)
 	}

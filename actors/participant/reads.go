@@ -3,6 +3,7 @@ package participant
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/txd/txd/wire"
 	"github.com/txd/txd/wire/transport"
@@ -18,7 +19,7 @@ func (a *participantActor) status() *wire.Status {
 	return &wire.Status{NodeID: a.self.NodeID, Role: wire.RoleParticipant, Store: sum.Store,
 		Transactions: a.fsm.Transactions(),
 		Keys:         uint64(sum.Keys), KeyBytes: uint64(sum.KeyBytes), ValueBytes: uint64(sum.ValueBytes),
-		StoreTruncated: sum.Truncated}
+		StoreTruncated: sum.Truncated, Now: time.Now().UnixNano()}
 }
 
 // get answers a client's GetReq (auth.go lets only clients read) from the

@@ -39,7 +39,13 @@ func (a *participantActor) resolve(conn *transport.Conn, m *wire.Resolve) {
 	}
 	a.clients.next++
 	a.clients.conns[a.clients.next] = conn
-	a.logger.Warn("heuristic decision requested", "tx", m.TxID, "commit", m.Commit, "client", conn.Remote().NodeID)
+	if m.Force {
+		// The operator overrode txcli's checks: the coordinator or a
+		// member could still decide, or knew the outcome.
+		a.logger.Error("heuristic decision FORCED past txcli's safety checks", "tx", m.TxID, "commit", m.Commit, "client", conn.Remote().NodeID)
+	} else {
+		a.logger.Warn("heuristic decision requested", "tx", m.TxID, "commit", m.Commit, "client", conn.Remote().NodeID)
+	}
 	a.run(a.fsm.Resolve(a.clients.next, m))
 }
 

@@ -52,6 +52,12 @@ func (t *CoordTxn) heuristicStatus(st *wire.TxStatus) {
 		return
 	}
 	st.Heuristic = true
+	for id, s := range t.heur {
+		// What the participant applied, whatever the coordinator's own
+		// record of it says (a member's state may have been set from the
+		// decision, e.g. when its log was read back after a restart).
+		st.Participants[id] = s
+	}
 	if bad := t.HeuristicDamage(); len(bad) > 0 {
 		st.Damage = true
 		st.Reason = strings.TrimPrefix(st.Reason+"; ", "; ") +

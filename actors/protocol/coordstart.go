@@ -1,7 +1,10 @@
 package protocol
 
 import (
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
+	"strconv"
 	"strings"
 
 	"github.com/txd/txd/wire"
@@ -22,7 +25,12 @@ func (c *Coordinator) Start(from From, req *wire.Start, cluster []wire.Member) [
 	if err := wire.CheckID("transaction id", req.TxID); err != nil {
 		return fail(wire.ErrBadRequest, "%v", err)
 	}
+	digest := opsDigest(req.Protocol, req.Ops)
 	if t := c.txns[req.TxID]; t != nil {
+		if t.node.digest != 0 && t.node.digest != digest {
+			return fail(wire.ErrIDReused, "transaction id %s was already used for other operations or another protocol: "+
+				"a retry must repeat the first request exactly; use a new id for a new transaction (not run)", req.TxID)
+		}
 		return t.await(waiter{to: from.Conn, reqID: req.ReqID})
 	}
 	if req.Protocol != wire.TwoPC && req.Protocol != wire.ThreePC {
@@ -44,6 +52,7 @@ func (c *Coordinator) Start(from From, req *wire.Start, cluster []wire.Member) [
 	t := NewCoordTxn(c.cfg.CoordConfig, req.TxID, req.Protocol, members, ops)
 	c.admit(t)
 	t.node.client = true
+	t.node.digest = digest
 	t.node.startedAt = t.node.began.UnixNano()
 	t.node.waiters = []waiter{{to: from.Conn, reqID: req.ReqID}}
 	return c.run(t, t.Start())
@@ -168,4 +177,26 @@ func withReqID(m wire.Message, reqID uint64) wire.Message {
 		return &out
 	}
 	return m
+}
+
+// opsDigest sums a Start request up (its protocol and operations, in
+// order): a retry of the same request has the same digest. Never 0, which
+// stands for "not known" (a transaction recovered from the log).
+func opsDigest(proto wire.Protocol, ops []wire.Op) uint64 {
+	h := fnv.New64a()
+	field := func(s string) {
+		var n [8]byte
+		binary.LittleEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	field(string(proto))
+	for _, op := range ops {
+		field(op.Target)
+		field(string(op.Kind))
+		field(op.Key)
+		field(op.Value)
+		field(strconv.FormatInt(op.Delta, 10))
+	}
+	return max(h.Sum64(), 1)
 }

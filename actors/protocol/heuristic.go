@@ -85,8 +85,12 @@ func outcome(commit bool) wire.State {
 	return wire.StateAborted
 }
 
-// heuristicReason is a heuristic outcome's reason in status.
-func heuristicReason(commit bool, was wire.State) string {
+// heuristicReason is a heuristic outcome's reason in status; forced: the
+// operator overrode txcli's safety checks (wire.Resolve.Force).
+func heuristicReason(commit bool, was wire.State, forced bool) string {
+	if forced {
+		return fmt.Sprintf("heuristic %s by an operator (txcli resolve --force, past its safety checks) while %s", verb(commit), was)
+	}
 	return fmt.Sprintf("heuristic %s by an operator (txcli resolve) while %s", verb(commit), was)
 }
 
@@ -133,7 +137,7 @@ func (p *Participant) Resolve(to Origin, m *wire.Resolve) []Effect {
 	t.pending = pendHeuristic
 	t.heur = &heuristic{commit: m.Commit, waiters: []resolver{{to, m.ReqID}}}
 	return []Effect{Persist{Force: true, Rec: Record{Kind: RecHeuristic, TxID: t.id, Protocol: t.protocol,
-		Commit: m.Commit, Reason: heuristicReason(m.Commit, t.state),
+		Commit: m.Commit, Reason: heuristicReason(m.Commit, t.state, m.Force),
 		Coord: t.coord, CoordAddr: t.coordAddr}}}
 }
 
@@ -186,7 +190,7 @@ func (p *Participant) applyHeuristic(t *ptx, rec Record) {
 		}
 		p.unlock(t)
 	}
-	t.state, t.reason, t.heur.durable = outcome(rec.Commit), rec.Reason, true
+	t.state, t.reason, t.heur.durable, t.outcomeAt = outcome(rec.Commit), rec.Reason, true, rec.Time
 }
 
 // heuristicDecision handles a COMMIT/ABORT for a transaction an operator
@@ -239,7 +243,7 @@ func (t *ptx) heuristicRecords() []Record {
 		Coord: t.coord, CoordAddr: t.coordAddr}
 	if !h.durable {
 		// Still being logged: PREPARED first, so that replay applies it.
-		rec.Reason = heuristicReason(h.commit, t.state)
+		rec.Reason = heuristicReason(h.commit, t.state, false)
 		return []Record{{Kind: RecPrepared, TxID: t.id, Protocol: t.protocol, Ops: t.ops,
 			Coord: t.coord, CoordAddr: t.coordAddr, Members: t.members}, rec}
 	}

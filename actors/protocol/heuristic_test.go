@@ -341,6 +341,12 @@ func TestCoordHeuristicAcks(t *testing.T) {
 	if d := c.HeuristicDamage(); len(d) != 1 || d[0] != "C: ABORTED" {
 		t.Fatalf("damage %q", d)
 	}
+	// Status shows what C applied even where the coordinator's own record
+	// says otherwise (as a recovery from the log assumes the decision).
+	c.state["C"] = wire.StateCommitted
+	if st := c.Status(); st.Participants["C"] != wire.StateAborted {
+		t.Fatalf("status after an assumed state %+v", st)
+	}
 	// An ack not from a member is not noted.
 	c.Ack(&wire.Ack{TxID: "TX1", From: "X", State: wire.StateAborted, Heuristic: true})
 	if d := c.HeuristicDamage(); len(d) != 1 {

@@ -55,8 +55,10 @@ type ptx struct {
 	forgetDone bool                  // the coordinator ended it while our outcome was being logged
 
 	heur *heuristic // set once an operator resolves it (heuristic.go)
-	// When its records were appended (Record.Time; set by Replay only, so
-	// in the WAL writer's model of the log), kept by a checkpoint for traces.
+	// When its records were appended (Record.Time): by Replay, and by
+	// Logged for the forced ones, as their Durable reports them. A
+	// checkpoint keeps them for traces; status shows them (Prepared,
+	// Decided).
 	preparedAt, precommitAt, outcomeAt int64
 }
 
@@ -267,19 +269,19 @@ func (p *Participant) Logged(rec Record) []Effect {
 		if t.pending != pendPrepared {
 			return nil // an ABORT overtook it; that path answers
 		}
-		t.pending, t.state = pendNone, wire.StateReady
+		t.pending, t.state, t.preparedAt = pendNone, wire.StateReady, rec.Time
 		return []Effect{p.vote(t, true, ""), p.timer(t)}
 	case RecCommit:
 		if t.pending != pendCommitted {
 			return nil // reported twice
 		}
-		t.pending, t.state = pendNone, wire.StateCommitted
+		t.pending, t.state, t.outcomeAt = pendNone, wire.StateCommitted, rec.Time
 		return p.settled(t)
 	case RecAbort:
 		if t.pending != pendAborted {
 			return nil
 		}
-		t.pending, t.state = pendNone, wire.StateAborted
+		t.pending, t.state, t.outcomeAt = pendNone, wire.StateAborted, rec.Time
 		return p.settled(t)
 	case RecPreCommit:
 		if t.pending != pendPrecommitted {
@@ -375,7 +377,12 @@ func (p *Participant) Transactions() []wire.TxStatus {
 }
 
 func (t *ptx) status() wire.TxStatus {
-	st := wire.TxStatus{TxID: t.id, Protocol: t.protocol, State: t.state, Reason: t.reason}
+	st := wire.TxStatus{TxID: t.id, Protocol: t.protocol, State: t.state, Reason: t.reason,
+		Prepared: t.preparedAt, Decided: t.outcomeAt}
+	if !t.state.Final() {
+		// In doubt: whom an operator must ask before resolving it.
+		st.Doubt = &wire.TxDoubt{Coord: t.coord, CoordAddr: t.coordAddr, Members: t.members}
+	}
 	t.heur.status(&st)
 	return st
 }

@@ -10,9 +10,12 @@ const appDescription = `txcli talks to txd daemons: "start" asks the coordinator
 transaction with two-phase (2PC) or three-phase (3PC) commit and prints its
 outcome; "status" shows a participant (--participant) or the whole cluster
 (--coord): the coordinator, then every participant it knows, best effort;
-"watch" is a live view of the cluster (--coord).
-"resolve" lets an operator decide a transaction a participant holds in doubt
-when its coordinator is gone for good (a heuristic decision: read its help).
+"watch" is a live view of the cluster (--coord). With --endpoints A,B,C
+(nodes of any role) status and watch show each node's own view, also while
+the coordinator is down.
+"resolve" lets an operator decide a transaction its participants hold in
+doubt when its coordinator is gone for good (a heuristic decision: it asks
+every member first and refuses what would make things worse; read its help).
 "trace TXID" draws one transaction's messages and log records on every node.
 "get KEY..." and "scan [--prefix P] [--limit N]" read a participant's committed
 keys (--participant): status only sums a large store up.
@@ -24,7 +27,7 @@ after the transaction id is not (everything from the id on is the transaction):
    txcli start --json --coord ADDR TX1 2PC SET balance 1000
 
 Every flag can also be set in the environment: TXCLI_COORD, TXCLI_PARTICIPANT,
-TXCLI_JSON (true/false), TXCLI_TIMEOUT (e.g. 10s).
+TXCLI_ENDPOINTS, TXCLI_JSON (true/false), TXCLI_TIMEOUT (e.g. 10s).
 
 Exit codes: 0 success (start: COMMITTED), 1 start: ABORTED (get: a key
 missing), 2 any error (bad arguments, node unreachable, request refused,
@@ -36,7 +39,7 @@ func newApp(s streams, dial dialFunc) *cli.App {
 	return &cli.App{
 		Name:            "txcli",
 		Usage:           "run and inspect atomic-commit transactions on a txd cluster",
-		UsageText:       "txcli [--coord ADDR | --participant ADDR] [--json] [--timeout D] COMMAND [ARGS...]",
+		UsageText:       "txcli [--coord ADDR | --participant ADDR | --endpoints A,B,C] [--json] [--timeout D] COMMAND [ARGS...]",
 		Description:     appDescription,
 		Flags:           globalFlags(),
 		Commands:        []*cli.Command{startCommand(s, dial), statusCommand(s, dial), benchCommand(s, dial), watchCommand(s, dial), traceCommand(s, dial), resolveCommand(s, dial), getCommand(s, dial), scanCommand(s, dial)},

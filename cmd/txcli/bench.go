@@ -166,6 +166,7 @@ func runBench(ctx context.Context, bc benchConfig, s streams) error {
 		reasons    = map[string]int{}
 		nerr       int
 		firstErr   error
+		lost       atomic.Bool // a connection to the coordinator ended: stop firing
 	)
 	stop := make(chan struct{})
 	if bc.progress != nil {
@@ -179,7 +180,7 @@ func runBench(ctx context.Context, bc benchConfig, s streams) error {
 			defer wg.Done()
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= bc.n || ctx.Err() != nil {
+				if i >= bc.n || ctx.Err() != nil || lost.Load() {
 					return
 				}
 				key := bc.key(i)
@@ -196,6 +197,10 @@ func runBench(ctx context.Context, bc benchConfig, s streams) error {
 						firstErr = err
 					}
 					mu.Unlock()
+					if connectionLost(err) {
+						lost.Store(true)
+						return
+					}
 					continue
 				}
 				outcome[i] = res.Outcome
@@ -213,14 +218,14 @@ func runBench(ctx context.Context, bc benchConfig, s streams) error {
 	if bc.progress != nil {
 		fmt.Fprint(bc.progress, "\r\033[K")
 	}
-	res := summarize(bc, lat[:min(int(done.Load()), bc.n)], outcome, elapsed)
+	res := summarize(bc, lat, outcome, elapsed)
 	res.Errors, res.AbortReason = nerr, reasons
 	if firstErr != nil {
 		res.FirstError = firstErr.Error()
 	}
 	// After the figures are taken: the clean-up is not part of them.
 	res.KeyPrefix, res.Kept = fmt.Sprintf("%s%s/", benchKeys, bc.prefix), bc.keep
-	if !bc.keep {
+	if !bc.keep && !lost.Load() {
 		res.Cleanup = cleanup(ctx, bc, clients[0])
 	}
 	if bc.json {
@@ -231,6 +236,9 @@ func runBench(ctx context.Context, bc benchConfig, s streams) error {
 		printBench(s.out, res)
 	}
 	switch {
+	case lost.Load():
+		return failf("bench: the connection to the coordinator at %s was lost after %d of %d transactions (%s); stopped, the rest were not sent; keys remain under %s",
+			bc.addr, done.Load(), bc.n, res.FirstError, res.KeyPrefix)
 	case ctx.Err() != nil:
 		return failf("bench interrupted after %d of %d transactions", done.Load(), bc.n)
 	case res.Cleanup != nil && res.Cleanup.Error != "":
@@ -243,22 +251,28 @@ func runBench(ctx context.Context, bc benchConfig, s streams) error {
 	return nil
 }
 
+// summarize sums the run up. Latencies are those of the transactions
+// with an outcome (lat[i] and outcome[i] belong to transaction i): a
+// failed or never-sent one has no latency to count.
 func summarize(bc benchConfig, lat []time.Duration, outcome []wire.State, elapsed time.Duration) benchResult {
 	res := benchResult{Coordinator: bc.addr, Protocol: string(bc.proto), Concurrency: bc.c, Requested: bc.n,
 		Seconds: elapsed.Seconds(), LatencyUS: map[string]int{}}
-	for _, o := range outcome {
+	var sorted []time.Duration
+	for i, o := range outcome {
 		switch o {
 		case wire.StateCommitted:
 			res.Committed++
 		case wire.StateAborted:
 			res.Aborted++
+		default:
+			continue
 		}
+		sorted = append(sorted, lat[i])
 	}
 	res.TxPerSec = float64(res.Committed+res.Aborted) / elapsed.Seconds()
-	if len(lat) == 0 {
+	if len(sorted) == 0 {
 		return res
 	}
-	sorted := append([]time.Duration(nil), lat...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
 	pct := func(p float64) int { return int(sorted[int(p*float64(len(sorted)-1))].Microseconds()) }
 	var sum time.Duration

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/txd/txd/wire"
+	"github.com/txd/txd/wire/transport"
 )
 
 // bench against a fake coordinator: every transaction is sent once, the
@@ -166,5 +169,35 @@ func TestBenchBadArgs(t *testing.T) {
 		if r := txcli(t, noDial(t), args...); r.code != 2 || r.errOut == "" {
 			t.Errorf("%v: exit %d stderr %q, want 2 and a message", args, r.code, r.errOut)
 		}
+	}
+}
+
+// A coordinator that goes away (SIGTERM) mid-run: bench stops at once
+// with a clear error instead of firing at the lost connection, and the
+// failed transactions count in no latency (p50 is not 0 µs).
+func TestBenchStopsOnLostConnection(t *testing.T) {
+	clearEnv(t)
+	var calls atomic.Int64
+	fc := &fakeCluster{nodes: map[string]*fakeNode{"127.0.0.1:1": {
+		hello: coordHello(),
+		start: func(ctx context.Context, txid string, proto wire.Protocol, ops []wire.Op) (*wire.StartResult, error) {
+			if n := calls.Add(1); n > 20 {
+				return nil, fmt.Errorf("%w: 127.0.0.1:1: EOF", transport.ErrConnectionLost)
+			}
+			time.Sleep(time.Millisecond) // a latency that shows
+			return &wire.StartResult{TxID: txid, Protocol: proto, Outcome: wire.StateCommitted}, nil
+		},
+	}}}
+	r := txcli(t, fc.dial, "--coord", "127.0.0.1:1", "bench", "--json", "-n", "1000", "-c", "2", "--prefix", "x")
+	if r.code != exitError || !strings.Contains(r.errOut, "connection to the coordinator at 127.0.0.1:1 was lost") {
+		t.Fatalf("exit %d, stderr %q", r.code, r.errOut)
+	}
+	if n := calls.Load(); n > 22 {
+		t.Errorf("%d transactions sent after the connection was lost", n-20)
+	}
+	m := decodeJSON(t, r.out)
+	lat := m["latency_us"].(map[string]any)
+	if m["committed"].(float64) != 20 || lat["p50"].(float64) < 1000 {
+		t.Errorf("committed %v, p50 %v µs: failed transactions counted in the latency: %s", m["committed"], lat["p50"], r.out)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/txd/txd/wire"
 	"github.com/txd/txd/wire/transport"
 	"github.com/urfave/cli/v2"
 )
@@ -16,6 +17,7 @@ const defaultTimeout = 30 * time.Second
 type config struct {
 	coord       string // coordinator address as the user gave it, "" if none
 	participant string // participant address as the user gave it, "" if none
+	endpoints   string // --endpoints as the user gave it: addresses of nodes of any role, comma-separated
 	json        bool
 	timeout     time.Duration // how long to wait for an answer
 	dial        dialFunc
@@ -27,6 +29,7 @@ func globalFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "coord", Usage: "coordinator `ADDR` (host:port or http://host:port)", EnvVars: []string{"TXCLI_COORD"}},
 		&cli.StringFlag{Name: "participant", Usage: "participant `ADDR`, for status of that one participant", EnvVars: []string{"TXCLI_PARTICIPANT"}},
+		&cli.StringFlag{Name: "endpoints", Usage: "several nodes `A,B,C` of any role (status, watch, resolve): each one's own view, also while the coordinator is down", EnvVars: []string{"TXCLI_ENDPOINTS"}},
 		&cli.BoolFlag{Name: "json", Usage: "print JSON on stdout instead of tables", EnvVars: []string{"TXCLI_JSON"}},
 		&cli.DurationFlag{Name: "timeout", Usage: "wait at most `D` (e.g. 10s) for an answer", Value: defaultTimeout, EnvVars: []string{"TXCLI_TIMEOUT"}},
 		&cli.StringFlag{Name: "tls-cert", Usage: "client certificate `FILE` (PEM, from txd certs) for a cluster running mutual TLS; with --tls-key and --tls-ca", EnvVars: []string{"TXCLI_TLS_CERT"}},
@@ -41,6 +44,7 @@ func commandFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "coord", Usage: "coordinator `ADDR` (also a global flag; TXCLI_COORD)"},
 		&cli.StringFlag{Name: "participant", Usage: "participant `ADDR` (also a global flag; TXCLI_PARTICIPANT)"},
+		&cli.StringFlag{Name: "endpoints", Usage: "nodes `A,B,C` of any role (also a global flag; TXCLI_ENDPOINTS)"},
 		&cli.BoolFlag{Name: "json", Usage: "print JSON on stdout (also a global flag; TXCLI_JSON)"},
 		&cli.DurationFlag{Name: "timeout", Usage: "wait at most `D` for an answer (also a global flag; TXCLI_TIMEOUT)", DefaultText: defaultTimeout.String()},
 		&cli.StringFlag{Name: "tls-cert", Usage: "client certificate `FILE` (also a global flag; TXCLI_TLS_CERT)"},
@@ -68,6 +72,7 @@ func loadConfig(c *cli.Context, dial dialFunc) (config, error) {
 	cfg := config{
 		coord:       pick("coord").String("coord"),
 		participant: pick("participant").String("participant"),
+		endpoints:   pick("endpoints").String("endpoints"),
 		json:        pick("json").Bool("json"),
 		timeout:     pick("timeout").Duration("timeout"),
 		dial:        dial,
@@ -101,4 +106,27 @@ func loadTLS(cert, key, ca string) (*transport.TLS, error) {
 		return nil, fmt.Errorf("--tls-cert, --tls-key and --tls-ca go together: %s missing", strings.Join(missing, " and "))
 	}
 	return transport.LoadTLS(cert, key, ca)
+}
+
+// endpointList is --endpoints normalized: each address once, in order.
+func (cfg config) endpointList() ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, a := range strings.Split(cfg.endpoints, ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		addr, err := wire.NormalizeAddr(a)
+		if err != nil {
+			return nil, failf("--endpoints: %v", err)
+		}
+		if !seen[addr] {
+			seen[addr] = true
+			out = append(out, addr)
+		}
+	}
+	if cfg.endpoints != "" && len(out) == 0 {
+		return nil, failf("--endpoints names no address")
+	}
+	return out, nil
 }

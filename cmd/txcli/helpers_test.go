@@ -17,7 +17,7 @@ import (
 // clearEnv unsets txcli's environment variables for the test.
 func clearEnv(t *testing.T) {
 	t.Helper()
-	for _, k := range []string{"TXCLI_COORD", "TXCLI_PARTICIPANT", "TXCLI_JSON", "TXCLI_TIMEOUT"} {
+	for _, k := range []string{"TXCLI_COORD", "TXCLI_PARTICIPANT", "TXCLI_ENDPOINTS", "TXCLI_JSON", "TXCLI_TIMEOUT"} {
 		t.Setenv(k, "") // restores the old value after the test
 		os.Unsetenv(k)
 	}

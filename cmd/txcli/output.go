@@ -84,6 +84,15 @@ type txJSON struct {
 	// contradicts the decision (reason says how).
 	Heuristic bool `json:"heuristic,omitempty"`
 	Damage    bool `json:"heuristic_damage,omitempty"`
+	// Applied (coordinator, added with the cluster view's fix): each
+	// participant's state as the participant itself reports it, for
+	// those reached that list the transaction; "participants" is the
+	// coordinator's record, which may assume.
+	Applied map[string]string `json:"applied,omitzero"`
+	// Participant only (added with resolve's checks): unix ns on its
+	// clock when its PREPARED was durable (in doubt since then while
+	// READY/PRECOMMITTED).
+	PreparedNs int64 `json:"prepared_ns,omitempty"`
 }
 
 // peerStatus is a participant's own status as fetched for the cluster view:
@@ -131,6 +140,17 @@ func toCoordinatorJSON(st *wire.Status, peers []*peerStatus) coordinatorJSON {
 		BootNs:       st.Boot,
 		NowNs:        st.Now,
 	}
+	own := ownStates(st, peers)
+	for i, tx := range st.Transactions {
+		for id := range tx.Participants {
+			if mine, ok := own[id][tx.TxID]; ok {
+				if out.Transactions[i].Applied == nil {
+					out.Transactions[i].Applied = map[string]string{}
+				}
+				out.Transactions[i].Applied[id] = string(mine.State)
+			}
+		}
+	}
 	for i, p := range st.Participants {
 		pj := peerJSON{ID: p.ID, Addr: p.Addr, Connected: p.Connected}
 		if i < len(peers) && peers[i] != nil {
@@ -165,7 +185,7 @@ func txsJSON(txs []wire.TxStatus, withParticipants bool) []txJSON {
 	out := make([]txJSON, 0, len(txs))
 	for _, t := range txs {
 		tj := txJSON{ID: t.TxID, Protocol: string(t.Protocol), State: string(t.State), Reason: t.Reason,
-			StartedNs: t.Started, DecidedNs: t.Decided,
+			StartedNs: t.Started, DecidedNs: t.Decided, PreparedNs: t.Prepared,
 			Heuristic: t.Heuristic, Damage: t.Damage}
 		if withParticipants {
 			tj.Participants = make(map[string]string, len(t.Participants))

@@ -18,15 +18,24 @@ type resolveNode struct {
 	calls  *[]string
 }
 
-func (c *resolveNode) Resolve(_ context.Context, txid string, commit bool) (*wire.ResolveResult, error) {
-	*c.calls = append(*c.calls, fmt.Sprintf("%s %v", txid, commit))
+func (c *resolveNode) Resolve(_ context.Context, txid string, commit, force bool) (*wire.ResolveResult, error) {
+	call := fmt.Sprintf("%s %v", txid, commit)
+	if force {
+		call += " forced"
+	}
+	*c.calls = append(*c.calls, call)
 	return c.answer(txid, commit)
 }
 
-// resolveDial serves one participant B at b:1 and records its Resolve calls.
+// resolveDial serves one participant B at b:1, holding TX1 in doubt with
+// no other member and its coordinator gone, and records its Resolve calls.
 func resolveDial(role wire.Role, answer func(string, bool) (*wire.ResolveResult, error)) (dialFunc, *[]string) {
 	var calls []string
 	n := &fakeNode{hello: wire.HelloAck{Version: wire.Version, NodeID: "B", Role: role}}
+	n.status = func(context.Context) (*wire.Status, error) {
+		return &wire.Status{NodeID: "B", Role: role, Transactions: []wire.TxStatus{{TxID: "TX1", Protocol: wire.TwoPC, State: wire.StateReady,
+			Doubt: &wire.TxDoubt{Coord: "COORD", CoordAddr: "c:9", Members: []wire.Member{{ID: "B", Addr: "b:1"}}}}}}, nil
+	}
 	return func(ctx context.Context, addr string) (client, error) {
 		if addr != "b:1" {
 			return nil, fmt.Errorf("wire: dial %s: connect: connection refused", addr)
@@ -58,14 +67,13 @@ func TestResolveUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"resolve", "--yes", "TX1", "commit"}, "resolve needs --participant ADDR"},
-		{[]string{"--coord", "c:1", "resolve", "--yes", "TX1", "commit"}, "resolve needs --participant ADDR"},
+		{[]string{"resolve", "--yes", "TX1", "commit"}, "resolve needs --participant ADDR or --endpoints"},
+		{[]string{"--coord", "c:1", "resolve", "--yes", "TX1", "commit"}, "resolve needs --participant ADDR or --endpoints"},
 		{[]string{"--participant", "b:1", "resolve", "--yes", "TX1"}, "got 1 arguments"},
 		{[]string{"--participant", "b:1", "resolve", "--yes", "TX1", "commit", "now"}, "got 3 arguments"},
 		{[]string{"--participant", "b:1", "resolve", "--yes", "TX1", "commited"}, `outcome "commited" is neither commit nor abort`},
 		{[]string{"--participant", "b:1", "resolve", "--yes", "bad/id", "commit"}, "transaction id"},
 		{[]string{"--participant", "b:1", "resolve", "TX1", "commit", "--yes"}, "flags such as --yes go before the transaction id"},
-		{[]string{"--participant", "b:1", "resolve", "TX1", "commit"}, "stdin is not a terminal, so pass --yes"},
 		{[]string{"--participant", "nohost", "resolve", "--yes", "TX1", "commit"}, "--participant"},
 	}
 	for _, tc := range cases {
@@ -73,6 +81,12 @@ func TestResolveUsage(t *testing.T) {
 		if r.code != exitError || !strings.Contains(r.errOut, tc.want) {
 			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", tc.args, r.code, r.errOut, tc.want)
 		}
+	}
+	// Without --yes and without a terminal: not confirmed, exit 1 as
+	// documented, before any node is asked.
+	r := txcliIn(t, noDial(t), "yes\n", false, "--participant", "b:1", "resolve", "TX1", "commit")
+	if r.code != exitAborted || !strings.Contains(r.errOut, "stdin is not a terminal, so pass --yes") {
+		t.Errorf("no --yes on a pipe: exit %d, stderr %q; want 1", r.code, r.errOut)
 	}
 }
 
@@ -108,26 +122,30 @@ func TestResolveAnswers(t *testing.T) {
 		json    string
 	}{
 		{name: "applied", role: wire.RoleParticipant, answer: applied, code: exitOK,
-			out:  "TX1 on participant B: COMMITTED (heuristic: logged, locks released)\n",
-			json: `{"id":"TX1","participant":"B","requested":"COMMIT","state":"COMMITTED","heuristic":true,"applied":true,"refused":false,"reason":"heuristic by an operator"}`},
+			out: "TX1 on participant B: COMMITTED (heuristic: logged, locks released)\n",
+			json: `{"id":"TX1","participant":"B","requested":"COMMIT","state":"COMMITTED","heuristic":true,"applied":true,"refused":false,"reason":"heuristic by an operator","forced":false,
+				"members":[{"id":"B","addr":"b:1","reachable":true,"before":"READY","state":"COMMITTED","heuristic":true,"applied":true,"refused":false,"reason":"heuristic by an operator"}]}`},
 		{name: "already", role: wire.RoleParticipant, code: exitOK,
 			answer: func(string, bool) (*wire.ResolveResult, error) {
 				return &wire.ResolveResult{State: wire.StateCommitted, Reason: "already COMMITTED here (by the protocol): nothing to do"}, nil
 			},
-			out:  "TX1 on participant B: COMMITTED; nothing done (already COMMITTED here (by the protocol): nothing to do)\n",
-			json: `{"id":"TX1","participant":"B","requested":"COMMIT","state":"COMMITTED","heuristic":false,"applied":false,"refused":false,"reason":"already COMMITTED here (by the protocol): nothing to do"}`},
+			out: "TX1 on participant B: COMMITTED; nothing done (already COMMITTED here (by the protocol): nothing to do)\n",
+			json: `{"id":"TX1","participant":"B","requested":"COMMIT","state":"COMMITTED","heuristic":false,"applied":false,"refused":false,"reason":"already COMMITTED here (by the protocol): nothing to do","forced":false,
+				"members":[{"id":"B","addr":"b:1","reachable":true,"before":"READY","state":"COMMITTED","heuristic":false,"applied":false,"refused":false,"reason":"already COMMITTED here (by the protocol): nothing to do"}]}`},
 		{name: "refused", role: wire.RoleParticipant, code: exitAborted,
 			answer: func(string, bool) (*wire.ResolveResult, error) {
 				return &wire.ResolveResult{State: wire.StateAborted, Refused: true, Reason: "already ABORTED here: cannot undo"}, nil
 			},
 			errWant: "txcli: participant B refused: already ABORTED here: cannot undo\n",
-			json:    `{"id":"TX1","participant":"B","requested":"COMMIT","state":"ABORTED","heuristic":false,"applied":false,"refused":true,"reason":"already ABORTED here: cannot undo"}`},
+			json: `{"id":"TX1","participant":"B","requested":"COMMIT","state":"ABORTED","heuristic":false,"applied":false,"refused":true,"reason":"already ABORTED here: cannot undo","forced":false,
+				"members":[{"id":"B","addr":"b:1","reachable":true,"before":"READY","state":"ABORTED","heuristic":false,"applied":false,"refused":true,"reason":"already ABORTED here: cannot undo"}]}`},
 		{name: "remote error", role: wire.RoleParticipant, code: exitError,
 			answer: func(string, bool) (*wire.ResolveResult, error) {
 				return nil, &wire.RemoteError{Code: wire.ErrBadRequest, Msg: "only a client connection may send Resolve"}
 			},
 			errWant: "could not handle the request: only a client connection may send Resolve (bad_request) (nothing was done)",
-			json:    `{"id":"TX1","participant":"B","requested":"COMMIT","heuristic":false,"applied":false,"refused":false,"code":"bad_request","error":"participant at b:1 could not handle the request: only a client connection may send Resolve (bad_request) (nothing was done)"}`},
+			json: `{"id":"TX1","participant":"B","requested":"COMMIT","state":"READY","heuristic":false,"applied":false,"refused":false,"code":"bad_request","error":"participant at b:1 could not handle the request: only a client connection may send Resolve (bad_request) (nothing was done)","forced":false,
+				"members":[{"id":"B","addr":"b:1","reachable":true,"before":"READY","state":"READY","heuristic":false,"applied":false,"refused":false,"code":"bad_request","error":"only a client connection may send Resolve (bad_request)"}]}`},
 		{name: "lost", role: wire.RoleParticipant, code: exitError,
 			answer: func(string, bool) (*wire.ResolveResult, error) {
 				return nil, fmt.Errorf("%w: b:1: EOF", transport.ErrConnectionLost)
@@ -144,7 +162,8 @@ func TestResolveAnswers(t *testing.T) {
 				args = append([]string{"--json"}, args...)
 			}
 			r := txcliIn(t, dial, "", false, args...)
-			if r.code != tc.code || !strings.HasPrefix(r.errOut, "txcli: WARNING: heuristic decision: participant b:1 will COMMIT transaction TX1") {
+			warned := strings.HasPrefix(r.errOut, "txcli: WARNING: heuristic decision: participant b:1 will COMMIT transaction TX1")
+			if r.code != tc.code || warned != (tc.role != wire.RoleCoordinator) {
 				t.Errorf("%s json=%v: exit %d, stderr %q", tc.name, js, r.code, r.errOut)
 			}
 			if tc.errWant != "" && !strings.Contains(r.errOut, tc.errWant) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -23,10 +24,19 @@ With --coord ADDR: the coordinator's participants and transactions (with each
 participant's state as the coordinator knows it), then every participant's own
 status, fetched from the address the coordinator reports with a short timeout;
 a participant that cannot be reached is shown as down, which is not an error.
-If both are set, --participant wins. Flags go before or after "status".
+Each member's state in the transaction table is what that participant
+itself reports; "*" marks one only the coordinator's record gives. If both
+are set, --participant wins. Flags go before or after "status".
+
+With --endpoints A,B,C (nodes of any role): each node's own view, asked
+directly, so it works while the coordinator is down: every participant,
+what it holds in doubt, for how long and for which coordinator. Exit 2 only
+when no node answers. --in-doubt shows only transactions in doubt, --limit N
+only the newest N of each node.
 
    txcli --participant http://IP_B:8001 status
    txcli --coord http://COORD_IP:8000 status --json
+   txcli --endpoints COORD_IP:8000,B_IP:8001,C_IP:8002 status --in-doubt
 
 READY (voted yes, waiting for the outcome) and PRECOMMITTED (3PC) are the
 states in which a participant is blocked/in doubt.`
@@ -36,15 +46,23 @@ type statusConfig struct {
 	config
 	addr  string // the node's normalized address
 	given string // the address as the user gave it
-	kind  string // "coordinator" or "participant": what the user asked for
+	kind  string // "coordinator" or "participant": what the user asked for ("" with --endpoints)
+	// endpoints: nodes of any role, each shown with its own view
+	// (--endpoints, and --coord when given too).
+	endpoints []string
+	// Filters of the transactions shown (every node's list).
+	inDoubt bool // only those not decided, or decided and not acknowledged by all
+	limit   int  // only the newest limit (0: all the node sends)
 }
 
 func statusCommand(s streams, dial dialFunc) *cli.Command {
 	return &cli.Command{
-		Name:         "status",
-		Usage:        "show a participant (--participant) or the whole cluster (--coord)",
-		Description:  statusDescription,
-		Flags:        commandFlags(),
+		Name:        "status",
+		Usage:       "show a participant (--participant) or the whole cluster (--coord)",
+		Description: statusDescription,
+		Flags: append(commandFlags(),
+			&cli.BoolFlag{Name: "in-doubt", Usage: "show only transactions still in doubt: undecided, or decided and not acknowledged by every participant"},
+			&cli.IntFlag{Name: "limit", Usage: "show only the newest `N` transactions of each node (0: all it sends, at most 1000 finished)"}),
 		OnUsageError: onUsageError,
 		Action: func(c *cli.Context) error {
 			cfg, err := loadConfig(c, dial)
@@ -54,6 +72,9 @@ func statusCommand(s streams, dial dialFunc) *cli.Command {
 			sc, err := parseStatus(cfg, c.Args().Slice())
 			if err != nil {
 				return err
+			}
+			if sc.inDoubt, sc.limit = c.Bool("in-doubt"), c.Int("limit"); sc.limit < 0 {
+				return failf("--limit must not be negative, not %d", sc.limit)
 			}
 			return runStatus(c.Context, sc, s)
 		},
@@ -67,13 +88,28 @@ func parseStatus(cfg config, args []string) (statusConfig, error) {
 		return sc, failf("status takes no arguments, got %q", strings.Join(args, " "))
 	}
 	flag := "--participant"
+	if cfg.endpoints != "" && cfg.participant == "" {
+		eps, err := cfg.endpointList()
+		if err != nil {
+			return sc, err
+		}
+		if cfg.coord != "" {
+			addr, err := wire.NormalizeAddr(cfg.coord)
+			if err != nil {
+				return sc, failf("--coord: %v", err)
+			}
+			eps = append([]string{addr}, slices.DeleteFunc(eps, func(a string) bool { return a == addr })...)
+		}
+		sc.endpoints = eps
+		return sc, nil
+	}
 	switch {
 	case cfg.participant != "":
 		sc.given, sc.kind = cfg.participant, "participant"
 	case cfg.coord != "":
 		sc.given, sc.kind, flag = cfg.coord, "coordinator", "--coord"
 	default:
-		return sc, failf("status needs --coord ADDR (the whole cluster) or --participant ADDR (one participant), or TXCLI_COORD/TXCLI_PARTICIPANT")
+		return sc, failf("status needs --coord ADDR (the whole cluster), --participant ADDR (one participant) or --endpoints A,B,C (each node's own view), or TXCLI_COORD/TXCLI_PARTICIPANT/TXCLI_ENDPOINTS")
 	}
 	addr, err := wire.NormalizeAddr(sc.given)
 	if err != nil {
@@ -86,6 +122,9 @@ func parseStatus(cfg config, args []string) (statusConfig, error) {
 // runStatus prints the node's status; for a coordinator, with its
 // participants' own statuses.
 func runStatus(ctx context.Context, sc statusConfig, s streams) error {
+	if len(sc.endpoints) > 0 {
+		return runStatusNodes(ctx, sc, s)
+	}
 	ctx, cancel := context.WithTimeout(ctx, sc.timeout)
 	defer cancel()
 
@@ -93,6 +132,7 @@ func runStatus(ctx context.Context, sc statusConfig, s streams) error {
 	if err != nil {
 		return failf("%v", err)
 	}
+	sc.filter(st)
 	if role := string(st.Role); role != sc.kind {
 		fmt.Fprintf(s.err, "txcli: note: %s is %s %s, not a %s\n", sc.given, roleName(st.Role), cell(st.NodeID), sc.kind)
 	}
@@ -105,6 +145,11 @@ func runStatus(ctx context.Context, sc statusConfig, s streams) error {
 		return nil
 	}
 	peers := fetchPeers(ctx, sc.dial, sc.addr, st.Participants)
+	for _, p := range peers {
+		if p.st != nil {
+			sc.filter(p.st)
+		}
+	}
 	if sc.json {
 		return writeJSON(s.out, toCoordinatorJSON(st, peers))
 	}
@@ -159,13 +204,7 @@ func fetchPeer(ctx context.Context, dial dialFunc, coordHost string, p wire.Peer
 	if err != nil {
 		return &peerStatus{err: fmt.Errorf("participant %s: %v", p.ID, err)}
 	}
-	timeout := peerTimeout
-	if d, ok := ctx.Deadline(); ok {
-		timeout = max(0, min(timeout, time.Until(d).Round(time.Millisecond)))
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	st, err := fetchStatus(ctx, dial, "participant", addr, addr, timeout)
+	st, err := fetchShort(ctx, dial, "participant", addr)
 	if err != nil {
 		return &peerStatus{err: err}
 	}
@@ -173,6 +212,18 @@ func fetchPeer(ctx context.Context, dial dialFunc, coordHost string, p wire.Peer
 		return &peerStatus{err: fmt.Errorf("%s is %s %s, not participant %s", addr, roleName(st.Role), cell(st.NodeID), p.ID)}
 	}
 	return &peerStatus{st: st, addr: addr}
+}
+
+// fetchShort is fetchStatus with peerTimeout at most: for the nodes
+// asked besides the one named, whose silence is not an error.
+func fetchShort(ctx context.Context, dial dialFunc, kind, addr string) (*wire.Status, error) {
+	timeout := peerTimeout
+	if d, ok := ctx.Deadline(); ok {
+		timeout = max(0, min(timeout, time.Until(d).Round(time.Millisecond)))
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return fetchStatus(ctx, dial, kind, addr, addr, timeout)
 }
 
 // peerAddr is where to dial a participant the coordinator reports at addr.
@@ -186,4 +237,23 @@ func peerAddr(addr, coordHost string) (string, error) {
 		}
 	}
 	return wire.NormalizeAddr(addr)
+}
+
+// filter keeps the transactions of st that --in-doubt and --limit ask for,
+// in the node's order (oldest first).
+func (sc statusConfig) filter(st *wire.Status) {
+	txs := st.Transactions
+	if sc.inDoubt {
+		txs = slices.DeleteFunc(slices.Clone(txs), func(t wire.TxStatus) bool { return !txInDoubt(t) })
+	}
+	if sc.limit > 0 && len(txs) > sc.limit {
+		txs = txs[len(txs)-sc.limit:]
+	}
+	st.Transactions = txs
+}
+
+// txInDoubt: the transaction is not final, or some participant the node
+// knows of is not (a decision not yet acknowledged).
+func txInDoubt(t wire.TxStatus) bool {
+	return !t.State.Final() || !allFinal(t.Participants)
 }

@@ -54,6 +54,8 @@ func stateNote(s string) string {
 		return "not a participant of this transaction"
 	case markHeuristic, markDamage:
 		return heuristicNote(s)
+	case markCoordOnly:
+		return "as the coordinator recorded it, not confirmed by the participant (unreachable, or it no longer lists the transaction)"
 	}
 	return ""
 }
@@ -74,7 +76,7 @@ func showState(s wire.State) string {
 // legend explains, one line each and in a fixed order, the states among
 // shown that need explaining.
 func legend(w io.Writer, shown map[string]bool) {
-	for _, s := range []string{string(wire.StateInit), string(wire.StateReady), string(wire.StatePrecommitted), stateShownUnknown, notMember, markHeuristic, markDamage} {
+	for _, s := range []string{string(wire.StateInit), string(wire.StateReady), string(wire.StatePrecommitted), stateShownUnknown, notMember, markHeuristic, markDamage, markCoordOnly} {
 		if shown[s] {
 			fmt.Fprintf(w, "  %s: %s\n", s, stateNote(s))
 		}
@@ -199,6 +201,7 @@ func writeCoordinator(w io.Writer, st *wire.Status, peers []*peerStatus) {
 			head = append(head, cell(id))
 		}
 		t.row(head...)
+		own := ownStates(st, peers)
 		for _, tx := range st.Transactions {
 			r := []string{cell(tx.TxID), cell(string(tx.Protocol)), txState(tx)}
 			shown[showState(tx.State)] = true
@@ -206,8 +209,15 @@ func writeCoordinator(w io.Writer, st *wire.Status, peers []*peerStatus) {
 			for _, id := range cols {
 				s, ok := tx.Participants[id]
 				c := notMember
-				if ok {
-					c = showState(s)
+				switch mine, reported := own[id][tx.TxID]; {
+				case reported:
+					// What the participant itself applied.
+					c = txState(mine)
+					shown[showState(mine.State)] = true
+					noteHeuristic(shown, mine)
+				case ok:
+					c = showState(s) + markCoordOnly
+					shown[showState(s)], shown[markCoordOnly] = true, true
 				}
 				shown[c] = true
 				r = append(r, c)
@@ -288,4 +298,25 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+// markCoordOnly marks a participant's state in the cluster view that only
+// the coordinator reports.
+const markCoordOnly = "*"
+
+// ownStates indexes the participants' own statuses: participant id →
+// transaction id → its own entry (peers[i] belongs to st.Participants[i]).
+func ownStates(st *wire.Status, peers []*peerStatus) map[string]map[string]wire.TxStatus {
+	out := map[string]map[string]wire.TxStatus{}
+	for i, p := range st.Participants {
+		if i >= len(peers) || peers[i] == nil || peers[i].err != nil {
+			continue
+		}
+		txs := make(map[string]wire.TxStatus, len(peers[i].st.Transactions))
+		for _, t := range peers[i].st.Transactions {
+			txs[t.TxID] = t
+		}
+		out[p.ID] = txs
+	}
+	return out
 }

@@ -74,8 +74,9 @@ func renderTrace(w io.Writer, v traceView) {
 		fmt.Fprintf(w, "%*s  %s  %s\n", timeWidth, r.at, lane, r.text)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "──M──▶ sent  ● received  ■ [force R] record durable (fsync)  □ [log R] record written, not synced;")
-	fmt.Fprintln(w, "(from log): read back from the node's log after a restart. Each node's clock; hosts' clocks may differ.")
+	fmt.Fprintln(w, "──M──▶ sent  ● received  ○ sent to the client (its reply)  ■ [force R] record durable (fsync)")
+	fmt.Fprintln(w, "□ [log R] record written, not synced; (from log): read back from the node's log after a restart.")
+	fmt.Fprintln(w, "Each node's clock; hosts' clocks may differ: a message is listed after its send even when stamped before it.")
 }
 
 // laneWidth is the width of the columns: the last needs room only for a
@@ -174,6 +175,9 @@ func describeEvent(e *traceEvent) string {
 	}
 	if e.FromLog {
 		s += " (from log)"
+	}
+	if e.EarlyUS > 0 {
+		s += fmt.Sprintf(" (stamped %s before its send: the clocks differ)", offset(int64(e.EarlyUS * 1e3))[1:])
 	}
 	return s
 }

@@ -145,7 +145,7 @@ func TestTraceRenderRestarted(t *testing.T) {
 	b.Since = atUS(5000)
 	out = renderView(buildView("TX1", []traceAnswer{{tr: coord}, {tr: b}}))
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if !strings.Contains(lines[len(lines)-4], "B restarted here") || !strings.Contains(lines[len(lines)-4], "+5.000ms") {
+	if !strings.Contains(lines[len(lines)-5], "B restarted here") || !strings.Contains(lines[len(lines)-5], "+5.000ms") {
 		t.Errorf("restart after the last event not at the end:\n%s", out)
 	}
 }
@@ -275,4 +275,38 @@ func lastLine(r result) result {
 	lines := strings.Split(strings.TrimSuffix(r.errOut, "\n"), "\n")
 	r.errOut = lines[len(lines)-1] + "\n"
 	return r
+}
+
+// A receipt stamped before its send (the clocks differ) is listed after
+// the send, saying by how much; the legend explains the client-reply mark.
+func TestTraceCausalOrder(t *testing.T) {
+	coord := &wire.Trace{NodeID: "COORD", Role: wire.RoleCoordinator, Protocol: wire.TwoPC, Events: []wire.TraceEvent{
+		{Time: atUS(0), Kind: wire.TraceRecv, What: "START", Peer: "client"},
+		{Time: atUS(10), Kind: wire.TraceSend, What: "PREPARE", Peer: "B"},
+		{Time: atUS(3000), Kind: wire.TraceSend, What: "COMMITTED", Peer: "client"},
+		{Time: atUS(4500), Kind: wire.TraceSend, What: "FORGET", Peer: "B"},
+	}}
+	b := &wire.Trace{NodeID: "B", Role: wire.RoleParticipant, Events: []wire.TraceEvent{
+		{Time: atUS(100), Kind: wire.TraceRecv, What: "PREPARE", Peer: "COORD"},
+		{Time: atUS(3000), Kind: wire.TraceRecv, What: "FORGET", Peer: "COORD"},
+	}}
+	v := buildView("TX1", []traceAnswer{{tr: coord}, {tr: b}})
+	var order []string
+	for _, e := range v.Events {
+		order = append(order, e.Node+" "+e.Kind+" "+e.What)
+	}
+	want := "COORD recv START,COORD send PREPARE,B recv PREPARE,COORD send COMMITTED,COORD send FORGET,B recv FORGET"
+	if strings.Join(order, ",") != want {
+		t.Fatalf("order %q\nwant %q", strings.Join(order, ","), want)
+	}
+	if e := v.Events[5]; e.EarlyUS != 1500 {
+		t.Errorf("early by %v µs, want 1500", e.EarlyUS)
+	}
+	out := renderView(v)
+	if l := lineWith(t, out, "B ◀──FORGET── COORD"); !strings.Contains(l, "stamped 1.500ms before its send") {
+		t.Errorf("FORGET row %q", l)
+	}
+	if l := lineWith(t, out, "COORD ──COMMITTED──▶ client"); !strings.Contains(l, "○") || !strings.Contains(out, "○ sent to the client (its reply)") {
+		t.Errorf("client reply %q, legend:\n%s", l, out)
+	}
 }

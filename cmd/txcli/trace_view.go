@@ -46,6 +46,10 @@ type traceEvent struct {
 	Peer     string  `json:"peer,omitempty"`
 	Detail   string  `json:"detail,omitempty"`
 	FromLog  bool    `json:"from_log,omitempty"` // read back from the node's log after a restart
+	// EarlyUS: a message received, by the receiver's clock, this many
+	// microseconds before its sender's clock says it was sent. The event
+	// is listed after the send (causal order) with this note.
+	EarlyUS float64 `json:"early_us,omitempty"`
 }
 
 // traceAnswer is what asking one node gave.
@@ -99,6 +103,7 @@ func buildView(txid string, answers []traceAnswer) traceView {
 		v.Nodes = append(v.Nodes, n)
 	}
 	slices.SortStableFunc(v.Events, func(a, b traceEvent) int { return cmp.Compare(a.TimeNS, b.TimeNS) })
+	v.Events = causalOrder(v.Events)
 	if len(v.Events) > 0 {
 		v.StartNS = v.Events[0].TimeNS
 		v.Start = stamp(v.StartNS)
@@ -107,6 +112,44 @@ func buildView(txid string, answers []traceAnswer) traceView {
 		}
 	}
 	return v
+}
+
+// causalOrder lists every received message after the send it is the
+// receipt of (the k-th receipt of What from a peer matches that peer's
+// k-th send of What to the receiver), whatever the clocks say: a receipt
+// stamped before its send moves to just after it, with EarlyUS set. The
+// offsets stay each event's own clock's.
+func causalOrder(evs []traceEvent) []traceEvent {
+	type key struct{ from, to, what string }
+	sent, got := map[key]int{}, map[key]int{}
+	for i := 0; i < len(evs); i++ {
+		e := evs[i]
+		switch e.Kind {
+		case wire.TraceSend:
+			sent[key{e.Node, e.Peer, e.What}]++
+			continue
+		case wire.TraceRecv:
+		default:
+			continue
+		}
+		k := key{e.Peer, e.Node, e.What}
+		if got[k] < sent[k] {
+			got[k]++
+			continue
+		}
+		j := slices.IndexFunc(evs[i+1:], func(s traceEvent) bool {
+			return s.Kind == wire.TraceSend && s.Node == k.from && s.Peer == k.to && s.What == k.what
+		})
+		if j < 0 {
+			got[k]++ // its send was not recorded
+			continue
+		}
+		j += i + 1
+		e.EarlyUS = float64(evs[j].TimeNS-e.TimeNS) / 1e3
+		evs = slices.Insert(slices.Delete(evs, i, i+1), j, e)
+		i-- // evs[i] is now the next event
+	}
+	return evs
 }
 
 // known reports whether any node has events for the transaction.

@@ -23,10 +23,14 @@ the last 10 s.
 On a terminal it is a full-screen view (q or Ctrl-C quits). Otherwise (a
 pipe, a file, or --plain) it prints one line per change; with --json one
 JSON object per line (see docs/txcli.md). It keeps running while the coordinator
-is down (it says so once) and picks it up again when it is back.
+is down (it says so once; what it last reported is marked stale) and picks it
+up again when it is back. --endpoints A,B,C names nodes of any role to ask
+directly: every participant among them is shown, with what it holds in
+doubt and for how long, even if the coordinator never answers.
 
    txcli --coord http://COORD_IP:8000 watch
    txcli --coord COORD_IP:8000 watch --json --duration 30s > events.jsonl
+   txcli --endpoints COORD_IP:8000,B_IP:8001,C_IP:8002 watch
 
 Exit codes: 0 when stopped (q, Ctrl-C, SIGTERM, --count or --duration),
 2 on bad arguments (also: --coord names a participant).`
@@ -34,12 +38,13 @@ Exit codes: 0 when stopped (q, Ctrl-C, SIGTERM, --count or --duration),
 // watchConfig is a validated watch command.
 type watchConfig struct {
 	config
-	addr     string // the coordinator's normalized address
-	interval time.Duration
-	count    int           // refreshes before stopping; 0: no limit
-	duration time.Duration // how long before stopping; 0: no limit
-	inDoubt  time.Duration
-	plain    bool // line output even on a terminal
+	addr      string   // the coordinator's normalized address ("" : find it among the endpoints)
+	endpoints []string // --endpoints, normalized
+	interval  time.Duration
+	count     int           // refreshes before stopping; 0: no limit
+	duration  time.Duration // how long before stopping; 0: no limit
+	inDoubt   time.Duration
+	plain     bool // line output even on a terminal
 }
 
 func watchCommand(s streams, dial dialFunc) *cli.Command {
@@ -76,8 +81,8 @@ func parseWatch(cfg config, args []string, interval time.Duration, count int, du
 	switch {
 	case len(args) > 0:
 		return wc, failf("watch takes no arguments, got %q", strings.Join(args, " "))
-	case cfg.coord == "":
-		return wc, failf("watch needs --coord ADDR (or TXCLI_COORD): it watches the cluster through its coordinator")
+	case cfg.coord == "" && cfg.endpoints == "":
+		return wc, failf("watch needs --coord ADDR (or TXCLI_COORD), or --endpoints A,B,C (nodes of any role): it watches the cluster through its coordinator and the nodes named")
 	case interval < 10*time.Millisecond:
 		return wc, failf("--interval must be at least 10ms, not %v", interval)
 	case count < 0:
@@ -87,11 +92,18 @@ func parseWatch(cfg config, args []string, interval time.Duration, count int, du
 	case inDoubt <= 0:
 		return wc, failf("--in-doubt must be positive, not %v", inDoubt)
 	}
-	addr, err := wire.NormalizeAddr(cfg.coord)
+	eps, err := cfg.endpointList()
 	if err != nil {
-		return wc, failf("--coord: %v", err)
+		return wc, err
 	}
-	wc.addr = addr
+	wc.endpoints = eps
+	if cfg.coord != "" {
+		addr, err := wire.NormalizeAddr(cfg.coord)
+		if err != nil {
+			return wc, failf("--coord: %v", err)
+		}
+		wc.addr = addr
+	}
 	return wc, nil
 }
 
@@ -109,7 +121,7 @@ func runWatch(ctx context.Context, wc watchConfig, s streams) error {
 		ctx, cancel = context.WithTimeout(ctx, wc.duration)
 		defer cancel()
 	}
-	p := &poller{dial: wc.dial, addr: wc.addr, timeout: wc.pollTimeout(), now: time.Now}
+	p := &poller{dial: wc.dial, addr: wc.addr, endpoints: wc.endpoints, timeout: wc.pollTimeout(), now: time.Now}
 	defer p.close()
 	m := newWatchModel(wc.addr, wc.inDoubt)
 	if !wc.json && !wc.plain && isTerminal(s.out) {

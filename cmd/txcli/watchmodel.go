@@ -32,6 +32,17 @@ type watchPoll struct {
 	coord *wire.Status
 	err   error
 	peers map[string]peerPoll // by participant id
+	// nodes are the --endpoints polled this time (nil: not this time),
+	// in the order given.
+	nodes []endpointPoll
+}
+
+// endpointPoll is one --endpoints node's own status, or why it could not
+// be had.
+type endpointPoll struct {
+	addr string
+	st   *wire.Status
+	err  error
 }
 
 // peerPoll is one participant's own status, or why it could not be had.
@@ -67,6 +78,7 @@ type watchEvent struct {
 	Outcome      string            `json:"outcome,omitempty"`
 	Reason       string            `json:"reason,omitempty"`
 	LatencyUs    *int64            `json:"latency_us,omitempty"`  // outcome: start to durable decision
+	DecidedAt    *time.Time        `json:"decided_at,omitempty"`  // outcome: when it was decided, by the coordinator's report (our clock)
 	Participant  string            `json:"participant,omitempty"` // in_doubt: whose state
 	ForMs        int64             `json:"for_ms,omitempty"`      // in_doubt: how long so far
 	Stats        *watchStats       `json:"stats,omitempty"`
@@ -76,10 +88,13 @@ type watchEvent struct {
 type peerView struct {
 	id, addr  string
 	connected bool // as the coordinator last said
+	linkKnown bool // the coordinator has reported its link to it
+	endpoint  bool // named by --endpoints (polled even if the coordinator never lists it)
 	reachable *bool
 	err       string
 	keys      int
 	own       []wire.TxStatus // its own in-doubt transactions, when reached
+	ownNow    int64           // its clock when it made that status (0: it does not say)
 }
 
 // txView is one transaction as the coordinator last reported it.
@@ -161,6 +176,7 @@ func (m *watchModel) apply(p watchPoll) []watchEvent {
 		m.applyCoord(p, p.coord, emit)
 	}
 	m.applyPeers(p, emit)
+	m.applyEndpoints(p, emit)
 	m.findDoubts(p, emit)
 	m.trimWindow(p.at)
 	if st := m.stats(p.at); m.statsNews(st, p.at) {
@@ -187,18 +203,30 @@ func (m *watchModel) applyCoord(p watchPoll, st *wire.Status, emit func(watchEve
 		prev[pv.id] = pv
 	}
 	peers := make([]*peerView, 0, len(st.Participants))
+	listed := map[string]bool{}
 	for _, ps := range st.Participants {
+		listed[ps.ID] = true
 		pv := prev[ps.ID]
-		if pv == nil {
-			pv = &peerView{id: ps.ID}
+		if pv == nil || !pv.linkKnown {
+			if pv == nil {
+				pv = &peerView{id: ps.ID}
+			}
 			pv.connected = !ps.Connected // so that it is reported
 		}
-		pv.addr = ps.Addr
+		pv.linkKnown = true
+		if !pv.endpoint {
+			pv.addr = ps.Addr
+		}
 		if pv.connected != ps.Connected {
 			pv.connected = ps.Connected
 			emit(watchEvent{Event: evParticipant, ID: ps.ID, Addr: ps.Addr, Connected: boolp(ps.Connected)})
 		}
 		peers = append(peers, pv)
+	}
+	for _, pv := range m.peers {
+		if pv.endpoint && !listed[pv.id] {
+			peers = append(peers, pv) // named by --endpoints only
+		}
 	}
 	m.peers = peers
 
@@ -220,7 +248,7 @@ func (m *watchModel) applyCoord(p watchPoll, st *wire.Status, emit func(watchEve
 			// History from before we watched: shown, not reported. (After
 			// an outage, outcomes we never saw are news: they happened
 			// while we were not looking.)
-			m.remember(outcomeOf(p.at, t))
+			m.remember(outcomeOf(m.decidedAt(p.at, t), t))
 			continue
 		}
 		emit(watchEvent{Event: evTx, ID: t.TxID, Protocol: string(t.Protocol), State: string(t.State),
@@ -240,8 +268,11 @@ func (m *watchModel) applyCoord(p watchPoll, st *wire.Status, emit func(watchEve
 
 // outcome records and reports a transaction's decision.
 func (m *watchModel) outcome(at time.Time, t wire.TxStatus, emit func(watchEvent)) {
-	o := outcomeOf(at, t)
+	o := outcomeOf(m.decidedAt(at, t), t)
 	e := watchEvent{Event: evOutcome, ID: t.TxID, Protocol: string(t.Protocol), Outcome: string(t.State), Reason: t.Reason}
+	if t.Decided > 0 {
+		e.DecidedAt = &o.at
+	}
 	if o.latency > 0 {
 		us := o.latency.Microseconds()
 		e.LatencyUs = &us
@@ -259,6 +290,17 @@ func (m *watchModel) outcome(at time.Time, t wire.TxStatus, emit func(watchEvent
 	emit(e)
 }
 
+// decidedAt is when t was decided, on our clock: the decision time the
+// coordinator reports, carried over from its clock by how old its status
+// is (at: when the status arrived); at itself when it does not say.
+func (m *watchModel) decidedAt(at time.Time, t wire.TxStatus) time.Time {
+	if t.Decided > 0 && m.coordNow >= t.Decided {
+		return at.Add(-time.Duration(m.coordNow - t.Decided))
+	}
+	return at
+}
+
+// outcomeOf is t's outcome, decided at at (our clock).
 func outcomeOf(at time.Time, t wire.TxStatus) outcomeView {
 	o := outcomeView{at: at, id: t.TxID, protocol: t.Protocol, outcome: t.State, reason: t.Reason}
 	if t.Started > 0 && t.Decided >= t.Started {
@@ -273,48 +315,6 @@ func (m *watchModel) remember(o outcomeView) {
 	if len(m.recent) > maxRecent {
 		m.recent = slices.Delete(m.recent, 0, len(m.recent)-maxRecent)
 	}
-}
-
-// applyPeers takes in the participants polled directly this time.
-func (m *watchModel) applyPeers(p watchPoll, emit func(watchEvent)) {
-	for _, pv := range m.peers {
-		pp, ok := p.peers[pv.id]
-		if !ok {
-			continue
-		}
-		reach := pp.err == nil && pp.st != nil
-		if pv.reachable == nil || *pv.reachable != reach {
-			e := watchEvent{Event: evParticipant, ID: pv.id, Addr: pv.addr, Reachable: boolp(reach)}
-			if !reach && pp.err != nil {
-				e.Error = oneLine(pp.err.Error())
-			}
-			emit(e)
-		}
-		pv.reachable = boolp(reach)
-		pv.own, pv.err = nil, ""
-		if !reach {
-			if pp.err != nil {
-				pv.err = oneLine(pp.err.Error())
-			}
-			continue
-		}
-		pv.keys = int(summaryOf(pp.st).Keys)
-		for _, t := range pp.st.Transactions {
-			if inDoubtState(t.State) {
-				pv.own = append(pv.own, t)
-			}
-		}
-	}
-}
-
-// peerList is the participants to poll directly (a copy: the poll may
-// run on another goroutine than the model's).
-func (m *watchModel) peerList() []wire.PeerStatus {
-	out := make([]wire.PeerStatus, len(m.peers))
-	for i, p := range m.peers {
-		out[i] = wire.PeerStatus{ID: p.id, Addr: p.addr}
-	}
-	return out
 }
 
 // live are the transactions still moving, oldest first: undecided, or

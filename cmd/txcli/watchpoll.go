@@ -21,7 +21,8 @@ const peerEvery = time.Second
 // participant's own status. Only the watch loop calls it.
 type poller struct {
 	dial      dialFunc
-	addr      string // the coordinator's, normalized
+	addr      string   // the coordinator's, normalized ("" until found among the endpoints)
+	endpoints []string // --endpoints, normalized: polled by address every peerEvery
 	timeout   time.Duration
 	conn      client
 	lastPeers time.Time
@@ -32,16 +33,31 @@ type poller struct {
 func (p *poller) poll(ctx context.Context, known []wire.PeerStatus) watchPoll {
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
+	var nodes []endpointPoll
+	due := p.now().Sub(p.lastPeers) >= peerEvery
+	if due && len(p.endpoints) > 0 {
+		for i, a := range askAll(ctx, p.dial, p.endpoints) {
+			nodes = append(nodes, endpointPoll{addr: p.endpoints[i], st: a.st, err: a.err})
+			if p.addr == "" && a.st != nil && a.st.Role == wire.RoleCoordinator {
+				p.addr = p.endpoints[i] // the coordinator among them, polled as such from now on
+			}
+		}
+	}
 	st, err := p.coordStatus(ctx)
 	var peers map[string]peerPoll
-	if at := p.now(); at.Sub(p.lastPeers) >= peerEvery && len(known) > 0 {
-		p.lastPeers = at
-		peers = p.peerStatuses(ctx, known)
+	if due && (len(known) > 0 || len(p.endpoints) > 0) {
+		p.lastPeers = p.now()
+		if len(known) > 0 {
+			peers = p.peerStatuses(ctx, known)
+		}
 	}
-	return watchPoll{at: p.now(), coord: st, err: err, peers: peers}
+	return watchPoll{at: p.now(), coord: st, err: err, peers: peers, nodes: nodes}
 }
 
 func (p *poller) coordStatus(ctx context.Context) (*wire.Status, error) {
+	if p.addr == "" {
+		return nil, errors.New("no coordinator among --endpoints answered")
+	}
 	if p.conn == nil {
 		c, err := connect(ctx, p.dial, p.addr)
 		if err != nil {

@@ -30,124 +30,62 @@ var (
 const maxRecentShown = 8
 
 // renderScreen draws the model for a terminal of width × height (0: no
-// limit). interval is the refresh period, for the header.
+// limit). interval is the refresh period, for the header. Long lines wrap
+// (a node's own view, the figures) rather than run off the edge; the rows
+// left go first to the transactions in flight, then to recent outcomes.
 func renderScreen(m *watchModel, width, height int, interval time.Duration) string {
 	var lines []string
-	add := func(s string) { lines = append(lines, s) }
+	add := func(s ...string) { lines = append(lines, s...) }
 
-	add(styleTitle.Render("txcli watch") + fmt.Sprintf("  coordinator %s at %s   %s   refresh %v   q quits",
-		cell(orDash(m.coordID)), cell(m.coordAddr), m.lastPoll.Format("15:04:05"), interval))
+	add(fitParts(width, styleTitle.Render("txcli watch")+"  "+fmt.Sprintf("coordinator %s at %s", cell(orDash(m.coordID)), cell(orDash(m.coordAddr))),
+		m.lastPoll.Format("15:04:05"), fmt.Sprintf("refresh %v", interval), "q quits"))
 	switch {
 	case m.polls == 0:
 		add(styleFaint.Render("connecting..."))
 	case !m.up:
-		add(styleBanner.Render(fmt.Sprintf(" COORDINATOR UNREACHABLE for %s: %s. Retrying; below is the last state it reported. ",
-			showAge(m.lastPoll.Sub(m.downSince)), cell(m.downErr))))
+		for _, l := range wrap(width, fmt.Sprintf("COORDINATOR UNREACHABLE for %s: %s. Retrying; below: each node's own report, the coordinator's last one marked stale.",
+			showAge(m.lastPoll.Sub(m.downSince)), cell(m.downErr))) {
+			add(styleBanner.Render(l))
+		}
 	}
 	add("")
-
 	add(styleHead.Render("NODES"))
-	coordState := styleDown.Render("down")
-	if m.up {
-		coordState = styleUp.Render("up")
-	}
-	nodes := [][]string{{cell(orDash(m.coordID)), "coordinator", cell(m.coordAddr), coordState, ""}}
-	for _, p := range m.peers {
-		link := styleDown.Render("not connected")
-		if p.connected {
-			link = styleUp.Render("connected")
-		}
-		var own string
-		switch {
-		case p.reachable == nil:
-			own = styleFaint.Render("not polled yet")
-		case !*p.reachable:
-			own = styleDown.Render("unreachable") + " " + cell(p.err)
-		default:
-			own = styleUp.Render("reachable") + fmt.Sprintf(" %d keys", p.keys)
-			if len(p.own) > 0 {
-				ids := make([]string, 0, len(p.own))
-				for _, t := range p.own {
-					ids = append(ids, cell(t.TxID)+" "+string(t.State))
-				}
-				own += ", " + styleDoubt.Render("waiting on "+strings.Join(ids, ", "))
-			}
-		}
-		nodes = append(nodes, []string{cell(p.id), "participant", cell(p.addr), link, own})
-	}
-	for _, row := range columns(nodes) {
-		add("  " + row)
-	}
+	add(m.nodeLines(width)...)
 	add("")
-
-	st := m.stats(m.lastPoll)
-	add(styleHead.Render("FIGURES") + "  " + statsText(st))
+	figures := wrap(width, "FIGURES  "+statsText(m.stats(m.lastPoll)))
+	figures[0] = styleHead.Render("FIGURES") + strings.TrimPrefix(figures[0], "FIGURES")
+	add(figures...)
 	add("")
 
 	// Transactions still moving: undecided, or decided with a participant
 	// that has not acknowledged. Newest last, like the coordinator's list.
 	live := m.live()
-	members := m.memberIDs()
 	recent := min(len(m.recent), maxRecentShown)
 	room := len(live)
 	if height > 0 {
-		// Everything else: what is above, two headings, a table head,
-		// the outcomes, a blank line and the "more" line.
-		room = max(1, height-len(lines)-recent-6)
+		// Rows left once the headings (in flight, its table head, a blank
+		// line, recent outcomes) are drawn: in flight first, keeping a few
+		// for the outcomes.
+		avail := max(1, height-len(lines)-4)
+		if len(live)+recent > avail {
+			recent = min(recent, max(2, avail/4))
+			room = max(1, avail-recent)
+			if len(live) > room {
+				room = max(1, room-1) // the "... and N older" line
+			}
+		}
 	}
 	title := fmt.Sprintf("IN FLIGHT (%d)", len(live))
 	if !m.up && m.polls > 0 {
-		title += " as last reported"
+		title += " as last reported (stale)"
 	}
 	add(styleHead.Render(title))
 	if len(live) > 0 {
-		rows := [][]string{append([]string{"TX", "PROTO", "STATE", "AGE"}, members...)}
-		shown := live
-		if len(shown) > room {
-			shown = shown[len(shown)-room:]
-		}
-		for _, tv := range shown {
-			t := tv.st
-			row := []string{cell(t.TxID), cell(string(t.Protocol)), styleState(t.State), showAge(m.lastPoll.Sub(tv.seen))}
-			for _, id := range members {
-				s, ok := t.Participants[id]
-				switch {
-				case !ok:
-					row = append(row, notMember)
-				case func() bool { _, d := m.doubtOf(t.TxID, id, s); return d }():
-					row = append(row, styleDoubt.Render(showState(s)+" !"))
-				default:
-					row = append(row, styleState(s))
-				}
-			}
-			rows = append(rows, row)
-		}
-		for _, r := range columns(rows) {
-			add("  " + r)
-		}
-		if n := len(live) - len(shown); n > 0 {
-			add(styleFaint.Render(fmt.Sprintf("  ... and %d older", n)))
-		}
+		add(m.liveLines(live, room)...)
 	}
 	add("")
-
 	add(styleHead.Render("RECENT OUTCOMES"))
-	var rows [][]string
-	for i := len(m.recent) - 1; i >= len(m.recent)-recent; i-- {
-		o := m.recent[i]
-		lat := ""
-		if o.latency > 0 {
-			lat = showLatency(o.latency)
-		}
-		reason := ""
-		if o.reason != "" {
-			reason = cell(o.reason)
-		}
-		rows = append(rows, []string{o.at.Format("15:04:05.000"), cell(o.id), cell(string(o.protocol)), styleState(o.outcome), lat, reason})
-	}
-	for _, r := range columns(rows) {
-		add("  " + r)
-	}
+	add(m.recentLines(recent)...)
 
 	out := strings.Join(lines, "\n")
 	if width > 0 {
@@ -159,6 +97,109 @@ func renderScreen(m *watchModel, width, height int, interval time.Duration) stri
 		}
 	}
 	return out
+}
+
+// liveLines are the in-flight table: the newest room transactions.
+func (m *watchModel) liveLines(live []*txView, room int) []string {
+	members := m.memberIDs()
+	rows := [][]string{append([]string{"TX", "PROTO", "STATE", "AGE"}, members...)}
+	shown := live
+	if len(shown) > room {
+		shown = shown[len(shown)-room:]
+	}
+	for _, tv := range shown {
+		t := tv.st
+		row := []string{cell(t.TxID), cell(string(t.Protocol)), styleState(t.State), showAge(m.age(tv))}
+		for _, id := range members {
+			s, ok := t.Participants[id]
+			switch {
+			case !ok:
+				row = append(row, notMember)
+			case func() bool { _, d := m.doubtOf(t.TxID, id, s); return d }():
+				row = append(row, styleDoubt.Render(showState(s)+" !"))
+			default:
+				row = append(row, styleState(s))
+			}
+		}
+		rows = append(rows, row)
+	}
+	var out []string
+	for _, r := range columns(rows) {
+		out = append(out, "  "+r)
+	}
+	if n := len(live) - len(shown); n > 0 {
+		out = append(out, styleFaint.Render(fmt.Sprintf("  ... and %d older", n)))
+	}
+	return out
+}
+
+// age is how long a transaction has run: by the coordinator's clock when
+// it says when it began, else since watch first saw it.
+func (m *watchModel) age(tv *txView) time.Duration {
+	if tv.st.Started > 0 && m.coordNow >= tv.st.Started {
+		return time.Duration(m.coordNow - tv.st.Started)
+	}
+	return m.lastPoll.Sub(tv.seen)
+}
+
+// recentLines are the newest n outcomes, newest first, at the time each
+// was decided.
+func (m *watchModel) recentLines(n int) []string {
+	var rows [][]string
+	for i := len(m.recent) - 1; i >= len(m.recent)-n; i-- {
+		o := m.recent[i]
+		lat := ""
+		if o.latency > 0 {
+			lat = showLatency(o.latency)
+		}
+		reason := ""
+		if o.reason != "" {
+			reason = cell(o.reason)
+		}
+		rows = append(rows, []string{o.at.Format("15:04:05.000"), cell(o.id), cell(string(o.protocol)), styleState(o.outcome), lat, reason})
+	}
+	var out []string
+	for _, r := range columns(rows) {
+		out = append(out, "  "+r)
+	}
+	return out
+}
+
+// fitParts joins parts three spaces apart, leaving out the trailing ones
+// that would make the line wider than width (the first always stays).
+func fitParts(width int, parts ...string) string {
+	line := parts[0]
+	for _, p := range parts[1:] {
+		next := line + "   " + p
+		if width > 0 && lipgloss.Width(next) > width {
+			break
+		}
+		line = next
+	}
+	return line
+}
+
+// wrap breaks s (plain text: style each line afterwards) into lines of
+// at most width, at spaces, the lines after the first indented by four (0:
+// no limit). A word longer than a line is left to the screen's cut.
+func wrap(width int, s string) []string {
+	if width <= 0 || lipgloss.Width(s) <= width {
+		return []string{s}
+	}
+	var out []string
+	line := ""
+	for _, w := range strings.Split(s, " ") {
+		switch {
+		case line == "":
+			line = w
+		case lipgloss.Width(line+" "+w) <= width:
+			line += " " + w
+		default:
+			out = append(out, line)
+			line = "    " + w
+		}
+	}
+	return append(out, line)
 }
 
 // memberIDs are the participants for the table's columns: the

@@ -49,3 +49,14 @@ func TestVersionFlag(t *testing.T) {
 		t.Errorf("txd --version printed %q, want %q", out.String(), want)
 	}
 }
+
+// The demo's help names the scenarios it runs: 1 to 4 (4 is 3PC, demo3pc.go).
+func TestDemoHelpNamesItsScenarios(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"txd", "demo", "--help"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "scenarios 1-4") || strings.Contains(out.String(), "1-3") {
+		t.Errorf("demo --help:\n%s", out.String())
+	}
+}

@@ -32,9 +32,15 @@ type ptyProc struct {
 // failed.
 func startPTY(t *testing.T, bin string, args ...string) *ptyProc {
 	t.Helper()
+	return startPTYSize(t, 40, 120, bin, args...)
+}
+
+// startPTYSize is startPTY in a rows×cols pseudo-terminal.
+func startPTYSize(t *testing.T, rows, cols uint16, bin string, args ...string) *ptyProc {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(watchEnv(), "TERM=xterm-256color")
-	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 120})
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: rows, Cols: cols})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,18 +26,26 @@ type resolveOut struct {
 	Refused     bool   `json:"refused"`
 	Reason      string `json:"reason"`
 	Error       string `json:"error"`
+	Forced      bool   `json:"forced"`
+	Members     []struct {
+		ID      string `json:"id"`
+		Before  string `json:"before"`
+		State   string `json:"state"`
+		Applied bool   `json:"applied"`
+	} `json:"members"`
 }
 
-// resolveTx runs "txcli --json --participant ID resolve --yes txid outcome"
-// and checks its exit code.
-func resolveTx(t *testing.T, c *cluster.Cluster, id, txid, outcome string, code int) resolveOut {
+// resolveTx runs "txcli --json --participant ID resolve --yes [flags] txid
+// outcome" and checks its exit code.
+func resolveTx(t *testing.T, c *cluster.Cluster, id, txid, outcome string, code int, flags ...string) resolveOut {
 	t.Helper()
-	r := c.Txcli("--json", "--participant", c.Part(id).Addr(), "resolve", "--yes", txid, outcome)
+	args := append(append([]string{"--json", "--participant", c.Part(id).Addr(), "resolve", "--yes"}, flags...), txid, outcome)
+	r := c.Txcli(args...)
 	var out resolveOut
 	if err := json.Unmarshal([]byte(r.Stdout), &out); err != nil || r.Code != code {
 		t.Fatalf("resolve %s %s on %s: want exit %d and JSON; got %v (%v)", txid, outcome, id, code, r, err)
 	}
-	if !strings.Contains(r.Stderr, "WARNING: heuristic decision") {
+	if code == 0 && !strings.Contains(r.Stderr, "WARNING: heuristic decision") {
 		t.Errorf("resolve without the warning: %v", r)
 	}
 	return out
@@ -81,7 +89,7 @@ func TestResolveInDoubtAgreeingCoordinator(t *testing.T) {
 
 	// Not confirmed (stdin is not a terminal, no --yes): nothing happens.
 	r := c.Txcli("--participant", c.Part("B").Addr(), "resolve", "TX1", "commit")
-	if r.Code != 2 || !strings.Contains(r.Stderr, "pass --yes") {
+	if r.Code != 1 || !strings.Contains(r.Stderr, "pass --yes") {
 		t.Fatalf("resolve without --yes: %v", r)
 	}
 	// Refusals: unknown transaction; and, below, the other outcome.
@@ -90,11 +98,17 @@ func TestResolveInDoubtAgreeingCoordinator(t *testing.T) {
 	}
 	waitPart(t, c, "B", "TX1 still READY", inState("TX1", "READY"))
 
-	for _, id := range []string{"B", "C"} {
-		out := resolveTx(t, c, id, "TX1", "commit", 0)
-		if !out.Applied || !out.Heuristic || out.State != "COMMITTED" || out.Participant != id {
-			t.Fatalf("resolve on %s: %+v", id, out)
+	// One command, naming B, resolves every member: B and C.
+	out := resolveTx(t, c, "B", "TX1", "commit", 0)
+	if !out.Applied || !out.Heuristic || out.State != "COMMITTED" || out.Participant != "B" || len(out.Members) != 2 {
+		t.Fatalf("resolve: %+v", out)
+	}
+	for _, m := range out.Members {
+		if !m.Applied || m.State != "COMMITTED" || m.Before != "READY" {
+			t.Fatalf("resolve on %s: %+v", m.ID, m)
 		}
+	}
+	for _, id := range []string{"B", "C"} {
 		waitPart(t, c, id, "TX1 heuristically committed", all(heuristicTx("TX1", "COMMITTED", false), hasValue("balance", "1000")))
 	}
 	// Idempotent, and never the other way.
@@ -102,6 +116,9 @@ func TestResolveInDoubtAgreeingCoordinator(t *testing.T) {
 		t.Fatalf("second resolve: %+v", out)
 	}
 	if out := resolveTx(t, c, "B", "TX1", "abort", 1); !out.Refused || !strings.Contains(out.Reason, "cannot undo") {
+		t.Fatalf("opposite resolve: %+v", out)
+	}
+	if out := resolveTx(t, c, "B", "TX1", "abort", 1, "--force"); !out.Refused || !strings.Contains(out.Reason, "cannot undo") {
 		t.Fatalf("opposite resolve: %+v", out)
 	}
 
@@ -141,7 +158,7 @@ func TestResolveInDoubtHeuristicDamage(t *testing.T) {
 	blockAfterCommit(t, c, partTimeout)
 
 	// The operator guesses wrong on B only.
-	if out := resolveTx(t, c, "B", "TX1", "abort", 0); !out.Applied || out.State != "ABORTED" {
+	if out := resolveTx(t, c, "B", "TX1", "abort", 0, "--only"); !out.Applied || out.State != "ABORTED" {
 		t.Fatalf("resolve: %+v", out)
 	}
 	waitPart(t, c, "B", "TX1 heuristically aborted", all(heuristicTx("TX1", "ABORTED", false), hasValue("balance", "")))
@@ -189,4 +206,30 @@ func TestResolveInDoubtHeuristicDamage(t *testing.T) {
 	kill9(t, c.Part("B"))
 	restart(t, c.Part("B"))
 	waitPart(t, c, "B", "TX1 damage after a restart", damaged)
+}
+
+// Issue 16: while the coordinator is alive (here in its --delay window,
+// having told the client COMMITTED), resolve refuses both outcomes and
+// changes nothing; the coordinator finishes the transaction itself.
+func TestResolveRefusedWhileCoordinatorAlive(t *testing.T) {
+	c := startCluster(t, cluster.Config{CoordDelay: 3 * time.Second, PartTimeout: time.Second})
+	out, r := c.StartTx("TX1", "2PC", "SET", "balance", "1000")
+	wantOutcome(t, out, r, 0, "COMMITTED")
+	waitPart(t, c, "C", "TX1 READY", inState("TX1", "READY"))
+	if out := resolveTx(t, c, "C", "TX1", "abort", 1, "--force"); !out.Refused || !strings.Contains(out.Reason, "decided TX1 COMMITTED") {
+		t.Fatalf("abort against the live coordinator's COMMIT: %+v", out)
+	}
+	if out := resolveTx(t, c, "C", "TX1", "commit", 1); !out.Refused || !strings.Contains(out.Reason, "is reachable") {
+		t.Fatalf("commit while the coordinator is alive: %+v", out)
+	}
+	for _, id := range []string{"B", "C"} {
+		waitPart(t, c, id, "TX1 committed by the protocol", all(inState("TX1", "COMMITTED"), hasValue("balance", "1000")))
+		st, err := c.PartStatus(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tx, _ := st.Tx("TX1"); tx.Heuristic {
+			t.Errorf("%s: TX1 heuristic after refused resolves", id)
+		}
+	}
 }

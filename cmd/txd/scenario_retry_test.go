@@ -13,7 +13,8 @@ import (
 )
 
 // Starting a known transaction id returns its recorded outcome and
-// never runs it again, also after a coordinator crash and restart.
+// never runs it again, also after a coordinator crash and restart; the id
+// with other operations is refused (issue 16).
 func TestIdempotentRetry(t *testing.T) {
 	c := startCluster(t, cluster.Config{})
 	commit(t, c, "TX0", "SET", "balance", "100")
@@ -34,15 +35,23 @@ func TestIdempotentRetry(t *testing.T) {
 			return coordTx("TX2", "ABORTED", both("ABORTED"))(st)
 		})
 	}
-	retry := func(when string) {
+	retry := func(when string, reuseKnown bool) {
 		t.Helper()
-		// The same transaction again, and TX1's id with other operations:
-		// a known id returns its outcome and runs nothing.
-		for _, ops := range [][]string{{"ADD", "balance", "10"}, {"ADD", "balance", "5000"}} {
-			out, r := c.StartTx("TX1", "2PC", ops...)
+		// The same transaction again returns its outcome and runs nothing.
+		out, r := c.StartTx("TX1", "2PC", "ADD", "balance", "10")
+		wantOutcome(t, out, r, 0, "COMMITTED")
+		// TX1's id with other operations: refused (an id is one request),
+		// while the coordinator knows TX1's operations; one resumed from
+		// its log after a restart does not, and answers the outcome.
+		out, r = c.StartTx("TX1", "2PC", "ADD", "balance", "5000")
+		if reuseKnown {
+			if r.Code != 2 || out.Code != "id_reused" || out.Outcome == "COMMITTED" {
+				t.Errorf("TX1 with other operations %s: %v, want exit 2 and code id_reused", when, r)
+			}
+		} else {
 			wantOutcome(t, out, r, 0, "COMMITTED")
 		}
-		out, r := c.StartTx("TX2", "2PC", "ADD", "balance", "-1000")
+		out, r = c.StartTx("TX2", "2PC", "ADD", "balance", "-1000")
 		wantOutcome(t, out, r, 1, "ABORTED")
 		if out.Reason != reason2 {
 			t.Errorf("retried TX2 %s: reason %q, first time %q", when, out.Reason, reason2)
@@ -62,10 +71,10 @@ func TestIdempotentRetry(t *testing.T) {
 	}
 
 	settled("TX1 applied once, TX2 aborted")
-	retry("before the crash")
+	retry("before the crash", true)
 
 	kill9(t, c.Coord)
 	c.StartCoord()
-	retry("after the coordinator's restart")
+	retry("after the coordinator's restart", false)
 	settled("still the same after the restart")
 }

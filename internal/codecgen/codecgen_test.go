@@ -30,6 +30,7 @@ func TestRefused(t *testing.T) {
 		{"int encoded", "//txd:codec encode\ntype T struct{ N int }\n", "cannot be encoded"},
 		{"float", "//txd:codec decode\ntype T struct{ F float64 }\n", "unknown type float64"},
 		{"nested struct", "type E struct{ A string }\n//txd:codec decode\ntype T struct{ E E }\n", "not supported"},
+		{"pointer encoded by hand-written decoder only", "type E struct{ A string }\n//txd:codec encode decode\ntype T struct{ E *E `txd:\"decode=decodeE()\"` }\n", "cannot be encoded"},
 		{"renamed field", "//txd:codec decode\ntype T struct{ A string `msgpack:\"a\"` }\n", "not supported"},
 		{"cut on a bool", "//txd:codec decode\ntype T struct{ B bool `txd:\"cut=3\"` }\n", "cut is for strings"},
 		{"unclosed decode(", "//txd:codec decode(n *int\ntype T struct{ A string }\n", "no )"},

@@ -28,6 +28,9 @@ const (
 	kSlice // of structs with codecs; elem is the element type
 	kSliceString
 	kMap // from string to a string type; elem is the value type
+	// kCustom: a type only a hand-written decoder (decode=F) handles,
+	// such as a pointer to a struct; never encoded here.
+	kCustom
 )
 
 var basic = map[string]kind{"string": kString, "bool": kBool, "uint16": kUint16, "uint64": kUint64, "int64": kInt64, "int": kInt}
@@ -136,11 +139,15 @@ func (g *gen) fields(t *typeDecl) ([]field, error) {
 			if !n.IsExported() {
 				continue
 			}
+			txd := parseTag(tag.Get("txd"))
 			k, err := g.resolve(g.pkg, f.Type)
+			if err != nil && txd["decode"] != "" {
+				k, err = kCustom, nil
+			}
 			if err != nil {
 				return nil, fmt.Errorf("field %s: %w", n.Name, err)
 			}
-			fd := field{name: n.Name, typ: exprString(f.Type), kind: k, tag: parseTag(tag.Get("txd"))}
+			fd := field{name: n.Name, typ: exprString(f.Type), kind: k, tag: txd}
 			if id, ok := f.Type.(*ast.Ident); ok {
 				_, fd.basic = basic[id.Name]
 			}

@@ -212,9 +212,10 @@ func (cl *Client) HandleClose(c *Conn, err error) {
 // refusal is a ResolveResult with Refused set, not an error; an error is a
 // *RemoteError (the node could not handle the request) or a lost
 // connection, after which whether the outcome was applied is unknown.
-func (cl *Client) Resolve(ctx context.Context, txid string, commit bool) (*wire.ResolveResult, error) {
+// force says the operator overrode txcli's safety checks (wire.Resolve).
+func (cl *Client) Resolve(ctx context.Context, txid string, commit, force bool) (*wire.ResolveResult, error) {
 	id := cl.nextID.Add(1)
-	m, err := cl.call(ctx, id, &wire.Resolve{ReqID: id, TxID: txid, Commit: commit})
+	m, err := cl.call(ctx, id, &wire.Resolve{ReqID: id, TxID: txid, Commit: commit, Force: force})
 	if err != nil {
 		return nil, err
 	}
