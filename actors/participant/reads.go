@@ -14,7 +14,12 @@ import (
 // store's size. The status desk encodes it on its own goroutine: what it
 // holds is copied.
 func (a *participantActor) status() *wire.Status {
-	sum := a.fsm.StoreSummary(wire.MaxStatusInlineKeys, wire.MaxStatusInlineBytes)
+	sum, err := a.fsm.StoreSummary(wire.MaxStatusInlineKeys, wire.MaxStatusInlineBytes)
+	if err != nil {
+		// The sizes are known without reading: report them alone.
+		a.logger.Error("status: reading the store", "err", err)
+		sum.Store, sum.Truncated = nil, true
+	}
 	return &wire.Status{NodeID: a.self.NodeID, Role: wire.RoleParticipant, Store: sum.Store,
 		Transactions: a.fsm.Transactions(),
 		Keys:         uint64(sum.Keys), KeyBytes: uint64(sum.KeyBytes), ValueBytes: uint64(sum.ValueBytes),
@@ -32,7 +37,12 @@ func (a *participantActor) get(conn *transport.Conn, m *wire.GetReq) {
 			return
 		}
 	}
-	a.sendRead(conn, m.ReqID, &wire.GetResult{ReqID: m.ReqID, Entries: a.fsm.Get(m.Keys, wire.MaxReadPageBytes)})
+	entries, err := a.fsm.Get(m.Keys, wire.MaxReadPageBytes)
+	if err != nil {
+		a.readFailed(conn, m.ReqID, "get", err)
+		return
+	}
+	a.sendRead(conn, m.ReqID, &wire.GetResult{ReqID: m.ReqID, Entries: entries})
 }
 
 // scan answers a client's ScanReq with one page of keys in order: at most
@@ -48,7 +58,11 @@ func (a *participantActor) scan(conn *transport.Conn, m *wire.ScanReq) {
 	if m.Limit > 0 && m.Limit < uint64(limit) {
 		limit = int(m.Limit)
 	}
-	entries, more := a.fsm.Scan(m.Prefix, m.After, limit, wire.MaxReadPageBytes)
+	entries, more, err := a.fsm.Scan(m.Prefix, m.After, limit, wire.MaxReadPageBytes)
+	if err != nil {
+		a.readFailed(conn, m.ReqID, "scan", err)
+		return
+	}
 	a.sendRead(conn, m.ReqID, &wire.ScanResult{ReqID: m.ReqID, Entries: entries, More: more})
 }
 
@@ -62,4 +76,10 @@ func (a *participantActor) sendRead(conn *transport.Conn, reqID uint64, msg wire
 		_ = conn.Send(&wire.Error{ReqID: reqID, Code: wire.ErrInternal,
 			Msg: fmt.Sprintf("the value read does not fit in a frame (%v): it predates the limit of %d bytes per value", err, wire.MaxValueLen)})
 	}
+}
+
+// readFailed tells a client its read failed: the store could not be read.
+func (a *participantActor) readFailed(conn *transport.Conn, reqID uint64, what string, err error) {
+	a.logger.Error(what+": reading the store", "err", err)
+	_ = conn.Send(&wire.Error{ReqID: reqID, Code: wire.ErrInternal, Msg: what + ": reading the store: " + err.Error()})
 }

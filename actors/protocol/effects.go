@@ -183,4 +183,9 @@ type Record struct {
 	// clock), set by the WAL writer; a checkpoint keeps it, so a trace can
 	// show a record written before a restart. Older records lack it (0).
 	Time int64
+	// Seq is a commit's apply sequence number (RecCommit, and RecHeuristic
+	// with Commit): 1, 2, … in the order commits reach the store, so that
+	// replay skips those a storage engine already holds (apply.go). Records
+	// from before it existed have 0.
+	Seq uint64
 }
