@@ -43,6 +43,7 @@ type Options struct {
 // Stats are the store's exact figures.
 type Stats struct {
 	Keys       int64
+	KeyBytes   int64
 	ValueBytes int64
 }
 
@@ -165,6 +166,7 @@ func (s *Store) Apply(seq uint64, ops []Op) error {
 		}
 		if old >= 0 {
 			stats.Keys--
+			stats.KeyBytes -= int64(len(op.Key))
 			stats.ValueBytes -= int64(old)
 		}
 		var err error
@@ -174,6 +176,7 @@ func (s *Store) Apply(seq uint64, ops []Op) error {
 		} else {
 			s.seen[op.Key] = len(op.Value)
 			stats.Keys++
+			stats.KeyBytes += int64(len(op.Key))
 			stats.ValueBytes += int64(len(op.Value))
 			err = b.Set(k, []byte(op.Value), nil)
 		}

@@ -44,8 +44,9 @@ func (m model) apply(ops []Op) {
 
 func (m model) stats() Stats {
 	var st Stats
-	for _, v := range m {
+	for k, v := range m {
 		st.Keys++
+		st.KeyBytes += int64(len(k))
 		st.ValueBytes += int64(len(v))
 	}
 	return st
