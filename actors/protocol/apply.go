@@ -32,9 +32,9 @@ func (p *Participant) commitAt(t *ptx, seq uint64) error {
 	}
 	p.applied = max(p.applied, seq)
 	t.applySeq = seq
-	if seq <= p.base {
+	if _, none := p.store.(NoStore); seq <= p.base || none {
 		t.writes = nil
-		return nil // the store holds it already
+		return nil // the store holds it already, or keeps nothing
 	}
 	writes := t.writes
 	if writes == nil {

@@ -148,12 +148,19 @@ const (
 	RecTooOld // coordinator: this run of the id aborted because a member had committed an earlier one (Reason; lazy, just before the DECISION)
 )
 
+// RecApplied opens a participant's checkpoint when its data lives in a
+// storage engine: the engine durably holds the commits up to Seq, and the
+// log before the checkpoint is gone. Its host checks it at start (replay
+// needs an engine at Seq or later) and does not replay it. Its value stands
+// apart from the list above, which grows by one at a time.
+const RecApplied RecKind = 32
+
 var recNames = [...]string{
 	RecBegin: "BEGIN", RecDecision: "DECISION", RecEnd: "END",
 	RecPrepared: "PREPARED", RecCommit: "COMMIT", RecAbort: "ABORT",
 	RecPreCommit: "PRECOMMIT", RecStore: "STORE", RecForget: "FORGET",
 	RecHeuristic: "HEURISTIC", RecHeuristicDamage: "HEURISTIC-DAMAGE",
-	RecTooOld: "TOO-OLD",
+	RecTooOld: "TOO-OLD", RecApplied: "APPLIED",
 }
 
 func (k RecKind) String() string {

@@ -30,9 +30,13 @@ func (p *Participant) StoreSummary(maxKeys, maxBytes int) (StoreSummary, error) 
 	if err != nil {
 		return sum, err
 	}
-	if more {
-		// The size lags behind the keys (a storage engine counts what
-		// it has written): too many to inline after all.
+	used := 0
+	for _, e := range entries {
+		used += len(e.Key) + len(e.Value)
+	}
+	if more || used > maxBytes {
+		// The size lags behind the keys (a storage engine counts the
+		// commits it has written): too large to inline after all.
 		sum.Truncated = true
 		return sum, nil
 	}
