@@ -8,6 +8,7 @@ import (
 	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/actors/walwriter"
+	"github.com/txd/txd/internal/kv"
 	"github.com/txd/txd/walstore"
 )
 
@@ -68,6 +69,11 @@ func replayOver(cfg Config, tr *trace.Ring) (*recovered, bool, error) {
 	store, err := openEngine(cfg.KV, cfg.Fatal, func(format string, args ...any) {
 		cfg.Logger.Error(fmt.Sprintf(format, args...))
 	})
+	if errors.Is(err, kv.ErrLocked) {
+		// The engine is opened before the log: say what the log's own
+		// lock would have said.
+		return nil, false, fmt.Errorf("%w: storage engine %s of file %s", walstore.ErrLocked, cfg.KV, cfg.WAL)
+	}
 	if err != nil {
 		return nil, false, err
 	}

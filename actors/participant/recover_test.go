@@ -2,6 +2,7 @@ package participant
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -208,5 +209,17 @@ func TestLegacyLogConverted(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestSecondStartIsRefused: a second participant on the same log is
+// refused with the log's own error, though the engine is opened first.
+func TestSecondStartIsRefused(t *testing.T) {
+	wal := filepath.Join(t.TempDir(), "B.wal")
+	p := startPart(t, wal, -1)
+	defer p.Close()
+	_, err := Start(Config{NodeID: "B", Listen: "127.0.0.1:0", WAL: wal, NoSync: true})
+	if !errors.Is(err, walstore.ErrLocked) || !strings.Contains(err.Error(), wal) {
+		t.Fatalf("second start: %v, want %v naming %s", err, walstore.ErrLocked, wal)
 	}
 }
