@@ -168,3 +168,21 @@ func TestHeuristicCommitIsNumbered(t *testing.T) {
 		t.Fatalf("n = %q, want 5", v)
 	}
 }
+
+// TestNoStoreShadow: a replay-only model over NoStore takes a log whose
+// ADDs it cannot resolve (it holds no data) without error, keeps every
+// commit's number for its checkpoint, and writes no STORE record.
+func TestNoStoreShadow(t *testing.T) {
+	p := newPart(t, map[string]string{"n": "10"})
+	log := commitTx(t, p, "T1", add("n", -10))
+	shadow := NewParticipant(ParticipantConfig{NodeID: "B", Store: NoStore{}})
+	for _, r := range log {
+		if err := shadow.Replay(r); err != nil {
+			t.Fatalf("replay %v: %v", r.Kind, err)
+		}
+	}
+	snap := shadow.Snapshot()
+	if len(snap) != 1 || snap[0].Kind != RecCommit || snap[0].Seq != 1 {
+		t.Fatalf("snapshot %+v, want the COMMIT of T1 alone, numbered 1", snap)
+	}
+}

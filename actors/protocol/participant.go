@@ -69,14 +69,15 @@ type ptx struct {
 type Participant struct {
 	cfg   ParticipantConfig
 	store Store
+	locks map[string]string // key → id of the prepared transaction holding it
+	txns  map[string]*ptx
+	order []*ptx  // transactions in the order first seen (for status); dropped ones are skipped
+	live  int     // entries of order still in txns
+	gone  history // recently forgotten transactions, for status and queries
+
 	// applied is the last apply sequence number taken; base is the
 	// store's at start (apply.go).
 	applied, base uint64
-	locks         map[string]string // key → id of the prepared transaction holding it
-	txns          map[string]*ptx
-	order         []*ptx  // transactions in the order first seen (for status); dropped ones are skipped
-	live          int     // entries of order still in txns
-	gone          history // recently forgotten transactions, for status and queries
 }
 
 // NewParticipant returns an empty participant; feed it its log with Replay.
@@ -177,13 +178,14 @@ func (p *Participant) Prepare(m *wire.Prepare) []Effect {
 	t := p.add(m.TxID, m.Protocol)
 	t.ops, t.coord, t.coordAddr, t.members = m.Ops, m.Coord, m.CoordAddr, m.Members
 	reason := ""
-	var err error
-	if err = wire.CheckOps(m.Ops); err != nil {
+	if err := wire.CheckOps(m.Ops); err != nil {
 		reason = err.Error()
 	} else if k, holder := p.conflict(m.Ops); holder != "" {
 		reason = fmt.Sprintf("key %s is locked by %s", k, holder)
-	} else if t.writes, err = resolve(p.store.Get, m.Ops); err != nil {
+	} else if w, err := resolve(p.store.Get, m.Ops); err != nil {
 		reason = err.Error()
+	} else {
+		t.writes = w // applied at COMMIT (apply.go)
 	}
 	if reason != "" {
 		reason = wire.ShortReason(reason) // kept with the outcome and logged
