@@ -44,7 +44,7 @@ func (a *fakeApplier) SyncThrough(seq uint64) error {
 type shadowOf struct{}
 
 func (shadowOf) Apply(protocol.Record) error { return nil }
-func (shadowOf) Snapshot() []protocol.Record  { return nil }
+func (shadowOf) Snapshot() []protocol.Record { return nil }
 
 // TestApplierHearsDurableCommits: the engine hears the highest durable
 // commit after each synced batch, and a checkpoint first writes its batch
