@@ -27,17 +27,25 @@ func startPart(t *testing.T, wal string, compact int64) *Node {
 	return p
 }
 
+// dialAsCoord connects to p as its coordinator, COORD; what p sends back
+// goes to the recorder.
+func dialAsCoord(ctx context.Context, t *testing.T, p *Node) (*transport.Conn, *recorder) {
+	t.Helper()
+	r := newRecorder()
+	coord, err := transport.Dial(ctx, p.Addr(), wire.Hello{NodeID: "COORD", Role: wire.RoleCoordinator}, r, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return coord, r
+}
+
 // commitOn runs transaction id with ops through p as its coordinator,
 // committing it, and waits for the ack.
 func commitOn(t *testing.T, p *Node, id string, ops ...wire.Op) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	r := newRecorder()
-	coord, err := transport.Dial(ctx, p.Addr(), wire.Hello{NodeID: "COORD", Role: wire.RoleCoordinator}, r, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	coord, r := dialAsCoord(ctx, t, p)
 	defer coord.Close()
 	members := []wire.Member{{ID: "B", Addr: p.Addr()}}
 	if err := coord.Send(&wire.Prepare{TxID: id, Protocol: wire.TwoPC, Coord: "COORD", Members: members, Ops: ops}); err != nil {
