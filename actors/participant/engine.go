@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/txd/txd/actors/protocol"
+	"github.com/txd/txd/actors/walwriter"
 	"github.com/txd/txd/internal/kv"
 	"github.com/txd/txd/wire"
 )
@@ -38,6 +39,7 @@ type engineStore struct {
 	durable  uint64             // the last commit the log holds durably
 	applied  uint64             // the last commit in the engine
 	closing  bool
+	stopping bool // the node is stopping: SyncThrough waits no more
 	stopped  chan struct{}
 	applyErr error
 }
@@ -135,7 +137,7 @@ func (s *engineStore) replayed() uint64 {
 // makes it durable: the log may then drop them.
 func (s *engineStore) SyncThrough(seq uint64) error {
 	s.mu.Lock()
-	for s.applied < seq && s.applyErr == nil && !s.closing {
+	for s.applied < seq && s.applyErr == nil && !s.stopping {
 		s.cond.Wait()
 	}
 	err, applied := s.applyErr, s.applied
@@ -144,7 +146,10 @@ func (s *engineStore) SyncThrough(seq uint64) error {
 		return err
 	}
 	if applied < seq {
-		return fmt.Errorf("engine %s: closed before commit %d was applied", s.dir, seq)
+		// A commit numbered before the last durable one waits for the
+		// actor (an operator's COMMIT, applied once its record is
+		// durable), which is stopping.
+		return walwriter.ErrCheckpointLater
 	}
 	_, err = s.kv.Sync()
 	return err
@@ -210,6 +215,15 @@ func (s *engineStore) ready() int {
 		next++
 	}
 	return n
+}
+
+// stop tells SyncThrough to wait no more: the node is stopping, and its
+// actor may never hand over a commit the applier waits for.
+func (s *engineStore) stop() {
+	s.mu.Lock()
+	s.stopping = true
+	s.cond.Broadcast()
+	s.mu.Unlock()
 }
 
 // Close applies what is durable, makes the engine durable and closes it.

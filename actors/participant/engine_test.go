@@ -1,6 +1,7 @@
 package participant
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/txd/txd/actors/walwriter"
 	"github.com/txd/txd/wire"
 )
 
@@ -138,5 +140,30 @@ func TestEngineScanMergesTheOverlay(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("limit %d: %d keys, want %d in order", limit, len(got), len(want))
 		}
+	}
+}
+
+// TestSyncThroughGivesUpWhenStopping: a checkpoint waiting for a commit
+// the actor has not handed over yet (an operator's COMMIT, numbered 1,
+// applied once durable) is skipped when the node stops, instead of
+// waiting for an actor that is gone.
+func TestSyncThroughGivesUpWhenStopping(t *testing.T) {
+	s := openTestEngine(t, t.TempDir())
+	defer s.Close()
+	s.Commit(2, []wire.Op{set("b", "2")})
+	s.Durable(2)
+	done := make(chan error, 1)
+	go func() { done <- s.SyncThrough(2) }()
+	s.stop()
+	select {
+	case err := <-done:
+		if !errors.Is(err, walwriter.ErrCheckpointLater) {
+			t.Fatalf("SyncThrough after stop: %v, want ErrCheckpointLater", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("SyncThrough still waits after stop")
+	}
+	if s.kv.Seq() != 0 {
+		t.Fatalf("the engine took commit 2 before 1: at %d", s.kv.Seq())
 	}
 }

@@ -173,6 +173,7 @@ func (n *Node) Close() error {
 	n.server.Close()
 	n.desk.Close()
 	hollywood.Poison(n.engine, n.pid)
+	n.store.stop()
 	n.wal.Close()
 	serr := n.store.Close()
 	if err := n.log.Close(); err != nil {

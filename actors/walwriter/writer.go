@@ -2,6 +2,7 @@ package walwriter
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -62,6 +63,11 @@ type Applier interface {
 	Durable(seq uint64)
 	SyncThrough(seq uint64) error
 }
+
+// ErrCheckpointLater, from Applier.SyncThrough, skips this checkpoint: the
+// engine cannot catch up now (its node is stopping), and the log stays as
+// it is, whole.
+var ErrCheckpointLater = errors.New("walwriter: checkpoint skipped: the engine is stopping")
 
 type walWaiter struct {
 	pid *actor.PID
@@ -359,7 +365,9 @@ func (w *Writer) flusher() {
 // then the new log (opened by the engine's position, protocol.RecApplied)
 // written, fsynced and renamed over the old (walstore.Log.Rewrite).
 func (w *Writer) engineCheckpoint(seq uint64) error {
-	if err := w.applier.SyncThrough(seq); err != nil {
+	if err := w.applier.SyncThrough(seq); errors.Is(err, ErrCheckpointLater) {
+		return nil
+	} else if err != nil {
 		return err
 	}
 	crashpoint.Hit(crashpoint.WALCompactEngineSynced)
