@@ -39,7 +39,7 @@ type engineStore struct {
 	durable  uint64             // the last commit the log holds durably
 	applied  uint64             // the last commit in the engine
 	closing  bool
-	stopping bool // the node is stopping: SyncThrough waits no more
+	stopping bool // the node is stopping: SyncThrough waits only for the applier
 	stopped  chan struct{}
 	applyErr error
 }
@@ -137,7 +137,7 @@ func (s *engineStore) replayed() uint64 {
 // makes it durable: the log may then drop them.
 func (s *engineStore) SyncThrough(seq uint64) error {
 	s.mu.Lock()
-	for s.applied < seq && s.applyErr == nil && !s.stopping {
+	for s.applied < seq && s.applyErr == nil && !(s.stopping && s.ready() == 0) {
 		s.cond.Wait()
 	}
 	err, applied := s.applyErr, s.applied
@@ -217,8 +217,9 @@ func (s *engineStore) ready() int {
 	return n
 }
 
-// stop tells SyncThrough to wait no more: the node is stopping, and its
-// actor may never hand over a commit the applier waits for.
+// stop tells SyncThrough to wait for the applier only: the node is
+// stopping, and its actor may never hand over a commit the applier waits
+// for.
 func (s *engineStore) stop() {
 	s.mu.Lock()
 	s.stopping = true

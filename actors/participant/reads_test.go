@@ -38,7 +38,7 @@ func TestParticipantServesReads(t *testing.T) {
 			ops = append(ops, wire.Op{Kind: wire.OpSet, Key: k, Value: value(i)})
 			wantBytes += len(k) + len(value(i))
 		}
-		commitOn(t, p, fmt.Sprintf("T%d", tx), ops...)
+		commitVia(t, coord, r, p, fmt.Sprintf("T%d", tx), ops...)
 	}
 	// Prepared, never decided: its write is not read.
 	if err := coord.Send(&wire.Prepare{TxID: "TP", Protocol: wire.TwoPC, Coord: "COORD", Members: members,

@@ -47,6 +47,13 @@ func commitOn(t *testing.T, p *Node, id string, ops ...wire.Op) {
 	defer cancel()
 	coord, r := dialAsCoord(ctx, t, p)
 	defer coord.Close()
+	commitVia(t, coord, r, p, id, ops...)
+}
+
+// commitVia commits transaction id with ops through p over coord, a
+// coordinator's connection whose answers go to r.
+func commitVia(t *testing.T, coord *transport.Conn, r *recorder, p *Node, id string, ops ...wire.Op) {
+	t.Helper()
 	members := []wire.Member{{ID: "B", Addr: p.Addr()}}
 	if err := coord.Send(&wire.Prepare{TxID: id, Protocol: wire.TwoPC, Coord: "COORD", Members: members, Ops: ops}); err != nil {
 		t.Fatal(err)
