@@ -243,26 +243,39 @@ func (s *engineStore) Close() error {
 
 // Scan merges the overlay into a page of the engine's keys.
 func (s *engineStore) Scan(prefix, after string, limit int) ([]wire.Entry, bool, error) {
-	if limit <= 0 {
-		return nil, false, nil
-	}
-	// The overlay's keys in range, sorted: they replace the engine's.
 	s.mu.Lock()
+	mine, over := overlayRange(s.overlay, prefix, after)
+	s.mu.Unlock()
+	return mergeScan(mine, over, limit, func(n int) ([]kv.KV, bool, error) { return s.kv.Scan(prefix, after, n) })
+}
+
+// overlayRange copies the overlay's entries for keys that start with
+// prefix and sort after after, and lists those keys in order.
+func overlayRange(all map[string]overlay, prefix, after string) ([]string, map[string]overlay) {
 	var mine []string
-	for k := range s.overlay {
+	for k := range all {
 		if k > after && strings.HasPrefix(k, prefix) {
 			mine = append(mine, k)
 		}
 	}
 	over := make(map[string]overlay, len(mine))
 	for _, k := range mine {
-		over[k] = s.overlay[k]
+		over[k] = all[k]
 	}
-	s.mu.Unlock()
 	slices.Sort(mine)
+	return mine, over
+}
+
+// mergeScan merges the overlay's keys in a scan's range (mine, sorted, and
+// their entries) into a page of the engine's, read by engineScan, and
+// returns at most limit entries and whether more follow.
+func mergeScan(mine []string, over map[string]overlay, limit int, engineScan func(n int) ([]kv.KV, bool, error)) ([]wire.Entry, bool, error) {
+	if limit <= 0 {
+		return nil, false, nil
+	}
 	// Every overlay key may hide an engine key: ask for that many more,
 	// so the page still holds limit+1 keys to tell whether more follow.
-	page, engineMore, err := s.kv.Scan(prefix, after, min(limit+1+len(mine), kv.MaxScanLimit))
+	page, engineMore, err := engineScan(min(limit+1+len(mine), kv.MaxScanLimit))
 	if err != nil {
 		return nil, false, err
 	}

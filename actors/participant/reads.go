@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/wire"
 	"github.com/txd/txd/wire/transport"
 )
@@ -37,12 +38,19 @@ func (a *participantActor) get(conn *transport.Conn, m *wire.GetReq) {
 			return
 		}
 	}
-	entries, err := a.fsm.Get(m.Keys, wire.MaxReadPageBytes)
-	if err != nil {
-		a.readFailed(conn, m.ReqID, "get", err)
+	v := a.readView(conn, m.ReqID, "get")
+	if v == nil {
 		return
 	}
-	a.sendRead(conn, m.ReqID, &wire.GetResult{ReqID: m.ReqID, Entries: entries})
+	go func() {
+		defer a.readDone(v)
+		entries, err := protocol.GetFrom(v, m.Keys, wire.MaxReadPageBytes)
+		if err != nil {
+			a.readFailed(conn, m.ReqID, "get", err)
+			return
+		}
+		a.sendRead(conn, m.ReqID, &wire.GetResult{ReqID: m.ReqID, Entries: entries})
+	}()
 }
 
 // scan answers a client's ScanReq with one page of keys in order: at most
@@ -58,12 +66,19 @@ func (a *participantActor) scan(conn *transport.Conn, m *wire.ScanReq) {
 	if m.Limit > 0 && m.Limit < uint64(limit) {
 		limit = int(m.Limit)
 	}
-	entries, more, err := a.fsm.Scan(m.Prefix, m.After, limit, wire.MaxReadPageBytes)
-	if err != nil {
-		a.readFailed(conn, m.ReqID, "scan", err)
+	v := a.readView(conn, m.ReqID, "scan")
+	if v == nil {
 		return
 	}
-	a.sendRead(conn, m.ReqID, &wire.ScanResult{ReqID: m.ReqID, Entries: entries, More: more})
+	go func() {
+		defer a.readDone(v)
+		entries, more, err := protocol.ScanFrom(v, m.Prefix, m.After, limit, wire.MaxReadPageBytes)
+		if err != nil {
+			a.readFailed(conn, m.ReqID, "scan", err)
+			return
+		}
+		a.sendRead(conn, m.ReqID, &wire.ScanResult{ReqID: m.ReqID, Entries: entries, More: more})
+	}()
 }
 
 // sendRead sends a read's answer. A page always fits in a frame unless one
@@ -76,6 +91,36 @@ func (a *participantActor) sendRead(conn *transport.Conn, reqID uint64, msg wire
 		_ = conn.Send(&wire.Error{ReqID: reqID, Code: wire.ErrInternal,
 			Msg: fmt.Sprintf("the value read does not fit in a frame (%v): it predates the limit of %d bytes per value", err, wire.MaxValueLen)})
 	}
+}
+
+// maxReads bounds the client reads served at once, each on its own
+// goroutine over a view of the data; one more is refused as busy.
+const maxReads = 16
+
+// readView takes a view of the data for one client read, or answers the
+// client (busy, or the engine failed) and returns nil. The reads run off
+// the actor: it only takes the view, which costs no disk access.
+func (a *participantActor) readView(conn *transport.Conn, reqID uint64, what string) *engineView {
+	select {
+	case a.reads <- struct{}{}:
+	default:
+		_ = conn.Send(&wire.Error{ReqID: reqID, Code: wire.ErrBusy,
+			Msg: fmt.Sprintf("%s: %d reads are running already; retry", what, maxReads)})
+		return nil
+	}
+	v, err := a.store.view()
+	if err != nil {
+		<-a.reads
+		a.readFailed(conn, reqID, what, err)
+		return nil
+	}
+	return v
+}
+
+// readDone releases a read's view and its place.
+func (a *participantActor) readDone(v *engineView) {
+	v.close()
+	<-a.reads
 }
 
 // readFailed tells a client its read failed: the store could not be read.

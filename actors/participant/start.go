@@ -140,7 +140,7 @@ func Start(cfg Config) (*Node, error) {
 	router := &partRouter{engine: engine, pid: n.pid, trace: tr, nodeID: cfg.NodeID, desk: n.desk}
 	engine.Spawn(hollywood.CrashOnPanic(func() actor.Receiver {
 		return &participantActor{
-			fsm:  fsm,
+			fsm: fsm, store: r.store, reads: make(chan struct{}, maxReads),
 			self: wire.Hello{Version: wire.Version, NodeID: cfg.NodeID, Role: wire.RoleParticipant},
 			wal:  n.wal, policy: policy, logger: cfg.Logger, fatal: cfg.Fatal, router: router, wireStats: n.Wire, tls: cfg.TLS, trace: tr, metrics: cfg.Metrics,
 		}

@@ -47,15 +47,25 @@ func (p *Participant) StoreSummary(maxKeys, maxBytes int) (StoreSummary, error) 
 	return sum, nil
 }
 
-// Get answers keys in their order, each with its value if the store holds
-// it, until the next one would take the answer over maxBytes of keys and
+// Get answers keys in their order from the store (GetFrom).
+func (p *Participant) Get(keys []string, maxBytes int) ([]wire.GetEntry, error) {
+	return GetFrom(p.store, keys, maxBytes)
+}
+
+// Scan returns a page of the store (ScanFrom).
+func (p *Participant) Scan(prefix, after string, limit, maxBytes int) ([]wire.Entry, bool, error) {
+	return ScanFrom(p.store, prefix, after, limit, maxBytes)
+}
+
+// GetFrom answers keys in their order, each with its value if r holds it,
+// until the next one would take the answer over maxBytes of keys and
 // values; the first is always answered. Fewer entries than keys means the
 // caller asks again for the rest.
-func (p *Participant) Get(keys []string, maxBytes int) ([]wire.GetEntry, error) {
+func GetFrom(r Reader, keys []string, maxBytes int) ([]wire.GetEntry, error) {
 	out := make([]wire.GetEntry, 0, len(keys))
 	used := 0
 	for _, k := range keys {
-		v, ok, err := p.store.Get(k)
+		v, ok, err := r.Get(k)
 		if err != nil {
 			return nil, err
 		}
@@ -69,15 +79,16 @@ func (p *Participant) Get(keys []string, maxBytes int) ([]wire.GetEntry, error) 
 	return out, nil
 }
 
-// Scan returns, in byte order, the keys that start with prefix and sort
-// after after ("": from the first), with their values: at most limit of
-// them, and no more than fit in maxBytes of keys and values (at least
-// one). more says keys under prefix remain after the last one returned.
-func (p *Participant) Scan(prefix, after string, limit, maxBytes int) (entries []wire.Entry, more bool, err error) {
+// ScanFrom returns, in byte order, the keys of r that start with prefix
+// and sort after after ("": from the first), with their values: at most
+// limit of them, and no more than fit in maxBytes of keys and values (at
+// least one). more says keys under prefix remain after the last one
+// returned.
+func ScanFrom(r Reader, prefix, after string, limit, maxBytes int) (entries []wire.Entry, more bool, err error) {
 	if limit <= 0 {
 		return nil, false, nil
 	}
-	page, more, err := p.store.Scan(prefix, after, limit)
+	page, more, err := r.Scan(prefix, after, limit)
 	if err != nil {
 		return nil, false, err
 	}

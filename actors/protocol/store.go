@@ -18,8 +18,7 @@ import (
 // wait for a disk. MemStore keeps everything in memory; a host may put the
 // data on disk behind the same calls.
 type Store interface {
-	// Get returns key's value, every commit handed to Commit included.
-	Get(key string) (value string, ok bool, err error)
+	Reader
 	// Commit applies the writes of the committed transaction numbered seq:
 	// SETs and DELs, in order (ADDs resolved to SETs). A commit with no
 	// writes still takes its number.
@@ -29,6 +28,12 @@ type Store interface {
 	Seq() uint64
 	// Size is the store's size.
 	Size() StoreSize
+}
+
+// Reader reads a store, or a view of one a host took.
+type Reader interface {
+	// Get returns key's value, every commit handed to Commit included.
+	Get(key string) (value string, ok bool, err error)
 	// Scan returns, in byte order, up to limit keys that start with prefix
 	// and sort after after ("": from the first), with their values, and
 	// whether more such keys follow.
