@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/actors/walwriter"
@@ -32,17 +33,30 @@ type engineStore struct {
 	base  uint64 // the engine's sequence when it was opened
 	fatal func(error)
 
+	kick    chan struct{} // wakes the applier (capacity 1)
+	stopped chan struct{}
+
 	mu       sync.Mutex
-	cond     *sync.Cond         // signalled when any field below changes
+	cond     *sync.Cond         // signalled when applied, applyErr or stopping change
 	overlay  map[string]overlay // committed writes not yet in the engine, by key
 	queue    []queued           // those commits, by sequence
 	durable  uint64             // the last commit the log holds durably
 	applied  uint64             // the last commit in the engine
+	wanted   uint64             // a checkpoint waits for the commits up to this one
 	closing  bool
 	stopping bool // the node is stopping: SyncThrough waits only for the applier
-	stopped  chan struct{}
 	applyErr error
 }
+
+// The applier writes durable commits once applyBatch of them are ready, or
+// applyDelay after the first was, whichever comes first (at once for a
+// checkpoint or a close). At a few commits per fsync it thus runs once per
+// several transactions, not in the middle of each one's commit path; at
+// many, it keeps up batch by batch.
+const (
+	applyBatch = 64
+	applyDelay = 5 * time.Millisecond
+)
 
 // overlay is a key's latest committed write not yet in the engine.
 type overlay struct {
@@ -64,7 +78,7 @@ func openEngine(dir string, fatal func(error), logf func(string, ...any)) (*engi
 	}
 	seq := db.Seq()
 	s := &engineStore{kv: db, dir: dir, base: seq, fatal: fatal, overlay: map[string]overlay{},
-		durable: seq, applied: seq, stopped: make(chan struct{})}
+		durable: seq, applied: seq, kick: make(chan struct{}, 1), stopped: make(chan struct{})}
 	s.cond = sync.NewCond(&s.mu)
 	go s.run()
 	return s, nil
@@ -107,7 +121,20 @@ func (s *engineStore) Commit(seq uint64, writes []wire.Op) {
 		i--
 	}
 	s.queue = slices.Insert(s.queue, i, q)
-	s.cond.Broadcast()
+	if seq <= s.durable {
+		// Already durable (an operator's COMMIT, applied once its record
+		// is): the applier may go on. Otherwise Durable wakes it, and a
+		// wake-up now would find nothing to do.
+		s.wake()
+	}
+}
+
+// wake wakes the applier, if it is not awake already.
+func (s *engineStore) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
 }
 
 // Durable says the log holds the commits up to seq durably.
@@ -115,7 +142,9 @@ func (s *engineStore) Durable(seq uint64) {
 	s.mu.Lock()
 	if seq > s.durable {
 		s.durable = seq
-		s.cond.Broadcast()
+		if s.ready() > 0 {
+			s.wake()
+		}
 	}
 	s.mu.Unlock()
 }
@@ -137,6 +166,8 @@ func (s *engineStore) replayed() uint64 {
 // makes it durable: the log may then drop them.
 func (s *engineStore) SyncThrough(seq uint64) error {
 	s.mu.Lock()
+	s.wanted = max(s.wanted, seq)
+	s.wake()
 	for s.applied < seq && s.applyErr == nil && !(s.stopping && s.ready() == 0) {
 		s.cond.Wait()
 	}
@@ -160,50 +191,82 @@ func (s *engineStore) SyncThrough(seq uint64) error {
 func (s *engineStore) run() {
 	defer close(s.stopped)
 	var ops []kv.Op
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var due time.Time // when the commits ready now must be written; zero: none is
 	for {
 		s.mu.Lock()
 		n := s.ready()
-		for n == 0 && !s.closing {
-			s.cond.Wait()
-			n = s.ready()
-		}
-		if n == 0 {
-			s.mu.Unlock()
-			return
-		}
-		batch := s.queue[:n]
+		urgent := n >= applyBatch || s.wanted > s.applied || s.closing || s.stopping
+		closing := s.closing
 		s.mu.Unlock()
-
-		ops = ops[:0]
-		for _, q := range batch {
-			for _, w := range q.writes {
-				ops = append(ops, kv.Op{Key: w.Key, Value: w.Value, Del: w.Kind == wire.OpDel})
+		if n == 0 {
+			if closing {
+				return
+			}
+			due = time.Time{}
+			<-s.kick
+			continue
+		}
+		if !urgent {
+			if due.IsZero() {
+				due = time.Now().Add(applyDelay)
+			}
+			if d := time.Until(due); d > 0 {
+				timer.Reset(d)
+				select {
+				case <-s.kick:
+				case <-timer.C:
+				}
+				timer.Stop()
+				continue
 			}
 		}
-		last := batch[n-1].seq
-		err := s.kv.Apply(last, ops)
-
-		s.mu.Lock()
-		if err != nil {
-			s.applyErr = fmt.Errorf("engine %s: apply commits up to %d: %w", s.dir, last, err)
-			s.cond.Broadcast()
-			s.mu.Unlock()
-			s.fatal(s.applyErr)
+		due = time.Time{}
+		if !s.apply(&ops) {
 			return
 		}
-		s.applied = last
-		for _, q := range batch {
-			for _, w := range q.writes {
-				if o, ok := s.overlay[w.Key]; ok && o.seq <= last {
-					delete(s.overlay, w.Key)
-				}
-			}
+	}
+}
+
+// apply writes the commits ready now in one engine batch; false if the
+// engine failed (the node is then stopped).
+func (s *engineStore) apply(ops *[]kv.Op) bool {
+	s.mu.Lock()
+	n := s.ready()
+	batch := s.queue[:n]
+	s.mu.Unlock()
+
+	*ops = (*ops)[:0]
+	for _, q := range batch {
+		for _, w := range q.writes {
+			*ops = append(*ops, kv.Op{Key: w.Key, Value: w.Value, Del: w.Kind == wire.OpDel})
 		}
-		clear(s.queue[:n]) // drop the writes for the collector
-		s.queue = s.queue[n:]
+	}
+	last := batch[n-1].seq
+	err := s.kv.Apply(last, *ops)
+
+	s.mu.Lock()
+	if err != nil {
+		s.applyErr = fmt.Errorf("engine %s: apply commits up to %d: %w", s.dir, last, err)
 		s.cond.Broadcast()
 		s.mu.Unlock()
+		s.fatal(s.applyErr)
+		return false
 	}
+	defer s.mu.Unlock()
+	s.applied = last
+	for _, q := range batch {
+		for _, w := range q.writes {
+			if o, ok := s.overlay[w.Key]; ok && o.seq <= last {
+				delete(s.overlay, w.Key)
+			}
+		}
+	}
+	clear(s.queue[:n]) // drop the writes for the collector
+	s.queue = s.queue[n:]
+	s.cond.Broadcast()
+	return true
 }
 
 // ready is how many queued commits the applier may write now: the run
@@ -225,14 +288,15 @@ func (s *engineStore) stop() {
 	s.stopping = true
 	s.cond.Broadcast()
 	s.mu.Unlock()
+	s.wake()
 }
 
 // Close applies what is durable, makes the engine durable and closes it.
 func (s *engineStore) Close() error {
 	s.mu.Lock()
 	s.closing = true
-	s.cond.Broadcast()
 	s.mu.Unlock()
+	s.wake()
 	<-s.stopped
 	_, err := s.kv.Sync()
 	if cerr := s.kv.Close(); err == nil {
