@@ -47,6 +47,8 @@ type partTimer struct {
 // messages to the coordinator and peers, timers.
 type participantActor struct {
 	fsm    *protocol.Participant
+	store  *engineStore  // fsm's data, read for clients off the actor (reads.go)
+	reads  chan struct{} // a place per client read running (reads.go)
 	self   wire.Hello
 	wal    *walwriter.Writer
 	policy *partPolicy // who may send what (auth.go)

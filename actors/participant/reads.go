@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/wire"
 	"github.com/txd/txd/wire/transport"
 )
@@ -15,7 +16,12 @@ import (
 // store's size. The status desk encodes it on its own goroutine: what it
 // holds is copied.
 func (a *participantActor) status() *wire.Status {
-	sum := a.fsm.StoreSummary(wire.MaxStatusInlineKeys, wire.MaxStatusInlineBytes)
+	sum, err := a.fsm.StoreSummary(wire.MaxStatusInlineKeys, wire.MaxStatusInlineBytes)
+	if err != nil {
+		// The sizes are known without reading: report them alone.
+		a.logger.Error("status: reading the store", "err", err)
+		sum.Store, sum.Truncated = nil, true
+	}
 	return &wire.Status{NodeID: a.self.NodeID, Role: wire.RoleParticipant, Store: sum.Store,
 		Transactions: a.fsm.Transactions(),
 		Keys:         uint64(sum.Keys), KeyBytes: uint64(sum.KeyBytes), ValueBytes: uint64(sum.ValueBytes),
@@ -33,7 +39,19 @@ func (a *participantActor) get(conn *transport.Conn, m *wire.GetReq) {
 			return
 		}
 	}
-	a.sendRead(conn, m.ReqID, &wire.GetResult{ReqID: m.ReqID, Entries: a.fsm.Get(m.Keys, wire.MaxReadPageBytes)})
+	v := a.readView(conn, m.ReqID, "get")
+	if v == nil {
+		return
+	}
+	go func() {
+		defer a.readDone(v)
+		entries, err := protocol.GetFrom(v, m.Keys, wire.MaxReadPageBytes)
+		if err != nil {
+			a.readFailed(conn, m.ReqID, "get", err)
+			return
+		}
+		a.sendRead(conn, m.ReqID, &wire.GetResult{ReqID: m.ReqID, Entries: entries})
+	}()
 }
 
 // scan answers a client's ScanReq with one page of keys in order: at most
@@ -49,8 +67,19 @@ func (a *participantActor) scan(conn *transport.Conn, m *wire.ScanReq) {
 	if m.Limit > 0 && m.Limit < uint64(limit) {
 		limit = int(m.Limit)
 	}
-	entries, more := a.fsm.Scan(m.Prefix, m.After, limit, wire.MaxReadPageBytes)
-	a.sendRead(conn, m.ReqID, &wire.ScanResult{ReqID: m.ReqID, Entries: entries, More: more})
+	v := a.readView(conn, m.ReqID, "scan")
+	if v == nil {
+		return
+	}
+	go func() {
+		defer a.readDone(v)
+		entries, more, err := protocol.ScanFrom(v, m.Prefix, m.After, limit, wire.MaxReadPageBytes)
+		if err != nil {
+			a.readFailed(conn, m.ReqID, "scan", err)
+			return
+		}
+		a.sendRead(conn, m.ReqID, &wire.ScanResult{ReqID: m.ReqID, Entries: entries, More: more})
+	}()
 }
 
 // sendRead sends a read's answer. A page always fits in a frame unless one
@@ -63,4 +92,40 @@ func (a *participantActor) sendRead(conn *transport.Conn, reqID uint64, msg wire
 		_ = conn.Send(&wire.Error{ReqID: reqID, Code: wire.ErrInternal,
 			Msg: fmt.Sprintf("the value read does not fit in a frame (%v): it predates the limit of %d bytes per value", err, wire.MaxValueLen)})
 	}
+}
+
+// maxReads bounds the client reads served at once, each on its own
+// goroutine over a view of the data; one more is refused as busy.
+const maxReads = 16
+
+// readView takes a view of the data for one client read, or answers the
+// client (busy, or the engine failed) and returns nil. The reads run off
+// the actor: it only takes the view, which costs no disk access.
+func (a *participantActor) readView(conn *transport.Conn, reqID uint64, what string) *engineView {
+	select {
+	case a.reads <- struct{}{}:
+	default:
+		_ = conn.Send(&wire.Error{ReqID: reqID, Code: wire.ErrBusy,
+			Msg: fmt.Sprintf("%s: %d reads are running already; retry", what, maxReads)})
+		return nil
+	}
+	v, err := a.store.view()
+	if err != nil {
+		<-a.reads
+		a.readFailed(conn, reqID, what, err)
+		return nil
+	}
+	return v
+}
+
+// readDone releases a read's view and its place.
+func (a *participantActor) readDone(v *engineView) {
+	v.close()
+	<-a.reads
+}
+
+// readFailed tells a client its read failed: the store could not be read.
+func (a *participantActor) readFailed(conn *transport.Conn, reqID uint64, what string, err error) {
+	a.logger.Error(what+": reading the store", "err", err)
+	_ = conn.Send(&wire.Error{ReqID: reqID, Code: wire.ErrInternal, Msg: what + ": reading the store: " + err.Error()})
 }

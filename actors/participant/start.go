@@ -14,7 +14,6 @@ import (
 	"github.com/txd/txd/actors/incident"
 	"github.com/txd/txd/actors/metrics"
 	"github.com/txd/txd/actors/node"
-	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/actors/walwriter"
 	"github.com/txd/txd/walstore"
@@ -24,13 +23,16 @@ import (
 
 // Config configures a participant node.
 type Config struct {
-	NodeID  string
-	Listen  string        // host:port to listen on
-	WAL     string        // log file path
+	NodeID string
+	Listen string // host:port to listen on
+	WAL    string // log file path
+	// KV is the storage engine's directory, which holds the applied data
+	// (engine.go); "": the WAL path with ".kv" appended.
+	KV      string
 	Timeout time.Duration // how long a READY transaction waits before asking for its outcome
 	// CompactBytes: checkpoint the log after this many bytes appended (0:
-	// 64 MiB; negative: never). The checkpoint keeps a second copy of the
-	// store in memory (the WAL writer's model of the log).
+	// 64 MiB; negative: never): the engine is made durable and the log
+	// rewritten with what it still needs (the transactions it holds).
 	CompactBytes int64
 	// WALBoundInterval: how often, at most, the log's control file records
 	// its durable end (walstore.Options.BoundInterval; 0: 1 s; negative:
@@ -66,6 +68,7 @@ type Node struct {
 	pid    *actor.PID
 	wal    *walwriter.Writer
 	log    *walstore.Log
+	store  *engineStore
 	server *transport.Server
 	desk   *node.StatusDesk
 	Stats  *walwriter.Stats
@@ -102,31 +105,15 @@ func Start(cfg Config) (*Node, error) {
 	if len(cfg.Coordinators) == 0 {
 		cfg.Logger.Warn("accepting PREPARE and outcomes from a coordinator of any id: name yours with --coordinator to refuse others")
 	}
-	pcfg := protocol.ParticipantConfig{NodeID: cfg.NodeID, Timeout: cfg.Timeout}
-	fsm := protocol.NewParticipant(pcfg)
-	var shadow walwriter.Shadow
-	if cfg.CompactBytes > 0 {
-		shadow = participantShadow{protocol.NewParticipant(pcfg)}
+	if cfg.KV == "" {
+		cfg.KV = cfg.WAL + ".kv"
 	}
 	tr := trace.New(trace.DefaultTxns, time.Now().UnixNano())
-	prepared := preparedTimes{}
-	wlog, info, err := walstore.Open(cfg.WAL, walstore.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, SyncFunc: cfg.SyncFunc, AfterRewriteStep: walwriter.RewriteCrashHook(), BoundInterval: cfg.WALBoundInterval}, func(r walstore.Record) error {
-		rec, err := walwriter.Decode(r)
-		if err != nil {
-			return err
-		}
-		walwriter.TraceReplayed(tr, rec, false)
-		prepared.replayed(rec)
-		if shadow != nil {
-			if err := shadow.Apply(rec); err != nil {
-				return err
-			}
-		}
-		return fsm.Replay(rec)
-	})
+	r, err := recoverState(cfg, tr)
 	if err != nil {
 		return nil, err
 	}
+	fsm, wlog, info := r.fsm, r.log, r.info
 	txs := fsm.Transactions()
 	inDoubt := 0
 	for _, t := range txs {
@@ -138,28 +125,32 @@ func Start(cfg Config) (*Node, error) {
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		wlog.Close()
+		r.close()
 		return nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
 	engine, err := actor.NewEngine(actor.NewEngineConfig())
 	if err != nil {
 		ln.Close()
-		wlog.Close()
+		r.close()
 		return nil, err
 	}
-	n := &Node{engine: engine, logger: cfg.Logger, log: wlog, Stats: &walwriter.Stats{}, Wire: &transport.Stats{Msgs: cfg.Metrics.MsgCounts()}}
+	var shadow walwriter.Shadow
+	if cfg.CompactBytes > 0 {
+		shadow = r.shadow
+	}
+	n := &Node{engine: engine, logger: cfg.Logger, log: wlog, store: r.store, Stats: &walwriter.Stats{}, Wire: &transport.Stats{Msgs: cfg.Metrics.MsgCounts()}}
 	n.wal = walwriter.Start(wlog, walwriter.Config{Stats: n.Stats, Metrics: cfg.Metrics, Fatal: cfg.Fatal,
-		Shadow: shadow, CompactAt: cfg.CompactBytes, Trace: tr, Engine: engine, Logger: cfg.Logger})
+		Shadow: shadow, CompactAt: cfg.CompactBytes, Trace: tr, Engine: engine, Applier: r.store, Logger: cfg.Logger})
 	n.pid = actor.NewPID(engine.Address(), "participant/"+cfg.NodeID)
 	n.desk = node.NewStatusDesk(engine, n.pid, cfg.Logger)
 	router := &partRouter{engine: engine, pid: n.pid, trace: tr, nodeID: cfg.NodeID, desk: n.desk}
 	incidents := incident.New(cfg.Logger)
 	engine.Spawn(hollywood.CrashOnPanic(func() actor.Receiver {
 		return &participantActor{
-			fsm:  fsm,
+			fsm: fsm, store: r.store, reads: make(chan struct{}, maxReads),
 			self: wire.Hello{Version: wire.Version, NodeID: cfg.NodeID, Role: wire.RoleParticipant},
 			wal:  n.wal, policy: policy, logger: cfg.Logger, fatal: cfg.Fatal, router: router, wireStats: n.Wire, tls: cfg.TLS, trace: tr, metrics: cfg.Metrics,
-			incidents: incidents, doubts: node.NewDoubts(incidents, cfg.DoubtWarn), recoveredSince: prepared,
+			incidents: incidents, doubts: node.NewDoubts(incidents, cfg.DoubtWarn), recoveredSince: r.prepared,
 		}
 	}, cfg.Logger, cfg.Fatal), "participant", actor.WithID(cfg.NodeID), actor.WithInboxSize(1024))
 
@@ -196,15 +187,14 @@ func (n *Node) Close() error {
 	steps.Done("listener")
 	hollywood.Poison(n.engine, n.pid)
 	steps.Done("participant actor")
+	n.store.stop()
 	n.wal.Close()
+	serr := n.store.Close()
+	steps.Done("storage engine")
 	err := n.log.Close()
 	steps.Done("log")
-	return err
+	if err != nil {
+		return err
+	}
+	return serr
 }
-
-// participantShadow is the log's model for checkpoints (walwriter.Shadow):
-// a second, replay-only Participant.
-type participantShadow struct{ p *protocol.Participant }
-
-func (s participantShadow) Apply(r protocol.Record) error { return s.p.Replay(r) }
-func (s participantShadow) Snapshot() []protocol.Record   { return s.p.Snapshot() }

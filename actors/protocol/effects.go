@@ -148,12 +148,19 @@ const (
 	RecTooOld // coordinator: this run of the id aborted because a member had committed an earlier one (Reason; lazy, just before the DECISION)
 )
 
+// RecApplied opens a participant's checkpoint when its data lives in a
+// storage engine: the engine durably holds the commits up to Seq, and the
+// log before the checkpoint is gone. Its host checks it at start (replay
+// needs an engine at Seq or later) and does not replay it. Its value stands
+// apart from the list above, which grows by one at a time.
+const RecApplied RecKind = 32
+
 var recNames = [...]string{
 	RecBegin: "BEGIN", RecDecision: "DECISION", RecEnd: "END",
 	RecPrepared: "PREPARED", RecCommit: "COMMIT", RecAbort: "ABORT",
 	RecPreCommit: "PRECOMMIT", RecStore: "STORE", RecForget: "FORGET",
 	RecHeuristic: "HEURISTIC", RecHeuristicDamage: "HEURISTIC-DAMAGE",
-	RecTooOld: "TOO-OLD",
+	RecTooOld: "TOO-OLD", RecApplied: "APPLIED",
 }
 
 func (k RecKind) String() string {
@@ -183,4 +190,9 @@ type Record struct {
 	// clock), set by the WAL writer; a checkpoint keeps it, so a trace can
 	// show a record written before a restart. Older records lack it (0).
 	Time int64
+	// Seq is a commit's apply sequence number (RecCommit, and RecHeuristic
+	// with Commit): 1, 2, … in the order commits reach the store, so that
+	// replay skips those a storage engine already holds (apply.go). Records
+	// from before it existed have 0.
+	Seq uint64
 }

@@ -8,12 +8,12 @@ import (
 )
 
 // recordFields are Record's msgpack fields in declaration order.
-var recordFields = []string{"TxID", "Protocol", "Commit", "Reason", "Ops", "Coord", "CoordAddr", "Members", "Time"}
+var recordFields = []string{"TxID", "Protocol", "Commit", "Reason", "Ops", "Coord", "CoordAddr", "Members", "Time", "Seq"}
 
 func (m Record) EncodeMsgpack(e *msgpack.Encoder) error { return m.encode(e) }
 
 func (m *Record) encode(e *msgpack.Encoder) error {
-	if err := e.EncodeArrayLen(9); err != nil {
+	if err := e.EncodeArrayLen(10); err != nil {
 		return err
 	}
 	if err := e.EncodeString(m.TxID); err != nil {
@@ -40,7 +40,10 @@ func (m *Record) encode(e *msgpack.Encoder) error {
 	if err := wire.EncodeSlice(e, m.Members); err != nil {
 		return err
 	}
-	return e.EncodeInt64(m.Time)
+	if err := e.EncodeInt64(m.Time); err != nil {
+		return err
+	}
+	return e.EncodeUint64(m.Seq)
 }
 
 func (m *Record) DecodeMsgpack(d *msgpack.Decoder) error {
@@ -94,6 +97,12 @@ func (m *Record) DecodeMsgpack(d *msgpack.Decoder) error {
 			v, err := d.DecodeInt64()
 			if err == nil {
 				m.Time = v
+			}
+			return err
+		case 9:
+			v, err := d.DecodeUint64()
+			if err == nil {
+				m.Seq = v
 			}
 			return err
 		}

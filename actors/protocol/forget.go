@@ -114,18 +114,8 @@ const (
 // a checkpoint of everything logged so far, to replace the log with.
 func (p *Participant) Snapshot() []Record {
 	var recs []Record
-	var ops []wire.Op
-	bytes := 0
-	for k, v := range p.store {
-		if len(ops) == storeChunk || len(ops) > 0 && bytes+len(k)+len(v) > storeChunkBytes {
-			recs = append(recs, Record{Kind: RecStore, Ops: ops})
-			ops, bytes = nil, 0
-		}
-		ops = append(ops, wire.Op{Kind: wire.OpSet, Key: k, Value: v})
-		bytes += len(k) + len(v)
-	}
-	if len(ops) > 0 {
-		recs = append(recs, Record{Kind: RecStore, Ops: ops})
+	if m, ok := p.store.(interface{ storeRecords() []Record }); ok {
+		recs = m.storeRecords()
 	}
 	for _, t := range p.order {
 		if p.txns[t.id] != t {
@@ -148,7 +138,7 @@ func (t *ptx) records() []Record {
 		Coord: t.coord, CoordAddr: t.coordAddr, Members: t.members, Time: t.preparedAt}
 	outcome := func(commit bool) Record {
 		if commit {
-			return Record{Kind: RecCommit, TxID: t.id, Protocol: t.protocol, Time: t.outcomeAt}
+			return Record{Kind: RecCommit, TxID: t.id, Protocol: t.protocol, Time: t.outcomeAt, Seq: t.applySeq}
 		}
 		return Record{Kind: RecAbort, TxID: t.id, Protocol: t.protocol, Reason: t.reason, Time: t.outcomeAt}
 	}
@@ -162,7 +152,7 @@ func (t *ptx) records() []Record {
 		return []Record{prepared, outcome(false)}
 	case t.state == wire.StateCommitted:
 		// Replay of a lone COMMIT records the outcome and applies nothing.
-		return []Record{{Kind: RecCommit, TxID: t.id, Protocol: t.protocol, Coord: t.coord, CoordAddr: t.coordAddr, Time: t.outcomeAt}}
+		return []Record{{Kind: RecCommit, TxID: t.id, Protocol: t.protocol, Coord: t.coord, CoordAddr: t.coordAddr, Time: t.outcomeAt, Seq: t.applySeq}}
 	case t.state == wire.StateAborted:
 		return []Record{outcome(false)}
 	case t.state == wire.StatePrecommitted, t.pending == pendPrecommitted:

@@ -136,9 +136,16 @@ func (p *Participant) Resolve(to Origin, m *wire.Resolve) []Effect {
 	// overtakes it, and Logged ignores the PRECOMMIT).
 	t.pending = pendHeuristic
 	t.heur = &heuristic{commit: m.Commit, waiters: []resolver{{to, m.ReqID}}}
-	return []Effect{Persist{Force: true, Rec: Record{Kind: RecHeuristic, TxID: t.id, Protocol: t.protocol,
+	rec := Record{Kind: RecHeuristic, TxID: t.id, Protocol: t.protocol,
 		Commit: m.Commit, Reason: heuristicReason(m.Commit, t.state, m.Force),
-		Coord: t.coord, CoordAddr: t.coordAddr}}}
+		Coord: t.coord, CoordAddr: t.coordAddr}
+	if m.Commit {
+		// The commit's number is taken now, in log order; the writes
+		// reach the store once the record is durable (applyHeuristic).
+		p.applied++
+		rec.Seq, t.applySeq = p.applied, p.applied
+	}
+	return []Effect{Persist{Force: true, Rec: rec}}
 }
 
 // resolveDecided answers a request about a transaction already decided
@@ -163,7 +170,9 @@ func (p *Participant) heuristicLogged(t *ptx, rec Record) []Effect {
 	switch {
 	case rec.Kind == RecHeuristic && t.pending == pendHeuristic:
 		t.pending = pendNone
-		p.applyHeuristic(t, rec)
+		if err := p.applyHeuristic(t, rec); err != nil {
+			panic(err) // the store cannot be read (apply.go)
+		}
 		eff := make([]Effect, 0, len(t.heur.waiters))
 		for _, w := range t.heur.waiters {
 			eff = append(eff, Answer{To: w.to, Peer: "client", Msg: &wire.ResolveResult{ReqID: w.reqID, TxID: t.id,
@@ -180,17 +189,20 @@ func (p *Participant) heuristicLogged(t *ptx, rec Record) []Effect {
 
 // applyHeuristic makes the operator's outcome the transaction's: the
 // store changes (on COMMIT) and the locks go, once.
-func (p *Participant) applyHeuristic(t *ptx, rec Record) {
+func (p *Participant) applyHeuristic(t *ptx, rec Record) error {
 	if t.heur == nil {
 		t.heur = &heuristic{commit: rec.Commit}
 	}
 	if !t.state.Final() {
 		if rec.Commit {
-			p.store.apply(t.ops, &p.size)
+			if err := p.commitAt(t, rec.Seq); err != nil {
+				return err
+			}
 		}
 		p.unlock(t)
 	}
 	t.state, t.reason, t.heur.durable, t.outcomeAt = outcome(rec.Commit), rec.Reason, true, rec.Time
+	return nil
 }
 
 // heuristicDecision handles a COMMIT/ABORT for a transaction an operator
@@ -221,18 +233,18 @@ func (p *Participant) heuristicDecision(from string, t *ptx, m *wire.Decision) [
 // replayHeuristic rebuilds a heuristic outcome from the log. A HEURISTIC
 // record alone (a checkpoint's) describes a transaction whose effect is
 // already in the checkpointed store.
-func (p *Participant) replayHeuristic(t *ptx, rec Record) {
+func (p *Participant) replayHeuristic(t *ptx, rec Record) error {
 	if rec.Kind == RecHeuristicDamage {
 		if t != nil && t.heur != nil {
 			t.heur.damage, t.heur.damageFrom = rec.Reason, rec.Coord
 		}
-		return
+		return nil
 	}
 	if t == nil {
 		t = p.add(rec.TxID, rec.Protocol)
 		t.coord, t.coordAddr = rec.Coord, rec.CoordAddr
 	}
-	p.applyHeuristic(t, rec)
+	return p.applyHeuristic(t, rec)
 }
 
 // heuristicRecords are the log records that rebuild a resolved (or being
@@ -240,7 +252,7 @@ func (p *Participant) replayHeuristic(t *ptx, rec Record) {
 func (t *ptx) heuristicRecords() []Record {
 	h := t.heur
 	rec := Record{Kind: RecHeuristic, TxID: t.id, Protocol: t.protocol, Commit: h.commit, Reason: t.reason,
-		Coord: t.coord, CoordAddr: t.coordAddr}
+		Coord: t.coord, CoordAddr: t.coordAddr, Seq: t.applySeq}
 	if !h.durable {
 		// Still being logged: PREPARED first, so that replay applies it.
 		rec.Reason = heuristicReason(h.commit, t.state, false)

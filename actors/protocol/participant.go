@@ -2,7 +2,6 @@ package protocol
 
 import (
 	"fmt"
-	"maps"
 	"sort"
 	"time"
 
@@ -15,6 +14,8 @@ type ParticipantConfig struct {
 	// Timeout is how long a READY participant waits for the outcome before
 	// it asks the coordinator, and then how often it asks again.
 	Timeout time.Duration
+	// Store holds the applied data; nil: a new MemStore.
+	Store Store
 }
 
 // pending is a forced record of a transaction that is not durable yet.
@@ -37,6 +38,8 @@ type ptx struct {
 	state     wire.State // StateUnknown until PREPARED is durable
 	pending   pending
 	ops       []wire.Op
+	writes    []wire.Op // ops resolved at PREPARE, until applied (apply.go)
+	applySeq  uint64    // the commit's apply sequence number, once committed
 	coord     string
 	coordAddr string
 	members   []wire.Member
@@ -68,17 +71,24 @@ type ptx struct {
 type Participant struct {
 	cfg   ParticipantConfig
 	store Store
-	size  storeSize         // store's size (store.go)
 	locks map[string]string // key → id of the prepared transaction holding it
 	txns  map[string]*ptx
 	order []*ptx  // transactions in the order first seen (for status); dropped ones are skipped
 	live  int     // entries of order still in txns
 	gone  history // recently forgotten transactions, for status and queries
+
+	// applied is the last apply sequence number taken; base is the
+	// store's at start (apply.go).
+	applied, base uint64
 }
 
 // NewParticipant returns an empty participant; feed it its log with Replay.
 func NewParticipant(cfg ParticipantConfig) *Participant {
-	return &Participant{cfg: cfg, store: Store{}, locks: map[string]string{}, txns: map[string]*ptx{}}
+	if cfg.Store == nil {
+		cfg.Store = NewMemStore()
+	}
+	base := cfg.Store.Seq()
+	return &Participant{cfg: cfg, store: cfg.Store, applied: base, base: base, locks: map[string]string{}, txns: map[string]*ptx{}}
 }
 
 // Replay applies one record from the log, during startup.
@@ -102,7 +112,9 @@ func (p *Participant) Replay(rec Record) error {
 			t = p.add(rec.TxID, rec.Protocol)
 		}
 		if !t.state.Final() {
-			p.store.apply(t.ops, &p.size)
+			if err := p.commitAt(t, rec.Seq); err != nil {
+				return err
+			}
 			p.unlock(t)
 			t.state, t.outcomeAt = wire.StateCommitted, rec.Time
 		}
@@ -115,11 +127,11 @@ func (p *Participant) Replay(rec Record) error {
 			t.state, t.reason, t.outcomeAt = wire.StateAborted, rec.Reason, rec.Time
 		}
 	case RecStore:
-		p.store.apply(rec.Ops, &p.size)
+		return p.replayStore(rec)
 	case RecForget:
 		p.drop(rec.TxID)
 	case RecHeuristic, RecHeuristicDamage:
-		p.replayHeuristic(t, rec)
+		return p.replayHeuristic(t, rec)
 	default:
 		return fmt.Errorf("participant log: unexpected record %v for %s", rec.Kind, rec.TxID)
 	}
@@ -172,8 +184,10 @@ func (p *Participant) Prepare(m *wire.Prepare) []Effect {
 		reason = err.Error()
 	} else if k, holder := p.conflict(m.Ops); holder != "" {
 		reason = fmt.Sprintf("key %s is locked by %s", k, holder)
-	} else if err := p.store.check(m.Ops); err != nil {
+	} else if w, err := resolve(p.store.Get, m.Ops); err != nil {
 		reason = err.Error()
+	} else {
+		t.writes = w // applied at COMMIT (apply.go)
 	}
 	if reason != "" {
 		reason = wire.ShortReason(reason) // kept with the outcome and logged
@@ -251,10 +265,10 @@ func (p *Participant) settle(t *ptx, commit bool, reason string) []Effect {
 	t.pending = pendAborted
 	if commit {
 		rec.Kind, t.pending = RecCommit, pendCommitted
-		p.store.apply(t.ops, &p.size)
+		rec.Seq = p.commitNow(t)
 	}
 	p.unlock(t)
-	t.reason = reason
+	t.reason, t.writes = reason, nil
 	return []Effect{Persist{Force: true, Defer: true, Rec: rec}}
 }
 
@@ -359,7 +373,7 @@ func (p *Participant) Query(q *wire.Query) []Effect {
 // and simulators, whose stores are small. A host reports StoreSummary
 // instead (reads.go).
 func (p *Participant) Status() (map[string]string, []wire.TxStatus) {
-	return maps.Clone(map[string]string(p.store)), p.Transactions()
+	return p.storeMap(), p.Transactions()
 }
 
 // Transactions returns every transaction's state, oldest first:

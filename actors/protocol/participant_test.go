@@ -16,7 +16,7 @@ func newPart(t *testing.T, seed map[string]string) *Participant {
 	t.Helper()
 	p := NewParticipant(ParticipantConfig{NodeID: "B", Timeout: askAfter})
 	for k, v := range seed {
-		p.store.put(k, v, &p.size)
+		mem(p).put(k, v)
 	}
 	return p
 }

@@ -26,7 +26,7 @@ func TestParticipantPrepareWhileAbortPending(t *testing.T) {
 	if l := p.Locked(); len(l) != 0 {
 		t.Fatalf("locks after the abort: %v", l)
 	}
-	if got := p.store["balance"]; got != "1000" {
+	if got := mem(p).m["balance"]; got != "1000" {
 		t.Fatalf("balance %s, want 1000", got)
 	}
 }

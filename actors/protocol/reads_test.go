@@ -10,15 +10,45 @@ import (
 	"github.com/txd/txd/wire"
 )
 
-// sizeOf walks s: what storeSize must always equal.
-func sizeOf(s Store) storeSize {
-	var z storeSize
+// sizeOf walks s: what MemStore.Size must always equal.
+func sizeOf(s map[string]string) StoreSize {
+	var z StoreSize
 	for k, v := range s {
-		z.keys++
-		z.keyBytes += len(k)
-		z.valueBytes += len(v)
+		z.Keys++
+		z.KeyBytes += len(k)
+		z.ValueBytes += len(v)
 	}
 	return z
+}
+
+// mem is p's store, a MemStore in these tests.
+func mem(p *Participant) *MemStore { return p.store.(*MemStore) }
+
+func summary(t *testing.T, p *Participant, maxKeys, maxBytes int) StoreSummary {
+	t.Helper()
+	sum, err := p.StoreSummary(maxKeys, maxBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
+func getKeys(t *testing.T, p *Participant, keys []string, maxBytes int) []wire.GetEntry {
+	t.Helper()
+	got, err := p.Get(keys, maxBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func scanPage(t *testing.T, p *Participant, prefix, after string, limit, maxBytes int) ([]wire.Entry, bool) {
+	t.Helper()
+	page, more, err := p.Scan(prefix, after, limit, maxBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page, more
 }
 
 // TestStoreSizeFollowsTheLog: the size the participant keeps equals the
@@ -28,8 +58,8 @@ func TestStoreSizeFollowsTheLog(t *testing.T) {
 	p := newPart(t, map[string]string{"balance": "1000", "note": "hello"})
 	check := func(when string) {
 		t.Helper()
-		if want := sizeOf(p.store); p.size != want {
-			t.Fatalf("%s: size %+v, store's %+v", when, p.size, want)
+		if want := sizeOf(mem(p).m); p.store.Size() != want {
+			t.Fatalf("%s: size %+v, store's %+v", when, p.store.Size(), want)
 		}
 	}
 	check("seeded")
@@ -52,7 +82,7 @@ func TestStoreSizeFollowsTheLog(t *testing.T) {
 	check("delete")
 	run("T3", false, wire.Op{Kind: wire.OpSet, Key: "y", Value: "never"})
 	check("abort")
-	if p.store["balance"] != "999" || p.store["x"] != "" || len(p.store) != 2 {
+	if mem(p).m["balance"] != "999" || mem(p).m["x"] != "" || len(mem(p).m) != 2 {
 		t.Fatalf("store %v", p.store)
 	}
 
@@ -62,24 +92,24 @@ func TestStoreSizeFollowsTheLog(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if q.size != p.size {
-		t.Fatalf("replayed checkpoint: size %+v, want %+v", q.size, p.size)
+	if q.store.Size() != p.store.Size() {
+		t.Fatalf("replayed checkpoint: size %+v, want %+v", q.store.Size(), p.store.Size())
 	}
 }
 
 func TestStoreSummary(t *testing.T) {
 	p := newPart(t, map[string]string{"a": "1", "bb": "22"})
-	got := p.StoreSummary(2, 6)
+	got := summary(t, p, 2, 6)
 	want := StoreSummary{Keys: 2, KeyBytes: 3, ValueBytes: 3, Store: map[string]string{"a": "1", "bb": "22"}}
 	if !maps.Equal(got.Store, want.Store) || got.Keys != 2 || got.KeyBytes != 3 || got.ValueBytes != 3 || got.Truncated {
 		t.Fatalf("small store: %+v, want %+v", got, want)
 	}
 	got.Store["a"] = "changed" // a copy
-	if p.store["a"] != "1" {
+	if mem(p).m["a"] != "1" {
 		t.Fatal("the summary's store is the participant's own")
 	}
 	for _, lim := range [][2]int{{1, 100}, {100, 5}} {
-		got = p.StoreSummary(lim[0], lim[1])
+		got = summary(t, p, lim[0], lim[1])
 		if got.Store != nil || !got.Truncated || got.Keys != 2 || got.KeyBytes+got.ValueBytes != 6 {
 			t.Errorf("limits %v: %+v, want a summary without the store", lim, got)
 		}
@@ -88,20 +118,20 @@ func TestStoreSummary(t *testing.T) {
 
 func TestGet(t *testing.T) {
 	p := newPart(t, map[string]string{"a": "1", "b": strings.Repeat("x", 10), "c": ""})
-	got := p.Get([]string{"c", "zz", "a", "a"}, 100)
+	got := getKeys(t, p, []string{"c", "zz", "a", "a"}, 100)
 	want := []wire.GetEntry{{Key: "c", Found: true}, {Key: "zz"}, {Key: "a", Value: "1", Found: true}, {Key: "a", Value: "1", Found: true}}
 	if !slices.Equal(got, want) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
 	// A page full: the answer stops before the key that would not fit,
 	// but always answers one.
-	if got := p.Get([]string{"a", "b", "c"}, 5); len(got) != 1 || got[0].Key != "a" {
+	if got := getKeys(t, p, []string{"a", "b", "c"}, 5); len(got) != 1 || got[0].Key != "a" {
 		t.Fatalf("5-byte page: %+v", got)
 	}
-	if got := p.Get([]string{"b", "a"}, 5); len(got) != 1 || got[0].Value != strings.Repeat("x", 10) {
+	if got := getKeys(t, p, []string{"b", "a"}, 5); len(got) != 1 || got[0].Value != strings.Repeat("x", 10) {
 		t.Fatalf("a key over the page: %+v", got)
 	}
-	if got := p.Get(nil, 5); len(got) != 0 {
+	if got := getKeys(t, p, nil, 5); len(got) != 0 {
 		t.Fatalf("no keys: %+v", got)
 	}
 }
@@ -122,7 +152,7 @@ func TestScanPages(t *testing.T) {
 		var got []string
 		after, pages := "", 0
 		for {
-			page, more := p.Scan("bench/", after, c.limit, c.bytes)
+			page, more := scanPage(t, p, "bench/", after, c.limit, c.bytes)
 			pages++
 			if len(page) == 0 && more {
 				t.Fatalf("limit %d: an empty page with more", c.limit)
@@ -148,17 +178,17 @@ func TestScanPages(t *testing.T) {
 		}
 	}
 	// Everything, no prefix: other keys too, in order.
-	all, more := p.Scan("", "", 1000, 1<<20)
+	all, more := scanPage(t, p, "", "", 1000, 1<<20)
 	if more || len(all) != len(seed) || all[0].Key != "bench" || all[len(all)-1].Key != "other" {
 		t.Fatalf("whole store: %d entries (more %v), want %d", len(all), more, len(seed))
 	}
-	if page, more := p.Scan("nothing/", "", 10, 1<<20); len(page) != 0 || more {
+	if page, more := scanPage(t, p, "nothing/", "", 10, 1<<20); len(page) != 0 || more {
 		t.Fatalf("empty prefix: %v %v", page, more)
 	}
-	if page, more := p.Scan("", "other", 10, 1<<20); len(page) != 0 || more {
+	if page, more := scanPage(t, p, "", "other", 10, 1<<20); len(page) != 0 || more {
 		t.Fatalf("after the last key: %v %v", page, more)
 	}
-	if page, more := p.Scan("", "", 0, 1<<20); page != nil || more {
+	if page, more := scanPage(t, p, "", "", 0, 1<<20); page != nil || more {
 		t.Fatalf("limit 0: %v %v", page, more)
 	}
 }

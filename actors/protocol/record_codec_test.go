@@ -88,6 +88,13 @@ func fill(r *rand.Rand, v reflect.Value) {
 		} else {
 			v.SetInt(r.Int64() >> r.IntN(64) * int64(1-2*r.IntN(2)))
 		}
+	case reflect.Uint64:
+		edge := []uint64{0, 1, 127, 128, math.MaxUint32 + 1, math.MaxUint64}
+		if r.IntN(2) == 0 {
+			v.SetUint(edge[r.IntN(len(edge))])
+		} else {
+			v.SetUint(r.Uint64() >> r.IntN(64))
+		}
 	case reflect.Slice:
 		switch k := r.IntN(10); {
 		case k < 2: // nil
@@ -168,9 +175,10 @@ func TestRecordCodecMatchesReflection(t *testing.T) {
 }
 
 // TestRecordCodecGolden pins the bytes of the current format (Time, the
-// ninth field, added for traces) and checks that records written before
-// Time existed (bytes the reflection codec wrote, captured then) still
-// decode, with Time 0: old logs replay.
+// ninth field, added for traces; Seq, the tenth, for the storage engine)
+// and checks that records written before Time or Seq existed (bytes the
+// reflection codec wrote, captured then) still decode, with Time and Seq
+// 0: old logs replay.
 func TestRecordCodecGolden(t *testing.T) {
 	prepared := Record{Kind: RecPrepared, TxID: "tx-1", Protocol: wire.ThreePC,
 		Ops:   []wire.Op{{Target: "B", Kind: wire.OpAdd, Key: "k", Delta: -5}},
@@ -178,13 +186,16 @@ func TestRecordCodecGolden(t *testing.T) {
 	decision := Record{Kind: RecDecision, TxID: "tx-2", Commit: true, Reason: "all yes", Ops: []wire.Op{}, Members: []wire.Member{}}
 	timed := decision
 	timed.Time = 1700000000123456789
+	numbered := timed
+	numbered.Kind, numbered.Seq = RecCommit, 1<<40+5
 	cases := []struct {
 		rec  Record
 		want string
 	}{
-		{Record{}, "99a0a0c2a0c0a0a0c0d30000000000000000"},
-		{prepared, "99a474782d31a3335043c2a09195a142a3414444a16ba0d3fffffffffffffffba143a3683a319192a142a3683a32d30000000000000000"},
-		{timed, "99a474782d32a0c3a7616c6c2079657390a0a090d317979cfe3d85cd15"},
+		{Record{}, "9aa0a0c2a0c0a0a0c0d30000000000000000cf0000000000000000"},
+		{prepared, "9aa474782d31a3335043c2a09195a142a3414444a16ba0d3fffffffffffffffba143a3683a319192a142a3683a32d30000000000000000cf0000000000000000"},
+		{timed, "9aa474782d32a0c3a7616c6c2079657390a0a090d317979cfe3d85cd15cf0000000000000000"},
+		{numbered, "9aa474782d32a0c3a7616c6c2079657390a0a090d317979cfe3d85cd15cf0000010000000005"},
 	}
 	for _, tc := range cases {
 		b, err := msgpack.Marshal(&tc.rec)
@@ -202,6 +213,7 @@ func TestRecordCodecGolden(t *testing.T) {
 		{"98a0a0c2a0c0a0a0c0", Record{}},
 		{"98a474782d31a3335043c2a09195a142a3414444a16ba0d3fffffffffffffffba143a3683a319192a142a3683a32", prepared},
 		{"98a474782d32a0c3a7616c6c2079657390a0a090", decision},
+		{"99a474782d32a0c3a7616c6c2079657390a0a090d317979cfe3d85cd15", timed},
 	}
 	for _, tc := range old {
 		in, _ := hex.DecodeString(tc.in)
@@ -225,7 +237,7 @@ func TestRecordCodecDecodeOddities(t *testing.T) {
 		{"nil", []byte{0xc0}, Record{}},
 		{"empty", []byte{0x90}, Record{}},
 		{"short", []byte{0x93, 0xa1, 'x', 0xa3, '2', 'P', 'C', 0xc3}, Record{TxID: "x", Protocol: wire.TwoPC, Commit: true}},
-		{"long", []byte{0x9a, 0xa1, 'x', 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0x05, 0x91, 0x90}, Record{TxID: "x", Time: 5}},
+		{"long", []byte{0x9b, 0xa1, 'x', 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0x05, 0x07, 0x91, 0x90}, Record{TxID: "x", Time: 5, Seq: 7}},
 		{"map", []byte{0x82, 0xa4, 'T', 'x', 'I', 'D', 0xa1, 'x', 0xa4, 'K', 'i', 'n', 'd', 0x05}, Record{TxID: "x"}},
 	}
 	for _, tc := range ok {
@@ -240,9 +252,10 @@ func TestRecordCodecDecodeOddities(t *testing.T) {
 		"string for op": {0x95, 0xc0, 0xc0, 0xc0, 0xc0, 0x91, 0xa1, 'x'},
 		"ops bomb":      {0x95, 0xc0, 0xc0, 0xc0, 0xc0, 0xdd, 0xff, 0xff, 0xff, 0xff, 0xc0},
 		"members bomb":  {0x98, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xdd, 0xff, 0xff, 0xff, 0xff},
-		"extra bomb":    {0x9a, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xdd, 0xff, 0xff, 0xff, 0xff},
-		"deep extra":    append(append([]byte{0x9a, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0}, bytes.Repeat([]byte{0x91}, 100_000)...), 0xc0),
+		"extra bomb":    {0x9b, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xdd, 0xff, 0xff, 0xff, 0xff},
+		"deep extra":    append(append([]byte{0x9b, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0}, bytes.Repeat([]byte{0x91}, 100_000)...), 0xc0),
 		"string time":   {0x99, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xa1, 'x'},
+		"string seq":    {0x9a, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xa1, 'x'},
 		"truncated":     {0x98, 0xa4, 't'},
 		// One over the limits, each element one byte (nil): refused before
 		// anything is allocated for them.
@@ -293,7 +306,7 @@ func FuzzRecordDecode(f *testing.F) {
 func TestSnapshotRecordsDecode(t *testing.T) {
 	p := NewParticipant(ParticipantConfig{NodeID: "B"})
 	for i := range storeChunk + 1 {
-		p.store.put(fmt.Sprintf("k%d", i), "1", &p.size)
+		mem(p).put(fmt.Sprintf("k%d", i), "1")
 	}
 	recs := p.Snapshot()
 	if len(recs) != 2 || len(recs[0].Ops) != storeChunk {
@@ -315,7 +328,7 @@ func TestSnapshotRecordsOfLargeValues(t *testing.T) {
 	for _, size := range []int{5000, wire.MaxValueLen} {
 		p := NewParticipant(ParticipantConfig{NodeID: "B"})
 		for i := range 8 * storeChunkBytes / size {
-			p.store.put(fmt.Sprintf("k%d", i), strings.Repeat("v", size), &p.size)
+			mem(p).put(fmt.Sprintf("k%d", i), strings.Repeat("v", size))
 		}
 		q := NewParticipant(ParticipantConfig{NodeID: "B"})
 		for _, r := range p.Snapshot() {
@@ -326,8 +339,8 @@ func TestSnapshotRecordsOfLargeValues(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if !maps.Equal(q.store, p.store) || q.size != p.size {
-			t.Fatalf("values of %d bytes: replayed %d keys (%+v), want %d (%+v)", size, len(q.store), q.size, len(p.store), p.size)
+		if !maps.Equal(mem(q).m, mem(p).m) || q.store.Size() != p.store.Size() {
+			t.Fatalf("values of %d bytes: replayed %d keys (%+v), want %d (%+v)", size, len(mem(q).m), q.store.Size(), len(mem(p).m), p.store.Size())
 		}
 	}
 }

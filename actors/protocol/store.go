@@ -7,94 +7,93 @@ import (
 	"github.com/txd/txd/wire"
 )
 
-// Store is a participant's key-value data. Values are strings; ADD treats
-// them as signed 64-bit integers.
-type Store map[string]string
+// Store is a participant's applied data as the state machine sees it: the
+// values its committed transactions wrote. Values are strings; ADD treats
+// them as signed 64-bit integers. Every commit reaches the store under its
+// apply sequence number (1, 2, … in commit order; Record.Seq), so a store
+// that keeps its data across restarts (a storage engine) tells replay which
+// commits it already holds.
+//
+// The state machine calls it from its host's goroutine: Commit must not
+// wait for a disk. MemStore keeps everything in memory; a host may put the
+// data on disk behind the same calls.
+type Store interface {
+	Reader
+	// Commit applies the writes of the committed transaction numbered seq:
+	// SETs and DELs, in order (ADDs resolved to SETs). A commit with no
+	// writes still takes its number.
+	Commit(seq uint64, writes []wire.Op)
+	// Seq is the last sequence the store held when the participant was
+	// built from it: replay applies only the commits after it.
+	Seq() uint64
+	// Size is the store's size.
+	Size() StoreSize
+}
 
-// check reports why ops cannot run against s (the participant then votes NO),
-// or nil. It simulates the ops in order without changing s.
-func (s Store) check(ops []wire.Op) error {
+// Reader reads a store, or a view of one a host took.
+type Reader interface {
+	// Get returns key's value, every commit handed to Commit included.
+	Get(key string) (value string, ok bool, err error)
+	// Scan returns, in byte order, up to limit keys that start with prefix
+	// and sort after after ("": from the first), with their values, and
+	// whether more such keys follow.
+	Scan(prefix, after string, limit int) ([]wire.Entry, bool, error)
+}
+
+// StoreSize is a store's size: its keys and the bytes of its keys and values.
+type StoreSize struct {
+	Keys, KeyBytes, ValueBytes int
+}
+
+// resolve checks ops against the store as get reads it and returns their
+// writes: the ops in order with each ADD replaced by the SET of its result.
+// An error says why the ops cannot run (the participant then votes NO).
+// Nothing is changed.
+func resolve(get func(string) (string, bool, error), ops []wire.Op) ([]wire.Op, error) {
 	scratch := map[string]*string{}
-	get := func(k string) (string, bool) {
+	read := func(k string) (string, error) {
 		if v, ok := scratch[k]; ok {
 			if v == nil {
-				return "", false
+				return "", nil
 			}
-			return *v, true
+			return *v, nil
 		}
-		v, ok := s[k]
-		return v, ok
+		v, _, err := get(k)
+		return v, err
 	}
+	writes := make([]wire.Op, 0, len(ops))
 	for _, op := range ops {
 		switch op.Kind {
 		case wire.OpSet:
 			if n, err := strconv.ParseInt(op.Value, 10, 64); err == nil && n < 0 {
-				return fmt.Errorf("%s would be %d", op.Key, n)
+				return nil, fmt.Errorf("%s would be %d", op.Key, n)
 			}
 			v := op.Value
 			scratch[op.Key] = &v
+			writes = append(writes, op)
 		case wire.OpAdd:
-			cur, _ := get(op.Key)
+			cur, err := read(op.Key)
+			if err != nil {
+				return nil, fmt.Errorf("reading %s: %v", op.Key, err)
+			}
 			n, err := addInt(cur, op.Delta)
 			if err != nil {
-				return fmt.Errorf("ADD %s: %v", op.Key, err)
+				return nil, fmt.Errorf("ADD %s: %v", op.Key, err)
 			}
 			if n < 0 {
-				return fmt.Errorf("%s would be %d", op.Key, n)
+				return nil, fmt.Errorf("%s would be %d", op.Key, n)
 			}
 			v := strconv.FormatInt(n, 10)
 			scratch[op.Key] = &v
+			writes = append(writes, wire.Op{Kind: wire.OpSet, Key: op.Key, Value: v})
 		case wire.OpDel:
 			scratch[op.Key] = nil
+			writes = append(writes, wire.Op{Kind: wire.OpDel, Key: op.Key})
 		default:
-			return fmt.Errorf("unknown operation %q", op.Kind)
+			return nil, fmt.Errorf("unknown operation %q", op.Kind)
 		}
 	}
-	return nil
-}
-
-// apply runs ops, which check accepted, against s, keeping size, s's
-// size, up to date.
-func (s Store) apply(ops []wire.Op, size *storeSize) {
-	for _, op := range ops {
-		switch op.Kind {
-		case wire.OpSet:
-			s.put(op.Key, op.Value, size)
-		case wire.OpAdd:
-			// check ran against the same state (the keys were locked since),
-			// so the error cannot happen; keep the old value if it somehow does.
-			if n, err := addInt(s[op.Key], op.Delta); err == nil {
-				s.put(op.Key, strconv.FormatInt(n, 10), size)
-			}
-		case wire.OpDel:
-			if old, ok := s[op.Key]; ok {
-				size.drop(op.Key, old)
-				delete(s, op.Key)
-			}
-		}
-	}
-}
-
-func (s Store) put(k, v string, size *storeSize) {
-	if old, ok := s[k]; ok {
-		size.drop(k, old)
-	}
-	s[k] = v
-	size.keys++
-	size.keyBytes += len(k)
-	size.valueBytes += len(v)
-}
-
-// storeSize is a store's size, kept exactly as it changes so that status
-// reports it without walking the store.
-type storeSize struct {
-	keys, keyBytes, valueBytes int
-}
-
-func (z *storeSize) drop(k, v string) {
-	z.keys--
-	z.keyBytes -= len(k)
-	z.valueBytes -= len(v)
+	return writes, nil
 }
 
 // addInt adds d to the integer in v ("" counts as 0), refusing overflow.

@@ -16,36 +16,36 @@ func TestStoreCheck(t *testing.T) {
 	minS := strconv.FormatInt(math.MinInt64, 10)
 	tests := []struct {
 		name  string
-		store Store
+		store map[string]string
 		ops   []wire.Op
 		err   string // substring; "" means accepted
 	}{
-		{"set new key", Store{}, ops(set("k", "v")), ""},
-		{"set number", Store{}, ops(set("balance", "1000")), ""},
-		{"set zero", Store{}, ops(set("balance", "0")), ""},
-		{"set negative", Store{}, ops(set("balance", "-5")), "balance would be -5"},
-		{"set non-number that looks negative", Store{}, ops(set("k", "-x")), ""},
-		{"add to missing key counts from 0", Store{}, ops(add("k", 7)), ""},
-		{"add to missing key below 0", Store{}, ops(add("k", -1)), "k would be -1"},
-		{"add within balance", Store{"balance": "1000"}, ops(add("balance", -1000)), ""},
-		{"add below zero", Store{"balance": "100"}, ops(add("balance", -300)), "balance would be -200"},
-		{"add to non-integer", Store{"name": "bob"}, ops(add("name", 1)), `ADD name: value "bob" is not an integer`},
-		{"add overflow", Store{"n": maxS}, ops(add("n", 1)), "overflows"},
-		{"add underflow", Store{"n": minS}, ops(add("n", -1)), "overflows"},
-		{"add max to zero", Store{"n": "0"}, ops(add("n", math.MaxInt64)), ""},
-		{"sees its own set", Store{"balance": "10"}, ops(set("balance", "500"), add("balance", -400)), ""},
-		{"sees its own add", Store{"balance": "100"}, ops(add("balance", -60), add("balance", -60)), "balance would be -20"},
-		{"set then add non-integer", Store{}, ops(set("k", "abc"), add("k", 1)), `value "abc" is not an integer`},
-		{"del then add counts from 0", Store{"k": "abc"}, ops(del("k"), add("k", 3)), ""},
-		{"del then add below zero", Store{"k": "5"}, ops(del("k"), add("k", -1)), "k would be -1"},
-		{"del missing key", Store{}, ops(del("k")), ""},
-		{"first failure wins", Store{"a": "1"}, ops(add("a", -2), add("b", -3)), "a would be -1"},
-		{"unknown kind", Store{}, []wire.Op{{Kind: "MUL", Key: "k"}}, `unknown operation "MUL"`},
+		{"set new key", map[string]string{}, ops(set("k", "v")), ""},
+		{"set number", map[string]string{}, ops(set("balance", "1000")), ""},
+		{"set zero", map[string]string{}, ops(set("balance", "0")), ""},
+		{"set negative", map[string]string{}, ops(set("balance", "-5")), "balance would be -5"},
+		{"set non-number that looks negative", map[string]string{}, ops(set("k", "-x")), ""},
+		{"add to missing key counts from 0", map[string]string{}, ops(add("k", 7)), ""},
+		{"add to missing key below 0", map[string]string{}, ops(add("k", -1)), "k would be -1"},
+		{"add within balance", map[string]string{"balance": "1000"}, ops(add("balance", -1000)), ""},
+		{"add below zero", map[string]string{"balance": "100"}, ops(add("balance", -300)), "balance would be -200"},
+		{"add to non-integer", map[string]string{"name": "bob"}, ops(add("name", 1)), `ADD name: value "bob" is not an integer`},
+		{"add overflow", map[string]string{"n": maxS}, ops(add("n", 1)), "overflows"},
+		{"add underflow", map[string]string{"n": minS}, ops(add("n", -1)), "overflows"},
+		{"add max to zero", map[string]string{"n": "0"}, ops(add("n", math.MaxInt64)), ""},
+		{"sees its own set", map[string]string{"balance": "10"}, ops(set("balance", "500"), add("balance", -400)), ""},
+		{"sees its own add", map[string]string{"balance": "100"}, ops(add("balance", -60), add("balance", -60)), "balance would be -20"},
+		{"set then add non-integer", map[string]string{}, ops(set("k", "abc"), add("k", 1)), `value "abc" is not an integer`},
+		{"del then add counts from 0", map[string]string{"k": "abc"}, ops(del("k"), add("k", 3)), ""},
+		{"del then add below zero", map[string]string{"k": "5"}, ops(del("k"), add("k", -1)), "k would be -1"},
+		{"del missing key", map[string]string{}, ops(del("k")), ""},
+		{"first failure wins", map[string]string{"a": "1"}, ops(add("a", -2), add("b", -3)), "a would be -1"},
+		{"unknown kind", map[string]string{}, []wire.Op{{Kind: "MUL", Key: "k"}}, `unknown operation "MUL"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			before := maps.Clone(tc.store)
-			err := tc.store.check(tc.ops)
+			_, err := resolve(memOf(tc.store).Get, tc.ops)
 			switch {
 			case tc.err == "" && err != nil:
 				t.Fatalf("check: %v, want accepted", err)
@@ -64,31 +64,42 @@ func TestStoreCheck(t *testing.T) {
 func TestStoreApply(t *testing.T) {
 	tests := []struct {
 		name  string
-		store Store
+		store map[string]string
 		ops   []wire.Op
-		want  Store
+		want  map[string]string
 	}{
-		{"set", Store{}, ops(set("k", "v")), Store{"k": "v"}},
-		{"overwrite", Store{"k": "a"}, ops(set("k", "b")), Store{"k": "b"}},
-		{"add to missing", Store{}, ops(add("n", 5)), Store{"n": "5"}},
-		{"add", Store{"n": "1000"}, ops(add("n", -100)), Store{"n": "900"}},
-		{"del", Store{"k": "v", "x": "y"}, ops(del("k")), Store{"x": "y"}},
-		{"sequence", Store{"n": "1"}, ops(set("n", "10"), add("n", 5), del("x"), add("m", -0)), Store{"n": "15", "m": "0"}},
-		{"del then add", Store{"n": "9"}, ops(del("n"), add("n", 2)), Store{"n": "2"}},
-		{"add to non-integer keeps the value", Store{"n": "x"}, ops(add("n", 1)), Store{"n": "x"}},
+		{"set", map[string]string{}, ops(set("k", "v")), map[string]string{"k": "v"}},
+		{"overwrite", map[string]string{"k": "a"}, ops(set("k", "b")), map[string]string{"k": "b"}},
+		{"add to missing", map[string]string{}, ops(add("n", 5)), map[string]string{"n": "5"}},
+		{"add", map[string]string{"n": "1000"}, ops(add("n", -100)), map[string]string{"n": "900"}},
+		{"del", map[string]string{"k": "v", "x": "y"}, ops(del("k")), map[string]string{"x": "y"}},
+		{"sequence", map[string]string{"n": "1"}, ops(set("n", "10"), add("n", 5), del("x"), add("m", -0)), map[string]string{"n": "15", "m": "0"}},
+		{"del then add", map[string]string{"n": "9"}, ops(del("n"), add("n", 2)), map[string]string{"n": "2"}},
+		{"add to non-integer keeps the value", map[string]string{"n": "x"}, ops(add("n", 1)), map[string]string{"n": "x"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			size := sizeOf(tc.store)
-			tc.store.apply(tc.ops, &size)
-			if !maps.Equal(tc.store, tc.want) {
-				t.Fatalf("store = %v, want %v", tc.store, tc.want)
+			s := memOf(tc.store)
+			if w, err := resolve(s.Get, tc.ops); err == nil {
+				s.Commit(1, w)
 			}
-			if want := sizeOf(tc.want); size != want {
-				t.Fatalf("size %+v, want %+v", size, want)
+			if !maps.Equal(s.m, tc.want) {
+				t.Fatalf("store = %v, want %v", s.m, tc.want)
+			}
+			if want := sizeOf(tc.want); s.Size() != want {
+				t.Fatalf("size %+v, want %+v", s.Size(), want)
 			}
 		})
 	}
+}
+
+// memOf is a MemStore holding m's keys (a copy).
+func memOf(m map[string]string) *MemStore {
+	s := NewMemStore()
+	for k, v := range m {
+		s.put(k, v)
+	}
+	return s
 }
 
 func TestAddInt(t *testing.T) {

@@ -14,7 +14,9 @@ import (
 func newPartAs(t *testing.T, id string, seed map[string]string) *Participant {
 	t.Helper()
 	p := NewParticipant(ParticipantConfig{NodeID: id, Timeout: askAfter})
-	maps.Copy(p.store, seed)
+	for k, v := range seed {
+		mem(p).put(k, v)
+	}
 	return p
 }
 

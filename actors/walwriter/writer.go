@@ -2,6 +2,7 @@ package walwriter
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -55,6 +56,20 @@ type Shadow interface {
 	Snapshot() []protocol.Record
 }
 
+// Applier is a storage engine the log's commits are applied to (a
+// participant's, actors/participant): it hears which commits are durable
+// in the log (Record.Seq), and a checkpoint makes them durable in the
+// engine (SyncThrough) before the log drops them.
+type Applier interface {
+	Durable(seq uint64)
+	SyncThrough(seq uint64) error
+}
+
+// ErrCheckpointLater, from Applier.SyncThrough, skips this checkpoint: the
+// engine cannot catch up now (its node is stopping), and the log stays as
+// it is, whole.
+var ErrCheckpointLater = errors.New("walwriter: checkpoint skipped: the engine is stopping")
+
 type walWaiter struct {
 	pid *actor.PID
 	rec protocol.Record
@@ -65,9 +80,10 @@ type walBatch struct {
 	recs       []protocol.Record // every record in data, for the shadow
 	waiters    []walWaiter
 	records    int
-	deferred   int  // waiters that may wait for another record's fsync
-	last       int  // where the last record starts in data (for the torn-write crash point)
-	checkpoint bool // replace the log with the shadow's snapshot instead of appending data
+	deferred   int    // waiters that may wait for another record's fsync
+	last       int    // where the last record starts in data (for the torn-write crash point)
+	seq        uint64 // the highest commit number (Record.Seq) in data
+	checkpoint bool   // replace the log with the shadow's snapshot instead of appending data
 }
 
 // Writer is the only writer of a node's log, and it group-commits:
@@ -96,6 +112,7 @@ type Writer struct {
 	trace     *trace.Ring   // nil: not traced
 	metrics   *metrics.Node // fsync latency and records per fsync; nil: off
 	disk      diskLog       // checkpoints and slow fsyncs, for the operator (disklog.go)
+	applier   Applier       // nil: no engine
 
 	mu         sync.Mutex // guards what follows; held to encode a record, never across I/O
 	next       walBatch
@@ -123,6 +140,11 @@ type Config struct {
 	CompactAt int64
 	Trace     *trace.Ring   // nil: not traced
 	Engine    *actor.Engine // delivers Durable to the waiting actors
+	// Applier, if set, hears every commit that became durable, and a
+	// checkpoint first writes and fsyncs its batch, then has the engine
+	// made durable, and only then replaces the log with the shadow's
+	// snapshot (engineCheckpoint).
+	Applier Applier
 	// Logger gets the log's incidents: checkpoints, and fsyncs slower than
 	// SlowFsync (0: DefaultSlowFsync). Nil: not logged.
 	Logger    *slog.Logger
@@ -137,7 +159,8 @@ const DefaultSlowFsync = 500 * time.Millisecond
 func Start(log *walstore.Log, cfg Config) *Writer {
 	cfg.Stats.LogBytes.Store(log.End())
 	w := &Writer{log: log, stats: cfg.Stats, metrics: cfg.Metrics, fatal: cfg.Fatal, shadow: cfg.Shadow, compactAt: cfg.CompactAt, trace: cfg.Trace, engine: cfg.Engine,
-		disk: newDiskLog(cfg.Logger, cfg.SlowFsync), wake: make(chan struct{}, 1), done: make(chan struct{})}
+		applier: cfg.Applier, disk: newDiskLog(cfg.Logger, cfg.SlowFsync),
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	w.enc = msgpack.NewEncoder(&w.buf)
 	go w.flusher()
 	return w
@@ -170,6 +193,7 @@ func (w *Writer) Append(m Entry) {
 	w.appended += int64(len(b.data) - n)
 	b.records++
 	b.last = n
+	b.seq = max(b.seq, m.Rec.Seq)
 	if w.shadow != nil {
 		b.recs = append(b.recs, m.Rec)
 	}
@@ -259,6 +283,9 @@ func (w *Writer) flusher() {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	unsynced := 0 // records written since the last fsync: the next one makes them durable
+	// The highest commit number written and not yet fsynced, and the
+	// highest durable (for the Applier).
+	var unsyncedSeq, durableSeq uint64
 	for {
 		b, ok := w.take(timer)
 		if !ok {
@@ -275,7 +302,9 @@ func (w *Writer) flusher() {
 			}
 		}
 		var err error
-		if b.checkpoint {
+		engineCheckpoint := b.checkpoint && w.applier != nil
+		synced := false
+		if b.checkpoint && !engineCheckpoint {
 			began := w.disk.checkpointBegins(w.log.End())
 			var recs []walstore.Record
 			if recs, err = w.snapshot(); err == nil {
@@ -291,13 +320,16 @@ func (w *Writer) flusher() {
 			}
 			err = w.log.Write(b.data)
 			unsynced += b.records
-			if err == nil && len(b.waiters) > 0 {
+			unsyncedSeq = max(unsyncedSeq, b.seq)
+			if err == nil && (len(b.waiters) > 0 || engineCheckpoint) {
 				// Lazy-only batches skip the fsync: they ride on the next one.
 				crashpoint.Hit(crashpoint.WALBatchWritten)
 				err = w.sync(unsynced)
 				w.stats.Fsyncs.Add(1)
 				unsynced = 0
 				if err == nil {
+					synced = true
+					durableSeq, unsyncedSeq = max(durableSeq, unsyncedSeq), 0
 					crashpoint.Hit(crashpoint.WALSyncedBeforeNotify)
 				}
 			}
@@ -320,12 +352,47 @@ func (w *Writer) flusher() {
 		for _, wt := range b.waiters {
 			w.engine.Send(wt.pid, Durable{Rec: wt.rec})
 		}
+		if w.applier != nil && synced {
+			w.applier.Durable(durableSeq)
+		}
+		if engineCheckpoint {
+			if err := w.engineCheckpoint(durableSeq); err != nil {
+				w.fatal(fmt.Errorf("wal %s: checkpoint: %w", w.log.Path(), err))
+				return
+			}
+		}
 		clear(b.waiters) // drop the PIDs and records for the collector
 		clear(b.recs)
 		w.mu.Lock()
 		w.spare = walBatch{data: b.data[:0], recs: b.recs[:0], waiters: b.waiters[:0]}
 		w.mu.Unlock()
 	}
+}
+
+// engineCheckpoint replaces the log with the shadow's snapshot once the
+// engine durably holds every commit the log holds (through seq): the
+// batch the checkpoint came with is already written and fsynced, so the
+// engine never gets ahead of the log, and the log drops no commit the
+// engine could lose. Its steps, each a crash point: the engine durable,
+// then the new log (opened by the engine's position, protocol.RecApplied)
+// written, fsynced and renamed over the old (walstore.Log.Rewrite).
+func (w *Writer) engineCheckpoint(seq uint64) error {
+	if err := w.applier.SyncThrough(seq); errors.Is(err, ErrCheckpointLater) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	crashpoint.Hit(crashpoint.WALCompactEngineSynced)
+	began := w.disk.checkpointBegins(w.log.End())
+	recs, err := w.snapshot()
+	if err == nil {
+		err = w.log.Rewrite(recs) // fsyncs the new file and the directory
+	}
+	w.disk.checkpointEnds(began, len(recs), w.log.End(), err)
+	w.stats.Checkpoints.Add(1)
+	w.stats.Fsyncs.Add(1)
+	w.stats.LogBytes.Store(w.log.End())
+	return err
 }
 
 // sync fsyncs the log, times it for the slow-fsync log lines and, with
@@ -342,7 +409,12 @@ func (w *Writer) sync(records int) error {
 
 // snapshot encodes the shadow's snapshot as log records.
 func (w *Writer) snapshot() ([]walstore.Record, error) {
-	recs := w.shadow.Snapshot()
+	return EncodeRecords(w.shadow.Snapshot())
+}
+
+// EncodeRecords encodes protocol records as log records (a checkpoint's,
+// for walstore.Log.Rewrite).
+func EncodeRecords(recs []protocol.Record) ([]walstore.Record, error) {
 	out := make([]walstore.Record, 0, max(len(recs), 1))
 	for _, r := range recs {
 		payload, err := msgpack.Marshal(&r)

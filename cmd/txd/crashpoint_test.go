@@ -106,7 +106,10 @@ func crashCases() []crashCase {
 			cs = append(cs, c)
 		}
 	}
-	return cs
+	// Only a participant has a storage engine to make durable first.
+	engine := on("B", crashpoint.WALCompactEngineSynced, wire.ThreePC)
+	engine.compact = true
+	return append(cs, engine)
 }
 
 // TestCrashPoints runs every crash case; see the file comment.

@@ -234,6 +234,7 @@ func participantCommand() *cli.Command {
 			&cli.DurationFlag{Name: "timeout", Value: 2 * time.Second, Usage: "how long a READY transaction waits for its outcome before asking the coordinator (and how often it asks again)", EnvVars: []string{"TXD_TIMEOUT"}},
 			&cli.DurationFlag{Name: "in-doubt-warn", Value: node.DefaultDoubtWarn, Usage: "log a transaction that stays in doubt (voted YES, outcome unknown) this long, and when it is settled", EnvVars: []string{"TXD_IN_DOUBT_WARN"}},
 			&cli.StringSliceFlag{Name: "coordinator", Usage: "the coordinator id(s) to take PREPARE and outcomes from (repeat or comma list); none: any, with a warning. Proven by its certificate with TLS, only claimed without", EnvVars: []string{"TXD_COORDINATOR"}},
+			&cli.StringFlag{Name: "kv", Usage: "the storage engine's directory, which holds the applied data (default: the --wal path with .kv appended); it belongs with its log: move, back up or delete both together", EnvVars: []string{"TXD_KV"}},
 		),
 		Action: func(c *cli.Context) error {
 			logger, err := newLogger(c, c.App.ErrWriter)
@@ -268,7 +269,7 @@ func participantCommand() *cli.Command {
 			}
 			ms.serve(logger)
 			n, err := participant.Start(participant.Config{
-				NodeID: c.String("id"), Listen: listen, WAL: c.String("wal"), Timeout: timeout, CompactBytes: c.Int64("compact-bytes"), WALBoundInterval: walBoundInterval(c),
+				NodeID: c.String("id"), Listen: listen, WAL: c.String("wal"), KV: c.String("kv"), Timeout: timeout, CompactBytes: c.Int64("compact-bytes"), WALBoundInterval: walBoundInterval(c),
 				NoSync: c.Bool("unsafe-no-fsync"), Logger: logger, Fatal: fatal(logger), TLS: tlsID, Metrics: ms.node(),
 				Coordinators: splitList(strings.Join(c.StringSlice("coordinator"), ",")),
 				Clients:      clients, DoubtWarn: doubtWarn,

@@ -46,6 +46,7 @@ const (
 	WALBatchWritten         = "wal.batch.written"                // a group-commit batch written to the file, not fsynced
 	WALBatchTorn            = "wal.batch.torn"                   // half a batch written (the crash tears a record), not fsynced
 	WALSyncedBeforeNotify   = "wal.batch.synced"                 // a batch fsynced, its waiters not yet told
+	WALCompactEngineSynced  = "wal.compact.engine-synced"        // checkpoint: the batch fsynced, the storage engine durable, the log not yet rewritten
 	WALCompactTempWritten   = "wal.compact.temp-written"         // checkpoint: the temp file written, not fsynced
 	WALCompactTempSynced    = "wal.compact.temp-synced"          // checkpoint: the temp file fsynced, not renamed
 	WALCompactRenamed       = "wal.compact.renamed"              // checkpoint: renamed over the log, directory not fsynced
@@ -59,7 +60,7 @@ func Names() []string {
 		CoordAcksBeforeEnd, Coord3PCVotesBeforeLog, Coord3PCPreForced, Coord3PCPreSome, Coord3PCAcksBeforeLog,
 		PartPrepareBeforeLog, PartPreparedForced, PartOutcomeForced, Part3PCPreForced, Part3PCTerminationKnown,
 		WALBatchWritten, WALBatchTorn, WALSyncedBeforeNotify,
-		WALCompactTempWritten, WALCompactTempSynced, WALCompactRenamed, WALCompactDirSynced,
+		WALCompactEngineSynced, WALCompactTempWritten, WALCompactTempSynced, WALCompactRenamed, WALCompactDirSynced,
 	}
 }
 

@@ -21,9 +21,9 @@
 // One Pebble directory, with Pebble's own write-ahead log disabled:
 //
 //	"d" + key  the value of key (keys are arbitrary bytes, values as given)
-//	"m"        the meta record, 25 bytes: a format byte (1), then the apply
-//	           sequence, the number of keys and the total value bytes, each a
-//	           big-endian uint64
+//	"m"        the meta record, 33 bytes: a format byte (2), then the apply
+//	           sequence, the number of keys, the total value bytes and the
+//	           total key bytes, each a big-endian uint64
 //
 // Data keys sort after "d" and before "e", so a scan never meets the meta
 // record. The meta record is written in the same batch as the operations it

@@ -22,8 +22,8 @@ func dataKey(k string) []byte {
 }
 
 const (
-	metaFormat = 1
-	metaLen    = 25
+	metaFormat = 2
+	metaLen    = 33
 )
 
 // meta is what the store records with every batch.
@@ -38,6 +38,7 @@ func (m meta) encode() []byte {
 	binary.BigEndian.PutUint64(b[1:], m.seq)
 	binary.BigEndian.PutUint64(b[9:], uint64(m.stats.Keys))
 	binary.BigEndian.PutUint64(b[17:], uint64(m.stats.ValueBytes))
+	binary.BigEndian.PutUint64(b[25:], uint64(m.stats.KeyBytes))
 	return b
 }
 
@@ -50,6 +51,7 @@ func decodeMeta(b []byte) (meta, error) {
 		stats: Stats{
 			Keys:       int64(binary.BigEndian.Uint64(b[9:])),
 			ValueBytes: int64(binary.BigEndian.Uint64(b[17:])),
+			KeyBytes:   int64(binary.BigEndian.Uint64(b[25:])),
 		},
 	}, nil
 }

@@ -3,7 +3,9 @@ package kv
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -43,7 +45,19 @@ type Options struct {
 // Stats are the store's exact figures.
 type Stats struct {
 	Keys       int64
+	KeyBytes   int64
 	ValueBytes int64
+}
+
+// ErrLocked is returned by Open when another Store, in this process or
+// another, has the directory open.
+var ErrLocked = errors.New("kv: store is locked by another process")
+
+// lockHeld reports whether Pebble refused to open because another open
+// holds the directory's lock: flock says EAGAIN across processes, and
+// Pebble refuses a second open in its own process with a plain error.
+func lockHeld(err error) bool {
+	return errors.Is(err, syscall.EAGAIN) || strings.Contains(err.Error(), "lock held by current process")
 }
 
 // ErrClosed is returned by every call on a closed Store.
@@ -95,6 +109,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	db, err := pebble.Open(dir, po)
 	if err != nil {
 		cache.Unref()
+		if lockHeld(err) {
+			return nil, fmt.Errorf("%w: %s: %v", ErrLocked, dir, err)
+		}
 		return nil, fmt.Errorf("kv: open %s: %w", dir, err)
 	}
 	s := &Store{db: db, cache: cache, seen: map[string]int{}}
@@ -165,6 +182,7 @@ func (s *Store) Apply(seq uint64, ops []Op) error {
 		}
 		if old >= 0 {
 			stats.Keys--
+			stats.KeyBytes -= int64(len(op.Key))
 			stats.ValueBytes -= int64(old)
 		}
 		var err error
@@ -174,6 +192,7 @@ func (s *Store) Apply(seq uint64, ops []Op) error {
 		} else {
 			s.seen[op.Key] = len(op.Value)
 			stats.Keys++
+			stats.KeyBytes += int64(len(op.Key))
 			stats.ValueBytes += int64(len(op.Value))
 			err = b.Set(k, []byte(op.Value), nil)
 		}

@@ -44,8 +44,9 @@ func (m model) apply(ops []Op) {
 
 func (m model) stats() Stats {
 	var st Stats
-	for _, v := range m {
+	for k, v := range m {
 		st.Keys++
+		st.KeyBytes += int64(len(k))
 		st.ValueBytes += int64(len(v))
 	}
 	return st
@@ -272,5 +273,55 @@ func TestBadInputsAreErrors(t *testing.T) {
 	}
 	if err := s.Close(); !errors.Is(err, ErrClosed) {
 		t.Errorf("second Close: %v", err)
+	}
+}
+
+// TestOpenTwiceIsLocked: a second Open of an open directory fails with
+// ErrLocked.
+func TestOpenTwiceIsLocked(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := Open(dir, Options{}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second open: %v, want ErrLocked", err)
+	}
+}
+
+// TestViewKeepsItsState: a view reads the store as it was when opened,
+// whatever is applied after, until it is closed.
+func TestViewKeepsItsState(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Apply(1, []Op{{Key: "a", Value: "1"}, {Key: "b", Value: "1"}}); err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.View()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Apply(2, []Op{{Key: "a", Value: "2"}, {Key: "b", Del: true}, {Key: "c", Value: "2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := v.Get("a"); err != nil || !ok || got != "1" {
+		t.Fatalf("view Get(a) = %q %v %v, want 1", got, ok, err)
+	}
+	page, more, err := v.Scan("", "", 10)
+	if err != nil || more || len(page) != 2 || page[0] != (KV{"a", "1"}) || page[1] != (KV{"b", "1"}) {
+		t.Fatalf("view Scan = %v %v %v, want a=1 b=1", page, more, err)
+	}
+	if got, _, _ := s.Get("a"); got != "2" {
+		t.Fatalf("store Get(a) = %q, want 2", got)
+	}
+	if err := v.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
 	}
 }
