@@ -184,7 +184,7 @@ func TestCodecGolden(t *testing.T) {
 		TypeVote:        "96a474782d32a141c3a26f6ba0a0", // Known appended (was 94...6b), then Protocol
 		TypeDecision:    "93a474782d32c3a7616c6c20796573",
 		TypeAck:         "94a474782d32a142a9434f4d4d4954544544c2", // Heuristic appended (was 93...44)
-		TypeQuery:       "93a474782d33a143a0", // Protocol appended (was 92...43)
+		TypeQuery:       "93a474782d33a143a0",                     // Protocol appended (was 92...43)
 		TypePreCommit:   "91a474782d33",
 		TypeQueryReply:  "93a474782d33a141a741424f52544544",
 	}
