@@ -219,9 +219,9 @@ func (s *Sim) checkDecisionDurable(tx string, commit bool, what string) {
 	}
 }
 
-// checkFinished: every member whose YES vote reached the coordinator (every
-// member, for a recovered or committed transaction) must have acked the
-// decision, and END must be logged.
+// checkFinished: every member whose YES vote reached the coordinator's
+// current run of tx (every member, for a recovered or committed transaction)
+// must have acked the decision to it, and END must be logged.
 func (s *Sim) checkFinished(tx string) {
 	ct := s.Coord(tx)
 	if !s.nodes[CoordID].log.has(true, recIs(protocol.RecEnd, tx)) {
@@ -229,7 +229,7 @@ func (s *Sim) checkFinished(tx string) {
 	}
 	acked := map[string]bool{}
 	votedYes := map[string]bool{}
-	for _, d := range s.delivered {
+	for _, d := range s.delivered[max(s.coordFrom, s.begun[tx]):] {
 		if d.To != CoordID || wire.TxIDOf(d.Msg) != tx {
 			continue
 		}
@@ -241,6 +241,10 @@ func (s *Sim) checkFinished(tx string) {
 		case *wire.Vote:
 			if m.Yes {
 				votedYes[m.From] = true
+			}
+		case *wire.QueryReply:
+			if m.State.Final() {
+				acked[m.From] = true // it said it was final: it needs nothing more
 			}
 		}
 	}
