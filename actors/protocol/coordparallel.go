@@ -91,6 +91,13 @@ func (t *CoordTxn) parallelDecide(commit bool, reason string) []Effect {
 	t.seq++ // the vote or query timer is void now
 	eff := []Effect{Persist{Rec: Record{Kind: RecDecision, TxID: t.id,
 		Protocol: t.protocol, Commit: commit, Reason: t.reason, Members: t.members}}}
+	if t.cfg.Delay > 0 && !t.recovered {
+		// --delay: the client hears the outcome, and the members only after
+		// the delay, a window for killing the coordinator in (they finish
+		// without it: participant_parallel.go).
+		t.phase = phDelay
+		return append(t.reply(eff), t.timer(t.cfg.Delay))
+	}
 	return t.deliver(eff, true)
 }
 

@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/txd/txd/wire"
 )
@@ -40,6 +41,9 @@ func runRandomParallel(t *testing.T, seed int64) (committed, aborted int) {
 	rng := rand.New(rand.NewSource(seed))
 	s := newSimParallel(t, abc...)
 	s.Rng = rng
+	if rng.Intn(3) == 0 {
+		s.Cfg.Delay = time.Second // the members hear the outcome after the client
+	}
 	all := append([]string{CoordID}, abc...)
 	lossy := true
 	s.Filter = func(Envelope) Verdict {
