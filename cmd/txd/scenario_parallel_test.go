@@ -69,4 +69,13 @@ func TestParallelCoordinatorKilledAfterVotes(t *testing.T) {
 	})
 	cluster.Consistently(t, 3*parallelTimeout, "the retry applies nothing: balance stays 100",
 		eachPart(c, parts, all(inState("TX1", "COMMITTED"), hasValue("balance", "100"))))
+
+	// The trace shows what happened without the coordinator: the members
+	// asked each other, and one that found every vote YES told the other.
+	tr := waitTrace(t, c, "TX1", "the members' side", need(
+		"B force PREPARED|", "B send VOTE YES|COORD", "B send QUERY|C", "B force COMMIT|",
+		"C force PREPARED|", "C send VOTE YES|COORD", "C force COMMIT|"))
+	if tr.Protocol != "PARALLEL" {
+		t.Errorf("trace header: protocol %q, want PARALLEL", tr.Protocol)
+	}
 }
