@@ -78,19 +78,7 @@ func runRandomParallel(t *testing.T, seed int64) (committed, aborted int) {
 		}
 	}
 	started := 0
-	anyTimer := func() bool {
-		var live []timer
-		for _, tm := range s.timers {
-			if s.live(tm) {
-				live = append(live, tm)
-			}
-		}
-		if len(live) == 0 {
-			return false
-		}
-		s.fireTimer(live[rng.Intn(len(live))])
-		return true
-	}
+	anyTimer := func() bool { return s.fireAny(rng) }
 	for i := 0; i < 300; i++ {
 		switch r := rng.Intn(100); {
 		case r < 4 && started < len(txs):

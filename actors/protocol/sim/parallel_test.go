@@ -19,6 +19,37 @@ func newSimParallel(t testing.TB, ids ...string) *Sim {
 	return s
 }
 
+// coordDiesAfter begins tx (every member adds -100 to balance) with the
+// messages lost chosen have verdict v, runs it until nothing moves, and
+// kills the coordinator.
+func (s *Sim) coordDiesAfter(tx string, lost func(Envelope) bool, v Verdict) {
+	s.Filter = func(e Envelope) Verdict {
+		if lost(e) {
+			return v
+		}
+		return Deliver
+	}
+	s.Begin(tx, opsFor(abc, add("balance", -100)))
+	s.Run()
+	s.Kill(CoordID)
+	s.Filter = nil
+}
+
+// wantStates checks that every member holds tx in state st.
+func (s *Sim) wantStates(tx string, st wire.State) {
+	s.t.Helper()
+	for _, id := range s.ids {
+		if got := s.State(id, tx); got != st {
+			s.t.Errorf("%s: %s is %q, want %q", id, tx, got, st)
+		}
+	}
+}
+
+// votesAndCsPrepare: every message to the coordinator, and C's PREPARE.
+func votesAndCsPrepare(e Envelope) bool {
+	return e.To == CoordID || (e.To == "C" && e.Msg.Type() == wire.TypePrepare)
+}
+
 // The client hears COMMITTED although the coordinator never syncs its log:
 // nothing it forces is on the commit path.
 func TestSimParallelCommitWithoutCoordinatorSync(t *testing.T) {
@@ -32,11 +63,7 @@ func TestSimParallelCommitWithoutCoordinatorSync(t *testing.T) {
 	if d := s.Durable(CoordID); len(d) != 0 {
 		t.Errorf("the coordinator's log has durable records %+v", d)
 	}
-	for _, id := range abc {
-		if st := s.State(id, "TX1"); st != wire.StateCommitted {
-			t.Errorf("%s: %q, want COMMITTED", id, st)
-		}
-	}
+	s.wantStates("TX1", wire.StateCommitted)
 	s.wantBalance("900", abc...)
 	// END is forced once every member acked; only then may they forget.
 	if n := s.FlushForget(); n != 0 {
@@ -66,16 +93,7 @@ func TestSimParallelNo(t *testing.T) {
 // by asking each other, and commit.
 func TestSimParallelCoordinatorDiesAfterVotes(t *testing.T) {
 	s := newSimParallel(t, abc...)
-	s.Filter = func(e Envelope) Verdict {
-		if e.To == CoordID {
-			return Drop
-		}
-		return Deliver
-	}
-	s.Begin("TX1", opsFor(abc, add("balance", -100)))
-	s.Run()
-	s.Kill(CoordID)
-	s.Filter = nil
+	s.coordDiesAfter("TX1", func(e Envelope) bool { return e.To == CoordID }, Drop)
 	if n := s.settle("TX1", 3); n != 1 {
 		t.Errorf("settled in %d rounds, want 1", n)
 	}
@@ -105,22 +123,9 @@ func TestSimParallelCoordinatorDiesAfterVotes(t *testing.T) {
 // durably refuses, and they abort; C votes NO to the PREPARE when it comes.
 func TestSimParallelRefusal(t *testing.T) {
 	s := newSimParallel(t, abc...)
-	s.Filter = func(e Envelope) Verdict {
-		if e.To == CoordID || (e.To == "C" && e.Msg.Type() == wire.TypePrepare) {
-			return Hold
-		}
-		return Deliver
-	}
-	s.Begin("TX1", opsFor(abc, add("balance", -100)))
-	s.Run()
-	s.Kill(CoordID)
-	s.Filter = nil
+	s.coordDiesAfter("TX1", votesAndCsPrepare, Hold)
 	s.settle("TX1", 3)
-	for _, id := range abc {
-		if st := s.State(id, "TX1"); st != wire.StateAborted {
-			t.Errorf("%s: %q, want ABORTED", id, st)
-		}
-	}
+	s.wantStates("TX1", wire.StateAborted)
 	if s.Records("C", protocol.RecPrepared, "TX1") != 0 {
 		t.Error("C prepared after refusing")
 	}
@@ -175,11 +180,7 @@ func TestSimParallelMemberDownBlocks(t *testing.T) {
 	s.Fire(CoordID, "TX1")
 	s.Run()
 	s.settle("TX1", 2)
-	for _, id := range abc {
-		if st := s.State(id, "TX1"); st != wire.StateAborted {
-			t.Errorf("%s: %q, want ABORTED (C refused: it never got its PREPARE)", id, st)
-		}
-	}
+	s.wantStates("TX1", wire.StateAborted)
 	s.CheckAtomic("TX1")
 	s.CheckTold("TX1")
 }
@@ -189,16 +190,7 @@ func TestSimParallelMemberDownBlocks(t *testing.T) {
 // unknown to A, and one outcome once they hear each other.
 func TestSimParallelPartition(t *testing.T) {
 	s := newSimParallel(t, abc...)
-	s.Filter = func(e Envelope) Verdict {
-		if e.To == CoordID || (e.To == "C" && e.Msg.Type() == wire.TypePrepare) {
-			return Drop
-		}
-		return Deliver
-	}
-	s.Begin("TX1", opsFor(abc, add("balance", -100)))
-	s.Run()
-	s.Kill(CoordID)
-	s.Filter = nil
+	s.coordDiesAfter("TX1", votesAndCsPrepare, Drop)
 	s.Split([]string{"A"}, []string{"B", "C"})
 	for range 3 {
 		s.tick("TX1")
@@ -209,10 +201,6 @@ func TestSimParallelPartition(t *testing.T) {
 	s.CheckAtomic("TX1")
 	s.Heal()
 	s.settle("TX1", 3)
-	for _, id := range abc {
-		if st := s.State(id, "TX1"); st != wire.StateAborted {
-			t.Errorf("%s: %q, want ABORTED", id, st)
-		}
-	}
+	s.wantStates("TX1", wire.StateAborted)
 	s.CheckAtomic("TX1")
 }
