@@ -70,6 +70,11 @@ func TestParallelCoordinatorKilledAfterVotes(t *testing.T) {
 	cluster.Consistently(t, 3*parallelTimeout, "the retry applies nothing: balance stays 100",
 		eachPart(c, parts, all(inState("TX1", "COMMITTED"), hasValue("balance", "100"))))
 
+	// A NO (B's balance would go negative) aborts it, at once.
+	out, r = c.StartTx("TX2", "PARALLEL", "B:ADD", "balance", "-5000", "C:ADD", "balance", "5000")
+	wantOutcome(t, out, r, 1, "ABORTED")
+	waitPart(t, c, "C", "TX2 aborted, balance 100", all(inState("TX2", "ABORTED"), hasValue("balance", "100")))
+
 	// The trace shows what happened without the coordinator: the members
 	// asked each other, and one that found every vote YES told the other.
 	tr := waitTrace(t, c, "TX1", "the members' side", need(
