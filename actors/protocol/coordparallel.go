@@ -65,7 +65,7 @@ func (t *CoordTxn) parallelLearn(member string, st wire.State, why string) []Eff
 	switch st {
 	case wire.StateCommitted:
 		t.state[member] = st
-		return t.parallelDecide(true, member+" had committed")
+		return t.parallelDecide(true, "")
 	case wire.StateAborted:
 		t.state[member] = st
 		return t.parallelDecide(false, fmt.Sprintf("%s: %s", member, orDefault(why, "refused")))

@@ -25,7 +25,7 @@ func (c *Coordinator) finish(t *CoordTxn, out []Effect) []Effect {
 			}
 		}
 	}
-	if !t.parallel() { // PARALLEL: once END is durable (endDurable)
+	if !t.parallel() { // PARALLEL: once its forced END is durable (Coordinator.Logged)
 		out = c.queueForget(t, out)
 	}
 	c.keepFinished(t)
