@@ -76,6 +76,11 @@ func TestSimParallelCommitWithoutCoordinatorSync(t *testing.T) {
 	}
 	s.CheckAtomic("TX1")
 	s.CheckTold("TX1")
+	if n := s.FlushForget(); n != 1 {
+		t.Fatalf("%d Forget timers once END was durable, want 1", n)
+	}
+	s.Run()
+	s.wantStates("TX1", wire.StateUnknown) // forgotten
 }
 
 // A NO is forced before it is sent, and aborts.
