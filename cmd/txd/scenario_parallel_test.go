@@ -7,7 +7,9 @@ package main
 // of the id gets it without running again.
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -83,4 +85,45 @@ func TestParallelCoordinatorKilledAfterVotes(t *testing.T) {
 	if tr.Protocol != "PARALLEL" {
 		t.Errorf("trace header: protocol %q, want PARALLEL", tr.Protocol)
 	}
+}
+
+// The coordinator's metrics count PARALLEL outcomes under their own label.
+func TestParallelMetrics(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real processes; skipped with -short")
+	}
+	t.Parallel()
+	c := cluster.New(t, cluster.Shared(t), cluster.Config{})
+	port, err := cluster.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	maddr := "127.0.0.1:" + strconv.Itoa(port)
+	c.Coord.SetFlag("metrics", maddr)
+	for _, p := range c.Parts {
+		if err := p.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.StartCoord()
+
+	out, r := c.StartTx("P1", "PARALLEL", "SET", "balance", "100")
+	wantOutcome(t, out, r, 0, "COMMITTED")
+	out, r = c.StartTx("P2", "PARALLEL", "B:ADD", "balance", "-200", "C:ADD", "balance", "200")
+	wantOutcome(t, out, r, 1, "ABORTED")
+	cluster.Eventually(t, waitTimeout, "the coordinator's PARALLEL series", func() error {
+		f, err := scrape(maddr)
+		if err != nil {
+			return err
+		}
+		bad := f.want(
+			eq(1, "txd_transactions_total", "protocol", "PARALLEL", "outcome", "committed"),
+			eq(1, "txd_transactions_total", "protocol", "PARALLEL", "outcome", "aborted"),
+			eq(1, "txd_commit_latency_seconds", "protocol", "PARALLEL", "outcome", "committed"),
+			eq(0, "txd_transactions_total", "protocol", "2PC", "outcome", "committed"))
+		if len(bad) > 0 {
+			return errors.New(strings.Join(bad, "; "))
+		}
+		return nil
+	})
 }
