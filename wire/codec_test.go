@@ -181,10 +181,10 @@ func TestCodecGolden(t *testing.T) {
 		TypeStartResult: "95cf0000000000000009a474782d31a3325043a741424f52544544aa4220766f746564204e4f",
 		TypeStatusReq:   "91cf0000000000000003",
 		TypePrepare:     "96a474782d32a33350439395a142a3414444a762616c616e6365a0d3ffffffffffffff9c95a0a3534554a16ba176d3000000000000000095a143a344454ca4676f6e65a0d30000000000000000a5636f6f7264ae3132372e302e302e313a373030309292a141ae3132372e302e302e313a3730303192a142ad31302e302e302e323a37303032",
-		TypeVote:        "95a474782d32a141c3a26f6ba0", // Known appended (was 94...6b)
+		TypeVote:        "96a474782d32a141c3a26f6ba0a0", // Known appended (was 94...6b), then Protocol
 		TypeDecision:    "93a474782d32c3a7616c6c20796573",
 		TypeAck:         "94a474782d32a142a9434f4d4d4954544544c2", // Heuristic appended (was 93...44)
-		TypeQuery:       "92a474782d33a143",
+		TypeQuery:       "93a474782d33a143a0",                     // Protocol appended (was 92...43)
 		TypePreCommit:   "91a474782d33",
 		TypeQueryReply:  "93a474782d33a141a741424f52544544",
 	}
@@ -192,8 +192,10 @@ func TestCodecGolden(t *testing.T) {
 		m    Message
 		want string
 	}{
-		{&Vote{}, "95a0a0c2a0a0"},
-		{&Vote{TxID: "t", From: "B", Reason: "r", Known: StateCommitted}, "95a174a142c2a172a9434f4d4d4954544544"},
+		{&Vote{}, "96a0a0c2a0a0a0"},
+		{&Vote{TxID: "t", From: "B", Reason: "r", Known: StateCommitted}, "96a174a142c2a172a9434f4d4d4954544544a0"},
+		{&Vote{TxID: "t", From: "B", Yes: true, Protocol: Parallel}, "96a174a142c3a0a0a8504152414c4c454c"},
+		{&Query{TxID: "t", From: "B", Protocol: Parallel}, "93a174a142a8504152414c4c454c"},
 		{&Ack{TxID: "t", From: "C", State: StateAborted, Heuristic: true}, "94a174a143a741424f52544544c3"},
 		{&Start{}, "94cf0000000000000000a0a0c0"},
 		{&Start{Ops: []Op{}}, "94cf0000000000000000a0a090"},
@@ -253,7 +255,7 @@ func TestCodecArrayLength(t *testing.T) {
 		{"nil", []byte{0xc0}, &Vote{}},
 		{"empty", []byte{0x90}, &Vote{}},
 		{"short", []byte{0x92, 0xa1, 'x', 0xa1, 'A'}, &Vote{TxID: "x", From: "A"}},
-		{"long", []byte{0x97, 0xa1, 'x', 0xa1, 'A', 0xc3, 0xa1, 'r', 0xa0, 0x92, 0x81, 0xa1, 'k', 0x90, 0xd4, 0x01, 0x02, 0xcb, 1, 2, 3, 4, 5, 6, 7, 8},
+		{"long", []byte{0x98, 0xa1, 'x', 0xa1, 'A', 0xc3, 0xa1, 'r', 0xa0, 0xa0, 0x92, 0x81, 0xa1, 'k', 0x90, 0xd4, 0x01, 0x02, 0xcb, 1, 2, 3, 4, 5, 6, 7, 8},
 			&Vote{TxID: "x", From: "A", Yes: true, Reason: "r"}},
 		{"nil elements", []byte{0x94, 0xc0, 0xc0, 0xc0, 0xc0}, &Vote{}},
 		{"nil op", []byte{0x96, 0xc0, 0xc0, 0x91, 0xc0, 0xc0, 0xc0, 0xc0}, &Prepare{Ops: []Op{{}}}},

@@ -101,17 +101,26 @@ type Protocol string
 const (
 	TwoPC   Protocol = "2PC"
 	ThreePC Protocol = "3PC"
+	// Parallel commits: a transaction is committed exactly when every
+	// member has durably voted YES, and the client hears so as soon as the
+	// last vote arrives (docs/protocols.md, "PARALLEL").
+	Parallel Protocol = "PARALLEL"
 )
 
-// ParseProtocol accepts 2PC/3PC in any case.
+// Valid reports whether p is a protocol this build runs.
+func (p Protocol) Valid() bool { return p == TwoPC || p == ThreePC || p == Parallel }
+
+// ParseProtocol accepts 2PC/3PC/PARALLEL in upper or lower case.
 func ParseProtocol(s string) (Protocol, error) {
 	switch s {
 	case "2PC", "2pc":
 		return TwoPC, nil
 	case "3PC", "3pc":
 		return ThreePC, nil
+	case "PARALLEL", "parallel":
+		return Parallel, nil
 	}
-	return "", fmt.Errorf("unknown protocol %q (want 2PC or 3PC)", s)
+	return "", fmt.Errorf("unknown protocol %q (want 2PC, 3PC or PARALLEL)", s)
 }
 
 // State is a transaction's state as one node sees it. The strings are part of

@@ -14,3 +14,16 @@ func TestTypesListsEveryName(t *testing.T) {
 		}
 	}
 }
+
+func TestParseProtocol(t *testing.T) {
+	for in, want := range map[string]Protocol{"2pc": TwoPC, "3PC": ThreePC, "parallel": Parallel, "PARALLEL": Parallel} {
+		if got, err := ParseProtocol(in); err != nil || got != want || !got.Valid() {
+			t.Errorf("ParseProtocol(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "4PC", "Parallel"} {
+		if got, err := ParseProtocol(in); err == nil || Protocol(in).Valid() {
+			t.Errorf("ParseProtocol(%q) = %q, want an error", in, got)
+		}
+	}
+}

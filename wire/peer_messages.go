@@ -30,6 +30,9 @@ type Prepare struct {
 // outcome the participant already holds for this id (COMMITTED or ABORTED)
 // from an earlier run of it: the PREPARE is a retry of an id its
 // coordinator has forgotten. Empty otherwise (and from older senders).
+// Protocol is set by a PARALLEL participant only: a coordinator with no
+// record of the id must then not presume abort (a vote, not the
+// coordinator, decides a PARALLEL transaction).
 //
 //txd:codec encode decode
 type Vote struct {
@@ -39,6 +42,7 @@ type Vote struct {
 	Yes      bool
 	Reason   string `txd:"cut=MaxReasonLen"`
 	Known    State
+	Protocol Protocol
 }
 
 // Decision carries the outcome: 2PC COMMIT/ABORT, 3PC DO-COMMIT/ABORT.
@@ -72,13 +76,16 @@ type Ack struct {
 	Heuristic bool
 }
 
-// Query asks what the receiver knows about a transaction.
+// Query asks what the receiver knows about a transaction. Protocol is
+// set by a PARALLEL participant only, as on Vote: its coordinator must
+// not presume abort for it.
 //
 //txd:codec encode decode
 type Query struct {
 	_msgpack struct{} `msgpack:",as_array"`
 	TxID     string
 	From     string
+	Protocol Protocol
 }
 
 // Forget tells a participant that the coordinator logged END for these

@@ -109,12 +109,12 @@ func (m *Prepare) DecodeMsgpack(d *msgpack.Decoder) error {
 }
 
 // voteFields are Vote's msgpack fields in declaration order.
-var voteFields = []string{"TxID", "From", "Yes", "Reason", "Known"}
+var voteFields = []string{"TxID", "From", "Yes", "Reason", "Known", "Protocol"}
 
 func (m Vote) EncodeMsgpack(e *msgpack.Encoder) error { return m.encode(e) }
 
 func (m *Vote) encode(e *msgpack.Encoder) error {
-	if err := e.EncodeArrayLen(5); err != nil {
+	if err := e.EncodeArrayLen(6); err != nil {
 		return err
 	}
 	if err := e.EncodeString(m.TxID); err != nil {
@@ -129,7 +129,10 @@ func (m *Vote) encode(e *msgpack.Encoder) error {
 	if err := e.EncodeString(m.Reason); err != nil {
 		return err
 	}
-	return e.EncodeString(string(m.Known))
+	if err := e.EncodeString(string(m.Known)); err != nil {
+		return err
+	}
+	return e.EncodeString(string(m.Protocol))
 }
 
 func (m *Vote) DecodeMsgpack(d *msgpack.Decoder) error {
@@ -163,6 +166,12 @@ func (m *Vote) DecodeMsgpack(d *msgpack.Decoder) error {
 			v, err := d.DecodeString()
 			if err == nil {
 				m.Known = State(v)
+			}
+			return err
+		case 5:
+			v, err := d.DecodeString()
+			if err == nil {
+				m.Protocol = Protocol(v)
 			}
 			return err
 		}
@@ -294,18 +303,21 @@ func (m *Ack) DecodeMsgpack(d *msgpack.Decoder) error {
 }
 
 // queryFields are Query's msgpack fields in declaration order.
-var queryFields = []string{"TxID", "From"}
+var queryFields = []string{"TxID", "From", "Protocol"}
 
 func (m Query) EncodeMsgpack(e *msgpack.Encoder) error { return m.encode(e) }
 
 func (m *Query) encode(e *msgpack.Encoder) error {
-	if err := e.EncodeArrayLen(2); err != nil {
+	if err := e.EncodeArrayLen(3); err != nil {
 		return err
 	}
 	if err := e.EncodeString(m.TxID); err != nil {
 		return err
 	}
-	return e.EncodeString(m.From)
+	if err := e.EncodeString(m.From); err != nil {
+		return err
+	}
+	return e.EncodeString(string(m.Protocol))
 }
 
 func (m *Query) DecodeMsgpack(d *msgpack.Decoder) error {
@@ -321,6 +333,12 @@ func (m *Query) DecodeMsgpack(d *msgpack.Decoder) error {
 			v, err := d.DecodeString()
 			if err == nil {
 				m.From = v
+			}
+			return err
+		case 2:
+			v, err := d.DecodeString()
+			if err == nil {
+				m.Protocol = Protocol(v)
 			}
 			return err
 		}

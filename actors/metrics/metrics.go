@@ -36,7 +36,7 @@ const (
 )
 
 // protocols are the protocol label's values, indexed by protoIndex.
-var protocols = [...]wire.Protocol{wire.TwoPC, wire.ThreePC}
+var protocols = [...]wire.Protocol{wire.TwoPC, wire.ThreePC, wire.Parallel}
 
 // outcomes are the outcome label's values: index 0 aborted, 1 committed.
 var outcomes = [...]string{"aborted", "committed"}
@@ -47,6 +47,8 @@ func protoIndex(p wire.Protocol) (int, bool) {
 		return 0, true
 	case wire.ThreePC:
 		return 1, true
+	case wire.Parallel:
+		return 2, true
 	}
 	return 0, false
 }
@@ -191,8 +193,8 @@ func (n *Node) Register(c prometheus.Collector) error {
 	return n.reg.Register(c)
 }
 
-// Outcome counts a transaction's outcome; a protocol other than 2PC or 3PC
-// (a participant aborting a transaction it never saw prepared) is not one
+// Outcome counts a transaction's outcome; a protocol none of 2PC, 3PC and
+// PARALLEL (a participant aborting a transaction it never saw prepared) is not one
 // of this node's transactions and is not counted.
 func (n *Node) Outcome(p wire.Protocol, commit bool) {
 	if n == nil {

@@ -123,13 +123,13 @@ func TestCoordinatorOutcomesAndLatency(t *testing.T) {
 	for _, c := range []struct {
 		proto, outcome string
 		want           float64
-	}{{"2PC", "committed", 3}, {"2PC", "aborted", 0}, {"3PC", "committed", 0}, {"3PC", "aborted", 1}} {
+	}{{"2PC", "committed", 3}, {"2PC", "aborted", 0}, {"3PC", "committed", 0}, {"3PC", "aborted", 1}, {"PARALLEL", "committed", 0}} {
 		if got := counter(t, fams, "txd_transactions_total", map[string]string{"protocol": c.proto, "outcome": c.outcome}); got != c.want {
 			t.Errorf("transactions %s %s = %v, want %v", c.proto, c.outcome, got, c.want)
 		}
 	}
-	if got := len(fams["txd_transactions_total"].GetMetric()); got != 4 {
-		t.Errorf("%d transaction series, want 4 (2 protocols × 2 outcomes)", got)
+	if got := len(fams["txd_transactions_total"].GetMetric()); got != 6 {
+		t.Errorf("%d transaction series, want 6 (3 protocols × 2 outcomes)", got)
 	}
 	h := find(fams, "txd_commit_latency_seconds", map[string]string{"protocol": "2PC", "outcome": "committed"}).GetHistogram()
 	if h.GetSampleCount() != 3 || h.GetSampleSum() < 0.0059 || h.GetSampleSum() > 0.0061 {

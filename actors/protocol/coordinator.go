@@ -99,6 +99,9 @@ func (t *CoordTxn) Start() []Effect {
 		if t.protocol == wire.ThreePC {
 			return t.startQuery()
 		}
+		if t.parallel() {
+			return t.parallelAsk()
+		}
 		return t.decide(false, "coordinator restarted before a decision")
 	}
 	t.phase = phVoting
@@ -120,6 +123,9 @@ func (t *CoordTxn) Vote(v *wire.Vote) []Effect {
 	cur, member := t.state[v.From]
 	if !member {
 		return nil
+	}
+	if t.parallel() && (t.phase == phVoting || t.phase == phQuerying) && cur == wire.StateInit {
+		return t.parallelVote(v) // coordparallel.go
 	}
 	if !v.Yes && v.Known == wire.StateCommitted && (cur == wire.StateInit || cur == wire.StateAborted) {
 		t.state[v.From] = wire.StateAborted
@@ -206,6 +212,9 @@ func (t *CoordTxn) Query(from string) []Effect {
 // abort now, saying why. A member that has voted, and every later phase,
 // are unaffected: the decision is retransmitted until it is back.
 func (t *CoordTxn) Unreachable(member, why string) []Effect {
+	if t.parallel() {
+		return nil // its YES may be durable: it is asked until it answers (coordparallel.go)
+	}
 	if t.phase != phVoting || t.state[member] != wire.StateInit {
 		return nil
 	}
@@ -216,6 +225,9 @@ func (t *CoordTxn) Unreachable(member, why string) []Effect {
 func (t *CoordTxn) Timer(seq uint64) []Effect {
 	if seq != t.seq {
 		return nil
+	}
+	if t.parallel() && (t.phase == phVoting || t.phase == phQuerying) {
+		return t.parallelAsk()
 	}
 	switch t.phase {
 	case phVoting:
@@ -315,7 +327,10 @@ func (t *CoordTxn) finishIfDone() []Effect {
 	}
 	t.phase = phDone
 	return []Effect{
-		Persist{Rec: Record{Kind: RecEnd, TxID: t.id, Protocol: t.protocol}},
+		// PARALLEL forces END (off the client's path) before its members
+		// may forget: its DECISION is lazy, and a coordinator that lost it
+		// asks them (coordparallel.go).
+		Persist{Force: t.parallel(), Rec: Record{Kind: RecEnd, TxID: t.id, Protocol: t.protocol}},
 		Finished{TxID: t.id},
 	}
 }

@@ -124,6 +124,9 @@ func (t *CoordTxn) QueryReply(r *wire.QueryReply) []Effect {
 	if _, member := t.state[r.From]; !member || t.phase != phQuerying {
 		return nil
 	}
+	if t.parallel() {
+		return t.parallelQueryReply(r) // coordparallel.go
+	}
 	t.replies[r.From] = r.State
 	t.state[r.From] = r.State
 	if len(t.replies) < len(t.members) {

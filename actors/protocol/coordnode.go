@@ -118,7 +118,7 @@ func (c *Coordinator) Vote(from From, v *wire.Vote) []Effect {
 	t := c.txns[v.TxID]
 	if t == nil || t.node.finished {
 		if v.Yes {
-			return c.Query(from, &wire.Query{TxID: v.TxID, From: v.From})
+			return c.Query(from, &wire.Query{TxID: v.TxID, From: v.From, Protocol: v.Protocol})
 		}
 		return nil
 	}
@@ -183,6 +183,8 @@ func (c *Coordinator) Logged(rec Record) []Effect {
 		return nil
 	case t.node.presumed:
 		return c.presumedDurable(t, rec)
+	case t.node.finished && t.parallel() && rec.Kind == RecEnd:
+		return c.queueForget(t, nil) // coordparallel.go: its END is forced
 	case t.node.finished:
 		return nil
 	}

@@ -17,6 +17,8 @@ const presumedReason = "presumed abort: the coordinator has no record of it"
 func (c *Coordinator) Query(from From, q *wire.Query) []Effect {
 	t := c.txns[q.TxID]
 	switch {
+	case t == nil && q.Protocol == wire.Parallel:
+		return c.parallelUnknown(from, q) // never presumed (coordparallel.go)
 	case t == nil && (from.Node == "" || wire.CheckID("transaction id", q.TxID) != nil):
 		// Nobody who could act on it asks: answer without logging (a
 		// stranger's queries must not cost an fsync each).

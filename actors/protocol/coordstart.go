@@ -33,8 +33,8 @@ func (c *Coordinator) Start(from From, req *wire.Start, cluster []wire.Member) [
 		}
 		return t.await(waiter{to: from.Conn, reqID: req.ReqID})
 	}
-	if req.Protocol != wire.TwoPC && req.Protocol != wire.ThreePC {
-		return fail(wire.ErrBadRequest, "unknown protocol %q (want 2PC or 3PC)", req.Protocol)
+	if !req.Protocol.Valid() {
+		return fail(wire.ErrBadRequest, "unknown protocol %q (want 2PC, 3PC or PARALLEL)", req.Protocol)
 	}
 	if err := wire.CheckOps(req.Ops); err != nil {
 		return fail(wire.ErrBadRequest, "%v", err)

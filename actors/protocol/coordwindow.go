@@ -25,6 +25,15 @@ func (c *Coordinator) finish(t *CoordTxn, out []Effect) []Effect {
 			}
 		}
 	}
+	if !t.parallel() { // PARALLEL: once its forced END is durable (Coordinator.Logged)
+		out = c.queueForget(t, out)
+	}
+	c.keepFinished(t)
+	return out
+}
+
+// queueForget adds t to its members' Forget lists.
+func (c *Coordinator) queueForget(t *CoordTxn, out []Effect) []Effect {
 	for _, m := range t.members {
 		c.forget[m.ID] = append(c.forget[m.ID], t.id)
 		if len(c.forget[m.ID]) >= forgetBatch {
@@ -35,7 +44,6 @@ func (c *Coordinator) finish(t *CoordTxn, out []Effect) []Effect {
 		c.forgetDue = true
 		out = append(out, SetTimer{Kind: TimerForget, After: forgetEvery, Due: c.cfg.Now().Add(forgetEvery)})
 	}
-	c.keepFinished(t)
 	return out
 }
 

@@ -56,6 +56,7 @@ type ptx struct {
 	preFrom    string                // who sent the PRE-COMMIT being logged
 	queriers   []string              // nodes waiting for our answer until a record is durable
 	forgetDone bool                  // the coordinator ended it while our outcome was being logged
+	noVote     bool                  // PARALLEL: a NO vote waits for its ABORT to be durable (participant_parallel.go)
 
 	heur *heuristic // set once an operator resolves it (heuristic.go)
 	// When its records were appended (Record.Time): by Replay, and by
@@ -189,6 +190,9 @@ func (p *Participant) Prepare(m *wire.Prepare) []Effect {
 	} else {
 		t.writes = w // applied at COMMIT (apply.go)
 	}
+	if reason != "" && t.protocol == wire.Parallel {
+		return p.parallelNo(t, reason) // a durable NO (participant_parallel.go)
+	}
 	if reason != "" {
 		reason = wire.ShortReason(reason) // kept with the outcome and logged
 		// Voting NO aborts unilaterally. ABORT is logged lazily: if it is
@@ -318,7 +322,7 @@ func (p *Participant) Logged(rec Record) []Effect {
 func (p *Participant) settled(t *ptx) []Effect {
 	var eff []Effect
 	if t.coord != "" {
-		eff = append(eff, p.ack(t))
+		eff = append(eff, p.toCoord(t))
 	}
 	for _, q := range t.queriers {
 		eff = append(eff, Send{To: q, Msg: &wire.QueryReply{TxID: t.id, From: p.cfg.NodeID, State: t.state}})
@@ -443,11 +447,11 @@ func (p *Participant) unlock(t *ptx) {
 }
 
 func (p *Participant) vote(t *ptx, yes bool, reason string) Effect {
-	return Send{To: t.coord, Addr: t.coordAddr, Msg: &wire.Vote{TxID: t.id, From: p.cfg.NodeID, Yes: yes, Reason: reason}}
+	return Send{To: t.coord, Addr: t.coordAddr, Msg: &wire.Vote{TxID: t.id, From: p.cfg.NodeID, Yes: yes, Reason: reason, Protocol: protoTag(t.protocol)}}
 }
 
 func (p *Participant) voteTo(m *wire.Prepare, yes bool, reason string) Effect {
-	return Send{To: m.Coord, Addr: m.CoordAddr, Msg: &wire.Vote{TxID: m.TxID, From: p.cfg.NodeID, Yes: yes, Reason: reason}}
+	return Send{To: m.Coord, Addr: m.CoordAddr, Msg: &wire.Vote{TxID: m.TxID, From: p.cfg.NodeID, Yes: yes, Reason: reason, Protocol: protoTag(m.Protocol)}}
 }
 
 // knownVote votes NO to a PREPARE for an id already decided here, saying
@@ -471,7 +475,7 @@ func (p *Participant) ackTo(t *ptx, to string) Effect {
 }
 
 func (p *Participant) query(t *ptx) Effect {
-	return Send{To: t.coord, Addr: t.coordAddr, Msg: &wire.Query{TxID: t.id, From: p.cfg.NodeID}}
+	return Send{To: t.coord, Addr: t.coordAddr, Msg: &wire.Query{TxID: t.id, From: p.cfg.NodeID, Protocol: protoTag(t.protocol)}}
 }
 
 func (p *Participant) timer(t *ptx) Effect {

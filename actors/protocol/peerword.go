@@ -23,6 +23,9 @@ import (
 //     id, and it pre-commits only the members that answered it. Before this
 //     participant has voted, a member's ABORT is taken at any time: it
 //     could have made the transaction abort by voting NO.
+//   - PARALLEL: any member's Decision, at any time. Its outcome is fixed
+//     by the members' durable votes, not chosen by whoever announces it
+//     (participant_parallel.go).
 //
 // Anything else is refused: the machine does not act on it, and returns a
 // Refused effect for the host to log. A message that changes nothing here
@@ -105,6 +108,10 @@ func (p *Participant) peerMayDecide(from string, m *wire.Decision) error {
 		// that did not hear us announces ABORT to us too. Aborting before
 		// voting is ours to do at any time, and a member could make the
 		// transaction abort anyway, by voting NO: this gives it nothing.
+		return nil
+	case t.protocol == wire.Parallel && t.isMember(from):
+		// PARALLEL: a member announces only what the members' durable
+		// votes fixed (participant_parallel.go), whoever tells it.
 		return nil
 	}
 	return p.mayLead(t, from)

@@ -42,6 +42,9 @@ func (p *Participant) Timer(txid string, seq uint64) []Effect {
 	if t.state != wire.StateReady && t.state != wire.StatePrecommitted {
 		return nil
 	}
+	if t.protocol == wire.Parallel {
+		return p.parallelTick(t) // participant_parallel.go
+	}
 	// Silent: we asked the coordinator a whole interval ago and it said
 	// nothing. Only then are the peers asked (asking them too early makes
 	// a peer whose PREPARE is merely late abort the transaction: "anyone
@@ -95,6 +98,9 @@ func (p *Participant) QueryReply(r *wire.QueryReply) []Effect {
 	}
 	if t.roundOpen {
 		t.round[r.From] = r.State
+	}
+	if t.protocol == wire.Parallel {
+		return p.parallelAllYes(t) // participant_parallel.go
 	}
 	return nil
 }

@@ -12,9 +12,9 @@ func Label(m wire.Message) (txid, what, detail string, proto wire.Protocol) {
 		return m.TxID, "PREPARE", "", m.Protocol
 	case *wire.Vote:
 		if m.Yes {
-			return m.TxID, "VOTE YES", "", ""
+			return m.TxID, "VOTE YES", "", m.Protocol
 		}
-		return m.TxID, "VOTE NO", m.Reason, ""
+		return m.TxID, "VOTE NO", m.Reason, m.Protocol
 	case *wire.Decision:
 		if m.Commit {
 			return m.TxID, "COMMIT", "", ""
@@ -25,7 +25,7 @@ func Label(m wire.Message) (txid, what, detail string, proto wire.Protocol) {
 	case *wire.Ack:
 		return m.TxID, stateLabel("ACK", m.State), "", ""
 	case *wire.Query:
-		return m.TxID, "QUERY", "", ""
+		return m.TxID, "QUERY", "", m.Protocol
 	case *wire.QueryReply:
 		return m.TxID, stateLabel("REPLY", m.State), "", ""
 	case *wire.Start:

@@ -29,25 +29,30 @@ func recordDetail(rec *protocol.Record) string {
 
 // TraceReplayed records a record read back from the log at start-up, at the
 // time it was appended. The log does not say whether a record was forced;
-// the protocol does: PREPARED, COMMIT and DECISION always are, and so are
-// a participant's PRECOMMIT and a 3PC coordinator's BEGIN (protocol/coordinator3pc.go);
-// an ABORT is when the transaction was prepared here (after a NO vote or
-// for a transaction never prepared it is lazy); a 2PC BEGIN, the
-// coordinator's PRECOMMIT, END and FORGET never are. Records from before times were logged (Time 0) are skipped.
+// the protocol does: PREPARED and COMMIT always are, DECISION is except in
+// PARALLEL, and so are a participant's PRECOMMIT, a 3PC coordinator's
+// BEGIN (protocol/coordinator3pc.go) and a PARALLEL coordinator's END; an
+// ABORT is when the transaction was prepared here (after a NO vote or for a
+// transaction never prepared it is lazy, but for a PARALLEL NO);
+// a 2PC BEGIN, the coordinator's PRECOMMIT, another END and FORGET never are. Records from before times were logged (Time 0) are skipped.
 func TraceReplayed(r *trace.Ring, rec protocol.Record, coordinator bool) {
 	if r == nil || rec.TxID == "" || rec.Time == 0 {
 		return
 	}
 	forced := false
 	switch rec.Kind {
-	case protocol.RecPrepared, protocol.RecCommit, protocol.RecDecision:
+	case protocol.RecPrepared, protocol.RecCommit:
 		forced = true
+	case protocol.RecDecision:
+		forced = rec.Protocol != wire.Parallel // PARALLEL's is lazy (protocol/coordparallel.go)
+	case protocol.RecEnd:
+		forced = rec.Protocol == wire.Parallel // forced before its members may forget
 	case protocol.RecPreCommit:
 		forced = !coordinator // the coordinator's is lazy (protocol/coordinator3pc.go)
 	case protocol.RecBegin:
 		forced = rec.Protocol == wire.ThreePC // 3PC forces it before PRE-COMMIT goes out
 	case protocol.RecAbort:
-		forced = r.Has(rec.TxID, trace.Force, protocol.RecPrepared.String())
+		forced = rec.Protocol == wire.Parallel || r.Has(rec.TxID, trace.Force, protocol.RecPrepared.String())
 	}
 	k := trace.Log
 	if forced {

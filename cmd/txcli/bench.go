@@ -75,7 +75,7 @@ func benchCommand(s streams, dial dialFunc) *cli.Command {
 			&cli.IntFlag{Name: "c", Value: 16, Usage: "transactions in flight at once"},
 			&cli.IntFlag{Name: "conns", Value: 1, Usage: "client connections to spread them over"},
 			&cli.IntFlag{Name: "keys", Value: 0, Usage: "spread over this many keys (0: a key per transaction)"},
-			&cli.StringFlag{Name: "protocol", Value: "2PC", Usage: "2PC or 3PC"},
+			&cli.StringFlag{Name: "protocol", Value: "2PC", Usage: "2PC, 3PC or PARALLEL"},
 			&cli.StringFlag{Name: "prefix", Usage: "transaction id prefix, and keys under bench/PREFIX/ (default: a fresh one per run)"},
 			&cli.BoolFlag{Name: "keep", Usage: "keep the keys written (default: delete them when done)"},
 		),

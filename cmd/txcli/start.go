@@ -10,10 +10,11 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-const startArgsUsage = "TXID 2PC|3PC OP..."
+const startArgsUsage = "TXID 2PC|3PC|PARALLEL OP..."
 
-const startDescription = `Asks the coordinator to run transaction TXID with two-phase (2PC) or
-three-phase (3PC) commit, waits for the outcome and prints it.
+const startDescription = `Asks the coordinator to run transaction TXID with two-phase (2PC),
+three-phase (3PC) or parallel (PARALLEL) commit, waits for the outcome and
+prints it.
 
 Operations (a verb may name the participant that runs it, "B:ADD ...";
 without one every participant runs it):
@@ -22,6 +23,7 @@ without one every participant runs it):
    txcli --coord ADDR start TX1 2PC SET balance 1000
    txcli --coord ADDR start T2 2PC B:ADD balance -100 C:ADD balance 100
    txcli start --json --coord ADDR TX3 3PC DEL balance
+   txcli --coord ADDR start TX4 PARALLEL ADD balance 5
 
 Flags go before TXID. Exit code: 0 COMMITTED, 1 ABORTED, 2 error, including
 an unknown outcome (the connection ended or --timeout passed before the
@@ -79,7 +81,7 @@ func parseStart(cfg config, args []string) (startConfig, error) {
 	case 0:
 		return sc, failf("start: missing transaction id%s", usage)
 	case 1:
-		return sc, failf("start: missing protocol, 2PC or 3PC%s", usage)
+		return sc, failf("start: missing protocol, 2PC, 3PC or PARALLEL%s", usage)
 	case 2:
 		return sc, failf("start: missing operations, e.g. SET balance 1000%s", usage)
 	}

@@ -68,6 +68,11 @@ func (s *Sim) checkVote(from string, log *wal, m *wire.Vote) {
 		if m.Reason == "" {
 			s.t.Errorf("%s voted NO on %s without a reason", from, m.TxID)
 		}
+		// PARALLEL: a NO is evidence of the outcome, so it is durable
+		// (a NO naming an earlier outcome, Known, repeats that one).
+		if m.Known == "" && s.protoOf(m.TxID) == wire.Parallel && !log.has(false, recIs(protocol.RecAbort, m.TxID)) {
+			s.t.Errorf("%s voted NO on PARALLEL %s before its ABORT was durable", from, m.TxID)
+		}
 		return
 	}
 	if !log.has(false, recIs(protocol.RecPrepared, m.TxID)) {
@@ -104,7 +109,7 @@ func (s *Sim) checkAck(from string, log *wal, m *wire.Ack) {
 // checkLeaderDecision: a 3PC termination leader announces its outcome once
 // it is durable in its own log.
 func (s *Sim) checkLeaderDecision(from string, log *wal, m *wire.Decision) {
-	if s.protoOf(m.TxID) != wire.ThreePC {
+	if p := s.protoOf(m.TxID); p != wire.ThreePC && p != wire.Parallel {
 		s.t.Errorf("participant %s sent a decision for 2PC %s", from, m.TxID)
 	}
 	kind := protocol.RecAbort
@@ -198,6 +203,10 @@ func decisionIs(tx string, commit bool) func(protocol.Record) bool {
 // decision is durable; ABORT only if no COMMIT decision is (presumed abort
 // needs no record); a client hears ABORTED only once it is durable.
 func (s *Sim) checkDecisionDurable(tx string, commit bool, what string) {
+	if s.protoOf(tx) == wire.Parallel {
+		s.checkParallelFixed(tx, commit, what)
+		return
+	}
 	log := &s.nodes[CoordID].log
 	if commit && !log.has(false, decisionIs(tx, true)) && !(what == "Reply" && s.commitCertain3PC(tx)) {
 		s.t.Errorf("%s: COMMIT of %s before the decision was durable", what, tx)
@@ -210,9 +219,9 @@ func (s *Sim) checkDecisionDurable(tx string, commit bool, what string) {
 	}
 }
 
-// checkFinished: every member whose YES vote reached the coordinator (every
-// member, for a recovered or committed transaction) must have acked the
-// decision, and END must be logged.
+// checkFinished: every member whose YES vote reached the coordinator's
+// current run of tx (every member, for a recovered or committed transaction)
+// must have acked the decision to it, and END must be logged.
 func (s *Sim) checkFinished(tx string) {
 	ct := s.Coord(tx)
 	if !s.nodes[CoordID].log.has(true, recIs(protocol.RecEnd, tx)) {
@@ -220,7 +229,7 @@ func (s *Sim) checkFinished(tx string) {
 	}
 	acked := map[string]bool{}
 	votedYes := map[string]bool{}
-	for _, d := range s.delivered {
+	for _, d := range s.delivered[max(s.coordFrom, s.begun[tx]):] {
 		if d.To != CoordID || wire.TxIDOf(d.Msg) != tx {
 			continue
 		}
@@ -232,6 +241,10 @@ func (s *Sim) checkFinished(tx string) {
 		case *wire.Vote:
 			if m.Yes {
 				votedYes[m.From] = true
+			}
+		case *wire.QueryReply:
+			if m.State.Final() {
+				acked[m.From] = true // it said it was final: it needs nothing more
 			}
 		}
 	}
@@ -273,6 +286,18 @@ func (s *Sim) CheckAtomic(tx string) {
 	abortDecided := clog.has(false, decisionIs(tx, false))
 	if commitDecided && abortDecided {
 		s.t.Errorf("the coordinator logged both COMMIT and ABORT for %s", tx)
+	}
+	if s.protoOf(tx) == wire.Parallel {
+		if len(committed) > 0 {
+			s.checkParallelFixed(tx, true, "COMMIT on "+committed[0])
+		}
+		if len(aborted) > 0 && commitDecided {
+			s.t.Errorf("%s aborted on %v but the coordinator decided COMMIT", tx, aborted)
+		}
+		if len(committed) > 0 && abortDecided {
+			s.t.Errorf("%s committed on %v but the coordinator decided ABORT", tx, committed)
+		}
+		return
 	}
 	if s.protoOf(tx) != wire.ThreePC {
 		if len(committed) > 0 && !commitDecided {
@@ -346,4 +371,31 @@ func (s *Sim) membersOf(tx string) []string {
 		}
 	}
 	return s.ids
+}
+
+// checkParallelFixed: a PARALLEL outcome is fixed by the members' durable
+// votes before anyone acts on it. COMMIT (sent, told, applied) needs every
+// member's PREPARED durable; ABORT needs a member's durable ABORT (its NO,
+// or its refusal), and a COMMIT nowhere durable.
+func (s *Sim) checkParallelFixed(tx string, commit bool, what string) {
+	members := s.membersOf(tx)
+	if commit {
+		for _, id := range members {
+			if !s.nodes[id].log.has(false, recIs(protocol.RecPrepared, tx)) {
+				s.t.Errorf("%s: COMMIT of PARALLEL %s while %s's YES was not durable", what, tx, id)
+			}
+		}
+		return
+	}
+	refused := false
+	for _, id := range members {
+		l := &s.nodes[id].log
+		if l.has(false, recIs(protocol.RecCommit, tx)) {
+			s.t.Errorf("%s: ABORT of PARALLEL %s, which %s committed", what, tx, id)
+		}
+		refused = refused || l.has(false, recIs(protocol.RecAbort, tx))
+	}
+	if !refused {
+		s.t.Errorf("%s: ABORT of PARALLEL %s while no member's NO or refusal was durable", what, tx)
+	}
 }

@@ -40,6 +40,9 @@ func (s *Sim) Start(req *wire.Start, cluster []wire.Member) {
 	if c == nil {
 		s.t.Fatalf("Start %s: the coordinator is down", req.TxID)
 	}
+	if c.Txn(req.TxID) == nil {
+		s.begun[req.TxID] = len(s.delivered)
+	}
 	if req.ReqID == 0 {
 		s.reqID++
 		req.ReqID = s.reqID

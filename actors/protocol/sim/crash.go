@@ -63,6 +63,7 @@ func (s *Sim) Restart(id string) {
 		}
 	}
 	c := s.Coordinator()
+	s.coordFrom = len(s.delivered)
 	clear(s.recovered)
 	for _, lt := range l.All() {
 		c.Recover(*lt)

@@ -74,19 +74,7 @@ func runRandom(t *testing.T, seed int64, chaos bool) {
 		}
 	}
 	startNext()
-	anyTimer := func() bool {
-		var live []timer
-		for _, tm := range s.timers {
-			if s.nodes[tm.node].up && tm.inc == s.nodes[tm.node].inc {
-				live = append(live, tm)
-			}
-		}
-		if len(live) == 0 {
-			return false
-		}
-		s.fireTimer(live[rng.Intn(len(live))])
-		return true
-	}
+	anyTimer := func() bool { return s.fireAny(rng) }
 	for i := 0; i < 300; i++ {
 		r := rng.Intn(100)
 		switch {
@@ -164,6 +152,21 @@ func runRandom(t *testing.T, seed int64, chaos bool) {
 	if t.Failed() {
 		t.Logf("trace:\n%s", s.Trace())
 	}
+}
+
+// fireAny fires one live timer chosen by rng; false if none is armed.
+func (s *Sim) fireAny(rng *rand.Rand) bool {
+	var live []timer
+	for _, tm := range s.timers {
+		if s.live(tm) {
+			live = append(live, tm)
+		}
+	}
+	if len(live) == 0 {
+		return false
+	}
+	s.fireTimer(live[rng.Intn(len(live))])
+	return true
 }
 
 // Random schedules in the model 3PC assumes: no message is lost and a

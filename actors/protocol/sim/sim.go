@@ -64,8 +64,10 @@ type Sim struct {
 	reqID  uint64
 
 	steps     int
-	sent      []sentMsg // every message a machine emitted
-	delivered []sentMsg // every message a machine received
+	sent      []sentMsg      // every message a machine emitted
+	delivered []sentMsg      // every message a machine received
+	coordFrom int            // delivered[coordFrom:] reached the coordinator's current run
+	begun     map[string]int // delivered[begun[tx]:] came after a client began tx on it
 	dropped   []Envelope
 	replies   []protocol.Reply
 	answers   []wire.Message // what clients were told (StartResult, Error)
@@ -95,6 +97,7 @@ func New(t testing.TB, ids ...string) *Sim {
 		cut:       map[[2]string]bool{},
 		now:       Epoch,
 		finished:  map[string]int{},
+		begun:     map[string]int{},
 		recovered: map[string]bool{},
 	}
 	s.nodes[CoordID] = &node{id: CoordID, up: true}
