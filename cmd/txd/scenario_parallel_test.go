@@ -22,7 +22,7 @@ import (
 const parallelTimeout = time.Second
 
 func TestParallelCoordinatorKilledAfterVotes(t *testing.T) {
-	c := startCluster(t, cluster.Config{CoordDelay: killWindow, PartTimeout: parallelTimeout})
+	c := startCluster(t, cluster.Config{CoordLogLevel: "debug", CoordDelay: killWindow, PartTimeout: parallelTimeout})
 	parts := []string{"B", "C"}
 
 	out, r := c.StartTx("TX1", "PARALLEL", "ADD", "balance", "100")
