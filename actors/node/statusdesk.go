@@ -24,11 +24,17 @@ import (
 // Bounds: a connection may have statusPerConn requests unanswered; one more
 // means its client asks without reading the replies, and it is closed. At
 // most statusWaiting requests wait node-wide; more are answered busy.
-// A request whose connection still has replies waiting to be written (its
-// client reads slowly, or not at all) is answered busy, not with another
-// reply: a status costs a connection at most one reply's memory. What else
+// A request whose connection still has more than statusQueuedSlack waiting
+// to be written (its client reads slowly, or not at all) is answered busy,
+// not with another reply: a status costs a connection at most one reply's
+// memory past that slack. The slack lets a small answer still in flight (a
+// refused Start's error, a short status) not count as an unread reply. What else
 // a client does not read is bounded by the connection's send queue
 // (transport.ServerConfig.MaxQueueBytes), which drops it.
+// statusQueuedSlack is what a connection may have waiting to be written
+// and still get a status reply: small answers that happen to be in flight.
+const statusQueuedSlack = 4 << 10
+
 type StatusDesk struct {
 	snapshot func(reply chan<- *wire.Status) // asks the actor; it answers on reply
 	logger   *slog.Logger
@@ -159,7 +165,7 @@ func (d *StatusDesk) answer(batch []statusWaiter, st *wire.Status) {
 	for _, w := range batch {
 		switch {
 		case refusal != nil:
-		case w.conn.Queued() > 0:
+		case w.conn.Queued() > statusQueuedSlack:
 			// Its last reply is not yet off to the socket: another would
 			// only pile up behind it. A small refusal instead.
 			_ = w.conn.Send(&wire.Error{ReqID: w.reqID, Code: wire.ErrBusy, Msg: "the previous status reply is not yet read; read it before asking again"})
