@@ -27,6 +27,7 @@ var floor struct {
 	rtt   time.Duration // p50 of a small framed request/reply over loopback
 	disk2 time.Duration // p50 of a 2PC commit's own fsyncs on this one disk (commitDiskP50)
 	disk3 time.Duration // the same for 3PC
+	disk1 time.Duration // the same for PARALLEL: the two PREPAREDs only
 }
 
 const floorSamples = 2000
@@ -38,6 +39,7 @@ func measureFloor(tb testing.TB) (fsync, rtt time.Duration) {
 		// Logs 0 and 1 are the participants, 2 the coordinator.
 		floor.disk2 = commitDiskP50(tb, [][]int{{0, 1}, {2}})       // PREPARED ×2, then the decision
 		floor.disk3 = commitDiskP50(tb, [][]int{{0, 1, 2}, {0, 1}}) // PREPARED ×2 and BEGIN, then PRECOMMIT ×2
+		floor.disk1 = commitDiskP50(tb, [][]int{{0, 1}})            // PARALLEL: PREPARED ×2, nothing after
 	})
 	return floor.fsync, floor.rtt
 }
@@ -51,8 +53,11 @@ func measureFloor(tb testing.TB) (fsync, rtt time.Duration) {
 // so the benchmarks report against both.
 func sharedFloor(tb testing.TB, proto wire.Protocol) time.Duration {
 	_, rtt := measureFloor(tb)
-	if proto == wire.ThreePC {
+	switch proto {
+	case wire.ThreePC:
 		return floor.disk3 + 3*rtt
+	case wire.Parallel:
+		return floor.disk1 + 2*rtt
 	}
 	return floor.disk2 + 2*rtt
 }
@@ -175,4 +180,6 @@ func BenchmarkFloor(b *testing.B) {
 	b.ReportMetric(float64(floor.disk3.Microseconds()), "3pc-disk-p50-µs")
 	b.ReportMetric(float64(sharedFloor(b, wire.TwoPC).Microseconds()), "2pc-shared-floor-µs")
 	b.ReportMetric(float64(sharedFloor(b, wire.ThreePC).Microseconds()), "3pc-shared-floor-µs")
+	b.ReportMetric(float64(floor.disk1.Microseconds()), "parallel-disk-p50-µs")
+	b.ReportMetric(float64(sharedFloor(b, wire.Parallel).Microseconds()), "parallel-shared-floor-µs")
 }
