@@ -29,10 +29,12 @@ func (s *shard) run(effects []protocol.Effect) {
 				down = append(down, e)
 			}
 		case protocol.Answer:
+			// Stamped before it leaves, as send does: on one clock no
+			// receipt can then be stamped before its send.
+			node.TraceMsg(s.host.trace, trace.Send, e.Peer, e.Msg)
 			if conn, ok := e.To.(*transport.Conn); ok {
 				_ = conn.Send(e.Msg) // one who went away asks again, or reads status
 			}
-			node.TraceMsg(s.host.trace, trace.Send, e.Peer, e.Msg)
 		case protocol.Persist:
 			app := walwriter.Entry{Rec: e.Rec}
 			if e.Force {
