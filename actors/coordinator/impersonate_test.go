@@ -1,13 +1,10 @@
 package coordinator
 
 import (
-	"context"
 	"net"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/txd/txd/actors/internal/nodetest"
 	"github.com/txd/txd/wire"
 	"github.com/txd/txd/wire/transport"
 )
@@ -46,20 +43,7 @@ func TestParticipantCannotVoteForAnother(t *testing.T) {
 	}
 	addrB, prepB := fake("B")
 	addrC, prepC := fake("C")
-	c, err := Start(Config{NodeID: "COORD", Listen: "127.0.0.1:0", Participants: []string{addrB, "C=" + addrC},
-		WAL: filepath.Join(t.TempDir(), "coord.wal"), Timeout: time.Second, Logger: nodetest.QuietLogger(),
-		Fatal: func(err error) { t.Error(err) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cl, err := transport.DialClient(ctx, c.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	_, cl, ctx := startWithClient(t, 20*time.Second, addrB, "C="+addrC)
 
 	run := func(tx string) <-chan *wire.StartResult {
 		done := make(chan *wire.StartResult, 1)

@@ -291,14 +291,7 @@ func TestTraceCausalOrder(t *testing.T) {
 		{Time: atUS(3000), Kind: wire.TraceRecv, What: "FORGET", Peer: "COORD"},
 	}}
 	v := buildView("TX1", []traceAnswer{{tr: coord}, {tr: b}})
-	var order []string
-	for _, e := range v.Events {
-		order = append(order, e.Node+" "+e.Kind+" "+e.What)
-	}
-	want := "COORD recv START,COORD send PREPARE,B recv PREPARE,COORD send COMMITTED,COORD send FORGET,B recv FORGET"
-	if strings.Join(order, ",") != want {
-		t.Fatalf("order %q\nwant %q", strings.Join(order, ","), want)
-	}
+	wantOrder(t, v, "COORD recv START,COORD send PREPARE,B recv PREPARE,COORD send COMMITTED,COORD send FORGET,B recv FORGET")
 	if e := v.Events[5]; e.EarlyUS != 1500 {
 		t.Errorf("early by %v µs, want 1500", e.EarlyUS)
 	}
@@ -329,16 +322,23 @@ func TestTraceCausalOrderAcrossSenderRestart(t *testing.T) {
 		{Time: atUS(6300), Kind: wire.TraceRecv, What: "FORGET", Peer: "COORD"},
 	}}
 	v := buildView("TX1", []traceAnswer{{tr: coord}, {tr: b}})
-	var order []string
 	for _, e := range v.Events {
-		order = append(order, e.Node+" "+e.Kind+" "+e.What)
 		if e.EarlyUS != 0 {
 			t.Errorf("%s %s %s said to be %v µs early", e.Node, e.Kind, e.What, e.EarlyUS)
 		}
 	}
-	want := "COORD force DECISION,B recv COMMIT,B recv FORGET,COORD send COMMIT,B recv COMMIT,COORD send FORGET,B recv FORGET"
-	if strings.Join(order, ",") != want {
-		t.Fatalf("order %q\nwant %q", strings.Join(order, ","), want)
+	wantOrder(t, v, "COORD force DECISION,B recv COMMIT,B recv FORGET,COORD send COMMIT,B recv COMMIT,COORD send FORGET,B recv FORGET")
+}
+
+// wantOrder checks the view's events, as "node kind what", in order.
+func wantOrder(t *testing.T, v traceView, want string) {
+	t.Helper()
+	var order []string
+	for _, e := range v.Events {
+		order = append(order, e.Node+" "+e.Kind+" "+e.What)
+	}
+	if got := strings.Join(order, ","); got != want {
+		t.Fatalf("order %q\nwant %q", got, want)
 	}
 }
 
