@@ -26,20 +26,7 @@ func TestClientCannotVote(t *testing.T) {
 	go fakeB.Serve()
 	defer fakeB.Close()
 
-	c, err := Start(Config{NodeID: "COORD", Listen: "127.0.0.1:0", Participants: []string{"B=" + ln.Addr().String()},
-		WAL: filepath.Join(t.TempDir(), "coord.wal"), Timeout: time.Second, Logger: nodetest.QuietLogger(),
-		Fatal: func(err error) { t.Error(err) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	cl, err := transport.DialClient(ctx, c.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	c, cl, ctx := startWithClient(t, 10*time.Second, "B="+ln.Addr().String())
 
 	done := make(chan *wire.StartResult, 1)
 	go func() {
@@ -69,4 +56,26 @@ func TestClientCannotVote(t *testing.T) {
 	if res := <-done; res == nil || res.Outcome != wire.StateAborted {
 		t.Fatalf("T1: %+v, want ABORTED (no vote from B)", res)
 	}
+}
+
+// startWithClient starts a coordinator of participants (with a vote
+// timeout of a second) and connects a client to it; both are closed, and
+// ctx (limit long) cancelled, when the test ends.
+func startWithClient(t *testing.T, limit time.Duration, participants ...string) (*Node, *transport.Client, context.Context) {
+	t.Helper()
+	c, err := Start(Config{NodeID: "COORD", Listen: "127.0.0.1:0", Participants: participants,
+		WAL: filepath.Join(t.TempDir(), "coord.wal"), Timeout: time.Second, Logger: nodetest.QuietLogger(),
+		Fatal: func(err error) { t.Error(err) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	t.Cleanup(cancel)
+	cl, err := transport.DialClient(ctx, c.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	return c, cl, ctx
 }

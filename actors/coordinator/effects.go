@@ -10,7 +10,6 @@ import (
 	"github.com/txd/txd/actors/trace"
 	"github.com/txd/txd/actors/walwriter"
 	"github.com/txd/txd/wire"
-	"github.com/txd/txd/wire/transport"
 )
 
 // run carries out the core's effects in order. A forced record comes back
@@ -29,10 +28,12 @@ func (s *shard) run(effects []protocol.Effect) {
 				down = append(down, e)
 			}
 		case protocol.Answer:
-			if conn, ok := e.To.(*transport.Conn); ok {
+			// Stamped before it leaves, as send does: on one clock no
+			// receipt can then be stamped before its send.
+			node.TraceMsg(s.host.trace, trace.Send, e.Peer, e.Msg)
+			if conn, ok := e.To.(answerConn); ok {
 				_ = conn.Send(e.Msg) // one who went away asks again, or reads status
 			}
-			node.TraceMsg(s.host.trace, trace.Send, e.Peer, e.Msg)
 		case protocol.Persist:
 			app := walwriter.Entry{Rec: e.Rec}
 			if e.Force {
@@ -56,6 +57,10 @@ func (s *shard) run(effects []protocol.Effect) {
 	}
 	s.drainIfIdle()
 }
+
+// answerConn is the connection an Answer goes back on (Answer.To): a
+// *transport.Conn (an interface, so that tests can watch what leaves).
+type answerConn interface{ Send(wire.Message) error }
 
 // send transmits a message to a member. False: a retransmission (Since
 // set) found the member's connection down, so the member may be

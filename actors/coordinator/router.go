@@ -68,6 +68,14 @@ func (r *router) HandleMessage(c *transport.Conn, m wire.Message) {
 				"from", c.Remote().NodeID, "role", string(c.Remote().Role))
 			return
 		}
+		// And each participant speaks for itself only: no message the
+		// coordinator hears carries another participant's word, so one
+		// in another's name (B voting as C) is a faulty or hostile peer.
+		if txid, claimed := replyOf(m); claimed != from.Node {
+			r.logger.Warn("ignoring a participant's message in another's name", "type", m.Type().String(),
+				"tx", txid, "claims", claimed, "from", from.Node)
+			return
+		}
 	}
 	var txid string
 	switch msg := m.(type) {
@@ -95,19 +103,19 @@ func (r *router) HandleMessage(c *transport.Conn, m wire.Message) {
 		if !validReply(msg.TxID, msg.From) {
 			return
 		}
-		txid, from.Alias = msg.TxID, r.alias(msg.From)
+		txid, from.Alias = msg.TxID, r.alias(from.Node)
 	case *wire.Ack:
 		node.TraceMsg(r.trace, trace.Recv, c.Remote().NodeID, m)
 		if !validReply(msg.TxID, msg.From) {
 			return
 		}
-		txid, from.Alias = msg.TxID, r.alias(msg.From)
+		txid, from.Alias = msg.TxID, r.alias(from.Node)
 	case *wire.QueryReply:
 		node.TraceMsg(r.trace, trace.Recv, c.Remote().NodeID, m)
 		if !validReply(msg.TxID, msg.From) {
 			return
 		}
-		txid, from.Alias = msg.TxID, r.alias(msg.From)
+		txid, from.Alias = msg.TxID, r.alias(from.Node)
 	default:
 		r.logger.Debug("ignoring message", "type", m.Type().String(), "from", c.Remote().NodeID)
 		return
@@ -124,6 +132,20 @@ func (r *router) refuseStart(c *transport.Conn, m *wire.Start, err error) {
 	r.logger.Warn("refusing a transaction: the client's certificate does not allow it", "tx", m.TxID,
 		"client", c.Remote().NodeID, "role", string(certs.RoleOf(c.PeerCertificate())))
 	_ = c.Send(&wire.Error{ReqID: m.ReqID, Code: wire.ErrForbidden, Msg: err.Error()})
+}
+
+// replyOf is the transaction a participant's Vote, Ack or QueryReply is
+// about, and who it says sent it.
+func replyOf(m wire.Message) (txid, from string) {
+	switch m := m.(type) {
+	case *wire.Vote:
+		return m.TxID, m.From
+	case *wire.Ack:
+		return m.TxID, m.From
+	case *wire.QueryReply:
+		return m.TxID, m.From
+	}
+	return "", ""
 }
 
 // validReply: a participant's reply names a well-formed transaction and

@@ -108,7 +108,7 @@ func (t *CoordTxn) Start() []Effect {
 	// 2PC logs BEGIN lazily (presumed abort needs no record of an
 	// undecided transaction); 3PC forces it (coordinator3pc.go).
 	eff := []Effect{Persist{Force: t.protocol == wire.ThreePC,
-		Rec: Record{Kind: RecBegin, TxID: t.id, Protocol: t.protocol, Members: t.members}}}
+		Rec: Record{Kind: RecBegin, TxID: t.id, Protocol: t.protocol, Members: t.members, Digest: digestText(t.node.digest)}}}
 	for _, m := range t.members {
 		eff = append(eff, Send{To: m.ID, Addr: m.Addr, Msg: &wire.Prepare{
 			TxID: t.id, Protocol: t.protocol, Ops: t.ops[m.ID],

@@ -34,7 +34,8 @@ type LoggedTx struct {
 	Commit       bool
 	Reason       string
 	Ended        bool
-	TooOld       bool // a retry of an id a member had committed earlier (coordtooold.go)
+	TooOld       bool   // a retry of an id a member had committed earlier (coordtooold.go)
+	Digest       uint64 // the client's request (opsDigest, from BEGIN); 0: not known
 	// When each record was appended (Record.Time), so that a checkpoint
 	// keeps the times a trace shows.
 	BeganAt, PreCommittedAt, DecidedAt, EndedAt int64
@@ -84,7 +85,7 @@ func (l *CoordLog) Apply(rec Record) error {
 	}
 	switch rec.Kind {
 	case RecBegin:
-		t.BeganAt = rec.Time
+		t.BeganAt, t.Digest = rec.Time, parseDigest(rec.Digest)
 	case RecPreCommit:
 		t.PreCommitted, t.PreCommittedAt = true, rec.Time
 	case RecDecision:
@@ -149,7 +150,7 @@ func (l *CoordLog) All() []*LoggedTx { return l.order }
 func (l *CoordLog) Snapshot() []Record {
 	recs := make([]Record, 0, 2*len(l.order))
 	for _, t := range l.order {
-		recs = append(recs, Record{Kind: RecBegin, TxID: t.ID, Protocol: t.Protocol, Members: t.Members, Time: t.BeganAt})
+		recs = append(recs, Record{Kind: RecBegin, TxID: t.ID, Protocol: t.Protocol, Members: t.Members, Time: t.BeganAt, Digest: digestText(t.Digest)})
 		if t.PreCommitted {
 			recs = append(recs, Record{Kind: RecPreCommit, TxID: t.ID, Protocol: t.Protocol, Time: t.PreCommittedAt})
 		}

@@ -79,7 +79,7 @@ type hosting struct {
 	startedAt   int64            // unix ns; 0 for one recovered from the log
 	decidedAt   int64            // unix ns; 0 while undecided
 	cost        int64            // once finished: its estimated memory (outcomeCost)
-	digest      uint64           // the client's request (opsDigest), to tell a retry from a reused id; 0: recovered from the log
+	digest      uint64           // the client's request (opsDigest), to tell a retry from a reused id (logged in BEGIN); 0: not known
 }
 
 // waiter is a request waiting for a transaction's outcome: a client's

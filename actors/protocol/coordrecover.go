@@ -9,6 +9,7 @@ import "github.com/txd/txd/wire"
 func (c *Coordinator) Recover(r LoggedTx) {
 	t := RecoverCoordTxn(c.cfg.CoordConfig, r.ID, r.Protocol, r.Members, r.Decided, r.Commit, r.Reason)
 	t.tooOldRun = r.TooOld
+	t.node.digest = r.Digest // a retry with other operations is still refused
 	now := c.cfg.Now()
 	if r.Decided {
 		t.node.decided = true

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"github.com/vmihailenco/msgpack/v5"
 	"strings"
 	"testing"
 
@@ -43,5 +44,84 @@ func TestCoordinatorReusedIDIsRefused(t *testing.T) {
 	}
 	if opsDigest(wire.TwoPC, ops(set("ab", "c"))) == opsDigest(wire.TwoPC, ops(set("a", "bc"))) {
 		t.Error("the digest runs fields together")
+	}
+}
+
+// The request's digest is in BEGIN, so a coordinator that restarted (from
+// its log, or from a checkpoint of it) still refuses a retry with other
+// operations, for an ended, a decided and an undecided transaction alike;
+// the same request still gets the outcome. A BEGIN from before the digest
+// was logged accepts any retry.
+func TestCoordinatorReusedIDAfterRestart(t *testing.T) {
+	c, _ := newNode(t, 10)
+	var recs []Record
+	log := func(effs []Effect) []Effect {
+		for _, p := range persists(effs) {
+			recs = append(recs, p.Rec)
+		}
+		return effs
+	}
+	for _, tx := range []string{"ENDED", "DECIDED", "BEGUN"} {
+		log(c.Start(From{Conn: client}, startReq(tx, 1), bc))
+		if tx == "BEGUN" {
+			break
+		}
+		log(c.Vote(part("B"), vote(tx, "B", true)))
+		rec := decision(t, log(c.Vote(part("C"), vote(tx, "C", true))))
+		log(c.Logged(rec))
+		if tx == "ENDED" {
+			log(c.Ack(part("B"), ackOf(tx, "B", wire.StateCommitted)))
+			log(c.Ack(part("C"), ackOf(tx, "C", wire.StateCommitted)))
+		}
+	}
+	recs = append(recs, Record{Kind: RecBegin, TxID: "OLDBEGIN", Protocol: wire.TwoPC, Members: bc})
+
+	replay := func(recs []Record) *CoordLog {
+		l := NewCoordLog(10)
+		for _, r := range recs {
+			p, err := msgpack.Marshal(&r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back Record
+			if err := msgpack.Unmarshal(p, &back); err != nil {
+				t.Fatal(err)
+			}
+			back.Kind = r.Kind
+			if err := l.Apply(back); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return l
+	}
+	fromLog := replay(recs)
+	for name, l := range map[string]*CoordLog{"log": fromLog, "checkpoint": replay(fromLog.Snapshot())} {
+		c, _ := newNode(t, 10)
+		for _, r := range l.All() {
+			c.Recover(*r)
+		}
+		c.Recovered()
+		for i, tx := range []string{"ENDED", "DECIDED", "BEGUN"} {
+			other := startReq(tx, uint64(10+i))
+			other.Ops = ops(set("k", "w"))
+			effs := c.Start(From{Conn: client}, other, bc)
+			if len(effs) != 1 {
+				t.Fatalf("%s: %s retried with other operations: %q", name, tx, kinds(effs))
+			}
+			if e, ok := effs[0].(Answer).Msg.(*wire.Error); !ok || e.Code != wire.ErrIDReused {
+				t.Fatalf("%s: %s retried with other operations: %+v", name, tx, effs[0])
+			}
+		}
+		wantKinds(t, name+": the same request", c.Start(From{Conn: client}, startReq("ENDED", 20), bc),
+			"answer client RESULT#20 ENDED COMMITTED")
+		old := startReq("OLDBEGIN", 21)
+		old.Ops = ops(set("k", "w"))
+		for _, e := range c.Start(From{Conn: client}, old, bc) {
+			if a, ok := e.(Answer); ok {
+				if m, ok := a.Msg.(*wire.Error); ok && m.Code == wire.ErrIDReused {
+					t.Fatalf("%s: a BEGIN without a digest refused a retry: %+v", name, m)
+				}
+			}
+		}
 	}
 }

@@ -200,3 +200,21 @@ func opsDigest(proto wire.Protocol, ops []wire.Op) uint64 {
 	}
 	return max(h.Sum64(), 1)
 }
+
+// digestText is a digest as Record.Digest holds it; "" for 0 (not known).
+func digestText(d uint64) string {
+	if d == 0 {
+		return ""
+	}
+	return strconv.FormatUint(d, 16)
+}
+
+// parseDigest reads Record.Digest back; 0 (not known) for "" or anything
+// that is not a digest.
+func parseDigest(s string) uint64 {
+	d, err := strconv.ParseUint(s, 16, 64)
+	if err != nil {
+		return 0
+	}
+	return d
+}

@@ -195,4 +195,10 @@ type Record struct {
 	// replay skips those a storage engine already holds (apply.go). Records
 	// from before it existed have 0.
 	Seq uint64
+	// Digest, on the coordinator's RecBegin, sums up the client's request
+	// (opsDigest, in hex) so that a retry of the id with other operations is
+	// refused after a restart too. A string, so that the other records pay
+	// one byte for it, not a uint64's nine. "" (records from before it
+	// existed, or a run no client started): not known, any retry accepted.
+	Digest string
 }

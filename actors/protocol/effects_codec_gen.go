@@ -8,12 +8,12 @@ import (
 )
 
 // recordFields are Record's msgpack fields in declaration order.
-var recordFields = []string{"TxID", "Protocol", "Commit", "Reason", "Ops", "Coord", "CoordAddr", "Members", "Time", "Seq"}
+var recordFields = []string{"TxID", "Protocol", "Commit", "Reason", "Ops", "Coord", "CoordAddr", "Members", "Time", "Seq", "Digest"}
 
 func (m Record) EncodeMsgpack(e *msgpack.Encoder) error { return m.encode(e) }
 
 func (m *Record) encode(e *msgpack.Encoder) error {
-	if err := e.EncodeArrayLen(10); err != nil {
+	if err := e.EncodeArrayLen(11); err != nil {
 		return err
 	}
 	if err := e.EncodeString(m.TxID); err != nil {
@@ -43,7 +43,10 @@ func (m *Record) encode(e *msgpack.Encoder) error {
 	if err := e.EncodeInt64(m.Time); err != nil {
 		return err
 	}
-	return e.EncodeUint64(m.Seq)
+	if err := e.EncodeUint64(m.Seq); err != nil {
+		return err
+	}
+	return e.EncodeString(m.Digest)
 }
 
 func (m *Record) DecodeMsgpack(d *msgpack.Decoder) error {
@@ -103,6 +106,12 @@ func (m *Record) DecodeMsgpack(d *msgpack.Decoder) error {
 			v, err := d.DecodeUint64()
 			if err == nil {
 				m.Seq = v
+			}
+			return err
+		case 10:
+			v, err := d.DecodeString()
+			if err == nil {
+				m.Digest = v
 			}
 			return err
 		}

@@ -175,10 +175,11 @@ func TestRecordCodecMatchesReflection(t *testing.T) {
 }
 
 // TestRecordCodecGolden pins the bytes of the current format (Time, the
-// ninth field, added for traces; Seq, the tenth, for the storage engine)
-// and checks that records written before Time or Seq existed (bytes the
-// reflection codec wrote, captured then) still decode, with Time and Seq
-// 0: old logs replay.
+// ninth field, added for traces; Seq, the tenth, for the storage engine;
+// Digest, the eleventh, for retried ids) and checks that records written
+// before Time, Seq or Digest existed (bytes the reflection codec wrote,
+// captured then) still decode, with Time and Seq 0 and Digest "": old logs
+// replay.
 func TestRecordCodecGolden(t *testing.T) {
 	prepared := Record{Kind: RecPrepared, TxID: "tx-1", Protocol: wire.ThreePC,
 		Ops:   []wire.Op{{Target: "B", Kind: wire.OpAdd, Key: "k", Delta: -5}},
@@ -188,14 +189,16 @@ func TestRecordCodecGolden(t *testing.T) {
 	timed.Time = 1700000000123456789
 	numbered := timed
 	numbered.Kind, numbered.Seq = RecCommit, 1<<40+5
+	begun := Record{Kind: RecBegin, TxID: "tx-3", Protocol: wire.TwoPC, Members: []wire.Member{}, Digest: digestText(0x0123456789abcdef)}
 	cases := []struct {
 		rec  Record
 		want string
 	}{
-		{Record{}, "9aa0a0c2a0c0a0a0c0d30000000000000000cf0000000000000000"},
-		{prepared, "9aa474782d31a3335043c2a09195a142a3414444a16ba0d3fffffffffffffffba143a3683a319192a142a3683a32d30000000000000000cf0000000000000000"},
-		{timed, "9aa474782d32a0c3a7616c6c2079657390a0a090d317979cfe3d85cd15cf0000000000000000"},
-		{numbered, "9aa474782d32a0c3a7616c6c2079657390a0a090d317979cfe3d85cd15cf0000010000000005"},
+		{Record{}, "9ba0a0c2a0c0a0a0c0d30000000000000000cf0000000000000000a0"},
+		{prepared, "9ba474782d31a3335043c2a09195a142a3414444a16ba0d3fffffffffffffffba143a3683a319192a142a3683a32d30000000000000000cf0000000000000000a0"},
+		{timed, "9ba474782d32a0c3a7616c6c2079657390a0a090d317979cfe3d85cd15cf0000000000000000a0"},
+		{numbered, "9ba474782d32a0c3a7616c6c2079657390a0a090d317979cfe3d85cd15cf0000010000000005a0"},
+		{begun, "9ba474782d33a3325043c2a0c0a0a090d30000000000000000cf0000000000000000af313233343536373839616263646566"},
 	}
 	for _, tc := range cases {
 		b, err := msgpack.Marshal(&tc.rec)
@@ -214,6 +217,7 @@ func TestRecordCodecGolden(t *testing.T) {
 		{"98a474782d31a3335043c2a09195a142a3414444a16ba0d3fffffffffffffffba143a3683a319192a142a3683a32", prepared},
 		{"98a474782d32a0c3a7616c6c2079657390a0a090", decision},
 		{"99a474782d32a0c3a7616c6c2079657390a0a090d317979cfe3d85cd15", timed},
+		{"9aa474782d32a0c3a7616c6c2079657390a0a090d317979cfe3d85cd15cf0000010000000005", numbered},
 	}
 	for _, tc := range old {
 		in, _ := hex.DecodeString(tc.in)
@@ -237,7 +241,7 @@ func TestRecordCodecDecodeOddities(t *testing.T) {
 		{"nil", []byte{0xc0}, Record{}},
 		{"empty", []byte{0x90}, Record{}},
 		{"short", []byte{0x93, 0xa1, 'x', 0xa3, '2', 'P', 'C', 0xc3}, Record{TxID: "x", Protocol: wire.TwoPC, Commit: true}},
-		{"long", []byte{0x9b, 0xa1, 'x', 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0x05, 0x07, 0x91, 0x90}, Record{TxID: "x", Time: 5, Seq: 7}},
+		{"long", []byte{0x9c, 0xa1, 'x', 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0x05, 0x07, 0xa1, 'd', 0x91, 0x90}, Record{TxID: "x", Time: 5, Seq: 7, Digest: "d"}},
 		{"map", []byte{0x82, 0xa4, 'T', 'x', 'I', 'D', 0xa1, 'x', 0xa4, 'K', 'i', 'n', 'd', 0x05}, Record{TxID: "x"}},
 	}
 	for _, tc := range ok {
@@ -252,8 +256,9 @@ func TestRecordCodecDecodeOddities(t *testing.T) {
 		"string for op": {0x95, 0xc0, 0xc0, 0xc0, 0xc0, 0x91, 0xa1, 'x'},
 		"ops bomb":      {0x95, 0xc0, 0xc0, 0xc0, 0xc0, 0xdd, 0xff, 0xff, 0xff, 0xff, 0xc0},
 		"members bomb":  {0x98, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xdd, 0xff, 0xff, 0xff, 0xff},
-		"extra bomb":    {0x9b, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xdd, 0xff, 0xff, 0xff, 0xff},
-		"deep extra":    append(append([]byte{0x9b, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0}, bytes.Repeat([]byte{0x91}, 100_000)...), 0xc0),
+		"extra bomb":    {0x9c, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xdd, 0xff, 0xff, 0xff, 0xff},
+		"deep extra":    append(append([]byte{0x9c, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0}, bytes.Repeat([]byte{0x91}, 100_000)...), 0xc0),
+		"int digest":    {0x9b, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0x01},
 		"string time":   {0x99, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xa1, 'x'},
 		"string seq":    {0x9a, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xc0, 0xa1, 'x'},
 		"truncated":     {0x98, 0xa4, 't'},

@@ -291,14 +291,7 @@ func TestTraceCausalOrder(t *testing.T) {
 		{Time: atUS(3000), Kind: wire.TraceRecv, What: "FORGET", Peer: "COORD"},
 	}}
 	v := buildView("TX1", []traceAnswer{{tr: coord}, {tr: b}})
-	var order []string
-	for _, e := range v.Events {
-		order = append(order, e.Node+" "+e.Kind+" "+e.What)
-	}
-	want := "COORD recv START,COORD send PREPARE,B recv PREPARE,COORD send COMMITTED,COORD send FORGET,B recv FORGET"
-	if strings.Join(order, ",") != want {
-		t.Fatalf("order %q\nwant %q", strings.Join(order, ","), want)
-	}
+	wantOrder(t, v, "COORD recv START,COORD send PREPARE,B recv PREPARE,COORD send COMMITTED,COORD send FORGET,B recv FORGET")
 	if e := v.Events[5]; e.EarlyUS != 1500 {
 		t.Errorf("early by %v µs, want 1500", e.EarlyUS)
 	}
@@ -308,5 +301,65 @@ func TestTraceCausalOrder(t *testing.T) {
 	}
 	if l := lineWith(t, out, "COORD ──COMMITTED──▶ client"); !strings.Contains(l, "○") || !strings.Contains(out, "○ sent to the client (its reply)") {
 		t.Errorf("client reply %q, legend:\n%s", l, out)
+	}
+}
+
+// A receipt from before its sender restarted is not the receipt of a send
+// the restarted sender recorded: B got COMMIT and FORGET from the
+// coordinator's previous run, and again after its restart; each receipt
+// pairs with its own run's send (none recorded for the first), and none
+// is said to be stamped before its send.
+func TestTraceCausalOrderAcrossSenderRestart(t *testing.T) {
+	coord := &wire.Trace{NodeID: "COORD", Role: wire.RoleCoordinator, Protocol: wire.TwoPC, Since: atUS(5000), Events: []wire.TraceEvent{
+		{Time: atUS(0), Kind: wire.TraceForce, What: "DECISION", FromLog: true},
+		{Time: atUS(6000), Kind: wire.TraceSend, What: "COMMIT", Peer: "B"},
+		{Time: atUS(6200), Kind: wire.TraceSend, What: "FORGET", Peer: "B"},
+	}}
+	b := &wire.Trace{NodeID: "B", Role: wire.RoleParticipant, Since: atUS(-1000), Events: []wire.TraceEvent{
+		{Time: atUS(100), Kind: wire.TraceRecv, What: "COMMIT", Peer: "COORD"},
+		{Time: atUS(200), Kind: wire.TraceRecv, What: "FORGET", Peer: "COORD"},
+		{Time: atUS(6100), Kind: wire.TraceRecv, What: "COMMIT", Peer: "COORD"},
+		{Time: atUS(6300), Kind: wire.TraceRecv, What: "FORGET", Peer: "COORD"},
+	}}
+	v := buildView("TX1", []traceAnswer{{tr: coord}, {tr: b}})
+	for _, e := range v.Events {
+		if e.EarlyUS != 0 {
+			t.Errorf("%s %s %s said to be %v µs early", e.Node, e.Kind, e.What, e.EarlyUS)
+		}
+	}
+	wantOrder(t, v, "COORD force DECISION,B recv COMMIT,B recv FORGET,COORD send COMMIT,B recv COMMIT,COORD send FORGET,B recv FORGET")
+}
+
+// wantOrder checks the view's events, as "node kind what", in order.
+func wantOrder(t *testing.T, v traceView, want string) {
+	t.Helper()
+	var order []string
+	for _, e := range v.Events {
+		order = append(order, e.Node+" "+e.Kind+" "+e.What)
+	}
+	if got := strings.Join(order, ","); got != want {
+		t.Fatalf("order %q\nwant %q", got, want)
+	}
+}
+
+// A node that dropped events (a long transaction) breaks the counting: B
+// kept its first send of REPLY to C and its latest, not the one between;
+// C kept every receipt. Its second receipt is not the receipt of B's
+// latest send, and is not said to be early.
+func TestTraceCausalOrderWithDroppedEvents(t *testing.T) {
+	b := &wire.Trace{NodeID: "B", Role: wire.RoleParticipant, Dropped: 1, Events: []wire.TraceEvent{
+		{Time: atUS(100), Kind: wire.TraceSend, What: "REPLY READY", Peer: "C"},
+		{Time: atUS(4000), Kind: wire.TraceSend, What: "REPLY READY", Peer: "C"},
+	}}
+	c := &wire.Trace{NodeID: "C", Role: wire.RoleParticipant, Events: []wire.TraceEvent{
+		{Time: atUS(110), Kind: wire.TraceRecv, What: "REPLY READY", Peer: "B"},
+		{Time: atUS(2010), Kind: wire.TraceRecv, What: "REPLY READY", Peer: "B"},
+		{Time: atUS(4010), Kind: wire.TraceRecv, What: "REPLY READY", Peer: "B"},
+	}}
+	v := buildView("TX1", []traceAnswer{{tr: b}, {tr: c}})
+	for i, e := range v.Events {
+		if e.EarlyUS != 0 || (i > 0 && e.TimeNS < v.Events[i-1].TimeNS) {
+			t.Errorf("%s %s %s at +%dns listed out of time order, %v µs early", e.Node, e.Kind, e.What, e.TimeNS-traceT0, e.EarlyUS)
+		}
 	}
 }

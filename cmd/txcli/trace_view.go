@@ -103,7 +103,7 @@ func buildView(txid string, answers []traceAnswer) traceView {
 		v.Nodes = append(v.Nodes, n)
 	}
 	slices.SortStableFunc(v.Events, func(a, b traceEvent) int { return cmp.Compare(a.TimeNS, b.TimeNS) })
-	v.Events = causalOrder(v.Events)
+	v.Events = causalOrder(v.Events, v.Nodes)
 	if len(v.Events) > 0 {
 		v.StartNS = v.Events[0].TimeNS
 		v.Start = stamp(v.StartNS)
@@ -119,8 +119,22 @@ func buildView(txid string, answers []traceAnswer) traceView {
 // k-th send of What to the receiver), whatever the clocks say: a receipt
 // stamped before its send moves to just after it, with EarlyUS set. The
 // offsets stay each event's own clock's.
-func causalOrder(evs []traceEvent) []traceEvent {
+//
+// Counting only holds where both ends recorded every such message, so a
+// receipt stays where its clock puts it, unmatched, when
+//   - it is stamped before its sender started recording (Since): the
+//     sender's previous run sent it, and those sends are gone. Matched, it
+//     would take the place of a resend after the restart (the decision
+//     delivered again, a second FORGET) and read as "stamped seconds
+//     before its send" on a single clock;
+//   - either end dropped events (a long transaction keeps its first and
+//     latest ones): the k-th receipt kept is not the k-th send kept.
+func causalOrder(evs []traceEvent, nodes []traceNode) []traceEvent {
 	type key struct{ from, to, what string }
+	since, dropped := map[string]int64{}, map[string]bool{}
+	for _, n := range nodes {
+		since[n.ID], dropped[n.ID] = n.SinceNS, n.Dropped > 0
+	}
 	sent, got := map[key]int{}, map[key]int{}
 	for i := 0; i < len(evs); i++ {
 		e := evs[i]
@@ -133,6 +147,9 @@ func causalOrder(evs []traceEvent) []traceEvent {
 			continue
 		}
 		k := key{e.Peer, e.Node, e.What}
+		if e.TimeNS < since[e.Peer] || dropped[e.Peer] || dropped[e.Node] {
+			continue
+		}
 		if got[k] < sent[k] {
 			got[k]++
 			continue
