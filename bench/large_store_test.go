@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -27,9 +28,12 @@ import (
 const (
 	largeStoreKeysEnv = "TXD_BENCH_KEYS"
 	largeStoreKeys    = 100_000
-	largeStoreValue   = 200 // bytes per value
-	largeStoreCommits = 100
-	largeStoreProbes  = 20 // status and scan requests timed
+	// largeStoreTxcliEnv names a txcli binary: its status and
+	// 1000-key scan of the participant are timed too, process and all.
+	largeStoreTxcliEnv = "TXD_BENCH_TXCLI"
+	largeStoreValue    = 200 // bytes per value
+	largeStoreCommits  = 100
+	largeStoreProbes   = 20 // status and scan requests timed
 )
 
 // BenchmarkLargeStore: a participant over a storage engine of many keys
@@ -39,9 +43,11 @@ const (
 // commits and checkpoints), the Go heap after a collection, the median and
 // slowest status and 1000-key scan, and the median and slowest of a few
 // committed transactions (through a coordinator, the participant
-// checkpointing every 16 KiB of log meanwhile). The 10M-key figures:
+// checkpointing every 16 KiB of log meanwhile). The 10M-key figures, with
+// txcli's own status and scan timed:
 //
-//	TXD_BENCH_KEYS=10000000 go test -run x -bench LargeStore -benchtime 1x -timeout 1h ./bench
+//	go build -o /tmp/txcli ./cmd/txcli
+//	TXD_BENCH_KEYS=10000000 TXD_BENCH_TXCLI=/tmp/txcli go test -run x -bench LargeStore -benchtime 1x -timeout 1h ./bench
 func BenchmarkLargeStore(b *testing.B) {
 	keys := largeStoreKeys
 	if s := os.Getenv(largeStoreKeysEnv); s != "" {
@@ -92,6 +98,19 @@ func largeStoreRound(b *testing.B, dir, wal string, keys int) {
 		return err
 	})
 	heap := heapInUse()
+	if txcli := os.Getenv(largeStoreTxcliEnv); txcli != "" {
+		for _, args := range [][]string{{"status"}, {"scan", "--after", largeKey(keys / 2), "--limit", "1000"}} {
+			p50, slowest := timeProbes(b, func() error {
+				out, err := exec.Command(txcli, append([]string{"--participant", p.Addr()}, args...)...).CombinedOutput()
+				if err != nil {
+					return fmt.Errorf("txcli %v: %v: %s", args, err, out)
+				}
+				return nil
+			})
+			b.ReportMetric(ms(p50), "txcli-"+args[0]+"-p50-ms")
+			b.ReportMetric(ms(slowest), "txcli-"+args[0]+"-max-ms")
+		}
+	}
 
 	commitP50, commitMax, checkpoints := commitLarge(b, dir, p, keys)
 	heapAfter := heapInUse()
@@ -211,14 +230,19 @@ func fillLargeEngine(b *testing.B, dir string, keys int) uint64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	// Random values: the engine compresses its blocks, and the figures
-	// are for values that do not shrink.
+	// Random printable values: the engine compresses its blocks, and the
+	// figures are for values that do not shrink (and that txcli prints
+	// as they are).
+	const letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	rnd := rand.NewChaCha8([32]byte{1})
 	value := make([]byte, largeStoreValue)
 	ops := make([]kv.Op, 0, 10_000)
 	seq := uint64(0)
 	for i := range keys {
 		rnd.Read(value)
+		for j, c := range value {
+			value[j] = letters[c&63]
+		}
 		ops = append(ops, kv.Op{Key: largeKey(i), Value: string(value)})
 		if len(ops) == cap(ops) || i == keys-1 {
 			seq++
