@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +16,6 @@ import (
 	"github.com/txd/txd/actors/participant"
 	"github.com/txd/txd/actors/protocol"
 	"github.com/txd/txd/actors/walwriter"
-	"github.com/txd/txd/internal/kv"
 	"github.com/txd/txd/walstore"
 	"github.com/txd/txd/wire"
 	"github.com/txd/txd/wire/transport"
@@ -61,7 +59,7 @@ func BenchmarkLargeStore(b *testing.B) {
 		dir := b.TempDir()
 		wal := filepath.Join(dir, "B.wal")
 		t0 := time.Now()
-		seq := fillLargeEngine(b, wal+".kv", keys)
+		seq := fillEngine(b, wal+".kv", keys, largeStoreValue)
 		fill := time.Since(t0)
 		writeCheckpointedLog(b, wal, seq)
 		engine := dirBytes(b, wal+".kv")
@@ -221,45 +219,6 @@ func heapInUse() uint64 {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func largeKey(i int) string { return fmt.Sprintf("key-%010d", i) }
-
-// fillLargeEngine writes keys keys of largeStoreValue bytes into a new
-// engine in dir, 10k to a batch, makes it durable and returns its
-// sequence.
-func fillLargeEngine(b *testing.B, dir string, keys int) uint64 {
-	db, err := kv.Open(dir, kv.Options{MemTableBytes: 64 << 20})
-	if err != nil {
-		b.Fatal(err)
-	}
-	// Random printable values: the engine compresses its blocks, and the
-	// figures are for values that do not shrink (and that txcli prints
-	// as they are).
-	const letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-	rnd := rand.NewChaCha8([32]byte{1})
-	value := make([]byte, largeStoreValue)
-	ops := make([]kv.Op, 0, 10_000)
-	seq := uint64(0)
-	for i := range keys {
-		rnd.Read(value)
-		for j, c := range value {
-			value[j] = letters[c&63]
-		}
-		ops = append(ops, kv.Op{Key: largeKey(i), Value: string(value)})
-		if len(ops) == cap(ops) || i == keys-1 {
-			seq++
-			if err := db.Apply(seq, ops); err != nil {
-				b.Fatal(err)
-			}
-			ops = ops[:0]
-		}
-	}
-	if _, err := db.Sync(); err != nil {
-		b.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		b.Fatal(err)
-	}
-	return seq
-}
 
 // writeCheckpointedLog writes the log a checkpoint leaves when the engine
 // is durable at seq and no transaction is held: one APPLIED record.
