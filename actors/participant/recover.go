@@ -24,6 +24,10 @@ type recovered struct {
 	// prepared: when each transaction still in doubt wrote its PREPARED
 	// record, for the in-doubt log lines (doubts.go).
 	prepared preparedTimes
+	// rebuilt: the engine did not exist and the log did, so the engine
+	// holds what the log replayed (the log was never checkpointed, or
+	// ErrUnpaired would have refused it).
+	rebuilt bool
 }
 
 func (r *recovered) close() {
@@ -62,6 +66,9 @@ func recoverState(cfg Config, tr *trace.Ring) (*recovered, error) {
 		}
 		cfg.Logger.Info("converted the log: its store is in the storage engine now", "wal", cfg.WAL, "kv", cfg.KV,
 			"keys", r.store.Size().Keys, "seq", last)
+	} else if r.rebuilt && last > 0 {
+		cfg.Logger.Warn("the storage engine did not exist: rebuilding it from the log, which was never checkpointed and holds every commit",
+			"kv", cfg.KV, "wal", cfg.WAL, "seq", last)
 	}
 	return r, nil
 }
@@ -69,6 +76,21 @@ func recoverState(cfg Config, tr *trace.Ring) (*recovered, error) {
 // replayOver opens the engine and the log and replays the log over the
 // engine; legacy says the log holds records from before the engine.
 func replayOver(cfg Config, tr *trace.Ring) (*recovered, bool, error) {
+	d, err := lookOnDisk(cfg)
+	if err != nil {
+		return nil, false, err
+	}
+	r, legacy, err := replayFound(cfg, d, tr)
+	if err != nil && !d.kv && !errors.Is(err, walstore.ErrLocked) {
+		// Leave the directory as it was: an empty engine left behind
+		// would hide that the engine was missing.
+		os.RemoveAll(cfg.KV)
+	}
+	return r, legacy, err
+}
+
+// replayFound is replayOver with d, which of the log and the engine exist.
+func replayFound(cfg Config, d onDisk, tr *trace.Ring) (*recovered, bool, error) {
 	store, err := openEngine(cfg.KV, cfg.Fatal, func(format string, args ...any) {
 		cfg.Logger.Error(fmt.Sprintf(format, args...))
 	})
@@ -79,6 +101,10 @@ func replayOver(cfg Config, tr *trace.Ring) (*recovered, bool, error) {
 	}
 	if err != nil {
 		return nil, false, err
+	}
+	if size := store.Size(); !d.wal && (store.base > 0 || size.Keys > 0) {
+		store.Close()
+		return nil, false, logMissing(cfg, store.base, size.Keys)
 	}
 	pcfg := protocol.ParticipantConfig{NodeID: cfg.NodeID, Timeout: cfg.Timeout, Store: store}
 	fsm := protocol.NewParticipant(pcfg)
@@ -94,8 +120,7 @@ func replayOver(cfg Config, tr *trace.Ring) (*recovered, bool, error) {
 		switch {
 		case rec.Kind == protocol.RecApplied:
 			if rec.Seq > store.base {
-				return fmt.Errorf("the log %s was checkpointed with its commits up to %d in the storage engine, but the engine %s holds only those up to %d: "+
-					"it is not this log's engine (restore the engine directory that belongs with this log)", cfg.WAL, rec.Seq, cfg.KV, store.base)
+				return engineBehind(cfg, d, rec.Seq, store.base)
 			}
 			return nil
 		case rec.Kind == protocol.RecStore,
@@ -113,7 +138,7 @@ func replayOver(cfg Config, tr *trace.Ring) (*recovered, bool, error) {
 		store.Close()
 		return nil, false, err
 	}
-	return &recovered{store: store, log: wlog, info: info, fsm: fsm, shadow: shadow, prepared: prepared}, legacy, nil
+	return &recovered{store: store, log: wlog, info: info, fsm: fsm, shadow: shadow, prepared: prepared, rebuilt: d.wal && !d.kv}, legacy, nil
 }
 
 // convert makes the engine durable with every commit replayed (through

@@ -156,7 +156,7 @@ func TestCheckpointDropsTheStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := Start(Config{NodeID: "B", Listen: "127.0.0.1:0", WAL: wal, NoSync: true})
-	if err == nil || !strings.Contains(err.Error(), "not this log's engine") {
+	if !errors.Is(err, ErrUnpaired) {
 		t.Fatalf("start without the engine: %v, want a refusal", err)
 	}
 }
