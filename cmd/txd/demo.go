@@ -299,18 +299,42 @@ func (d *demo) waitConnected(ctx context.Context) error {
 
 // waitStates polls both participants until txid is in state want on each.
 func (d *demo) waitStates(ctx context.Context, txid string, want wire.State) error {
-	return poll(ctx, 15*time.Second, func() (bool, error) {
-		for _, id := range []string{"B", "C"} {
+	return d.waitTx(ctx, 15*time.Second, txid, want, "B", "C")
+}
+
+// waitTx polls the participants ids until txid is in state want on each,
+// for at most limit (0: one look).
+func (d *demo) waitTx(ctx context.Context, limit time.Duration, txid string, want wire.State, ids ...string) error {
+	var last string
+	err := poll(ctx, limit, func() (bool, error) {
+		for _, id := range ids {
 			st, err := status(ctx, d.addr(id))
-			if err != nil || txState(st, txid) != want {
+			if err != nil {
+				last = fmt.Sprintf("%s: %v", id, err)
+				return false, nil
+			}
+			if got := txState(st, txid); got != want {
+				last = fmt.Sprintf("%s: %s is %s", id, txid, got)
 				return false, nil
 			}
 		}
 		return true, nil
 	})
+	if err != nil {
+		return fmt.Errorf("want %s on %v: %v (%s)", want, ids, err, last)
+	}
+	return nil
 }
 
 func (d *demo) showParticipants(ctx context.Context, txid string) {
+	d.eachParticipant(ctx, func(st *wire.Status) string {
+		return fmt.Sprintf("%-13s  %s %s", storeLine(st), txid, explain(txState(st, txid)))
+	})
+}
+
+// eachParticipant prints a status line for B and C: line(its status), or
+// why it could not be had.
+func (d *demo) eachParticipant(ctx context.Context, line func(*wire.Status) string) {
 	d.say("$ txcli --participant ... status")
 	for _, id := range []string{"B", "C"} {
 		st, err := status(ctx, d.addr(id))
@@ -318,7 +342,7 @@ func (d *demo) showParticipants(ctx context.Context, txid string) {
 			d.say("  %s  unreachable: %v", id, err)
 			continue
 		}
-		d.say("  %s  %-13s  %s %s", id, storeLine(st), txid, explain(txState(st, txid)))
+		d.say("  %s  %s", id, line(st))
 	}
 }
 

@@ -131,40 +131,10 @@ func (d *demo) restartDelayed(ctx context.Context) error {
 	return d.waitConnected(ctx)
 }
 
-// waitTx polls the participants ids until txid is in state want on each,
-// for at most limit (0: one look).
-func (d *demo) waitTx(ctx context.Context, limit time.Duration, txid string, want wire.State, ids ...string) error {
-	var last string
-	err := poll(ctx, limit, func() (bool, error) {
-		for _, id := range ids {
-			st, err := status(ctx, d.addr(id))
-			if err != nil {
-				last = fmt.Sprintf("%s: %v", id, err)
-				return false, nil
-			}
-			if got := txState(st, txid); got != want {
-				last = fmt.Sprintf("%s: %s is %s", id, txid, got)
-				return false, nil
-			}
-		}
-		return true, nil
-	})
-	if err != nil {
-		return fmt.Errorf("want %s on %v: %v (%s)", want, ids, err, last)
-	}
-	return nil
-}
-
 // showTxs prints, for each participant, the state of each of txids (with
 // its protocol and reason) and the store.
 func (d *demo) showTxs(ctx context.Context, txids ...string) {
-	d.say("$ txcli --participant ... status")
-	for _, id := range []string{"B", "C"} {
-		st, err := status(ctx, d.addr(id))
-		if err != nil {
-			d.say("  %s  unreachable: %v", id, err)
-			continue
-		}
+	d.eachParticipant(ctx, func(st *wire.Status) string {
 		var cols []string
 		for _, txid := range txids {
 			col := txid + " ?"
@@ -178,8 +148,8 @@ func (d *demo) showTxs(ctx context.Context, txids ...string) {
 			}
 			cols = append(cols, col)
 		}
-		d.say("  %s  %s; store %s", id, strings.Join(cols, "; "), storeLine(st))
-	}
+		return strings.Join(cols, "; ") + "; store " + storeLine(st)
+	})
 }
 
 // startAsync runs a transaction in the background; the channel carries
