@@ -189,6 +189,8 @@ func (tt *torture) report(wall, load time.Duration) {
 			tt.o.seed, kills, f.txs, load.Round(time.Second), tortureMinKills, tortureMinTxs)
 	}
 
+	t.Logf("invariant violations: %s", tt.violationsByProto())
+
 	// In the 3PC-pauses mode, violations of 3PC transactions are the
 	// documented limit; store-level mismatches are put down to them when
 	// there are any.
@@ -217,6 +219,30 @@ func (tt *torture) report(wall, load time.Duration) {
 	if len(failing) > 0 {
 		t.Errorf("seed %d: %d invariant violations:\n%s", tt.o.seed, len(failing), tt.describe(failing))
 	}
+}
+
+// violationsByProto counts the violations, and those that involve a
+// transaction of each protocol (one violation may involve several) or
+// none (a store that does not add up).
+func (tt *torture) violationsByProto() string {
+	by := map[wire.Protocol]int{}
+	none := 0
+	for _, v := range tt.violations {
+		seen := map[wire.Protocol]bool{}
+		for _, id := range v.txids {
+			if tr := tt.byID[id]; tr != nil {
+				seen[tr.proto] = true
+			}
+		}
+		for p := range seen {
+			by[p]++
+		}
+		if len(seen) == 0 {
+			none++
+		}
+	}
+	return fmt.Sprintf("%d (involving 2PC %d, 3PC %d, PARALLEL %d; no transaction named %d)",
+		len(tt.violations), by[wire.TwoPC], by[wire.ThreePC], by[wire.Parallel], none)
 }
 
 // describe lists violations with, for the transactions involved (the first
