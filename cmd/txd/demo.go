@@ -16,6 +16,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/txd/txd/cmd/internal/partition"
 	"github.com/txd/txd/wire"
 	"github.com/txd/txd/wire/transport"
 )
@@ -23,9 +24,9 @@ import (
 func demoCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "demo",
-		Usage: "start a local cluster (coordinator + participants B and C, separate processes) and walk through the seed's scenarios 1-4",
+		Usage: "start a local cluster (coordinator + participants B and C, separate processes) and walk through scenarios 1-5: the seed's four (2PC, its blocking, recovery, 3PC) and PARALLEL (members finish without the coordinator; one network partition given to 3PC and to PARALLEL)",
 		Flags: []cli.Flag{
-			&cli.DurationFlag{Name: "delay", Value: 2 * time.Second, Usage: "the coordinator's execution delay in scenario 2 (the window in which it is killed)"},
+			&cli.DurationFlag{Name: "delay", Value: 2 * time.Second, Usage: "the coordinator's execution delay in scenarios 2, 4 and 5 (the window in which it is killed or the network cut)"},
 			&cli.BoolFlag{Name: "keep", Usage: "keep the temporary directory with the WALs and node logs"},
 		},
 		Action: func(c *cli.Context) error {
@@ -46,7 +47,10 @@ func demoCommand() *cli.Command {
 	}
 }
 
-// demo runs a three-process cluster of this very binary on loopback.
+// demo runs a three-process cluster of this very binary on loopback. The
+// nodes reach one another only through partition proxies (one before each
+// node), which scenario 5 cuts; the demo itself talks to each node
+// directly.
 type demo struct {
 	out   io.Writer
 	exe   string
@@ -54,6 +58,7 @@ type demo struct {
 	delay time.Duration
 	ports map[string]int // node id → port
 	procs map[string]*proc
+	net   *partition.Net
 }
 
 // proc is one running node.
@@ -73,9 +78,13 @@ func newDemo(out io.Writer, delay time.Duration) (*demo, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &demo{out: out, exe: exe, dir: dir, delay: delay, ports: map[string]int{}, procs: map[string]*proc{}}
+	d := &demo{out: out, exe: exe, dir: dir, delay: delay, ports: map[string]int{}, procs: map[string]*proc{}, net: partition.New()}
 	for _, id := range []string{"COORD", "B", "C"} {
-		if d.ports[id], err = freePort(); err != nil {
+		if d.ports[id], err = freePort(); err == nil {
+			_, err = d.net.Add(id, d.addr(id))
+		}
+		if err != nil {
+			d.net.Close()
 			os.RemoveAll(dir)
 			return nil, err
 		}
@@ -84,6 +93,9 @@ func newDemo(out io.Writer, delay time.Duration) (*demo, error) {
 }
 
 func (d *demo) addr(id string) string { return fmt.Sprintf("127.0.0.1:%d", d.ports[id]) }
+
+// via is where the other nodes reach node id: its partition proxy.
+func (d *demo) via(id string) string { return d.net.Proxy(id).Addr() }
 
 func (d *demo) run(ctx context.Context) error {
 	d.say("txd demo: a coordinator and participants B and C, each its own process on 127.0.0.1,")
@@ -149,13 +161,16 @@ func (d *demo) run(ctx context.Context) error {
 	if err := d.threePC(ctx); err != nil {
 		return err
 	}
+	if err := d.parallel(ctx); err != nil {
+		return err
+	}
 	d.say("\nDone; stopping the cluster.")
 	return nil
 }
 
 func (d *demo) startCoordinator(delay time.Duration) error {
-	return d.start("COORD", "coordinator", "--participants", d.addr("B")+","+d.addr("C"),
-		"--timeout", "2s", "--delay", delay.String())
+	return d.start("COORD", "coordinator", "--participants", "B="+d.via("B")+",C="+d.via("C"),
+		"--advertise", d.via("COORD"), "--timeout", "2s", "--delay", delay.String())
 }
 
 // start runs one node as a child process, its log in the demo directory.
@@ -232,6 +247,7 @@ func (d *demo) cleanup(keep bool) {
 	for id := range d.procs {
 		d.kill(id)
 	}
+	d.net.Close()
 	if keep {
 		d.say("kept %s", d.dir)
 		return
@@ -283,18 +299,42 @@ func (d *demo) waitConnected(ctx context.Context) error {
 
 // waitStates polls both participants until txid is in state want on each.
 func (d *demo) waitStates(ctx context.Context, txid string, want wire.State) error {
-	return poll(ctx, 15*time.Second, func() (bool, error) {
-		for _, id := range []string{"B", "C"} {
+	return d.waitTx(ctx, 15*time.Second, txid, want, "B", "C")
+}
+
+// waitTx polls the participants ids until txid is in state want on each,
+// for at most limit (0: one look).
+func (d *demo) waitTx(ctx context.Context, limit time.Duration, txid string, want wire.State, ids ...string) error {
+	var last string
+	err := poll(ctx, limit, func() (bool, error) {
+		for _, id := range ids {
 			st, err := status(ctx, d.addr(id))
-			if err != nil || txState(st, txid) != want {
+			if err != nil {
+				last = fmt.Sprintf("%s: %v", id, err)
+				return false, nil
+			}
+			if got := txState(st, txid); got != want {
+				last = fmt.Sprintf("%s: %s is %s", id, txid, got)
 				return false, nil
 			}
 		}
 		return true, nil
 	})
+	if err != nil {
+		return fmt.Errorf("want %s on %v: %v (%s)", want, ids, err, last)
+	}
+	return nil
 }
 
 func (d *demo) showParticipants(ctx context.Context, txid string) {
+	d.eachParticipant(ctx, func(st *wire.Status) string {
+		return fmt.Sprintf("%-13s  %s %s", storeLine(st), txid, explain(txState(st, txid)))
+	})
+}
+
+// eachParticipant prints a status line for B and C: line(its status), or
+// why it could not be had.
+func (d *demo) eachParticipant(ctx context.Context, line func(*wire.Status) string) {
 	d.say("$ txcli --participant ... status")
 	for _, id := range []string{"B", "C"} {
 		st, err := status(ctx, d.addr(id))
@@ -302,17 +342,22 @@ func (d *demo) showParticipants(ctx context.Context, txid string) {
 			d.say("  %s  unreachable: %v", id, err)
 			continue
 		}
-		keys := make([]string, 0, len(st.Store))
-		for k := range st.Store {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		var kv []string
-		for _, k := range keys {
-			kv = append(kv, k+"="+st.Store[k])
-		}
-		d.say("  %s  %-13s  %s %s", id, strings.Join(kv, " "), txid, explain(txState(st, txid)))
+		d.say("  %s  %s", id, line(st))
 	}
+}
+
+// storeLine is a participant's store as "k1=v1 k2=v2", keys sorted.
+func storeLine(st *wire.Status) string {
+	keys := make([]string, 0, len(st.Store))
+	for k := range st.Store {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var kv []string
+	for _, k := range keys {
+		kv = append(kv, k+"="+st.Store[k])
+	}
+	return strings.Join(kv, " ")
 }
 
 func explain(s wire.State) string {

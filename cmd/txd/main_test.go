@@ -50,13 +50,14 @@ func TestVersionFlag(t *testing.T) {
 	}
 }
 
-// The demo's help names the scenarios it runs: 1 to 4 (4 is 3PC, demo3pc.go).
+// The demo's help names the scenarios it runs: 1 to 5 (4 is 3PC, demo3pc.go;
+// 5 is PARALLEL, demoparallel.go).
 func TestDemoHelpNamesItsScenarios(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run([]string{"txd", "demo", "--help"}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	if !strings.Contains(out.String(), "scenarios 1-4") || strings.Contains(out.String(), "1-3") {
+	if !strings.Contains(out.String(), "scenarios 1-5") || strings.Contains(out.String(), "1-4") {
 		t.Errorf("demo --help:\n%s", out.String())
 	}
 }

@@ -1,8 +1,8 @@
 package main
 
-// The torture test's nemesis: its schedule of epochs (mixed; 2PC only, with
-// pauses) and of random faults (kills of one, two or every node, kills
-// during recovery, pauses).
+// The torture test's nemesis: its schedule of epochs (mixed; without 3PC,
+// with pauses and partitions) and of random faults (kills of one, two or
+// every node, kills during recovery, pauses, partitions).
 
 import (
 	"fmt"
@@ -16,8 +16,9 @@ import (
 
 // nemesis kills, restarts and pauses nodes until stop is closed. Every
 // action ends with every node running and none paused. In the default mode
-// it also switches epochs: "mixed" (2PC and 3PC, kills only) and "2PC"
-// (2PC only, kills and pauses).
+// it also switches epochs: "mixed" (2PC, 3PC and PARALLEL; kills only) and
+// "2PC+PARALLEL" (no 3PC; kills, pauses and, if the cluster is proxied,
+// partitions).
 func (tt *torture) nemesis(stop <-chan struct{}) {
 	rng := rand.New(rand.NewPCG(tt.o.seed, 1<<32))
 	pausing := tt.o.pauses3PC
@@ -37,7 +38,7 @@ func (tt *torture) nemesis(stop <-chan struct{}) {
 			} else {
 				tt.setAllow3PC(false)
 				pausing = tt.drain3PC(stop)
-				tt.countEpoch("2PC")
+				tt.countEpoch("2PC+PARALLEL")
 			}
 			epochEnd = time.Now().Add(tortureEpoch(rng))
 		}
@@ -200,8 +201,8 @@ func (tt *torture) act(rng *rand.Rand, pausing bool) {
 
 // partition cuts the network for as long as a pause lasts: one node
 // isolated (both ways), the nodes split in two groups, or one direction of
-// one link; then every link heals. Only in the 2PC-only epochs: 3PC is
-// not safe under partitions.
+// one link; then every link heals. Only in the epochs without 3PC: 3PC is
+// not safe under partitions; 2PC and PARALLEL wait for the network.
 func (tt *torture) partition(rng *rand.Rand) {
 	ids := make([]string, len(tt.nodes))
 	for i, n := range tt.nodes {

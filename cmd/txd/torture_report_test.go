@@ -15,7 +15,7 @@ import (
 )
 
 type tortureFigures struct {
-	txs, twoPC, threePC                      int
+	txs, twoPC, threePC, parallel            int
 	committed, aborted, unknown, refused     int
 	unknownCommitted, unknownAborted         int
 	unknownAsked, unknownAsks                int // resolved by asking again during the run; the asks
@@ -63,9 +63,12 @@ func (tt *torture) figures() tortureFigures {
 	f := tortureFigures{otherReasons: map[string]int{}, unknownWhy: map[string]int{}, refusedWhy: map[string]int{}}
 	for _, tr := range tt.transfers {
 		f.txs++
-		if tr.proto == wire.ThreePC {
+		switch tr.proto {
+		case wire.ThreePC:
 			f.threePC++
-		} else {
+		case wire.Parallel:
+			f.parallel++
+		default:
 			f.twoPC++
 		}
 		if tr.seen == outCommitted || tr.seen == outAborted {
@@ -124,11 +127,11 @@ func (tt *torture) report(wall, load time.Duration) {
 	}
 	tt.nmu.Unlock()
 
-	t.Logf("torture figures (seed %d): wall %v (workload %v); %d transactions (%d 2PC, %d 3PC): "+
+	t.Logf("torture figures (seed %d): wall %v (workload %v); %d transactions (%d 2PC, %d 3PC, %d PARALLEL): "+
 		"%d committed, %d aborted (%d lock conflicts, %d validation NO, %d other), "+
 		"%d unknown (resolved: %d committed, %d aborted; %d by asking again during the run, %d asks), %d refused; "+
 		"%d kills (%s; %d during recovery), %d pauses (%s), %d partitions; %d epochs, 3PC drains at most %v",
-		tt.o.seed, wall.Round(time.Millisecond), load.Round(time.Millisecond), f.txs, f.twoPC, f.threePC,
+		tt.o.seed, wall.Round(time.Millisecond), load.Round(time.Millisecond), f.txs, f.twoPC, f.threePC, f.parallel,
 		f.committed, f.aborted, f.abortLocked, f.abortValidation, f.abortOther,
 		f.unknown, f.unknownCommitted, f.unknownAborted, f.unknownAsked, f.unknownAsks, f.refused,
 		kills, strings.Join(killBy, ", "), tt.recKills, pauses, strings.Join(pauseBy, ", "), tt.partitions, tt.epochs, drainMax.Round(time.Millisecond))
@@ -186,6 +189,8 @@ func (tt *torture) report(wall, load time.Duration) {
 			tt.o.seed, kills, f.txs, load.Round(time.Second), tortureMinKills, tortureMinTxs)
 	}
 
+	t.Logf("invariant violations: %s", tt.violationsByProto())
+
 	// In the 3PC-pauses mode, violations of 3PC transactions are the
 	// documented limit; store-level mismatches are put down to them when
 	// there are any.
@@ -214,6 +219,30 @@ func (tt *torture) report(wall, load time.Duration) {
 	if len(failing) > 0 {
 		t.Errorf("seed %d: %d invariant violations:\n%s", tt.o.seed, len(failing), tt.describe(failing))
 	}
+}
+
+// violationsByProto counts the violations, and those that involve a
+// transaction of each protocol (one violation may involve several) or
+// none (a store that does not add up).
+func (tt *torture) violationsByProto() string {
+	by := map[wire.Protocol]int{}
+	none := 0
+	for _, v := range tt.violations {
+		seen := map[wire.Protocol]bool{}
+		for _, id := range v.txids {
+			if tr := tt.byID[id]; tr != nil {
+				seen[tr.proto] = true
+			}
+		}
+		for p := range seen {
+			by[p]++
+		}
+		if len(seen) == 0 {
+			none++
+		}
+	}
+	return fmt.Sprintf("%d (involving 2PC %d, 3PC %d, PARALLEL %d; no transaction named %d)",
+		len(tt.violations), by[wire.TwoPC], by[wire.ThreePC], by[wire.Parallel], none)
 }
 
 // describe lists violations with, for the transactions involved (the first

@@ -11,18 +11,21 @@ package main
 //	TXD_TORTURE=10m go test -race -run Torture -timeout 30m ./cmd/txd/
 //	TXD_TORTURE_SEED=12345 ...                                # replay a seed's choices
 //	TXD_TORTURE_3PC_PAUSES=1 go test -race -run Torture3PCPauses ./cmd/txd/
-//	TXD_TORTURE_PARTITIONS=1 ...                              # network partitions too (2PC-only epochs)
+//	TXD_TORTURE_PARTITIONS=1 ...                              # network partitions too (epochs without 3PC)
 //
-// Kills are safe for both protocols: any violation under kills is a bug.
-// Pauses are safe for 2PC only: a node paused past the timeouts looks
-// crashed to 3PC's termination protocol while it is not, which is the
-// partition docs/protocols.md warns about. By default the run alternates epochs:
-// "mixed" epochs run 2PC and 3PC with kills only; "2PC" epochs run 2PC
-// only, with kills and pauses, and begin only once no 3PC transaction is in
-// doubt anywhere. TestTorture3PCPauses pauses freely with 3PC in the mix and
-// reports (t.Logf, not a failure) the atomicity violations of 3PC
-// transactions it sees: the documented limit, measured. Violations of 2PC
-// transactions fail it as they fail TestTorture.
+// The workload runs 2PC, 3PC and PARALLEL transactions. Kills are safe for
+// every protocol: any violation under kills is a bug. Pauses and partitions
+// are safe for 2PC and PARALLEL only: a node paused or cut off past the
+// timeouts looks crashed to 3PC's termination protocol while it is not,
+// which is the partition docs/protocols.md warns about. By default the run
+// alternates epochs: "mixed" epochs run all three protocols with kills
+// only; "2PC+PARALLEL" epochs run no 3PC, with kills, pauses and (with
+// TXD_TORTURE_PARTITIONS=1) partitions, and begin only once no 3PC
+// transaction is in doubt anywhere. TestTorture3PCPauses pauses freely
+// with 3PC in the mix and reports (t.Logf, not a failure) the atomicity
+// violations of 3PC transactions it sees: the documented limit, measured.
+// Violations of 2PC and PARALLEL transactions fail it as they fail
+// TestTorture.
 //
 // The run's parts: torture_workload_test.go (the transfers and the clients
 // that run them), torture_nemesis_test.go (the schedule of faults),
@@ -51,7 +54,7 @@ const (
 	tortureClientsEnv = "TXD_TORTURE_CLIENTS"    // concurrent clients; default tortureClients
 	tortureCompactEnv = "TXD_TORTURE_COMPACT"    // nodes' --compact-bytes; default tortureCompact
 	// 1: a partition proxy before every node, and network partitions
-	// among the nemesis's faults in the 2PC-only epochs
+	// among the nemesis's faults in the epochs without 3PC
 	tortureNetEnv = "TXD_TORTURE_PARTITIONS"
 )
 
@@ -93,9 +96,10 @@ type tortureOpts struct {
 	clients    int
 	compact    int64
 	pauses3PC  bool // pause with 3PC in the mix (report 3PC violations, do not fail on them)
-	partitions bool // proxies before the nodes; partitions in the 2PC-only epochs
+	partitions bool // proxies before the nodes; partitions in the epochs without 3PC
 	// proto, if set, is the protocol of every transfer (while allowed);
-	// else half are 3PC. The crash point test sets it.
+	// else a third each run 2PC, 3PC and PARALLEL. The crash point test
+	// sets it.
 	proto wire.Protocol
 }
 
@@ -136,8 +140,9 @@ func tortureConfig(t *testing.T, pauses3PC bool) tortureOpts {
 	return o
 }
 
-// TestTorture: kills of every node with 2PC and 3PC mixed, and pauses while
-// the workload is 2PC only. Any invariant violation fails it.
+// TestTorture: kills of every node with 2PC, 3PC and PARALLEL mixed, and
+// pauses (and partitions) while the workload runs no 3PC. Any invariant
+// violation fails it.
 func TestTorture(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash torture test: real processes for a minute or more; skipped with -short")
@@ -146,7 +151,7 @@ func TestTorture(t *testing.T) {
 }
 
 // TestTorture3PCPauses (only with TXD_TORTURE_3PC_PAUSES=1): kills and
-// pauses of every node with 2PC and 3PC mixed throughout. Atomicity
+// pauses of every node with all three protocols mixed throughout. Atomicity
 // violations of 3PC transactions are reported with t.Logf: a pause longer
 // than the timeouts is a partition, which 3PC does not survive (docs/protocols.md).
 func TestTorture3PCPauses(t *testing.T) {

@@ -272,21 +272,36 @@ func (tt *torture) newTransfer(client, seq int, rng *rand.Rand) *transfer {
 	to := (from + 1 + rng.IntN(len(tt.parts)-1)) % len(tt.parts)
 	tr := &transfer{
 		id:       fmt.Sprintf("t%d-%d", client, seq),
-		proto:    wire.TwoPC,
 		fromPart: tt.parts[from], toPart: tt.parts[to],
 		fromAcct: rng.IntN(tortureAccounts), toAcct: rng.IntN(tortureAccounts),
 		amount: 1 + rng.Int64N(tortureMaxAmount),
 		client: client,
 	}
-	if tt.o.proto != wire.TwoPC && (tt.o.proto == wire.ThreePC || rng.IntN(2) == 0) && tt.enter(wire.ThreePC) {
-		tr.proto = wire.ThreePC
-	}
+	tr.proto = tt.pickProto(rng)
 	tr.sent = time.Now()
 	tt.mu.Lock()
 	tt.transfers = append(tt.transfers, tr)
 	tt.byID[tr.id] = tr
 	tt.mu.Unlock()
 	return tr
+}
+
+// pickProto chooses a new transfer's protocol: tt.o.proto if set (2PC
+// while 3PC is not allowed), else a third each of 2PC, 3PC and PARALLEL,
+// with 3PC's third split between the other two while it is not allowed.
+// A 3PC choice is counted in inflight3PC (leave with tt.leave).
+func (tt *torture) pickProto(rng *rand.Rand) wire.Protocol {
+	want := tt.o.proto
+	if want == "" {
+		want = [...]wire.Protocol{wire.TwoPC, wire.ThreePC, wire.Parallel}[rng.IntN(3)]
+	}
+	if want != wire.ThreePC || tt.enter(wire.ThreePC) {
+		return want
+	}
+	if tt.o.proto == "" && rng.IntN(2) == 0 {
+		return wire.Parallel
+	}
+	return wire.TwoPC
 }
 
 // run sends one transfer and records what the client learned. It reports
