@@ -123,7 +123,7 @@ func TestCompactionKeepsLogsBoundedAndStateIntact(t *testing.T) {
 	}
 	defer cl.Close()
 	last := n - 1
-	res, err := cl.Start(ctx, fmt.Sprintf("T%d", last), wire.TwoPC, []wire.Op{{Kind: wire.OpAdd, Key: fmt.Sprintf("k%d", last), Delta: 1}})
+	res, err := cl.Start(ctx, fmt.Sprintf("T%d", last), wire.TwoPC, []wire.Op{{Kind: wire.OpAdd, Key: fmt.Sprintf("k%d", last), Delta: int64(last)}}) // the first request exactly
 	if err != nil || res.Outcome != wire.StateCommitted {
 		t.Fatalf("retry of a recent id: %v %v, want its recorded COMMITTED", res, err)
 	}
